@@ -1,0 +1,58 @@
+"""PlexSync entrypoint: Stash runs this once per hook event and once per task.
+
+stdin: Stash's plugin input (JSON). stdout: exactly one {"output", "error"} object. Log lines and
+progress go to stderr in Stash's protocol. With arguments (`python plexsync.py process_queue`),
+it runs a task from a shell instead (see `plexsync/cli.py`).
+
+Only light modules are imported up front: a hook must be done in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from plexsync.errors import PlexSyncError
+from plexsync.log import log
+from plexsync.protocol import parse, respond
+
+
+def main() -> int:
+    if len(sys.argv) > 1:
+        from plexsync.cli import main as cli_main
+
+        return cli_main(sys.argv[1:])
+    try:
+        invocation = parse(sys.stdin.read())
+        if invocation.hook_context is not None:
+            from plexsync.hook import run_hook
+
+            output = run_hook(invocation)
+        else:
+            from plexsync.tasks import run_task
+
+            output = run_task(invocation)
+    except PlexSyncError as exc:
+        message = log.redact(str(exc))
+        log.error(message)
+        respond(error=message)
+        return 1
+    except KeyboardInterrupt:
+        respond(error="PlexSync was interrupted.")
+        return 1
+    except Exception as exc:  # a bug: report it in one line, keep the traceback at debug level
+        import traceback
+
+        log.debug(traceback.format_exc())
+        message = log.redact(f"PlexSync hit an internal error: {type(exc).__name__}: {exc}")
+        log.error(message)
+        respond(error=message)
+        return 1
+    respond(output=output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""One exception hierarchy for everything that can go wrong while syncing.
+
+Every failure the drain sees is a `PlexSyncError`; its `error_class` decides the retry policy
+(see `backoff.POLICIES`) and its `retryable` flag separates transient trouble from failures that
+no amount of retrying fixes. Anything else that escapes a processor is wrapped as `Internal`.
+Messages must never contain the Plex token: build them with `log.redact` when they quote
+foreign text (exception strings, URLs).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+
+class ErrorClass(StrEnum):
+    PLEX_SERVER_DOWN = "PlexServerDown"
+    PLEX_NOT_FOUND = "PlexNotFound"
+    LOW_CONFIDENCE = "LowConfidence"
+    PLEX_AUTH = "PlexAuth"
+    PLEX_BAD_REQUEST = "PlexBadRequest"
+    STASH_ERROR = "StashError"
+    INTERNAL = "Internal"
+
+
+class PlexSyncError(Exception):
+    """Base class. `str(err)` is one sentence fit for the Stash log."""
+
+    error_class: ClassVar[ErrorClass] = ErrorClass.INTERNAL
+    retryable: ClassVar[bool] = False
+
+
+class ConfigError(PlexSyncError):
+    """A setting is missing or invalid; the message names the setting and how to fix it."""
+
+
+class InputError(PlexSyncError):
+    """Stash (or a user) handed the plugin input it cannot act on."""
+
+
+class PlexServerDown(PlexSyncError):
+    """Connection refused, timeout or 5xx: Plex is unreachable. Retried without limit."""
+
+    error_class = ErrorClass.PLEX_SERVER_DOWN
+    retryable = True
+
+
+class PlexNotFound(PlexSyncError):
+    """The scene's file lies under a configured section but Plex has no item for it yet."""
+
+    error_class = ErrorClass.PLEX_NOT_FOUND
+    retryable = True
+
+
+class LowConfidence(PlexSyncError):
+    """Only ambiguous candidates were found; `candidates` holds their Plex paths."""
+
+    error_class = ErrorClass.LOW_CONFIDENCE
+
+    def __init__(self, message: str, candidates: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+class PlexAuth(PlexSyncError):
+    """Plex answered 401: the token is wrong or revoked. Draining stops at once."""
+
+    error_class = ErrorClass.PLEX_AUTH
+
+
+class PlexBadRequest(PlexSyncError):
+    """Plex rejected a request (4xx other than 401). Retrying the same request cannot help."""
+
+    error_class = ErrorClass.PLEX_BAD_REQUEST
+
+
+class StashError(PlexSyncError):
+    """Stash was unreachable or answered with an error while the drain needed it."""
+
+    error_class = ErrorClass.STASH_ERROR
+    retryable = True
+
+
+class Internal(PlexSyncError):
+    """A bug in PlexSync. Dead-lettered with its message so it can be reported."""
+
+    error_class = ErrorClass.INTERNAL

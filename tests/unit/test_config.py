@@ -1,0 +1,89 @@
+import pytest
+
+from plexsync.config import PathMap, Settings, defaults_to_write, setting_names
+from plexsync.errors import ConfigError
+
+
+def test_untouched_keys_take_the_documented_defaults() -> None:
+    s = Settings.from_mapping({})
+    assert s.enabled and s.strict_matching and s.lock_fields and not s.preserve_plex_edits
+    assert (s.tags_as, s.max_tags, s.max_retries, s.queue_timeout) == ("genres", 100, 5, 0)
+    assert (s.connect_timeout, s.read_timeout, s.dlq_retention_days) == (5.0, 30.0, 30)
+    assert s.reconcile_interval == "never" and s.reconcile_scope == "24h"
+
+
+def test_values_from_stash_are_coerced_from_strings_and_numbers() -> None:
+    s = Settings.from_mapping({"enabled": "false", "max_tags": 50.0, "read_timeout": "12",
+                               "plex_library": "Movies, Scenes ,", "tags_as": "Both"})
+    assert s.enabled is False and s.max_tags == 50 and s.read_timeout == 12.0
+    assert s.plex_library == ("Movies", "Scenes") and s.tags_as == "both"
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        ({"tags_as": "tagz"}, "tags_as"),
+        ({"max_tags": "lots"}, "max_tags"),
+        ({"max_tags": 2.5}, "max_tags"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"enabled": "maybe"}, "enabled"),
+        ({"plex_url": "192.168.1.5:32400"}, "plex_url"),
+        ({"reconcile_interval": "monthly"}, "reconcile_interval"),
+        ({"path_map": "/data/videos"}, "path_map"),
+        ({"dlq_retention_days": 0}, "dlq_retention_days"),
+    ],
+)
+def test_invalid_setting_gives_one_line_error_naming_it(raw: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_mapping(raw)
+    message = str(info.value)
+    assert named in message and "\n" not in message
+
+
+def test_missing_plex_credentials_are_reported_only_when_plex_is_needed() -> None:
+    s = Settings.from_mapping({})
+    with pytest.raises(ConfigError, match="plex_url"):
+        s.require_plex()
+    with pytest.raises(ConfigError, match="plex_token"):
+        Settings.from_mapping({"plex_url": "http://h:32400"}).require_plex()
+
+
+def test_old_plugin_keys_fill_in_unset_url_and_token() -> None:
+    s = Settings.from_mapping({"plexHost": "192.168.1.5", "plexPort": "32401", "plexToken": "tok"})
+    assert (s.plex_url, s.plex_token, s.legacy_used) == ("http://192.168.1.5:32401", "tok", True)
+
+
+def test_new_keys_win_over_the_old_plugin_keys() -> None:
+    s = Settings.from_mapping({"plex_url": "https://plex.lan", "plex_token": "new",
+                               "plexHost": "old", "plexToken": "old"})
+    assert (s.plex_url, s.plex_token, s.legacy_used) == ("https://plex.lan", "new", False)
+
+
+def test_path_map_longest_prefix_wins_on_segment_boundaries() -> None:
+    pm = PathMap.parse("/data=/mnt/all; /data/videos/=/media/videos")
+    assert pm.to_plex("/data/videos/a b.mp4") == "/media/videos/a b.mp4"
+    assert pm.to_plex("/data/other/x.mkv") == "/mnt/all/other/x.mkv"
+    assert pm.to_plex("/database/x.mkv") == "/database/x.mkv"
+
+
+def test_path_map_translates_separators_for_a_windows_plex() -> None:
+    pm = PathMap.parse("/data/videos=D:\\Media")
+    assert pm.to_plex("/data/videos/sub/x.mkv") == "D:\\Media\\sub\\x.mkv"
+
+
+def test_defaults_written_back_never_include_user_values_or_secrets() -> None:
+    missing = defaults_to_write({"enabled": False, "max_tags": 7})
+    assert "enabled" not in missing and "max_tags" not in missing
+    assert missing["strict_matching"] is True and missing["tags_as"] == "genres"
+    assert not {"plex_url", "plex_token", "path_map", "plex_library"} & set(missing)
+
+
+def test_every_setting_is_declared_in_the_manifest() -> None:
+    import yaml
+
+    with open("PlexSync.yml", encoding="utf-8") as fh:
+        manifest = yaml.safe_load(fh)
+    assert set(manifest["settings"]) == set(setting_names())
+    for key, spec in manifest["settings"].items():
+        assert spec["type"] in ("STRING", "NUMBER", "BOOLEAN"), key
+        assert spec.get("displayName") and spec.get("description"), key

@@ -1,0 +1,40 @@
+import json
+
+import pytest
+
+from plexsync.errors import InputError
+from plexsync.protocol import parse, respond
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("", "no input"),
+        ("not json", "not JSON"),
+        ("[1, 2]", "not an object"),
+        ('{"server_connection": {}}', '"args"'),
+        ('{"args": {}}', "neither"),
+        ('{"args": {"hookContext": {"type": "Image.Update.Post", "id": 1}}}', "Image.Update.Post"),
+    ],
+)
+def test_bad_input_is_one_sentence_saying_what_is_wrong(raw: str, fragment: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse(raw)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_task_input_gives_mode_and_plugin_dir() -> None:
+    inv = parse(json.dumps({"server_connection": {"PluginDir": "/p"}, "args": {"mode": "x"}}))
+    assert (inv.mode, inv.hook_context, inv.plugin_dir) == ("x", None, "/p")
+
+
+def test_scan_hook_with_null_input_is_accepted() -> None:
+    inv = parse(json.dumps({"args": {"hookContext": {"id": 3, "type": "Scene.Update.Post",
+                                                      "input": None, "inputFields": None}}}))
+    assert inv.hook_context is not None and inv.hook_context["id"] == 3
+
+
+def test_respond_prints_exactly_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
+    respond(output={"a": 1})
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and json.loads(out) == {"output": {"a": 1}, "error": None}
