@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from plexsync import datadir
+from plexsync import __version__, datadir
 from plexsync.config import SYNC_FIELDS, Settings, defaults_to_write
 from plexsync.errors import ConfigError, InputError
 from plexsync.log import log
@@ -80,8 +80,18 @@ def validate_mode(mode: str) -> str:
 
 def resolve_handler(mode: str) -> Callable[[TaskContext], Any]:
     module_name, func_name = validate_mode(mode).split(":")
-    module = importlib.import_module(f"plexsync.{module_name}")
-    handler: Callable[[TaskContext], Any] = getattr(module, func_name)
+    try:
+        module = importlib.import_module(f"plexsync.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"plexsync.{module_name}":
+            raise
+        module = None
+    handler: Callable[[TaskContext], Any] | None = getattr(module, func_name, None)
+    if handler is None:
+        raise InputError(
+            f"the task {mode!r} is not available in PlexSync {__version__} yet; "
+            "update the plugin to get it."
+        )
     return handler
 
 
