@@ -12,20 +12,30 @@ Imported by the hook path: standard library only at import time (`filelock` is i
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from typing import Any
 
+from plexsync import fastjson as json
 from plexsync.log import log
+
+# `typing` costs milliseconds at import and this module is on the hook path (SPEC §2);
+# mypy treats any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from filelock import FileLock
 
 ENV_VAR = "PLEXSYNC_DATA_DIR"
 DB_NAME = "plexsync.db"
 SETTINGS_SNAPSHOT = "settings-snapshot.json"
 DEVICE_ID = "device-id"
+
+
+def _uuid4() -> str:
+    import uuid  # lazily: `uuid` imports `platform`, too slow for the hook path
+
+    return str(uuid.uuid4())
 
 
 def resolve(plugin_dir: str | None = None) -> str:
@@ -69,7 +79,7 @@ def read_json(path: str, default: dict[str, Any]) -> dict[str, Any]:
 def write_json(path: str, data: dict[str, Any]) -> None:
     """Atomically replace `path` with `data` (temp file, fsync, rename, fsync of the folder)."""
     folder = os.path.dirname(path) or "."
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{_uuid4()[:8]}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -78,7 +88,7 @@ def write_json(path: str, data: dict[str, Any]) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with suppress(FileNotFoundError):
+        if os.path.exists(tmp):  # (not contextlib.suppress: contextlib is off the hook path)
             os.unlink(tmp)
         raise
     try:
@@ -91,13 +101,15 @@ def write_json(path: str, data: dict[str, Any]) -> None:
         os.close(dir_fd)
 
 
-@contextmanager
-def locked(path: str, timeout: float = 10.0) -> Iterator[None]:
-    """Hold the cross-process lock that guards read-modify-write of `path`."""
+def locked(path: str, timeout: float = 10.0) -> FileLock:
+    """The cross-process lock that guards read-modify-write of `path`: `with locked(p): ...`.
+
+    (A FileLock rather than a contextlib generator: `contextlib` is a millisecond of the hook's
+    import budget, and `filelock` is imported only when a lock is actually taken.)
+    """
     from filelock import FileLock
 
-    with FileLock(f"{path}.lock", timeout=timeout):
-        yield
+    return FileLock(f"{path}.lock", timeout=timeout)
 
 
 def device_id(data_dir: str) -> str:
@@ -110,7 +122,7 @@ def device_id(data_dir: str) -> str:
             return value
     except OSError:
         pass
-    value = f"plexsync-{uuid.uuid4()}"
+    value = f"plexsync-{_uuid4()}"
     with locked(path):
         try:
             with open(path, encoding="utf-8") as fh:

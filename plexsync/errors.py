@@ -10,7 +10,12 @@ foreign text (exception strings, URLs).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+
+# `typing` costs milliseconds at import and this module is on the hook path (SPEC §2);
+# mypy treats any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 
 class ErrorClass(StrEnum):

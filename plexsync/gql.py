@@ -50,6 +50,18 @@ query PlexSyncScenesById($ids: [ID!], $filter: FindFilterType) {
 """
 )
 
+# The same scenes through a filter (an OR chain of ids): unlike `ids`, which fails the whole
+# query when one scene was deleted ("scene with id N not found"), a filter just leaves it out.
+FIND_SCENES_BY_FILTER = (
+    """
+query PlexSyncScenesByFilter($scene_filter: SceneFilterType, $filter: FindFilterType) {
+  findScenes(scene_filter: $scene_filter, filter: $filter) { count scenes {"""
+    + SCENE_FIELDS
+    + """} }
+}
+"""
+)
+
 # One page of scene ids for Sync All / Sync Recent / reconciliation, oldest change first.
 SCENE_ID_PAGE = """
 query PlexSyncSceneIdPage($scene_filter: SceneFilterType, $filter: FindFilterType) {
@@ -62,5 +74,6 @@ DOCUMENTS: dict[str, str] = {
     "CONFIGURE_PLUGIN": CONFIGURE_PLUGIN,
     "RUN_PLUGIN_TASK": RUN_PLUGIN_TASK,
     "FIND_SCENES_BY_ID": FIND_SCENES_BY_ID,
+    "FIND_SCENES_BY_FILTER": FIND_SCENES_BY_FILTER,
     "SCENE_ID_PAGE": SCENE_ID_PAGE,
 }

@@ -15,26 +15,46 @@ This module is imported by the hook path, so it uses the standard library only.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import sys
-from typing import TextIO
+
+# `typing` costs milliseconds at import and this module is on the hook path (SPEC §2);
+# mypy treats any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from typing import TextIO
 
 _MAX_LINE = 60_000
 _PLAIN = {"t": "TRACE", "d": "DEBUG", "i": "INFO ", "w": "WARN ", "e": "ERROR"}
-_TOKEN_RE = re.compile(r"(X-Plex-Token[\"']?\s*[=:]\s*[\"']?)([^&\s\"',;}]+)", re.IGNORECASE)
-_APIKEY_RE = re.compile(r"(ApiKey[\"']?\s*[=:]\s*[\"']?)([^&\s\"',;}]+)", re.IGNORECASE)
+_SECRET_KEYS = ("x-plex-token", "apikey")
+# Patterns are compiled on first use: `re` costs ~5 ms of imports and most hook runs never need it.
+_SECRET_VALUE = r"([\"']?\s*[=:]\s*[\"']?)([^&\s\"',;}]+)"
 # An absolute POSIX path (/a/b) or a Windows drive path (C:\a\b), not part of a URL (://host/..).
-_PATH_RE = re.compile(r"(?<![\w:/])(?:/|[A-Za-z]:\\)(?:[^\s/\\\"'<>|]+[/\\])*[^\s/\\\"'<>|,;)]+")
+_PATH = r"(?<![\w:/])(?:/|[A-Za-z]:\\)(?:[^\s/\\\"'<>|]+[/\\])*[^\s/\\\"'<>|,;)]+"
 # A quoted path may contain spaces: PlexSync always quotes the paths it logs (see `quote_path`).
-_QUOTED_PATH_RE = re.compile(r"(?<=[\"'])(?:/|[A-Za-z]:\\)[^\"'\n]*(?=[\"'])")
-_ANY_PATH_RE = re.compile(f"{_QUOTED_PATH_RE.pattern}|{_PATH_RE.pattern}")
+_QUOTED_PATH = r"(?<=[\"'])(?:/|[A-Za-z]:\\)[^\"'\n]*(?=[\"'])"
+_compiled: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    pattern = _compiled.get(name)
+    if pattern is None:
+        import re
+
+        if name == "path":
+            pattern = re.compile(f"{_QUOTED_PATH}|{_PATH}")
+        else:
+            pattern = re.compile(f"({re.escape(name)}){_SECRET_VALUE}", re.IGNORECASE)
+        _compiled[name] = pattern
+    return pattern
 
 
 def _digest(segment: str) -> str:
     stem, dot, ext = segment.rpartition(".")
     if not dot or not stem or len(ext) > 5:
         stem, ext = segment, ""
+    import hashlib  # lazily: only obfuscate_paths needs it, and the hook path must stay lean
+
     mark = hashlib.sha256(stem.encode("utf-8", "replace")).hexdigest()[:6]
     return f"~{mark}" + (f".{ext}" if ext else "")
 
@@ -44,12 +64,12 @@ def obfuscate(text: str) -> str:
 
     def one(match: re.Match[str]) -> str:
         path = match.group(0)
-        sep = "\\" if re.match(r"[A-Za-z]:\\", path) else "/"
+        sep = "\\" if path[1:3] == ":\\" else "/"
         head = path[:3] if sep == "\\" else "/"
         parts = [p for p in path[len(head):].split(sep) if p]
         return head + sep.join(_digest(p) for p in parts)
 
-    return _ANY_PATH_RE.sub(one, text)
+    return _pattern("path").sub(one, text)
 
 
 def quote_path(path: str) -> str:
@@ -83,8 +103,11 @@ class StashLog:
     def redact(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "[REDACTED]")
-        text = _TOKEN_RE.sub(r"\1[REDACTED]", text)
-        return _APIKEY_RE.sub(r"\1[REDACTED]", text)
+        lowered = text.lower()
+        for key in _SECRET_KEYS:
+            if key in lowered:
+                text = _pattern(key).sub(r"\1\2[REDACTED]", text)
+        return text
 
     def _emit(self, level: str, message: str) -> None:
         text = self.redact(str(message))

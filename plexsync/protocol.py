@@ -7,11 +7,16 @@ only: this is on the hook path.
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
 
+from plexsync import fastjson as json
 from plexsync.errors import InputError
+
+# `typing` costs milliseconds at import and this module is on the hook path (SPEC §2);
+# mypy treats any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 HOOK_TYPES = ("Scene.Update.Post", "Scene.Create.Post")
 

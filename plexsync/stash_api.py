@@ -16,6 +16,7 @@ from plexsync.errors import StashError
 from plexsync.log import log
 
 REQUEST_TIMEOUT = (5.0, 60.0)
+FILTER_CHUNK = 50
 
 
 class StashClient:
@@ -70,13 +71,38 @@ class StashClient:
         self.call(gql.CONFIGURE_PLUGIN, {"plugin_id": PLUGIN_ID, "input": dict(values)})
 
     def scenes_by_id(self, scene_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """One query for a whole batch; scenes deleted in Stash are simply absent."""
+        """One query for a whole batch; scenes deleted in Stash are simply absent.
+
+        Stash's `findScenes(ids:)` fails the whole query when one id no longer exists; then
+        the batch is asked again through an OR chain of id filters (chunks of
+        `FILTER_CHUNK`), which leaves deleted scenes out. If that fails too, StashError.
+        """
         if not scene_ids:
             return {}
-        data = self.call(
-            gql.FIND_SCENES_BY_ID,
-            {"ids": [str(i) for i in scene_ids], "filter": {"per_page": -1}},
-        )
+        try:
+            data = self.call(
+                gql.FIND_SCENES_BY_ID,
+                {"ids": [str(i) for i in scene_ids], "filter": {"per_page": -1}},
+            )
+        except StashError:
+            log.debug("findScenes(ids) failed; asking again by filter (a scene may be deleted)")
+            found: dict[int, dict[str, Any]] = {}
+            ids = list(dict.fromkeys(scene_ids))
+            for start in range(0, len(ids), FILTER_CHUNK):
+                found.update(self._scenes_by_filter(ids[start:start + FILTER_CHUNK]))
+            return found
+        scenes = (data.get("findScenes") or {}).get("scenes") or []
+        return {int(s["id"]): s for s in scenes}
+
+    def _scenes_by_filter(self, scene_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        scene_filter: dict[str, Any] | None = None
+        for scene_id in reversed(scene_ids):
+            node: dict[str, Any] = {"id": {"value": int(scene_id), "modifier": "EQUALS"}}
+            if scene_filter is not None:
+                node["OR"] = scene_filter
+            scene_filter = node
+        data = self.call(gql.FIND_SCENES_BY_FILTER,
+                         {"scene_filter": scene_filter, "filter": {"per_page": -1}})
         scenes = (data.get("findScenes") or {}).get("scenes") or []
         return {int(s["id"]): s for s in scenes}
 

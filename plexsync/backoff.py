@@ -1,0 +1,95 @@
+"""Full-jitter exponential backoff per error class (SPEC §5).
+
+The delay before retry number `n` (n = failures so far, 1 for the first failure) is drawn
+uniformly from `[0, min(cap, base * 2**(n-1))]` ("full jitter": many jobs failing together, as
+in an outage, spread out instead of returning in lock step), floored at `MIN_DELAY`.
+
+Policies:
+- PlexServerDown: base 5 s, cap 300 s, retried without limit: an outage alone never
+  dead-letters a job (the circuit breaker bounds the load while Plex is down).
+- PlexNotFound: base 60 s, cap 1800 s, 12 retries; the expected total is about 2 hours and the
+  first retry comes within 60 s (a folder scan was just requested, SPEC §6).
+- StashError and any other retryable class: base 10 s, cap 600 s, `max_retries` (a setting).
+- LowConfidence, PlexBadRequest, PlexAuth, Internal: never retried. (PlexAuth stops the whole
+  drain before an outcome is applied; see drain.py.)
+
+`retry_delay` returns None when the job must be dead-lettered instead. The random source is
+injectable so tests are deterministic.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
+
+from plexsync.errors import ErrorClass
+
+MIN_DELAY = 1.0
+_MAX_EXPONENT = 30  # 2**30 * base is far beyond any cap; avoids float overflow for endless retries
+
+
+class Policy(NamedTuple):
+    base: float
+    cap: float
+    retries: int | None       # None: without limit; 0: never retried
+    configurable: bool = False  # `retries` comes from the max_retries setting
+
+
+NEVER = Policy(0.0, 0.0, 0)
+DEFAULT_RETRYABLE = Policy(10.0, 600.0, 5, configurable=True)
+
+POLICIES: Mapping[ErrorClass, Policy] = {
+    ErrorClass.PLEX_SERVER_DOWN: Policy(5.0, 300.0, None),
+    ErrorClass.PLEX_NOT_FOUND: Policy(60.0, 1800.0, 12),
+    ErrorClass.STASH_ERROR: DEFAULT_RETRYABLE,
+    ErrorClass.LOW_CONFIDENCE: NEVER,
+    ErrorClass.PLEX_BAD_REQUEST: NEVER,
+    ErrorClass.PLEX_AUTH: NEVER,
+    ErrorClass.INTERNAL: NEVER,
+}
+
+
+class Backoff:
+    """Decides, per failure, between "retry in N seconds" and "dead-letter now"."""
+
+    def __init__(
+        self,
+        max_retries: int = 5,
+        rng: Callable[[], float] = random.random,
+        policies: Mapping[ErrorClass, Policy] = POLICIES,
+    ) -> None:
+        self.max_retries = max_retries
+        self._rng = rng
+        self._policies = policies
+
+    def policy(self, error_class: ErrorClass | str) -> Policy:
+        try:
+            return self._policies[ErrorClass(error_class)]
+        except (KeyError, ValueError):  # an unknown class is treated as ordinary transient trouble
+            return DEFAULT_RETRYABLE
+
+    def limit(self, error_class: ErrorClass | str) -> int | None:
+        """How many retries the class gets (None = without limit)."""
+        policy = self.policy(error_class)
+        return self.max_retries if policy.configurable else policy.retries
+
+    def ceiling(self, error_class: ErrorClass | str, failures: int) -> float:
+        """The upper bound of the jittered delay after `failures` failures."""
+        policy = self.policy(error_class)
+        exponent = min(max(failures, 1) - 1, _MAX_EXPONENT)
+        return float(min(policy.cap, policy.base * 2**exponent))
+
+    def retry_delay(self, error_class: ErrorClass | str, failures: int) -> float | None:
+        """Seconds until the next try after the `failures`-th failure, or None to dead-letter."""
+        limit = self.limit(error_class)
+        if limit is not None and failures > limit:
+            return None
+        return max(MIN_DELAY, self._rng() * self.ceiling(error_class, failures))
+
+    def expected_total(self, error_class: ErrorClass | str) -> float | None:
+        """Mean total wait over all retries of a class (None when retried without limit)."""
+        limit = self.limit(error_class)
+        if limit is None:
+            return None
+        return sum(max(MIN_DELAY, self.ceiling(error_class, n) / 2) for n in range(1, limit + 1))

@@ -1,0 +1,347 @@
+"""Process Queue (SPEC §5, §8): drain the queue through a `jobs.Processor`.
+
+Invariants and failure behaviour:
+- One drain at a time: a non-blocking file lock on `<data_dir>/drain.lock`. A second drain
+  returns at once ("another drain is running", exit 0) when the holder's heartbeat is fresh;
+  when it is not, the holder is in its last milliseconds (it found the queue empty), so the
+  newcomer waits a moment for the lock instead of leaving a just-queued job stranded.
+- Holding the lock, the drain releases jobs still leased by anyone else: their drain was killed
+  (Stash stops tasks with SIGKILL), so they are processed now, not when their lease expires.
+- Jobs are claimed in batches under a lease and acked one by one as outcomes arrive, so a kill
+  loses at most the in-flight work, which the next drain redoes (delivery is at least once).
+- The drain clears its heartbeat only in the transaction that finds no due job
+  (`JobQueue.finish_drain`), so a job queued meanwhile is never left without a drain.
+- Jobs due within `soon_seconds` (a PlexNotFound retry after a folder scan) are waited for,
+  within `queue_timeout`; later ones are left to the next drain.
+- Late events (older than the data the last sync read) are skipped without a Stash or Plex
+  request, unless they carry explicit clears.
+- PlexAuth (raised or yielded) or ConfigError raised for a batch (or by the processor factory):
+  the unprocessed jobs are released uncounted and the error is raised, so the task fails with
+  one clear sentence. PlexServerDown raised for a batch: the rest is released for
+  `PLEX_DOWN_DELAY` seconds and the drain stops with a warning. Any other error raised for a
+  batch fails each unprocessed job with it (retry or DLQ by backoff); a batch that yields no
+  outcome for a job fails that job as Internal.
+- `queue_timeout` is checked after every outcome: the rest of the batch is released uncounted.
+- Hook jobs are dropped (one info line per drain) when `enabled` is off.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from plexsync.backoff import Backoff
+from plexsync.errors import ConfigError, Internal, PlexAuth, PlexServerDown, PlexSyncError
+from plexsync.jobs import Batch, Job, JobSource, Outcome, OutcomeKind, Processor, SyncRecord
+from plexsync.log import log
+from plexsync.queue import Applied, JobQueue
+from plexsync.tasks import TaskContext
+
+LOCK_NAME = "drain.lock"
+BATCH_SIZE = 25
+LEASE_SECONDS = 600.0
+SOON_SECONDS = 90.0
+HEARTBEAT_EVERY = 30.0
+PLEX_DOWN_DELAY = 30.0
+LOCK_POLLS = 100          # × LOCK_POLL seconds waiting for a finishing drain to let go
+LOCK_POLL = 0.1
+
+
+class Drain:
+    def __init__(
+        self,
+        queue: JobQueue,
+        processor_factory: Callable[[], Processor],
+        *,
+        lock_path: str,
+        enabled: bool = True,
+        queue_timeout: float = 0,
+        batch_size: int = BATCH_SIZE,
+        lease_seconds: float = LEASE_SECONDS,
+        soon_seconds: float = SOON_SECONDS,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[float], None] = log.progress,
+        owner: str | None = None,
+    ) -> None:
+        self.queue = queue
+        self._factory = processor_factory
+        self._processor: Processor | None = None
+        self.lock_path = lock_path
+        self.enabled = enabled
+        self.queue_timeout = queue_timeout
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.soon_seconds = soon_seconds
+        self.clock = clock or queue.clock
+        self.sleep = sleep
+        self.progress = progress
+        self.owner = owner or f"drain-{os.getpid()}-{os.urandom(3).hex()}"
+        self.counts: Counter[str] = Counter()
+        self._last_beat = 0.0
+        self._waiting = 0
+        self._deadline: float | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def run(self) -> dict[str, Any]:
+        """Drain until empty, `queue_timeout`, or a stop; returns the summary (task output)."""
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(self.lock_path)
+        for poll in range(LOCK_POLLS + 1):
+            try:
+                lock.acquire(timeout=0)
+                break
+            except Timeout:
+                if poll == LOCK_POLLS or self.queue.drain_state() == "running":
+                    log.info("Another Process Queue is already running; it will sync the "
+                             "queued scenes. Nothing to do here.")
+                    return {"skipped": "another drain is running"}
+                self.sleep(LOCK_POLL)
+        try:
+            return self._run_locked()
+        finally:
+            lock.release()
+
+    def _run_locked(self) -> dict[str, Any]:
+        start = self.clock()
+        self.queue.begin_drain(self.owner)
+        self._last_beat = start
+        finished = False
+        try:
+            orphans = self.queue.release_orphans(self.owner)
+            if orphans:
+                log.info(f"Picked up {orphans} job(s) left claimed by a drain that was stopped.")
+            stopped = self._loop(start)
+            finished = stopped == "empty"
+        finally:
+            if not finished:
+                self._end_quietly()
+        return self._summary(start, stopped)
+
+    def _loop(self, start: float) -> str:
+        deadline = self._deadline = start + self.queue_timeout if self.queue_timeout > 0 else None
+        while True:
+            now = self.clock()
+            if deadline is not None and now >= deadline:
+                return "timeout"
+            jobs = self.queue.claim(self.batch_size, self.lease_seconds, self.owner)
+            if jobs:
+                counts = self.queue.counts()
+                self._waiting = counts["pending"] + counts["retrying"]
+                self._beat(force=True)
+                stop = self._process(jobs)
+                if stop is not None:
+                    return stop
+                continue
+            due = self.queue.next_due_at()
+            now = self.clock()
+            if due is not None and now < due <= now + self.soon_seconds and (
+                    deadline is None or due < deadline):
+                self._beat(force=True)
+                log.debug(f"waiting {due - now:.0f} s for a retry that is due soon")
+                self.sleep(due - now)
+                continue
+            if self.queue.finish_drain(self.owner):
+                return "empty"
+
+    def _beat(self, force: bool = False) -> None:
+        now = self.clock()
+        if force or now - self._last_beat >= HEARTBEAT_EVERY:
+            self.queue.heartbeat(self.owner)
+            self.queue.renew(self.owner, self.lease_seconds)
+            self._last_beat = now
+
+    def _end_quietly(self) -> None:
+        try:
+            self.queue.end_drain(self.owner)
+        except PlexSyncError as exc:  # the stop reason matters more than the marker
+            log.debug(f"could not clear the drain heartbeat: {exc}")
+
+    # ------------------------------------------------------------------ one batch
+
+    def _process(self, jobs: list[Job]) -> str | None:
+        """Process one claimed batch; returns why the drain must stop, or None to go on."""
+        if not self.enabled:
+            dropped = [j for j in jobs if j.source is JobSource.HOOK]
+            for job in dropped:
+                self.queue.apply(Outcome(job, OutcomeKind.SKIPPED, detail="disabled"),
+                                 self.owner)
+            if dropped and not self.counts["disabled"]:  # one line per drain, total in summary
+                log.info("PlexSync is disabled (Settings → Plugins → PlexSync → Enabled): "
+                         "dropping queued hook jobs; Sync and Reconcile jobs still run.")
+            self.counts["disabled"] += len(dropped)
+            jobs = [j for j in jobs if j.source is not JobSource.HOOK]
+        records = self.queue.records_for(j.scene_id for j in jobs)
+        todo: list[Job] = []
+        for job in jobs:
+            if _superseded(job, records.get(job.scene_id)):
+                self._settle(Outcome(job, OutcomeKind.SKIPPED, detail=(
+                    "late event; the last sync already read newer data")))
+            else:
+                todo.append(job)
+        if not todo:
+            return None
+        try:
+            processor = self._get_processor()
+        except BaseException:  # e.g. plex_url unset: not the jobs' fault, so nothing counted
+            self.counts["released"] += self.queue.release(todo, self.owner)
+            raise
+        known = {j.scene_id: records[j.scene_id] for j in todo if j.scene_id in records}
+        return self._run_batch(processor, Batch(todo, known))
+
+    def _run_batch(self, processor: Processor, batch: Batch) -> str | None:
+        """Apply each outcome as it arrives; handle a batch-level failure (module docstring)."""
+        pending = {job.id: job for job in batch.jobs}
+        outcomes: Iterator[Outcome] | None = None
+        try:
+            outcomes = processor.process(batch)
+            for outcome in outcomes:
+                if pending.pop(outcome.job.id, None) is None:
+                    log.warning(f"ignored an outcome for job {outcome.job.id}: not in this batch")
+                    continue
+                if outcome.kind is OutcomeKind.FAILED and isinstance(outcome.error, PlexAuth):
+                    self.queue.release([outcome.job], self.owner)
+                    raise outcome.error
+                self._settle(outcome)
+                self._beat()
+                if self._deadline is not None and self.clock() >= self._deadline:
+                    # queue_timeout: stop mid-batch; the unprocessed jobs go back uncounted
+                    self.counts["released"] += self.queue.release(pending.values(), self.owner)
+                    return "timeout"
+        except (PlexAuth, ConfigError):  # nothing in the batch can succeed: stop, count nothing
+            self.counts["released"] += self.queue.release(pending.values(), self.owner)
+            raise
+        except PlexServerDown as exc:
+            self.counts["released"] += self.queue.release(
+                pending.values(), self.owner, delay=PLEX_DOWN_DELAY)
+            log.warning(log.redact(
+                f"Plex is unreachable ({exc}); stopped draining. {len(pending)} job(s) stay "
+                "queued and are retried when Process Queue runs again."))
+            return "plex_down"
+        except PlexSyncError as exc:
+            self._fail_all(pending, exc)
+        except Exception as exc:  # a bug in the processor: fail the jobs, keep the drain alive
+            log.debug(traceback.format_exc())
+            self._fail_all(pending, Internal(f"the sync failed: {type(exc).__name__}: {exc}"))
+        finally:
+            close = getattr(outcomes, "close", None)
+            if close is not None:  # a generator left mid-batch: let it clean up now
+                close()
+        if pending:
+            self._fail_all(pending, Internal("the sync returned no outcome for this job"))
+        return None
+
+    def _get_processor(self) -> Processor:
+        if self._processor is None:
+            self._processor = self._factory()  # only now: an empty queue never touches Plex
+        return self._processor
+
+    def _fail_all(self, pending: dict[int, Job], error: PlexSyncError) -> None:
+        for job in list(pending.values()):
+            self._settle(Outcome(job, OutcomeKind.FAILED, error=error))
+        pending.clear()
+
+    def _settle(self, outcome: Outcome) -> None:
+        applied = self.queue.apply(outcome, self.owner)
+        self.counts[_counter(outcome, applied)] += 1
+        _log_outcome(outcome, applied)
+        done = sum(self.counts.values())
+        self.progress(done / max(1, done + self._waiting))
+
+    def _summary(self, start: float, stopped: str) -> dict[str, Any]:
+        counts = self.queue.counts()
+        seconds = round(self.clock() - start, 3)
+        out: dict[str, Any] = {
+            key: self.counts.get(key, 0) for key in (
+                "synced", "unchanged", "skipped", "out_of_scope", "retried", "dead_lettered",
+                "released", "disabled", "stale")
+        }
+        out.update(stopped=stopped, seconds=seconds, pending=counts["pending"],
+                   retrying=counts["retrying"], dlq=counts["dlq"])
+        self.progress(1.0)
+        parts = [f"{out[k]} {label}" for k, label in (
+            ("synced", "synced"), ("unchanged", "unchanged"), ("skipped", "skipped"),
+            ("out_of_scope", "out of scope"), ("retried", "to retry"),
+            ("dead_lettered", "dead-lettered"), ("released", "released"),
+            ("disabled", "dropped (disabled)")) if out[k] or k in ("synced", "unchanged")]
+        ending = {"empty": "queue empty", "timeout": "queue_timeout reached",
+                  "plex_down": "Plex unreachable"}.get(stopped, stopped)
+        log.info(f"Process Queue finished in {seconds:.1f} s ({ending}): {', '.join(parts)}; "
+                 f"{out['pending']} pending, {out['retrying']} waiting to retry, "
+                 f"{out['dlq']} in the dead-letter queue.")
+        return out
+
+
+def _superseded(job: Job, record: SyncRecord | None) -> bool:
+    """SPEC §5 late update: the last sync read Stash after this event, so it already has it."""
+    return record is not None and not job.cleared_fields and job.event_at < record.fetched_at
+
+
+def _counter(outcome: Outcome, applied: Applied) -> str:
+    if applied.action == "retry":
+        return "retried"
+    if applied.action == "dead":
+        return "dead_lettered"
+    if applied.action in ("released", "stale"):
+        return applied.action
+    return outcome.kind.value
+
+
+def _log_outcome(outcome: Outcome, applied: Applied) -> None:
+    scene = f"scene {outcome.job.scene_id} →"
+    record, kind = outcome.record, outcome.kind
+    error = outcome.error
+    reason = f"{error.error_class.value} {error}" if error is not None else ""
+    if applied.action == "stale":
+        log.warning(f"{scene} {kind.value}, but its lease had expired; left to the newer claim.")
+    elif applied.action == "retry":
+        log.info(f"{scene} retry in {applied.delay or 0:.0f} s: {reason}")
+    elif applied.action == "dead":
+        log.warning(f"{scene} dead-lettered: {reason}")
+    elif applied.action == "released":
+        log.info(f"{scene} released: {reason}")
+    elif kind is OutcomeKind.SYNCED and record is not None:
+        confidence = outcome.confidence or record.confidence
+        line = f"{scene} synced (ratingKey {record.rating_key}, {confidence})"
+        if outcome.warnings:
+            log.warning(f"{line}; warnings: {'; '.join(outcome.warnings)}")
+        else:
+            log.info(line)
+    elif kind is OutcomeKind.UNCHANGED and record is not None:
+        log.info(f"{scene} unchanged (ratingKey {record.rating_key})")
+    elif kind is OutcomeKind.OUT_OF_SCOPE:  # quiet by design (SPEC §6): counted in the status
+        log.debug(f"{scene} out of scope: {outcome.detail or 'outside every Plex section'}")
+    else:
+        log.info(f"{scene} skipped: {outcome.detail or 'nothing to sync'}")
+
+
+def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
+    """The Process Queue task: builds the Plex processor lazily (only if a job is claimed)."""
+    settings = ctx.settings
+    queue = JobQueue.open(ctx.data_dir, clock=ctx.clock,
+                          backoff=Backoff(max_retries=settings.max_retries))
+
+    def build() -> Processor:
+        try:
+            from plexsync.sync import build_processor
+        except ModuleNotFoundError as exc:
+            if exc.name != "plexsync.sync":
+                raise
+            raise Internal("this PlexSync installation has no sync engine (plexsync/sync.py "
+                           "is missing); reinstall the plugin.") from None
+        return build_processor(ctx)
+
+    try:
+        return Drain(
+            queue, build, lock_path=os.path.join(ctx.data_dir, LOCK_NAME),
+            enabled=settings.enabled, queue_timeout=settings.queue_timeout,
+            clock=ctx.clock, sleep=ctx.sleep, progress=ctx.progress,
+        ).run()
+    finally:
+        queue.close()

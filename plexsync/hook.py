@@ -1,0 +1,170 @@
+"""The hook path (SPEC §2): gate, enqueue, schedule a drain, exit. Runs inside the user's save.
+
+Invariants:
+- Never talks to Plex and imports nothing heavy: the standard library's json/os/sqlite3/time
+  and the light PlexSync modules (store, scheduler). At most one request to Stash:
+  `runPluginTask(Process Queue)`, and only when no drain is running or already requested.
+- Settings come from the snapshot file the last task wrote (`datadir.SETTINGS_SNAPSHOT`); when
+  it is absent the defaults apply (enabled, every field synced).
+- Gate: a scan (`input` null) and Scene.Create.Post always enqueue. An update enqueues only when
+  its `inputFields` name a field PlexSync syncs whose `sync_*` toggle is on; bulk updates
+  (`input.ids`) are judged the same way.
+- `cleared_fields` lists the synced Stash inputs the user explicitly emptied (named in
+  `inputFields` with a null/""/[] value, or a bulk `{mode: SET, ids: []}`), by their Stash
+  input name (title, details, date, studio_id, performer_ids, tag_ids, groups, group_ids,
+  movies, movie_ids, rating100, director), as `jobs.Job` and `fields.wanted` expect; only
+  these may clear a Plex field.
+- Failure: a database problem raises (Stash logs one error line); a failed drain request is one
+  warning, because the job is already committed and the next hook or task will drain it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from plexsync import datadir, scheduler
+from plexsync import fastjson as json
+from plexsync.errors import InputError
+from plexsync.log import log
+from plexsync.store import SQLiteStore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from plexsync.protocol import Invocation
+
+# Stash input field → the PlexSync fields it feeds. Inputs not listed (code, organized, urls,
+# stash_ids, o_counter, play_count, resume_time, play_duration, gallery_ids...) are not synced.
+INPUT_FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("title",),
+    "details": ("summary",),
+    "date": ("date",),
+    "studio_id": ("studio", "collections"),
+    "performer_ids": ("performers",),
+    "tag_ids": ("tags",),
+    "groups": ("collections",),
+    "group_ids": ("collections",),
+    "movies": ("collections",),
+    "movie_ids": ("collections",),
+    "rating100": ("rating",),
+    "director": ("director",),
+    "cover_image": ("poster", "background"),
+    "primary_file_id": ("files",),
+    "file_ids": ("files",),
+}
+# Fields with no sync_* toggle: director is always synced; a file change may re-match the item.
+ALWAYS_SYNCED = frozenset({"director", "files"})
+# Toggles whose default is off (SPEC §3); every other sync_* defaults to on.
+OFF_BY_DEFAULT = frozenset({"background"})
+# Inputs that can clear a Plex field, with the toggle that governs it.
+CLEARABLE: dict[str, str] = {
+    "title": "title", "details": "summary", "date": "date", "studio_id": "studio",
+    "performer_ids": "performers", "tag_ids": "tags", "groups": "collections",
+    "group_ids": "collections", "movies": "collections", "movie_ids": "collections",
+    "rating100": "rating", "director": "director",
+}
+
+
+def read_snapshot(data_dir: str) -> dict[str, Any]:
+    """The settings the hook needs, as the last task saw them; {} (defaults) when absent."""
+    path = os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return datadir.read_json(path, {})  # moves the damaged file aside with a warning
+    return data if isinstance(data, dict) else {}
+
+
+def syncs(snapshot: Mapping[str, Any], field: str) -> bool:
+    if field in ALWAYS_SYNCED:
+        return True
+    return bool(snapshot.get(f"sync_{field}", field not in OFF_BY_DEFAULT))
+
+
+def _is_empty(value: Any) -> bool:
+    if value is None or value == "" or value == []:
+        return True
+    if isinstance(value, dict):  # bulk BulkUpdateIds {ids, mode}
+        return str(value.get("mode", "")).upper() == "SET" and not value.get("ids")
+    return False
+
+
+def gate(hook: Mapping[str, Any], snapshot: Mapping[str, Any]) -> tuple[str | None, list[str]]:
+    """(reason to skip or None, cleared fields) for one hook context. Pure."""
+    payload = hook.get("input")
+    names = hook.get("inputFields")
+    if hook.get("type") == "Scene.Create.Post" or payload is None or not isinstance(names, list):
+        return None, []
+    touched = {f for name in names for f in INPUT_FIELDS.get(str(name), ())}
+    if not touched:
+        return "no field PlexSync syncs was changed", []
+    if not any(syncs(snapshot, f) for f in touched):
+        return "only fields with syncing turned off were changed", []
+    values = payload if isinstance(payload, dict) else {}
+    cleared = sorted({
+        name for name in map(str, names)
+        if name in CLEARABLE and syncs(snapshot, CLEARABLE[name]) and _is_empty(values.get(name))
+    })
+    return None, cleared
+
+
+def _scene_id(hook: Mapping[str, Any]) -> int:
+    try:
+        scene_id = int(hook["id"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(
+            f"the {hook.get('type')} hook carried no scene id; nothing was queued."
+        ) from None
+    if scene_id <= 0:
+        raise InputError(f"the hook's scene id {scene_id} is not valid; nothing was queued.")
+    return scene_id
+
+
+def run_hook(invocation: Invocation) -> dict[str, Any]:
+    hook = invocation.hook_context or {}
+    data_dir = datadir.resolve(invocation.plugin_dir)
+    snapshot = read_snapshot(data_dir)
+    log.configure(debug=bool(snapshot.get("debug_logging")),
+                  obfuscate_paths=bool(snapshot.get("obfuscate_paths")))
+    conn = invocation.server_connection
+    cookie = conn.get("SessionCookie")
+    log.add_secret(cookie.get("Value") if isinstance(cookie, dict) else None)
+    log.add_secret(conn.get("ApiKey"))
+    scene_id = _scene_id(hook)
+    if not snapshot.get("enabled", True):
+        log.info(f"PlexSync is disabled (Settings → Plugins → PlexSync → Enabled); "
+                 f"scene {scene_id} was not queued.")
+        return {"skipped": "disabled", "scene": scene_id}
+    reason, cleared = gate(hook, snapshot)
+    if reason is not None:
+        log.debug(f"scene {scene_id}: {reason}; not queued")
+        return {"skipped": reason, "scene": scene_id}
+
+    now = time.time()
+    token = scheduler.new_token(now)
+    store = SQLiteStore.open(data_dir)
+    try:
+        status, meta = store.enqueue(scene_id, now, "hook", cleared, now, urgent=True,
+                                     meta_fn=scheduler.schedule_if_idle(now, token))
+        drain = "requested" if meta.get(scheduler.SCHEDULED_AT) == token else \
+            scheduler.drain_state(meta, now)
+        if drain == "requested":
+            try:
+                scheduler.request_drain(conn)
+            except (OSError, ValueError) as exc:
+                store.update_meta(scheduler.withdraw(token))
+                drain = "not requested"
+                log.warning(log.redact(
+                    f"Scene {scene_id} is queued, but asking Stash to run Process Queue failed "
+                    f"({type(exc).__name__}: {exc}); the next edit or task will run it."))
+    finally:
+        store.close()
+    log.debug(f"scene {scene_id} queued ({status}"
+              + (f", cleared {', '.join(cleared)}" if cleared else "") + f"); drain {drain}")
+    return {"queued": scene_id, "drain": drain}

@@ -1,0 +1,104 @@
+"""Test doubles for the queue, drain and hook tests: a fake clock and scripted processors."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from plexsync.errors import PlexSyncError
+from plexsync.jobs import Batch, Job, Outcome, OutcomeKind, SyncRecord
+from plexsync.log import log
+
+T0 = 1_700_000_000.0
+
+
+class FakeClock:
+    """Time that moves only when told to (or when `sleep` is called)."""
+
+    def __init__(self, start: float = T0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def record(scene_id: int, fetched_at: float = T0, rating_key: int = 0,
+           **changes: Any) -> SyncRecord:
+    values: dict[str, Any] = dict(
+        scene_id=scene_id, rating_key=rating_key or 1000 + scene_id, section_id=1,
+        stash_updated_at="2024-01-01T00:00:00Z", fetched_at=fetched_at, values_hash="h",
+        synced_at=fetched_at, poster_key="", poster_hash="", art_hash="",
+        collections_added=(), confidence="HIGH",
+    )
+    values.update(changes)
+    return SyncRecord(**values)
+
+
+def synced(job: Job, clock: Callable[[], float] | None = None) -> Outcome:
+    at = clock() if clock else T0
+    return Outcome(job, OutcomeKind.SYNCED, record=record(job.scene_id, fetched_at=at),
+                   confidence="HIGH", seconds=0.5)
+
+
+def failed(job: Job, error: PlexSyncError) -> Outcome:
+    return Outcome(job, OutcomeKind.FAILED, error=error)
+
+
+Script = Callable[[Job], Outcome]
+
+
+class ScriptedProcessor:
+    """Answers each job with `script[scene_id](job)` (default: synced); records what it saw."""
+
+    def __init__(self, script: dict[int, Script] | None = None,
+                 default: Script = synced,
+                 before_each: Callable[[Job], None] | None = None) -> None:
+        self.script = dict(script or {})
+        self.default = default
+        self.before_each = before_each
+        self.batches: list[list[int]] = []
+
+    @property
+    def seen(self) -> list[int]:
+        return [scene for batch in self.batches for scene in batch]
+
+    def process(self, batch: Batch) -> Iterator[Outcome]:
+        self.batches.append([j.scene_id for j in batch.jobs])
+        for job in batch.jobs:
+            if self.before_each is not None:
+                self.before_each(job)
+            yield self.script.get(job.scene_id, self.default)(job)
+
+
+@contextmanager
+def captured_log() -> Iterator[io.StringIO]:
+    """Capture the plugin's stderr log lines (restores the stream and flags afterwards)."""
+    stream = io.StringIO()
+    old_stream, old_debug = log._stream, log.debug_enabled
+    old_obfuscate = log.obfuscate_paths
+    log._stream = stream
+    try:
+        yield stream
+    finally:
+        log._stream = old_stream
+        log.debug_enabled, log.obfuscate_paths = old_debug, old_obfuscate
+
+
+def lines(stream: io.StringIO, level: str | None = None) -> list[str]:
+    """Log messages (without the \\x01X\\x02 prefix), optionally of one level (i, w, e, d)."""
+    out = []
+    for line in stream.getvalue().splitlines():
+        if len(line) >= 3 and line[0] == "\x01" and line[1] != "p" and (
+                level is None or line[1] == level):
+            out.append(line[3:])
+    return out

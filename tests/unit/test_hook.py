@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plexsync import datadir, scheduler
+from plexsync.errors import InputError
+from plexsync.hook import gate, run_hook
+from plexsync.protocol import parse
+from plexsync.store import SQLiteStore
+from testkit.fake_stash import FakeStash
+from tests.unit.queue_helpers import captured_log, lines
+
+
+def update(fields: dict[str, Any], hook_type: str = "Scene.Update.Post") -> dict[str, Any]:
+    return {"id": 1, "type": hook_type, "input": {"id": "1", **fields},
+            "inputFields": ["id", *fields]}
+
+
+# ---------------------------------------------------------------------- the gate (pure)
+
+
+def test_a_scan_with_no_input_is_queued() -> None:
+    assert gate({"id": 1, "type": "Scene.Update.Post", "input": None, "inputFields": None},
+                {}) == (None, [])
+
+
+def test_a_new_scene_is_always_queued() -> None:
+    assert gate(update({"organized": True}, "Scene.Create.Post"), {}) == (None, [])
+
+
+@pytest.mark.parametrize("fields", [
+    {"organized": True}, {"o_counter": 3}, {"play_count": 2}, {"resume_time": 12.5},
+    {"urls": ["https://x"]}, {"stash_ids": []}, {"code": "ABC-123"}, {},
+])
+def test_an_update_touching_no_synced_field_is_skipped(fields: dict[str, Any]) -> None:
+    reason, _ = gate(update(fields), {})
+    assert reason == "no field PlexSync syncs was changed"
+
+
+@pytest.mark.parametrize("fields", [
+    {"title": "x"}, {"details": "x"}, {"date": "2024-01-01"}, {"studio_id": "3"},
+    {"performer_ids": ["1"]}, {"tag_ids": ["2"]}, {"groups": []}, {"rating100": 80},
+    {"director": "x"}, {"cover_image": "data:..."}, {"primary_file_id": "9"},
+])
+def test_an_update_touching_a_synced_field_is_queued(fields: dict[str, Any]) -> None:
+    assert gate(update(fields), {})[0] is None
+
+
+def test_an_update_of_only_fields_whose_toggle_is_off_is_skipped() -> None:
+    snapshot = {"sync_tags": False, "sync_rating": False}
+    reason, _ = gate(update({"tag_ids": ["1"], "rating100": 20, "organized": True}), snapshot)
+    assert reason == "only fields with syncing turned off were changed"
+    assert gate(update({"tag_ids": ["1"], "title": "t"}), snapshot)[0] is None
+
+
+def test_a_studio_change_counts_while_collections_are_synced() -> None:
+    assert gate(update({"studio_id": "3"}), {"sync_studio": False})[0] is None
+    off = {"sync_studio": False, "sync_collections": False}
+    assert gate(update({"studio_id": "3"}), off)[0] is not None
+
+
+def test_a_cover_change_counts_when_only_background_art_is_synced() -> None:
+    assert gate(update({"cover_image": "x"}), {"sync_poster": False})[0] is not None
+    both = {"sync_poster": False, "sync_background": True}
+    assert gate(update({"cover_image": "x"}), both)[0] is None
+
+
+def test_director_and_file_changes_have_no_toggle_and_always_count() -> None:
+    everything_off = {f"sync_{f}": False for f in (
+        "title", "summary", "date", "studio", "performers", "tags", "collections", "rating",
+        "poster")}
+    assert gate(update({"director": "x"}), everything_off)[0] is None
+    assert gate(update({"primary_file_id": "4"}), everything_off)[0] is None
+
+
+def test_explicitly_emptied_fields_are_reported_as_cleared() -> None:
+    _, cleared = gate(update({
+        "title": "", "details": None, "rating100": None, "tag_ids": [], "studio_id": None,
+        "performer_ids": ["1"], "date": "2024-01-01", "code": "",
+    }), {})
+    assert cleared == ["details", "rating100", "studio_id", "tag_ids", "title"]
+
+
+def test_a_cleared_field_whose_toggle_is_off_is_not_reported() -> None:
+    _, cleared = gate(update({"title": "", "details": ""}), {"sync_title": False})
+    assert cleared == ["details"]
+
+
+def test_bulk_updates_are_gated_the_same_way() -> None:
+    bulk = {"id": 4, "type": "Scene.Update.Post",
+            "input": {"ids": ["4", "5"], "tag_ids": {"ids": [], "mode": "SET"},
+                      "performer_ids": {"ids": [], "mode": "ADD"}},
+            "inputFields": ["ids", "tag_ids", "performer_ids"]}
+    assert gate(bulk, {}) == (None, ["tag_ids"])
+    organized = {"id": 4, "type": "Scene.Update.Post",
+                 "input": {"ids": ["4"], "organized": True}, "inputFields": ["ids", "organized"]}
+    assert gate(organized, {})[0] is not None
+
+
+# ---------------------------------------------------------------------- run_hook
+
+
+@pytest.fixture
+def stash() -> Iterator[FakeStash]:
+    with FakeStash() as fake:
+        yield fake
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(datadir.ENV_VAR, str(tmp_path / "data"))
+    return Path(datadir.resolve())
+
+
+def hook(stash: FakeStash, scene_id: int = 1, **fields: Any) -> dict[str, Any]:
+    doc = stash.hook_input(scene_id, input={"id": str(scene_id), **(fields or {"title": "T"})},
+                           input_fields=["id", *(fields or {"title": "T"})])
+    with captured_log():
+        return run_hook(parse(json.dumps(doc)))
+
+
+def meta(data_dir: Path) -> dict[str, str]:
+    store = SQLiteStore.open(str(data_dir))
+    try:
+        return store.update_meta(lambda m, d: {})
+    finally:
+        store.close()
+
+
+def pending(data_dir: Path) -> int:
+    store = SQLiteStore.open(str(data_dir))
+    try:
+        count: int = store.counts()["pending"]
+        return count
+    finally:
+        store.close()
+
+
+def test_the_first_hook_queues_the_scene_and_requests_one_drain(
+        stash: FakeStash, data_dir: Path) -> None:
+    assert hook(stash, 1) == {"queued": 1, "drain": "requested"}
+    assert hook(stash, 2) == {"queued": 2, "drain": "scheduled"}
+    assert pending(data_dir) == 2
+    [run] = stash.task_runs
+    assert run["plugin_id"] == "PlexSync" and run["task_name"] == "Process Queue"
+    assert run["args_map"] == {"mode": "process_queue"}
+
+
+def test_no_drain_is_requested_while_one_is_running(stash: FakeStash, data_dir: Path) -> None:
+    hook(stash, 1)
+    store = SQLiteStore.open(str(data_dir))
+    store.update_meta(lambda m, d: {scheduler.SCHEDULED_AT: None,
+                                    scheduler.HEARTBEAT_AT: m[scheduler.SCHEDULED_AT]})
+    store.close()
+    assert hook(stash, 2)["drain"] == "running"
+    assert len(stash.task_runs) == 1
+
+
+def test_a_request_that_never_started_is_made_again_after_three_minutes(
+        stash: FakeStash, data_dir: Path) -> None:
+    hook(stash, 1)
+    stale = f"{float(meta(data_dir)[scheduler.SCHEDULED_AT].split()[0]) - 181:.6f} 1"
+    store = SQLiteStore.open(str(data_dir))
+    store.update_meta(lambda m, d: {scheduler.SCHEDULED_AT: stale})
+    store.close()
+    assert hook(stash, 2)["drain"] == "requested"
+    assert len(stash.task_runs) == 2
+
+
+def test_a_failed_request_keeps_the_job_warns_once_and_lets_the_next_hook_retry(
+        stash: FakeStash, data_dir: Path) -> None:
+    stash.fail_next(1, 500)
+    doc = stash.hook_input(1, input={"id": "1", "title": "T"}, input_fields=["id", "title"])
+    with captured_log() as stream:
+        assert run_hook(parse(json.dumps(doc))) == {"queued": 1, "drain": "not requested"}
+    [warning] = lines(stream, "w")
+    assert "Scene 1 is queued" in warning and "test-session" not in warning
+    assert scheduler.SCHEDULED_AT not in meta(data_dir)
+    assert hook(stash, 2)["drain"] == "requested"
+    assert pending(data_dir) == 2
+
+
+def test_the_request_carries_the_session_cookie(data_dir: Path) -> None:
+    with FakeStash(session_cookie="right-cookie") as fake:
+        doc = fake.hook_input(1, input={"id": "1", "title": "T"}, input_fields=["id", "title"])
+        doc["server_connection"]["SessionCookie"]["Value"] = "wrong-cookie"
+        with captured_log():
+            assert run_hook(parse(json.dumps(doc)))["drain"] == "not requested"
+            assert hook(fake, 2)["drain"] == "requested"
+
+
+def test_the_request_uses_the_api_key_when_stash_gives_one(data_dir: Path) -> None:
+    with FakeStash(api_key="KEY-123", session_cookie="") as fake:
+        doc = fake.hook_input(1, input={"id": "1", "title": "T"}, input_fields=["id", "title"])
+        doc["server_connection"]["ApiKey"] = "KEY-123"
+        with captured_log():
+            assert run_hook(parse(json.dumps(doc)))["drain"] == "requested"
+        assert len(fake.task_runs) == 1
+
+
+def test_a_disabled_plugin_queues_nothing_and_says_so_once(
+        stash: FakeStash, data_dir: Path) -> None:
+    datadir.write_json(str(data_dir / datadir.SETTINGS_SNAPSHOT), {"enabled": False})
+    doc = stash.hook_input(5, input={"id": "5", "title": "T"}, input_fields=["id", "title"])
+    with captured_log() as stream:
+        assert run_hook(parse(json.dumps(doc))) == {"skipped": "disabled", "scene": 5}
+    assert len(lines(stream, "i")) == 1 and "disabled" in lines(stream, "i")[0]
+    assert stash.task_runs == [] and not (data_dir / datadir.DB_NAME).exists()
+
+
+def test_a_skipped_update_touches_neither_the_database_nor_stash(
+        stash: FakeStash, data_dir: Path) -> None:
+    assert hook(stash, 3, organized=True) == {
+        "skipped": "no field PlexSync syncs was changed", "scene": 3}
+    assert stash.task_runs == [] and not (data_dir / datadir.DB_NAME).exists()
+
+
+def test_cleared_fields_reach_the_queued_job(stash: FakeStash, data_dir: Path) -> None:
+    hook(stash, 4, title="", details="kept")
+    store = SQLiteStore.open(str(data_dir))
+    job = store.job(4)
+    store.close()
+    assert job is not None and job["cleared_fields"] == ["title"] and job["source"] == "hook"
+
+
+def test_a_hook_without_a_scene_id_is_an_input_error(stash: FakeStash, data_dir: Path) -> None:
+    doc = stash.hook_input(0, input=None)
+    with pytest.raises(InputError, match="no scene id"):
+        run_hook(parse(json.dumps(doc)))
+
+
+def test_chunked_and_error_replies_are_understood() -> None:
+    ok = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+          b"1c\r\n{\"data\":{\"runPluginTask\":\"7\"\r\n2\r\n}}\r\n0\r\n\r\n")
+    assert scheduler._parse_reply(ok) == {"runPluginTask": "7"}
+    rejected = b'HTTP/1.1 200 OK\r\n\r\n{"errors":[{"message":"no such task"}],"data":null}'
+    with pytest.raises(ValueError, match="no such task"):
+        scheduler._parse_reply(rejected)
+    with pytest.raises(ValueError, match="401"):
+        scheduler._parse_reply(b"HTTP/1.1 401 Unauthorized\r\n\r\n")
+
+
+def test_an_https_stash_is_spoken_to_over_tls(stash: FakeStash) -> None:
+    conn = dict(stash.server_connection(), Scheme="https")  # the fake only speaks plain HTTP
+    with pytest.raises(OSError):  # ssl.SSLError: the TLS handshake was attempted and failed
+        scheduler.request_drain(conn, timeout=2)
+
+
+def test_an_unreachable_stash_fails_fast_with_an_os_error() -> None:
+    conn = {"Scheme": "http", "Host": "0.0.0.0", "Port": 1, "SessionCookie": None}
+    with pytest.raises(OSError):
+        scheduler.request_drain(conn, timeout=1)

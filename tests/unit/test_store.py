@@ -1,0 +1,185 @@
+"""SQLite-specific behaviour of the queue storage: schema, locking, corruption recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from plexsync import store_db
+from plexsync.store import SCHEMA_VERSION, SQLiteStore, StoreError
+from tests.unit.queue_helpers import T0, captured_log, lines
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_new_database_uses_wal_and_the_current_schema_version(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    SQLiteStore(str(db)).close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"jobs", "dead_letters", "sync_records", "out_of_scope", "stats", "meta"} <= tables
+
+
+def test_a_later_migration_upgrades_an_existing_database_and_keeps_its_jobs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = str(tmp_path / "q.db")
+    old = SQLiteStore(db)
+    old.enqueue(5, T0, "hook", ["title"], T0)
+    old.close()
+    v2 = ("ALTER TABLE jobs ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
+    monkeypatch.setattr(store_db, "MIGRATIONS", (*store_db.MIGRATIONS, v2))
+    monkeypatch.setattr(store_db, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    upgraded = SQLiteStore(db)
+    job = upgraded.job(5)
+    upgraded.close()
+    assert job is not None and job["cleared_fields"] == ["title"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        assert conn.execute("SELECT note FROM jobs").fetchone() == ("",)
+
+
+def test_a_database_from_a_newer_plexsync_is_refused_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    with pytest.raises(StoreError, match="newer PlexSync"):
+        SQLiteStore(str(db))
+    assert db.exists() and not list(tmp_path.glob("*.corrupt-*"))
+
+
+def test_a_garbage_file_is_moved_aside_and_rebuilt_with_a_warning(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    db.write_bytes(os.urandom(8192))
+    with captured_log() as stream:
+        store = SQLiteStore(str(db))
+        store.enqueue(1, T0, "hook", [], T0)
+        assert store.counts()["pending"] == 1
+        store.close()
+    [warning] = lines(stream, "w")
+    assert "q.db" in warning and "moved it aside" in warning
+    assert len(list(tmp_path.glob("q.db.corrupt-*"))) == 1
+
+
+def test_corruption_found_by_a_later_operation_is_recovered_once(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    store = SQLiteStore(str(db))
+    store.close()
+    db.write_bytes(b"this is not a database" * 400)
+    with captured_log():
+        store.enqueue(2, T0, "hook", [], T0)  # reopens lazily, finds garbage, rebuilds
+    assert store.counts()["pending"] == 1
+    store.close()
+
+
+def test_a_healthy_database_is_never_moved_aside_by_a_late_recovery(tmp_path: Path) -> None:
+    db = str(tmp_path / "q.db")
+    SQLiteStore(db).close()
+    assert store_db._still_corrupt(db) is False
+
+
+def test_a_lock_held_too_long_fails_after_bounded_retries_with_a_clear_error(
+        tmp_path: Path) -> None:
+    db = str(tmp_path / "q.db")
+    SQLiteStore(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    sleeps: list[float] = []
+    store = SQLiteStore(db, busy_timeout=0.01, retries=3, sleep=sleeps.append)
+    try:
+        with pytest.raises(StoreError, match="stayed locked"):
+            store.enqueue(1, T0, "hook", [], T0)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert len(sleeps) == 3  # exponential (20 ms · 2^n), jittered by a factor in [0.5, 1.5)
+    assert all(0.01 * 2**n <= slept < 0.03 * 2**n for n, slept in enumerate(sleeps))
+    store.enqueue(1, T0, "hook", [], T0)
+    store.close()
+
+
+def test_a_lock_released_during_the_retries_lets_the_write_succeed(tmp_path: Path) -> None:
+    db = str(tmp_path / "q.db")
+    SQLiteStore(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    def release(_seconds: float) -> None:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+
+    store = SQLiteStore(db, busy_timeout=0.01, retries=3, sleep=release)
+    assert store.enqueue(1, T0, "hook", [], T0)[0] == "new"
+    store.close()
+    holder.close()
+
+
+def test_threads_enqueueing_together_lose_no_job(tmp_path: Path) -> None:
+    db = str(tmp_path / "q.db")
+    SQLiteStore(db).close()
+    errors: list[BaseException] = []
+
+    def worker(offset: int) -> None:
+        store = SQLiteStore(db)
+        try:
+            for scene in range(offset, offset + 50):
+                store.enqueue(scene, T0, "hook", [], T0)
+                store.enqueue(scene, T0 + 1, "hook", ["title"], T0)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=worker, args=(i * 50,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store = SQLiteStore(db)
+    assert errors == [] and store.counts()["pending"] == 400
+    store.close()
+
+
+def test_rows_round_trip_lists_as_json(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "q.db"))
+    store.enqueue(1, T0, "hook", ["title", "details"], T0)
+    [row] = store.claim(T0, 5, T0 + 60, "me")
+    store.settle(row["id"], "me", T0, "done", record={
+        "scene_id": 1, "rating_key": 9, "section_id": 2, "stash_updated_at": "x",
+        "fetched_at": T0, "values_hash": "h", "synced_at": T0, "poster_key": "",
+        "poster_hash": "", "art_hash": "", "collections_added": ["Studio A"],
+        "confidence": "LOW",
+    })
+    assert row["cleared_fields"] == ["details", "title"]
+    assert store.records_for([1])[1]["collections_added"] == ["Studio A"]
+    store.close()
+
+
+def test_memory_path_gives_a_private_volatile_store() -> None:
+    store = SQLiteStore(":memory:")
+    store.enqueue(1, T0, "hook", [], T0)
+    assert store.counts()["pending"] == 1
+    store.close()
+
+
+def test_the_hook_path_imports_nothing_heavy(tmp_path: Path) -> None:
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "import plexsync.protocol, plexsync.hook\n"
+        "import json; print(json.dumps(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    loaded = set(json.loads(proc.stdout))
+    heavy = {"plexapi", "requests", "stashapi", "filelock", "dataclasses", "typing",
+             "http.client", "socket", "ssl", "random", "hashlib", "uuid", "urllib3",
+             "diskcache", "plexsync.config", "plexsync.jobs", "plexsync.queue", "plexsync.storage"}
+    assert loaded & heavy == set()
