@@ -1,0 +1,112 @@
+"""Poster/art from the screenshot: download only when the key changed, upload only on new bytes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from plexsync.errors import PlexBadRequest, PlexServerDown, StashError
+from plexsync.fields import Wanted
+from plexsync.images import Previous, image_type, sync_images
+
+URL1 = "http://stash/scene/1/screenshot?t=1"
+URL2 = "http://stash/scene/1/screenshot?t=2"
+JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-bytes"
+JPEG_SHA = hashlib.sha256(JPEG).hexdigest()
+
+
+class Recorder:
+    def __init__(self, data: bytes = JPEG, fail_download: Exception | None = None,
+                 fail_upload: Exception | None = None) -> None:
+        self.data = data
+        self.fail_download = fail_download
+        self.fail_upload = fail_upload
+        self.downloads: list[str] = []
+        self.uploads: list[tuple[int, str]] = []
+
+    def download(self, url: str) -> bytes:
+        self.downloads.append(url)
+        if self.fail_download:
+            raise self.fail_download
+        return self.data
+
+    def upload(self, rk: int, kind: str, data: bytes) -> None:
+        if self.fail_upload:
+            raise self.fail_upload
+        self.uploads.append((rk, kind))
+
+
+def test_a_new_screenshot_is_downloaded_once_and_uploaded_as_poster() -> None:
+    rec = Recorder()
+    result = sync_images(Wanted(poster_url=URL1, poster=True), Previous(), 7, rec.download,
+                         rec.upload)
+    assert rec.downloads == [URL1] and rec.uploads == [(7, "poster")]
+    assert (result.key, result.poster_hash, result.uploaded) == (URL1, JPEG_SHA, ("poster",))
+    assert result.managed() == ("poster",)
+
+
+def test_same_key_means_no_download_at_all() -> None:
+    rec = Recorder()
+    result = sync_images(Wanted(poster_url=URL1, poster=True), Previous(URL1, JPEG_SHA), 7,
+                         rec.download, rec.upload)
+    assert rec.downloads == [] and rec.uploads == []
+    assert result.poster_hash == JPEG_SHA and result.key == URL1
+
+
+def test_new_key_with_the_same_bytes_downloads_but_does_not_upload() -> None:
+    rec = Recorder()
+    result = sync_images(Wanted(poster_url=URL2, poster=True), Previous(URL1, JPEG_SHA), 7,
+                         rec.download, rec.upload)
+    assert rec.downloads == [URL2] and rec.uploads == []
+    assert result.key == URL2 and not result.uploaded
+
+
+def test_art_shares_the_download_and_is_uploaded_when_never_sent() -> None:
+    rec = Recorder()
+    result = sync_images(Wanted(poster_url=URL1, poster=True, art=True), Previous(URL1, JPEG_SHA),
+                         7, rec.download, rec.upload)
+    assert rec.downloads == [URL1] and rec.uploads == [(7, "art")]
+    assert result.managed() == ("poster", "art")
+
+
+def test_a_placeholder_svg_is_not_uploaded_and_not_fetched_again() -> None:
+    rec = Recorder(data=b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    result = sync_images(Wanted(poster_url=URL1, poster=True), Previous(), 7, rec.download,
+                         rec.upload)
+    assert rec.uploads == [] and result.key == URL1 and result.note and not result.warnings
+
+
+def test_a_failed_download_is_a_warning_and_keeps_the_old_key() -> None:
+    rec = Recorder(fail_download=StashError("Stash answered 500 for an image download."))
+    result = sync_images(Wanted(poster_url=URL2, poster=True), Previous(URL1, "old"), 7,
+                         rec.download, rec.upload)
+    assert result.key == URL1 and result.poster_hash == "old"
+    assert result.warnings and "500" in result.warnings[0]
+
+
+def test_a_rejected_upload_is_a_warning_and_keeps_the_old_key() -> None:
+    rec = Recorder(fail_upload=PlexBadRequest("Plex rejected POST (400)."))
+    result = sync_images(Wanted(poster_url=URL2, poster=True), Previous(URL1, "old"), 7,
+                         rec.download, rec.upload)
+    assert result.key == URL1 and result.poster_hash == "old" and result.warnings
+
+
+def test_plex_down_during_upload_is_not_a_warning_but_aborts() -> None:
+    rec = Recorder(fail_upload=PlexServerDown("cannot connect to Plex"))
+    with pytest.raises(PlexServerDown):
+        sync_images(Wanted(poster_url=URL1, poster=True), Previous(), 7, rec.download,
+                    rec.upload)
+
+
+def test_nothing_wanted_means_no_request_and_an_empty_key() -> None:
+    rec = Recorder()
+    result = sync_images(Wanted(), Previous(URL1, JPEG_SHA), 7, rec.download, rec.upload)
+    assert rec.downloads == [] and result.key == "" and result.managed() == ()
+
+
+def test_image_types_are_recognised_by_magic_bytes() -> None:
+    assert image_type(JPEG) == "jpeg"
+    assert image_type(b"\x89PNG\r\n\x1a\nrest") == "png"
+    assert image_type(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "webp"
+    assert image_type(b"<svg/>") == ""
