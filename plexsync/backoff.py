@@ -7,8 +7,10 @@ in an outage, spread out instead of returning in lock step), floored at `MIN_DEL
 Policies:
 - PlexServerDown: base 5 s, cap 300 s, retried without limit: an outage alone never
   dead-letters a job (the circuit breaker bounds the load while Plex is down).
-- PlexNotFound: base 60 s, cap 1800 s, 12 retries; the expected total is about 2 hours and the
-  first retry comes within 60 s (a folder scan was just requested, SPEC §6).
+- PlexNotFound: base 60 s, cap 1800 s, 12 retries, each at least 30 s away; the expected total is
+  about 2 hours and the first retry comes 30-60 s later: within a minute (SPEC §6), yet late
+  enough for Plex to have scanned the folder PlexSync asked it to scan and for the library index
+  to be allowed a rebuild (`index.AFTER_SCAN_INTERVAL`).
 - StashError and any other retryable class: base 10 s, cap 600 s, `max_retries` (a setting).
 - LowConfidence, PlexBadRequest, PlexAuth, Internal: never retried. (PlexAuth stops the whole
   drain before an outcome is applied; see drain.py.)
@@ -34,6 +36,7 @@ class Policy(NamedTuple):
     cap: float
     retries: int | None       # None: without limit; 0: never retried
     configurable: bool = False  # `retries` comes from the max_retries setting
+    floor: float = 0.0          # the jitter is drawn from [floor, ceiling] instead of [0, ceiling]
 
 
 NEVER = Policy(0.0, 0.0, 0)
@@ -41,7 +44,7 @@ DEFAULT_RETRYABLE = Policy(10.0, 600.0, 5, configurable=True)
 
 POLICIES: Mapping[ErrorClass, Policy] = {
     ErrorClass.PLEX_SERVER_DOWN: Policy(5.0, 300.0, None),
-    ErrorClass.PLEX_NOT_FOUND: Policy(60.0, 1800.0, 12),
+    ErrorClass.PLEX_NOT_FOUND: Policy(60.0, 1800.0, 12, floor=30.0),
     ErrorClass.STASH_ERROR: DEFAULT_RETRYABLE,
     ErrorClass.LOW_CONFIDENCE: NEVER,
     ErrorClass.PLEX_BAD_REQUEST: NEVER,
@@ -85,11 +88,15 @@ class Backoff:
         limit = self.limit(error_class)
         if limit is not None and failures > limit:
             return None
-        return max(MIN_DELAY, self._rng() * self.ceiling(error_class, failures))
+        ceiling = self.ceiling(error_class, failures)
+        floor = min(self.policy(error_class).floor, ceiling)
+        return max(MIN_DELAY, floor + self._rng() * (ceiling - floor))
 
     def expected_total(self, error_class: ErrorClass | str) -> float | None:
         """Mean total wait over all retries of a class (None when retried without limit)."""
         limit = self.limit(error_class)
         if limit is None:
             return None
-        return sum(max(MIN_DELAY, self.ceiling(error_class, n) / 2) for n in range(1, limit + 1))
+        floor = self.policy(error_class).floor
+        return sum(max(MIN_DELAY, (min(floor, c) + c) / 2)
+                   for c in (self.ceiling(error_class, n) for n in range(1, limit + 1)))

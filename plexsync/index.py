@@ -45,7 +45,7 @@ INDEX_DIR = "index"
 DEFAULT_PAGE_SIZE = 1000
 MAX_AGE = 6 * 3600.0
 MISS_INTERVAL = 300.0
-AFTER_SCAN_INTERVAL = 45.0
+AFTER_SCAN_INTERVAL = 25.0  # a one-folder scan takes Plex seconds; retries come >= 30 s later
 SCAN_THROTTLE = 600.0
 BUILD_LEASE = 600.0
 CACHE_TIMEOUT = 1.0

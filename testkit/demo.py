@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             status = answer.get("error") or json.dumps(answer.get("output"))
             print(f"  scene {sid:>3}: the save waited {secs * 1000:5.1f} ms for the hook "
                   f"→ {status}")
+        print("\n(Scene 3's file is new: Plex has not scanned it yet. PlexSync asks Plex to scan "
+              "just that folder and retries within a minute, so this drain waits ~30-60 s for it.)")
         done = run_scheduled_tasks(stash, 0, data_dir)
 
         print("\nThe user runs Tasks → PlexSync → Sync All Scenes:")

@@ -69,3 +69,12 @@ def test_the_random_source_is_drawn_once_per_delay() -> None:
 
     Backoff(rng=rng).retry_delay(ErrorClass.PLEX_NOT_FOUND, 2)
     assert draws == [0.5]
+
+
+def test_plex_not_found_retries_within_a_minute_but_not_before_the_index_may_rebuild() -> None:
+    from plexsync.index import AFTER_SCAN_INTERVAL
+
+    earliest = Backoff(rng=lambda: 0.0).retry_delay(ErrorClass.PLEX_NOT_FOUND, 1)
+    latest = Backoff(rng=lambda: 1.0).retry_delay(ErrorClass.PLEX_NOT_FOUND, 1)
+    assert earliest is not None and latest is not None
+    assert AFTER_SCAN_INTERVAL < earliest <= latest <= 60.0

@@ -1,4 +1,3 @@
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -7,7 +6,7 @@ import yaml
 
 from plexsync import datadir
 from plexsync.errors import InputError
-from plexsync.tasks import TASKS, load_settings, validate_mode
+from plexsync.tasks import TASKS, load_settings, resolve_handler, validate_mode
 
 
 class RecordingStash:
@@ -53,13 +52,16 @@ def test_settings_snapshot_for_the_hook_holds_no_secrets(tmp_path: Path) -> None
     assert snapshot["enabled"] is False and "sekrit" not in repr(snapshot)
 
 
-@pytest.mark.parametrize("mode", sorted(TASKS))
-def test_every_mode_resolves_to_an_existing_handler(mode: str) -> None:
-    module_name, func_name = TASKS[mode].split(":")
-    try:
-        module = importlib.import_module(f"plexsync.{module_name}")
-    except ModuleNotFoundError:
-        pytest.xfail(f"plexsync.{module_name} is not implemented yet")
-    if not hasattr(module, func_name):
-        pytest.xfail(f"{func_name} is not implemented yet")
-    assert callable(getattr(module, func_name))
+# Tasks of SPEC §8 that later issues build (breaker/outages, health, reconciliation).
+NOT_YET = {"health_check", "outage_summary", "reconcile_all", "reconcile_recent", "reconcile_7days"}
+
+
+@pytest.mark.parametrize("mode", sorted(set(TASKS) - NOT_YET))
+def test_every_built_mode_resolves_to_a_handler(mode: str) -> None:
+    assert callable(resolve_handler(mode))
+
+
+@pytest.mark.parametrize("mode", sorted(NOT_YET))
+def test_unbuilt_mode_says_so_in_one_sentence(mode: str) -> None:
+    with pytest.raises(InputError, match="not available in PlexSync"):
+        resolve_handler(mode)
