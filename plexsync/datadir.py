@@ -115,23 +115,24 @@ def locked(path: str, timeout: float = 10.0) -> FileLock:
 def device_id(data_dir: str) -> str:
     """The persistent X-Plex-Client-Identifier, so Plex sees one device, not one per run."""
     path = os.path.join(data_dir, DEVICE_ID)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            value = fh.read().strip()
-        if len(value) >= 16:
+    value = _read_id(path)
+    if value:
+        return value
+    with locked(path):  # another process may have written it meanwhile
+        value = _read_id(path)
+        if value:
             return value
-    except OSError:
-        pass
-    value = f"plexsync-{_uuid4()}"
-    with locked(path):
-        try:
-            with open(path, encoding="utf-8") as fh:
-                existing = fh.read().strip()
-            if len(existing) >= 16:
-                return existing
-        except OSError:
-            pass
+        value = f"plexsync-{_uuid4()}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(value)
     return value
+
+
+def _read_id(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            value = fh.read().strip()
+    except OSError:
+        return None
+    return value if len(value) >= 16 else None

@@ -50,12 +50,20 @@ class StashClient:
             self._iface = iface
         return self._iface
 
-    def call(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def call(
+        self, document: str, variables: Mapping[str, Any] | None = None, *, quiet: bool = False
+    ) -> dict[str, Any]:
+        """Send one GraphQL document. `quiet`: stashapi's own error lines for this request go
+        to debug level (the caller expects the failure and handles it)."""
         iface = self._interface()
+        if quiet:
+            iface.log = _QuietLog()
         try:
             data = iface.call_GQL(document, dict(variables or {}))
         except Exception as exc:
             raise StashError(f"Stash GraphQL request failed: {_short(exc)}") from None
+        finally:
+            iface.log = log
         if not isinstance(data, dict):
             raise StashError("Stash answered a GraphQL request with no data.")
         return data
@@ -83,6 +91,7 @@ class StashClient:
             data = self.call(
                 gql.FIND_SCENES_BY_ID,
                 {"ids": [str(i) for i in scene_ids], "filter": {"per_page": -1}},
+                quiet=True,
             )
         except StashError:
             log.debug("findScenes(ids) failed; asking again by filter (a scene may be deleted)")
@@ -142,6 +151,15 @@ class StashClient:
         if len(data) > max_bytes:
             raise StashError(f"image from Stash is larger than {max_bytes // (1024 * 1024)} MiB.")
         return bytes(data)
+
+
+class _QuietLog:
+    """Stands in for the logger stashapi writes to, demoting its error lines to debug."""
+
+    def debug(self, message: Any) -> None:
+        log.debug(f"stashapi: {message}")
+
+    error = warning = info = trace = debug
 
 
 def _bound_timeouts(session: Any) -> None:
