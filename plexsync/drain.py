@@ -36,7 +36,15 @@ from typing import Any
 
 from plexsync.backoff import Backoff
 from plexsync.errors import ConfigError, Internal, PlexAuth, PlexServerDown, PlexSyncError
-from plexsync.jobs import Batch, Job, JobSource, Outcome, OutcomeKind, Processor, SyncRecord
+from plexsync.jobs import (
+    Batch,
+    Job,
+    JobSource,
+    Outcome,
+    OutcomeKind,
+    Processor,
+    superseded,
+)
 from plexsync.log import log
 from plexsync.queue import Applied, JobQueue
 from plexsync.tasks import TaskContext
@@ -180,7 +188,7 @@ class Drain:
         records = self.queue.records_for(j.scene_id for j in jobs)
         todo: list[Job] = []
         for job in jobs:
-            if _superseded(job, records.get(job.scene_id)):
+            if superseded(job, records.get(job.scene_id)):
                 self._settle(Outcome(job, OutcomeKind.SKIPPED, detail=(
                     "late event; the last sync already read newer data")))
             else:
@@ -276,11 +284,6 @@ class Drain:
                  f"{out['pending']} pending, {out['retrying']} waiting to retry, "
                  f"{out['dlq']} in the dead-letter queue.")
         return out
-
-
-def _superseded(job: Job, record: SyncRecord | None) -> bool:
-    """SPEC §5 late update: the last sync read Stash after this event, so it already has it."""
-    return record is not None and not job.cleared_fields and job.event_at < record.fetched_at
 
 
 def _counter(outcome: Outcome, applied: Applied) -> str:

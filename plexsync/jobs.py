@@ -70,6 +70,15 @@ class SyncRecord:
     confidence: str = "HIGH"
 
 
+def superseded(job: Job, record: SyncRecord | None) -> bool:
+    """SPEC §5 late update: the last sync read Stash after this event, so it already has it.
+
+    Never for a job that carries explicit clears: the sync that read the emptied fields did not
+    know they were cleared on purpose (only a clear may empty a Plex field), so it left them.
+    """
+    return record is not None and not job.cleared_fields and job.event_at < record.fetched_at
+
+
 class OutcomeKind(StrEnum):
     SYNCED = "synced"              # a Plex write happened (fields and/or images)
     UNCHANGED = "unchanged"        # the item already matched; no write was needed

@@ -1,6 +1,6 @@
 """The sync `Processor`: a claimed batch of jobs → one outcome per job (SPEC §5–§7).
 
-Per batch: jobs whose event is older than the data last synced (`event_at <= fetched_at`) are
+Per batch: jobs whose event is older than the data last synced (`jobs.superseded`) are
 SKIPPED before anything is asked; the rest cost ONE Stash query. Per job, in order:
 - scene gone from Stash → SKIPPED; empty metadata (quality gate) → SKIPPED;
 - Stash `updated_at` not newer than the record's, same values hash and same screenshot key →
@@ -38,7 +38,16 @@ from plexsync.errors import (
     PlexSyncError,
 )
 from plexsync.index import LibraryIndex
-from plexsync.jobs import Batch, Job, JobSource, Outcome, OutcomeKind, Processor, SyncRecord
+from plexsync.jobs import (
+    Batch,
+    Job,
+    JobSource,
+    Outcome,
+    OutcomeKind,
+    Processor,
+    SyncRecord,
+    superseded,
+)
 from plexsync.log import log, quote_path
 from plexsync.plex import PlexClient, PlexItem, Section
 from plexsync.tasks import TaskContext
@@ -82,7 +91,7 @@ class SyncProcessor:
         pending: list[Job] = []
         for job in batch.jobs:
             record = batch.records.get(job.scene_id)
-            if record is not None and job.event_at <= record.fetched_at:
+            if superseded(job, record):
                 yield Outcome(job, OutcomeKind.SKIPPED,
                               detail="late event: newer Stash data was already synced")
             else:

@@ -107,7 +107,7 @@ def test_the_summary_and_each_outcome_get_one_log_line(world: World) -> None:
         world.drain(processor, soon_seconds=0).run()
     info = lines(stream, "i") + lines(stream, "w")
     assert "scene 12 → synced (ratingKey 1012, HIGH)" in info
-    assert "scene 13 → retry in 30 s: PlexNotFound no Plex item for a.mp4 yet" in info
+    assert "scene 13 → retry in 45 s: PlexNotFound no Plex item for a.mp4 yet" in info
     assert "scene 14 → dead-lettered: LowConfidence 2 candidates" in info
     [summary] = [line for line in info if line.startswith("Process Queue finished")]
     assert "1 synced" in summary and "1 to retry" in summary and "1 dead-lettered" in summary
@@ -205,7 +205,7 @@ def test_a_retry_due_soon_is_waited_for(world: World) -> None:
 
     out = world.run(ScriptedProcessor(default=flaky))
     assert tries == [0, 1] and out["synced"] == 1 and out["retried"] == 1
-    assert world.clock.sleeps == [30.0]
+    assert world.clock.sleeps == [45.0]  # PlexNotFound: 30 s floor + 0.5 x 30 s
 
 
 def test_a_retry_due_later_is_left_for_the_next_drain(world: World) -> None:

@@ -260,10 +260,10 @@ def test_synced_without_a_record_is_treated_as_an_internal_error(queue: JobQueue
 def test_a_transient_failure_schedules_a_retry(queue: JobQueue, clock: FakeClock) -> None:
     queue.enqueue(1)
     applied = queue.apply(failed(claim_one(queue), PlexNotFound("not in Plex yet")), OWNER)
-    assert applied.action == "retry" and applied.delay == 30.0
+    assert applied.action == "retry" and applied.delay == 45.0  # 30 s floor + 0.5 x 30 s
     job = queue.job(1)
     assert job is not None and job.state is JobState.RETRYING and job.attempts == 1
-    assert job.not_before == clock() + 30 and job.first_failure_at == clock()
+    assert job.not_before == clock() + 45 and job.first_failure_at == clock()
     assert str(job.last_error_class) == "PlexNotFound"
     assert queue.status()["retrying"] == 1
 

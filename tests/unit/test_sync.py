@@ -435,3 +435,19 @@ def test_a_scene_deleted_in_stash_does_not_hold_up_the_rest_of_its_batch(env: En
     outcomes = env.run(kept, gone)
     assert kinds(outcomes) == [OutcomeKind.SYNCED, OutcomeKind.SKIPPED]
     assert env.plex.item(rk).title == "Title kept"
+
+
+def test_a_clear_that_raced_an_earlier_sync_still_empties_plex(env: Env) -> None:
+    # The earlier sync read the scene after the user emptied its details, but its job did not
+    # carry the clear, so it left Plex's summary alone. The clear's job comes next with an
+    # event time before that read: it must still clear the summary.
+    sid, rk = rich(env, "race")
+    env.run(sid)
+    assert env.plex.item(rk).summary
+    env.stash.update_scene(sid, details="")
+    clear_event = env.clock.now + 0.5
+    env.run(sid)                                    # reads after the clear, without the flag
+    assert env.plex.item(rk).summary, "an empty Stash field alone must not wipe Plex"
+    outcomes = env.run(jobs=[env.job(sid, cleared={"details"}, event_at=clear_event)])
+    assert [o.kind for o in outcomes] == [OutcomeKind.SYNCED]
+    assert not env.plex.item(rk).summary
