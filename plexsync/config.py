@@ -26,14 +26,47 @@ LEGACY_KEYS = ("plexHost", "plexPort", "plexToken")
 
 
 @dataclass(frozen=True, slots=True)
+class FsPath:
+    """A path split into segments, POSIX (`/a/b`) or Windows (`C:\\a\\b`, `\\\\server\\share`).
+
+    Windows paths compare case-insensitively and accept either separator, as Windows does.
+    """
+
+    windows: bool
+    lead: str                   # "/" (POSIX absolute), "\\\\" (UNC) or "" (drive / relative)
+    parts: tuple[str, ...]      # a Windows drive ("C:") is the first part
+
+    @classmethod
+    def parse(cls, text: str) -> FsPath:
+        drive = len(text) >= 2 and text[1] == ":" and text[0].isalpha()
+        if drive or text.startswith("\\\\"):
+            parts = tuple(p for p in text.replace("/", "\\").split("\\") if p)
+            return cls(True, "" if drive else "\\\\", parts)
+        parts = tuple(p for p in text.split("/") if p)
+        return cls(False, "/" if text.startswith("/") else "", parts)
+
+    def key(self) -> tuple[str, ...]:
+        return tuple(p.casefold() for p in self.parts) if self.windows else self.parts
+
+    def __str__(self) -> str:
+        sep = "\\" if self.windows else "/"
+        text = self.lead + sep.join(self.parts)
+        return text + sep if self.windows and len(self.parts) == 1 and not self.lead else text
+
+
+@dataclass(frozen=True, slots=True)
 class PathMapping:
-    stash_prefix: str
-    plex_prefix: str
+    stash_prefix: FsPath
+    plex_prefix: FsPath
 
 
 @dataclass(frozen=True, slots=True)
 class PathMap:
-    """`stash_prefix=plex_prefix; ...`; the longest matching prefix wins, on a segment boundary."""
+    """`stash_prefix=plex_prefix; ...`; the longest matching prefix wins, on a segment boundary.
+
+    Either side may be POSIX or Windows (`/data=D:\\Media`, `D:\\=/mnt/d`); the mapped path takes
+    the separators of the Plex side.
+    """
 
     entries: tuple[PathMapping, ...] = ()
 
@@ -50,30 +83,21 @@ class PathMap:
                     f"path_map entry {chunk!r} is not of the form /stash/prefix=/plex/prefix; "
                     "separate entries with ';'."
                 )
-            entries.append(PathMapping(_strip_sep(stash.strip()), _strip_sep(plex.strip())))
-        entries.sort(key=lambda e: len(e.stash_prefix), reverse=True)
+            entries.append(PathMapping(FsPath.parse(stash.strip()), FsPath.parse(plex.strip())))
+        entries.sort(key=lambda e: len(e.stash_prefix.parts), reverse=True)
         return cls(tuple(entries))
 
     def to_plex(self, stash_path: str) -> str:
         """Map a Stash path to the path Plex sees; unchanged when no prefix matches."""
+        path = FsPath.parse(stash_path)
         for entry in self.entries:
             prefix = entry.stash_prefix
-            if stash_path == prefix or stash_path.startswith(prefix + _sep_of(prefix)):
-                rest = stash_path[len(prefix):]
-                plex_sep = _sep_of(entry.plex_prefix)
-                if plex_sep != _sep_of(prefix):
-                    rest = rest.replace(_sep_of(prefix), plex_sep)
-                return entry.plex_prefix + rest
+            n = len(prefix.parts)
+            if (path.windows, path.lead) == (prefix.windows, prefix.lead) and \
+                    path.key()[:n] == prefix.key():
+                plex = entry.plex_prefix
+                return str(FsPath(plex.windows, plex.lead, plex.parts + path.parts[n:]))
         return stash_path
-
-
-def _sep_of(path: str) -> str:
-    return "\\" if "\\" in path and "/" not in path else "/"
-
-
-def _strip_sep(path: str) -> str:
-    stripped = path.rstrip("/\\")
-    return stripped or path[:1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,3 +87,21 @@ def test_every_setting_is_declared_in_the_manifest() -> None:
     for key, spec in manifest["settings"].items():
         assert spec["type"] in ("STRING", "NUMBER", "BOOLEAN"), key
         assert spec.get("displayName") and spec.get("description"), key
+
+
+@pytest.mark.parametrize(
+    ("path_map", "stash_path", "plex_path"),
+    [
+        ("D:\\=/mnt/d", "D:\\Videos\\a.mp4", "/mnt/d/Videos/a.mp4"),
+        ("/data=Z:\\", "/data/x/a.mp4", "Z:\\x\\a.mp4"),
+        ("/data=/", "/data/a.mp4", "/a.mp4"),
+        ("c:\\videos=/v", "C:\\Videos\\sub\\a.mp4", "/v/sub/a.mp4"),
+        ("C:/Videos=/v", "C:\\Videos\\a.mp4", "/v/a.mp4"),
+        ("\\\\nas\\share=/mnt/nas", "\\\\NAS\\Share\\a.mp4", "/mnt/nas/a.mp4"),
+        ("/Data=/x", "/data/a.mp4", "/data/a.mp4"),
+    ],
+)
+def test_path_map_handles_roots_drives_unc_and_windows_case(
+    path_map: str, stash_path: str, plex_path: str
+) -> None:
+    assert PathMap.parse(path_map).to_plex(stash_path) == plex_path
