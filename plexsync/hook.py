@@ -88,11 +88,30 @@ def syncs(snapshot: Mapping[str, Any], field: str) -> bool:
 
 
 def _is_empty(value: Any) -> bool:
+    """Whether an input value may have emptied the field. A clear only empties Plex when the
+    scene's list really is empty in Stash (fields.py), so a bulk REMOVE, which may or may not
+    have removed the last entry, counts as a possible clear."""
     if value is None or value == "" or value == []:
         return True
     if isinstance(value, dict):  # bulk BulkUpdateIds {ids, mode}
-        return str(value.get("mode", "")).upper() == "SET" and not value.get("ids")
+        mode = str(value.get("mode", "")).upper()
+        return mode == "REMOVE" or (mode == "SET" and not value.get("ids"))
     return False
+
+
+def settings_changed_since_snapshot(conn: Mapping[str, Any], data_dir: str) -> bool:
+    """True when Stash's config.yml is newer than the settings snapshot: the user may have
+    changed PlexSync's settings since the last task wrote it, so its gates cannot be trusted
+    (the drain re-reads the settings and drops hook jobs if PlexSync really is disabled)."""
+    config_dir = conn.get("Dir")
+    if not config_dir:
+        return False
+    try:
+        config_mtime = os.stat(os.path.join(str(config_dir), "config.yml")).st_mtime
+        snapshot_mtime = os.stat(os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)).st_mtime
+    except OSError:
+        return False
+    return config_mtime > snapshot_mtime
 
 
 def gate(hook: Mapping[str, Any], snapshot: Mapping[str, Any]) -> tuple[str | None, list[str]]:
@@ -129,10 +148,12 @@ def _scene_id(hook: Mapping[str, Any]) -> int:
 def run_hook(invocation: Invocation) -> dict[str, Any]:
     hook = invocation.hook_context or {}
     data_dir = datadir.resolve(invocation.plugin_dir)
+    conn = invocation.server_connection
     snapshot = read_snapshot(data_dir)
     log.configure(debug=bool(snapshot.get("debug_logging")),
                   obfuscate_paths=bool(snapshot.get("obfuscate_paths")))
-    conn = invocation.server_connection
+    if snapshot and settings_changed_since_snapshot(conn, data_dir):
+        snapshot = {}  # gate on the defaults; the drain applies the real settings
     cookie = conn.get("SessionCookie")
     log.add_secret(cookie.get("Value") if isinstance(cookie, dict) else None)
     log.add_secret(conn.get("ApiKey"))

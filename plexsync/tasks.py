@@ -126,6 +126,8 @@ def write_settings_snapshot(data_dir: str, settings: Settings) -> None:
     path = os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)
     if datadir.read_json(path, {}) != snapshot:
         datadir.write_json(path, snapshot)
+    else:  # its mtime says "as of now" to the hook (see hook.settings_changed_since_snapshot)
+        os.utime(path)
 
 
 def _note_legacy_once(data_dir: str) -> None:
