@@ -4,7 +4,10 @@
 graphql-core executes ``POST /graphql`` over ``testkit/stash_subset.graphql``, a hand-written
 subset of Stash's schema with the same names. tests/contract checks that subset against the
 real schema. Tests drive the fake through the real clients: stashapp-tools' ``StashInterface``,
-or the plugin's own raw HTTP. Rows and query semantics live in ``testkit/stash_data.py``.
+or the plugin's own raw HTTP. This module has the HTTP side: lifecycle, auth, faults, media,
+the request log and plugin stdin documents. The schema, executor and resolvers live in
+``testkit/stash_graphql.py``; rows, the setup API and query semantics in
+``testkit/stash_data.py`` (with ``stash_rows.py`` and ``stash_query.py``).
 
 What matches Stash (about v0.30.1):
 - Auth. When Stash has credentials, a request must carry the session cookie
@@ -43,7 +46,6 @@ Simplified:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -58,42 +60,30 @@ from datetime import datetime, timedelta
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    GraphQLError,
-    GraphQLResolveInfo,
-    GraphQLSchema,
-    build_schema,
-    execute_sync,
-    get_operation_ast,
-    parse,
-    validate,
-)
-from graphql.execution.values import get_variable_values
-
 from testkit import stash_data as sd
+from testkit.stash_graphql import (
+    SCHEMA_PATH,
+    STASH_VERSION,
+    Info,
+    RequestContext,
+    StashGraphQL,
+    error_body,
+    load_schema,
+)
 
-SCHEMA_PATH = Path(__file__).with_name("stash_subset.graphql")
-STASH_VERSION = {"version": "v0.30.1", "hash": "cf3489efd", "build_time": "2026-01-11 10:00:00"}
+__all__ = [
+    "SCENE_FIELDS", "SCHEMA_PATH", "STASH_VERSION", "FakeStash", "GqlRecord", "HttpRecord",
+    "Info", "Reply", "RequestContext", "load_schema",
+]
+
 SCENE_FIELDS = """id title code details director urls date rating100 organized created_at
 updated_at studio { id name } performers { id name } tags { id name }
 groups { group { id name } scene_index } stash_ids { endpoint stash_id updated_at }
 files { id path basename size duration width height parent_folder { path } }
 paths { screenshot preview stream }"""
 Reply = tuple[int, bytes, str, dict[str, str]]  # status, body, content type, headers
-
-_schema: GraphQLSchema | None = None
-
-
-def load_schema() -> GraphQLSchema:
-    """The subset schema, built once per process."""
-    global _schema
-    if _schema is None:
-        _schema = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return _schema
 
 
 @dataclass(frozen=True)
@@ -121,17 +111,6 @@ class HttpRecord:
     method: str
     path: str  # with the query string
     status: int
-
-
-@dataclass
-class RequestContext:
-    """graphql-core context_value: the URL base for paths, and work to run after the lock."""
-
-    base_url: str
-    after: list[Callable[[], None]] = field(default_factory=list)
-
-
-Info = GraphQLResolveInfo[RequestContext]
 
 
 class _Server(ThreadingHTTPServer):
@@ -185,9 +164,11 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class FakeStash(sd.StashStore):
+class FakeStash(StashGraphQL):
     """A fake Stash; see the module docstring. The setup API (add_scene, update_scene,
-    set_screenshot, ...) comes from ``StashStore``. Public attributes may be changed."""
+    set_screenshot, ...) comes from ``StashStore``, the GraphQL resolvers and the settings
+    they expose (plugin_config, task_runs, ...) from ``StashGraphQL``. Public attributes
+    may be changed."""
 
     def __init__(
         self,
@@ -199,18 +180,12 @@ class FakeStash(sd.StashStore):
         login_redirect: bool = False,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        super().__init__(utc_offset, clock)
-        self.api_key = api_key
-        self.session_cookie = session_cookie
-        self.plugin_dir = plugin_dir
-        self.config_dir = "/root/.stash"
+        super().__init__(
+            utc_offset, clock, api_key=api_key, session_cookie=session_cookie,
+            plugin_dir=plugin_dir,
+        )
         self.login_redirect = login_redirect
-        self.library_paths: list[str] = ["/data"]
-        self.plugin_config: dict[str, dict[str, Any]] = {}
-        self.task_runs: list[dict[str, Any]] = []
-        self.on_task_run: Callable[[dict[str, Any]], None] | None = None
         self.latency = 0.0  # seconds of delay before every response
-        self.schema = load_schema()
         self._log_lock = threading.Lock()
         self._requests: list[GqlRecord] = []
         self._http: list[HttpRecord] = []
@@ -343,162 +318,6 @@ class FakeStash(sd.StashStore):
         data: dict[str, Any] = body["data"]
         return data
 
-    def _graphql(self, payload: Mapping[str, Any], base_url: str) -> tuple[int, dict[str, Any]]:
-        """Parse, validate, coerce variables (422 on failure, as gqlgen), then execute."""
-        query, variables = payload.get("query"), payload.get("variables") or {}
-        op_name = payload.get("operationName") or None
-        if not isinstance(query, str) or not query or not isinstance(variables, dict):
-            return 422, _error_body("no operation provided", "GRAPHQL_VALIDATION_FAILED")
-        try:
-            document, errors = _checked_document(self.schema, query)
-        except GraphQLError as err:
-            return 422, _error_body(err.message, "GRAPHQL_PARSE_FAILED")
-        operation = get_operation_ast(document, op_name)
-        if not errors and operation is None:
-            errors = [GraphQLError(f"operation {op_name or '(unnamed)'} not found")]
-        if not errors and operation is not None:
-            coerced = get_variable_values(
-                self.schema, operation.variable_definitions or (), variables
-            )
-            errors = coerced if isinstance(coerced, list) else []
-        if errors:
-            found = [_formatted(e, "GRAPHQL_VALIDATION_FAILED") for e in errors]
-            return 422, {"errors": found, "data": None}
-        context = RequestContext(base_url)
-        with self._lock:
-            result = execute_sync(
-                self.schema,
-                document,
-                root_value=self._root(),
-                context_value=context,
-                variable_values=variables,
-                operation_name=op_name,
-            )
-        for action in context.after:
-            action()
-        if result.errors:
-            return 200, {"errors": [_formatted(e) for e in result.errors], "data": result.data}
-        return 200, {"data": result.data}
-
-    def _root(self) -> dict[str, Any]:
-        return {
-            "findScene": self._find_scene,
-            "findScenes": self._find_scenes,
-            "configuration": self._configuration,
-            "systemStatus": self._system_status,
-            "version": lambda _info: dict(STASH_VERSION),
-            "sceneUpdate": self._scene_update,
-            "configurePlugin": self._configure_plugin,
-            "runPluginTask": self._run_plugin_task,
-        }
-
-    def _find_scene(
-        self, info: Info, id: str | None = None, checksum: str | None = None
-    ) -> dict[str, Any] | None:
-        if id is not None:
-            scene = self._scenes.get(sd.to_int(id))
-        elif checksum is not None:
-            hits = (s for s in self._scenes.values() if checksum in (f.oshash for f in s.files))
-            scene = next(hits, None)
-        else:
-            return None
-        return self.scene_obj(scene, info.context.base_url) if scene else None
-
-    def _find_scenes(
-        self,
-        info: Info,
-        scene_filter: dict[str, Any] | None = None,
-        scene_ids: list[int] | None = None,
-        ids: list[str] | None = None,
-        filter: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        id_list = [sd.to_int(i) for i in ids] if ids else scene_ids
-        upper = sd.go_rfc3339(self.clock() + timedelta(days=1), self.utc_offset)
-        try:
-            found = sd.query_scenes(self._scenes, scene_filter, filter, id_list, upper)
-        except re.error as err:
-            raise sd.FilterError(f"invalid regex: {err}") from err
-        base = info.context.base_url
-        return {
-            "count": found.count,
-            "duration": found.duration,
-            "filesize": found.filesize,
-            "scenes": [self.scene_obj(s, base) for s in found.scenes],
-        }
-
-    def _configuration(self, _info: Info) -> dict[str, Any]:
-        general = {
-            "stashes": [
-                {"path": p, "excludeVideo": False, "excludeImage": False}
-                for p in self.library_paths
-            ],
-            "databasePath": f"{self.config_dir}/stash-go.sqlite",
-            "generatedPath": f"{self.config_dir}/generated",
-            "configFilePath": f"{self.config_dir}/config.yml",
-            "pluginsPath": str(Path(self.plugin_dir).parent),
-            "apiKey": self.api_key,
-            "username": "stash" if self.session_cookie or self.api_key else "",
-            "logLevel": "Info",
-            "pythonPath": "",
-        }
-        return {"general": general, "ui": {}, "plugins": self._plugins}
-
-    def _plugins(self, _info: Info, include: list[str] | None = None) -> Any:
-        if not include:
-            return copy.deepcopy(self.plugin_config)
-        return {
-            pid: copy.deepcopy(self.plugin_config[pid])
-            for pid in include
-            if self.plugin_config.get(pid)
-        }
-
-    def _system_status(self, _info: Info) -> dict[str, Any]:
-        return {
-            "databaseSchema": 75, "databasePath": f"{self.config_dir}/stash-go.sqlite",
-            "configPath": f"{self.config_dir}/config.yml", "appSchema": 75, "status": "OK",
-            "os": "linux", "workingDir": "/", "homeDir": "/root",
-        }  # fmt: skip
-
-    def _configure_plugin(self, _info: Info, plugin_id: str, input: dict[str, Any]) -> Any:
-        self.plugin_config[plugin_id] = copy.deepcopy(input)
-        return copy.deepcopy(input)
-
-    def _run_plugin_task(
-        self,
-        info: Info,
-        plugin_id: str,
-        task_name: str | None = None,
-        description: str | None = None,
-        args: list[dict[str, Any]] | None = None,
-        args_map: dict[str, Any] | None = None,
-    ) -> str:
-        job_id = str(self._new_id("job"))
-        run = {
-            "plugin_id": plugin_id, "task_name": task_name, "description": description,
-            "args_map": args_map if args_map is not None else sd.plugin_args_to_map(args or []),
-            "args": args, "job_id": job_id,
-        }  # fmt: skip
-        self.task_runs.append(run)
-        callback = self.on_task_run
-        if callback is not None:
-            info.context.after.append(lambda: callback(copy.deepcopy(run)))
-        return job_id
-
-    def _scene_update(self, info: Info, input: dict[str, Any]) -> dict[str, Any]:
-        scene = self._scenes.get(sd.to_int(input["id"]))
-        if scene is None:
-            raise ValueError(f"scene with id {input['id']} not found")
-        changes = {k: v for k, v in input.items() if k not in ("id", "clientMutationId")}
-        cover = changes.pop("cover_image", None)
-        for key in ("performer_ids", "tag_ids", "groups", "urls"):
-            if key in changes and changes[key] is None:
-                changes[key] = []
-        self._apply(scene, changes)
-        if cover:
-            scene.cover, scene.cover_version = sd.decode_data_url(cover), scene.cover_version + 1
-        self._touch(scene)
-        return self.scene_obj(scene, info.context.base_url)
-
     # ------------------------------------------------------------------ HTTP
 
     def _authenticated(self, handler: _Handler, query: Mapping[str, list[str]]) -> bool:
@@ -568,7 +387,7 @@ class FakeStash(sd.StashStore):
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
-            body = _error_body("json request body could not be decoded", "BAD_REQUEST")
+            body = error_body("json request body could not be decoded", "BAD_REQUEST")
             return 400, json.dumps(body).encode(), "application/json", {}
         host = handler.headers.get("Host") or f"127.0.0.1:{self._port}"
         status, out = self._graphql(payload, f"http://{host}")
@@ -608,32 +427,6 @@ class FakeStash(sd.StashStore):
         )
         with self._log_lock:
             self._requests.append(record)
-
-
-_documents: dict[str, tuple[DocumentNode, list[GraphQLError]]] = {}
-
-
-def _checked_document(schema: GraphQLSchema, query: str) -> tuple[DocumentNode, list[GraphQLError]]:
-    """Parse and validate, memoised: validation costs ~2.5 ms and clients repeat documents."""
-    if schema is not load_schema():
-        return (document := parse(query)), list(validate(schema, document))
-    if query not in _documents:
-        if len(_documents) > 1000:
-            _documents.clear()
-        document = parse(query)
-        _documents[query] = document, list(validate(schema, document))
-    return _documents[query]
-
-
-def _formatted(error: GraphQLError, code: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = dict(error.formatted)
-    if code:
-        out["extensions"] = {**(out.get("extensions") or {}), "code": code}
-    return out
-
-
-def _error_body(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}], "data": None}
 
 
 def _status_text(status: int) -> str:

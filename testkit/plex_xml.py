@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from testkit.fake_plex import ItemState, SectionState
+    from testkit.plex_state import ItemState, SectionState
 
 MACHINE_IDENTIFIER = "fa4e0f1c0ffee0ddba11ad5eedfeed5eed000001"
 VERSION = "1.40.0.7998-c29d4c0c8"

@@ -1,182 +1,58 @@
-"""Data model, store and query semantics behind the fake Stash (testkit/fake_stash.py).
+"""The store behind the fake Stash (testkit/fake_stash.py): its rows and the tests' setup API.
 
-``StashStore`` holds the rows: scenes, video files, studios, performers, tags and groups.
-It has the tests' setup API (``add_scene``, ``update_scene``, ...) and turns rows into the
-objects that GraphQL resolvers return. ``query_scenes`` implements ``findScenes``:
-``SceneFilterType`` criteria, ``FindFilterType`` paging and sorting, and ``ids``/``scene_ids``.
-Nothing in this module does HTTP or GraphQL. It follows Stash's sqlite layer (about v0.30):
+``StashStore`` holds the rows of ``testkit/stash_rows.py``: scenes, video files, studios,
+performers, tags and groups. It has the tests' setup API (``add_scene``, ``update_scene``, ...)
+and turns rows into the objects that GraphQL resolvers return. ``findScenes`` semantics
+(filters, search, sorting, paging) live in ``testkit/stash_query.py``; this module re-exports
+the names of both, so ``testkit.stash_data`` stays the one import for the data layer.
+Nothing here does HTTP or GraphQL.
 
-- Timestamps are stored as Stash stores them: Go ``time.RFC3339`` to whole seconds in the
-  server's UTC offset (``...Z`` when it is UTC, else ``+01:00``...). ``TimestampCriterionInput``
-  compares that text as Stash's SQL does (``scenes.updated_at > ?``). BETWEEN without
-  ``value2`` runs up to now + 1 day.
-- String EQUALS/NOT_EQUALS are SQL ``LIKE`` with no escaping: ``%``/``_`` are wildcards,
-  and ASCII case is ignored. INCLUDES/EXCLUDES match each word as a substring.
-  IS_NULL/NOT_NULL treat "" as null. An empty text column is NULL in Stash, so it never
-  matches EQUALS or INCLUDES.
-- ``per_page`` -1 means all rows, 0 means only the count, and the default is 25. A ``page``
-  below 1 counts as 1. ``count`` is the total before paging. With ``ids``, filter and paging
-  are ignored, and an unknown id is an error.
-
-Simplified: the title sort is case-insensitive, not natural. Ties are broken by id. ``q``
-matches each word against title, details, code and file paths. Modifiers that Stash rejects
-raise ``FilterError``.
+- Timestamps are stored as Stash stores them (Go RFC3339 text, whole seconds, the server's
+  UTC offset). Simplified: ``updated_at`` moves at least 1 s per edit; Stash can repeat one.
+- ``add_scene`` gives each scene a generated JPEG cover whose bytes are unique per scene and
+  cover version. A scene without a cover serves Stash's placeholder SVG. The ``cover_image``
+  input takes data URLs only (Stash also fetches plain URLs).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import posixpath
-import re
 import struct
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-JsonDict = dict[str, Any]
+from testkit.stash_query import (
+    SORT_KEYS,
+    FilterError,
+    SceneQueryResult,
+    query_scenes,
+    scene_matches,
+    sort_scenes,
+)
+from testkit.stash_rows import (
+    Group,
+    JsonDict,
+    Performer,
+    Scene,
+    Studio,
+    Tag,
+    VideoFile,
+    go_rfc3339,
+    parse_time,
+    unix_seconds,
+)
 
-
-class FilterError(Exception):
-    """A query Stash would reject; it becomes a GraphQL error on the request."""
-
-
-# --------------------------------------------------------------------------- time
-
-
-def go_rfc3339(moment: datetime, offset: timedelta) -> str:
-    """Format like Go's ``t.Format(time.RFC3339)`` in a zone at ``offset`` (``Z`` for UTC)."""
-    local = moment.astimezone(timezone(offset)).replace(microsecond=0)
-    text = local.strftime("%Y-%m-%dT%H:%M:%S")
-    total = int(offset.total_seconds())
-    if total == 0:
-        return text + "Z"
-    hours, rest = divmod(abs(total), 3600)
-    return f"{text}{'+' if total > 0 else '-'}{hours:02d}:{rest // 60:02d}"
-
-
-def parse_time(text: str) -> datetime | None:
-    """Parse an RFC3339 string (``Z`` or ``+hh:mm``); None when it is not one."""
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def unix_seconds(text: str) -> int:
-    parsed = parse_time(text)
-    return int(parsed.timestamp()) if parsed else 0
-
-
-# --------------------------------------------------------------------------- rows
-# Field names match the GraphQL field names, so ``vars(row)`` is most of the object.
-
-
-@dataclass
-class Studio:
-    id: int
-    name: str
-    created_at: str
-    updated_at: str
-    parent_id: int | None = None
-    aliases: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
-    details: str = ""
-
-
-@dataclass
-class Performer:
-    id: int
-    name: str
-    created_at: str
-    updated_at: str
-    disambiguation: str = ""
-    alias_list: list[str] = field(default_factory=list)
-    favorite: bool = False
-
-
-@dataclass
-class Tag:
-    id: int
-    name: str
-    created_at: str
-    updated_at: str
-    sort_name: str = ""
-    description: str = ""
-    aliases: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Group:
-    id: int
-    name: str
-    created_at: str
-    updated_at: str
-    aliases: str = ""
-    date: str | None = None
-    director: str = ""
-    synopsis: str = ""
-    urls: list[str] = field(default_factory=list)
-
-
-@dataclass
-class VideoFile:
-    id: int
-    path: str
-    size: int
-    duration: float
-    created_at: str
-    width: int = 1920
-    height: int = 1080
-    format: str = "mp4"
-    video_codec: str = "h264"
-    audio_codec: str = "aac"
-    frame_rate: float = 29.97
-    bit_rate: int = 8_000_000
-
-    @property
-    def basename(self) -> str:
-        return posixpath.basename(self.path)
-
-    @property
-    def folder(self) -> str:
-        return posixpath.dirname(self.path) or "/"
-
-    @property
-    def oshash(self) -> str:
-        return hashlib.sha256(f"{self.path}\0{self.size}".encode()).hexdigest()[:16]
-
-
-@dataclass
-class Scene:
-    id: int
-    created_at: str
-    updated_at: str
-    title: str = ""
-    code: str = ""
-    details: str = ""
-    director: str = ""
-    urls: list[str] = field(default_factory=list)
-    date: str | None = None
-    rating100: int | None = None
-    organized: bool = False
-    studio_id: int | None = None
-    performer_ids: list[int] = field(default_factory=list)
-    tag_ids: list[int] = field(default_factory=list)
-    groups: list[tuple[int, int | None]] = field(default_factory=list)  # (group id, index)
-    files: list[VideoFile] = field(default_factory=list)  # primary first
-    stash_ids: list[JsonDict] = field(default_factory=list)
-    cover: bytes | None = None  # None: no cover, Stash serves its placeholder SVG
-    cover_version: int = 0
-
-    @property
-    def primary_file(self) -> VideoFile | None:
-        return self.files[0] if self.files else None
+__all__ = [
+    "PLACEHOLDER_SVG", "SORT_KEYS", "FilterError", "Group", "JsonDict", "Performer", "Scene",
+    "SceneQueryResult", "StashStore", "Studio", "Tag", "VideoFile", "decode_data_url",
+    "go_rfc3339", "image_content_type", "make_cover_jpeg", "parse_time", "plugin_args_to_map",
+    "query_scenes", "scene_matches", "sort_scenes", "to_int", "unix_seconds",
+]
 
 
 # --------------------------------------------------------------------------- images
@@ -512,199 +388,6 @@ def to_int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise ValueError(f'strconv.Atoi: parsing "{value}": invalid syntax') from None
-
-
-# --------------------------------------------------------------------------- criteria
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def _like(value: str, pattern: str) -> bool:
-    """SQLite LIKE without ESCAPE: % and _ are wildcards, ASCII case-insensitive."""
-    regex = "".join(
-        ".*" if ch == "%" else "." if ch == "_" else re.escape(ch)
-        for ch in pattern.translate(_ASCII_LOWER)
-    )
-    return re.fullmatch(regex, value.translate(_ASCII_LOWER), re.DOTALL) is not None
-
-
-def _search_words(text: str) -> list[str]:
-    """Split like Stash's search strings: quoted phrases stay whole."""
-    return [a or b for a, b in re.findall(r'"([^"]*)"|(\S+)', text) if a or b]
-
-
-def _string_match(value: str | None, crit: Mapping[str, Any]) -> bool:
-    modifier, wanted = str(crit["modifier"]), str(crit["value"])
-    if modifier == "IS_NULL":
-        return value is None or value.strip() == ""
-    if modifier == "NOT_NULL":
-        return value is not None and value.strip() != ""
-    if not value:  # NULL in SQL: only the explicitly null-tolerant clauses match
-        return modifier in ("EXCLUDES", "NOT_MATCHES_REGEX")
-    checks: dict[str, Callable[[str], bool]] = {
-        "EQUALS": lambda v: _like(v, wanted),
-        "NOT_EQUALS": lambda v: not _like(v, wanted),
-        "INCLUDES": lambda v: all(_like(v, f"%{w}%") for w in _search_words(wanted)),
-        "EXCLUDES": lambda v: not any(_like(v, f"%{w}%") for w in _search_words(wanted)),
-        "MATCHES_REGEX": lambda v: re.search(wanted, v) is not None,
-        "NOT_MATCHES_REGEX": lambda v: re.search(wanted, v) is None,
-    }
-    if modifier not in checks:
-        raise FilterError(f"unsupported string filter modifier: {modifier}")
-    return checks[modifier](value)
-
-
-def _compare(value: Any, crit: Mapping[str, Any], upper_default: Any, kind: str) -> bool:
-    """Int, date and timestamp criteria: SQL comparisons (text for date/timestamp)."""
-    modifier, low = str(crit["modifier"]), crit["value"]
-    high = upper_default if crit.get("value2") is None else crit["value2"]
-    if modifier == "IS_NULL":
-        return value is None or value == ""
-    if modifier == "NOT_NULL":
-        return value is not None and value != ""
-    if value is None:
-        return False
-    checks: dict[str, Callable[[Any], bool]] = {
-        "EQUALS": lambda v: bool(v == low),
-        "NOT_EQUALS": lambda v: bool(v != low),
-        "GREATER_THAN": lambda v: bool(v > low),
-        "LESS_THAN": lambda v: bool(v < low),
-        "BETWEEN": lambda v: bool(low <= v <= high),
-        "NOT_BETWEEN": lambda v: not low <= v <= high,
-    }
-    if modifier not in checks:
-        raise FilterError(f"unsupported {kind} modifier type {modifier}")
-    return checks[modifier](value)
-
-
-def scene_matches(scene: Scene, scene_filter: Mapping[str, Any] | None, upper: str) -> bool:
-    """Evaluate a SceneFilterType; AND/OR/NOT combine a sub-filter with the own criteria.
-    ``upper`` is Stash's BETWEEN default (now + 1 day, as text)."""
-    if not scene_filter:
-        return True
-    operators = [op for op in ("AND", "OR", "NOT") if scene_filter.get(op) is not None]
-    if len(operators) > 1:
-        raise FilterError("AND, OR and NOT filters are mutually exclusive")
-    own = _own_criteria(scene, scene_filter, upper)
-    if not operators:
-        return own is not False
-    sub = scene_matches(scene, scene_filter[operators[0]], upper)
-    if operators[0] == "AND":
-        return own is not False and sub
-    if operators[0] == "OR":
-        return sub if own is None else own or sub
-    return own is not False and not sub
-
-
-def _own_criteria(scene: Scene, f: Mapping[str, Any], upper: str) -> bool | None:
-    """The filter's own criteria, ANDed; None when it has none."""
-    getters: dict[str, Callable[[Mapping[str, Any]], bool]] = {
-        "id": lambda c: _compare(scene.id, c, 0, "int"),
-        "title": lambda c: _string_match(scene.title, c),
-        "code": lambda c: _string_match(scene.code, c),
-        "details": lambda c: _string_match(scene.details, c),
-        "director": lambda c: _string_match(scene.director, c),
-        "path": lambda c: _path_match(scene, c),
-        "file_count": lambda c: _compare(len(scene.files), c, 0, "int"),
-        "rating100": lambda c: _compare(scene.rating100, c, 0, "int"),
-        "date": lambda c: _compare(scene.date, c, upper, "date"),
-        "created_at": lambda c: _compare(scene.created_at, c, upper, "date"),
-        "updated_at": lambda c: _compare(scene.updated_at, c, upper, "date"),
-    }
-    results = [check(f[key]) for key, check in getters.items() if f.get(key) is not None]
-    if f.get("organized") is not None:
-        results.append(scene.organized == bool(f["organized"]))
-    return all(results) if results else None
-
-
-def _path_match(scene: Scene, crit: Mapping[str, Any]) -> bool:
-    """Stash joins files: a scene matches when one of its files does. INCLUDES/EXCLUDES
-    take the whole value as one substring of the path."""
-    modifier = crit["modifier"]
-    if modifier in ("IS_NULL", "NOT_NULL"):
-        return bool((not scene.files) == (modifier == "IS_NULL"))
-    if modifier in ("INCLUDES", "EXCLUDES"):
-        hit = [_like(f.path, f"%{crit['value']}%") for f in scene.files]
-        return any(hit) if modifier == "INCLUDES" else not all(hit)
-    return any(_string_match(f.path, crit) for f in scene.files)
-
-
-def _search_match(scene: Scene, q: str) -> bool:
-    fields = [scene.title, scene.details, scene.code, *(f.path for f in scene.files)]
-    return all(any(_like(h, f"%{w}%") for h in fields if h) for w in _search_words(q))
-
-
-# --------------------------------------------------------------------------- sort/page
-
-SORT_KEYS: dict[str, Callable[[Scene], Any]] = {
-    "id": lambda s: s.id,
-    "title": lambda s: (s.title or (s.primary_file.basename if s.primary_file else "")).casefold(),
-    "path": lambda s: s.primary_file.path if s.primary_file else None,
-    "date": lambda s: s.date,
-    "rating": lambda s: s.rating100,
-    "created_at": lambda s: s.created_at,
-    "updated_at": lambda s: s.updated_at,
-    "duration": lambda s: s.primary_file.duration if s.primary_file else None,
-    "filesize": lambda s: s.primary_file.size if s.primary_file else None,
-}
-
-
-def sort_scenes(scenes: Iterable[Scene], sort: str | None, direction: str | None) -> list[Scene]:
-    """ORDER BY ``sort`` (NULLs first ASC, last DESC, as SQLite), ties by ascending id."""
-    by_id = sorted(scenes, key=lambda s: s.id)
-    if not sort:
-        return by_id  # Stash adds no ORDER BY: rows come back in id order
-    if sort not in SORT_KEYS:
-        raise FilterError(f"invalid sort: {sort}")
-    key, descending = SORT_KEYS[sort], direction == "DESC"
-    buckets: dict[Any, list[Scene]] = {}
-    for scene in by_id:
-        buckets.setdefault(key(scene), []).append(scene)
-    nulls = buckets.pop(None, [])
-    ordered = [s for value in sorted(buckets, reverse=descending) for s in buckets[value]]
-    return ordered + nulls if descending else nulls + ordered
-
-
-@dataclass
-class SceneQueryResult:
-    count: int
-    duration: float
-    filesize: float
-    scenes: list[Scene]
-
-
-def query_scenes(
-    all_scenes: Mapping[int, Scene],
-    scene_filter: Mapping[str, Any] | None,
-    find_filter: Mapping[str, Any] | None,
-    ids: Iterable[int] | None,
-    upper: str,
-) -> SceneQueryResult:
-    """findScenes. Totals (duration, filesize) sum the primary files of all matches."""
-    id_list = list(ids or [])
-    if id_list:
-        missing = [i for i in id_list if i not in all_scenes]
-        if missing:
-            raise FilterError(f"scene with id {missing[0]} not found")
-        rows = [all_scenes[i] for i in id_list]
-        return SceneQueryResult(len(rows), _duration(rows), _size(rows), rows)
-    ff = find_filter or {}
-    matched = [s for s in all_scenes.values() if scene_matches(s, scene_filter, upper)]
-    if ff.get("q"):
-        matched = [s for s in matched if _search_match(s, str(ff["q"]))]
-    ordered = sort_scenes(matched, ff.get("sort"), ff.get("direction"))
-    per_page: int = 25 if ff.get("per_page") is None else int(ff["per_page"])
-    page: int = max(int(ff.get("page") or 1), 1)
-    rows = ordered if per_page < 0 else ordered[(page - 1) * per_page : page * per_page]
-    return SceneQueryResult(len(ordered), _duration(ordered), _size(ordered), rows)
-
-
-def _duration(scenes: Iterable[Scene]) -> float:
-    return float(sum(s.primary_file.duration for s in scenes if s.primary_file))
-
-
-def _size(scenes: Iterable[Scene]) -> float:
-    return float(sum(s.primary_file.size for s in scenes if s.primary_file))
 
 
 # --------------------------------------------------------------------------- plugins

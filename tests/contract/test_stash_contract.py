@@ -18,14 +18,17 @@ Tests that need the real schema skip when the folder is absent.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from graphql import (
+    GraphQLArgument,
     GraphQLEnumType,
+    GraphQLField,
+    GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLNamedType,
@@ -38,12 +41,12 @@ from graphql import (
     build_schema,
     get_operation_ast,
     parse,
+    print_ast,
     specified_rules,
     specified_scalar_types,
     validate,
 )
 from graphql.execution.values import get_variable_values
-from graphql.pyutils import Undefined
 from graphql.validation import NoDeprecatedCustomRule
 from stashapi.stashapp import StashInterface
 
@@ -90,9 +93,46 @@ def _kind(named: GraphQLNamedType) -> str:
     return next((k.__name__ for k in _KINDS if isinstance(named, k)), type(named).__name__)
 
 
-def _required(arg_or_field: Any) -> bool:
+def _required(member: GraphQLArgument | GraphQLInputField) -> bool:
     """Non-null with no default: a document that omits it is invalid."""
-    return isinstance(arg_or_field.type, GraphQLNonNull) and arg_or_field.default_value is Undefined
+    return isinstance(member.type, GraphQLNonNull) and _default(member) is None
+
+
+_Member = GraphQLField | GraphQLArgument | GraphQLInputField
+
+
+def _default(member: _Member) -> str | None:
+    """An argument's or input field's default as written in the SDL (None: no default).
+
+    Read from the SDL node, not `default_value`: graphql-core 3.3 leaves `default_value`
+    Undefined for schemas built from SDL, which would make every default compare equal.
+    """
+    node = None if isinstance(member, GraphQLField) else member.ast_node
+    default = getattr(node, "default_value", None)
+    return print_ast(default) if default is not None else None
+
+
+def _diff_members(
+    owner: str, kind: str, mine: Mapping[str, _Member], real: Mapping[str, _Member]
+) -> Iterator[str]:
+    """The fields, arguments or input fields (``kind``) of ``owner``, matched by name. Each of
+    ours is in Stash with the same type, default value and deprecation, and each one Stash
+    requires (a non-null argument or input field without a default) is ours too."""
+    for member_name, m in mine.items():
+        where = f"{owner}({member_name})" if kind == "argument" else f"{owner}.{member_name}"
+        r = real.get(member_name)
+        if r is None:
+            yield f"{where}: no such {kind} in Stash"
+            continue
+        if str(m.type) != str(r.type):
+            yield f"{where}: type {m.type} here, {r.type} in Stash"
+        if _default(m) != _default(r):
+            yield f"{where}: default value differs from Stash"
+        if m.deprecation_reason != r.deprecation_reason:
+            yield f"{where}: deprecation differs from Stash"
+    for member_name, r in real.items():
+        if not isinstance(r, GraphQLField) and _required(r) and member_name not in mine:
+            yield f"{owner}: Stash requires {kind} {member_name}: {r.type}"
 
 
 def _diff_type(name: str, mine: GraphQLNamedType, real: GraphQLNamedType) -> Iterator[str]:
@@ -105,45 +145,13 @@ def _diff_type(name: str, mine: GraphQLNamedType, real: GraphQLNamedType) -> Ite
         for iface in mine.interfaces:
             if iface.name not in real_ifaces:
                 yield f"{name}: implements {iface.name}, which Stash's {name} does not"
+        yield from _diff_members(name, "field", mine.fields, real.fields)
         for fname, f in mine.fields.items():
-            rf = real.fields.get(fname)
-            if rf is None:
-                yield f"{name}.{fname}: no such field in Stash"
-                continue
-            if str(f.type) != str(rf.type):
-                yield f"{name}.{fname}: type {f.type} here, {rf.type} in Stash"
-            if f.deprecation_reason != rf.deprecation_reason:
-                yield f"{name}.{fname}: deprecation differs from Stash"
-            for aname, a in f.args.items():
-                ra = rf.args.get(aname)
-                if ra is None:
-                    yield f"{name}.{fname}({aname}): no such argument in Stash"
-                    continue
-                if str(a.type) != str(ra.type):
-                    yield f"{name}.{fname}({aname}): type {a.type} here, {ra.type} in Stash"
-                if a.default_value != ra.default_value:
-                    yield f"{name}.{fname}({aname}): default value differs from Stash"
-                if a.deprecation_reason != ra.deprecation_reason:
-                    yield f"{name}.{fname}({aname}): deprecation differs from Stash"
-            for aname, ra in rf.args.items():
-                if _required(ra) and aname not in f.args:
-                    yield f"{name}.{fname}: Stash requires argument {aname}: {ra.type}"
+            if (rf := real.fields.get(fname)) is not None:
+                yield from _diff_members(f"{name}.{fname}", "argument", f.args, rf.args)
     elif isinstance(mine, GraphQLInputObjectType):
         assert isinstance(real, GraphQLInputObjectType)
-        for fname, f in mine.fields.items():
-            rf = real.fields.get(fname)
-            if rf is None:
-                yield f"{name}.{fname}: no such input field in Stash"
-                continue
-            if str(f.type) != str(rf.type):
-                yield f"{name}.{fname}: type {f.type} here, {rf.type} in Stash"
-            if f.default_value != rf.default_value:
-                yield f"{name}.{fname}: default differs from Stash"
-            if f.deprecation_reason != rf.deprecation_reason:
-                yield f"{name}.{fname}: deprecation differs from Stash"
-        for fname, rf in real.fields.items():
-            if _required(rf) and fname not in mine.fields:
-                yield f"{name}: Stash requires input field {fname}: {rf.type}"
+        yield from _diff_members(name, "input field", mine.fields, real.fields)
     elif isinstance(mine, GraphQLEnumType):
         assert isinstance(real, GraphQLEnumType)
         for vname, v in mine.values.items():
@@ -297,23 +305,25 @@ def _plugin_documents() -> dict[str, str]:
     return documents
 
 
+def _plugin_document_problems(
+    schema: GraphQLSchema, *, no_deprecated: bool = False
+) -> dict[str, list[str]]:
+    """Each plugin document that does not validate against ``schema``, with its errors."""
+    return {
+        name: errors
+        for name, document in _plugin_documents().items()
+        if (errors := _validation_errors(schema, document, no_deprecated=no_deprecated))
+    }
+
+
 def test_every_plugin_document_validates_against_stashs_schema_without_deprecated_parts(
     real_schema: GraphQLSchema,
 ) -> None:
-    problems = {
-        name: errors
-        for name, document in _plugin_documents().items()
-        if (errors := _validation_errors(real_schema, document, no_deprecated=True))
-    }
-    assert problems == {}
+    assert _plugin_document_problems(real_schema, no_deprecated=True) == {}
 
 
 def test_every_plugin_document_is_served_by_the_fake_stash() -> None:
-    problems = {
-        name: errors
-        for name, document in _plugin_documents().items()
-        if (errors := _validation_errors(SUBSET, document))
-    }
+    problems = _plugin_document_problems(SUBSET)
     assert problems == {}, "extend testkit/stash_subset.graphql (with Stash's exact names)"
 
 

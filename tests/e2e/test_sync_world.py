@@ -10,6 +10,7 @@ from pathlib import Path
 
 from testkit.fake_plex import FakePlex, ItemState
 from testkit.fake_stash import FakeStash
+from testkit.plex_client import connect
 from testkit.world import World, WorldScene, generate, populate
 from tests.e2e.conftest import run_plugin
 
@@ -113,9 +114,7 @@ def test_removals_in_stash_leave_plex_and_foreign_collections_stay(
     assert item is not None
 
     # The user's own Plex collection must survive; PlexSync's studio collection must go.
-    import plexapi.server
-
-    server = plexapi.server.PlexServer(plex.url, plex.token)
+    server = connect(plex.url, plex.token)
     video = server.fetchItem(item.rating_key)
     video.addCollection("Family Favourites")
 

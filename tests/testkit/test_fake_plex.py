@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from plexapi.exceptions import BadRequest, NotFound, Unauthorized
-from plexapi.server import PlexServer
 
 from testkit.fake_plex import FakePlex
+from testkit.plex_client import PlexClient, connect
 
 MOVIES = "/data/movies"
 
@@ -26,17 +28,24 @@ def fake() -> Iterator[FakePlex]:
 
 
 @pytest.fixture
-def plex(fake: FakePlex) -> PlexServer:
-    return PlexServer(fake.url, fake.token)
+def plex(fake: FakePlex) -> PlexClient:
+    return connect(fake.url, fake.token)
 
 
-def _movie(fake: FakePlex, name: str = "scene", **fields: object) -> int:
+def _movie(fake: FakePlex, name: str = "scene", **fields: Any) -> int:
     return fake.add_item(1, f"{MOVIES}/{name}.mp4", size=1234, duration_ms=60_000, **fields)
+
+
+def _xml(plex: PlexClient, key: str) -> ET.Element:
+    """``plex.query(key)`` for a route the fake answers with an XML body."""
+    data = plex.query(key)
+    assert data is not None, f"empty answer to GET {key}"
+    return data
 
 
 # --------------------------------------------------------------------------- connecting
 def test_connecting_sends_one_root_get_and_reads_identity(fake: FakePlex) -> None:
-    plex = PlexServer(fake.url, fake.token)
+    plex = connect(fake.url, fake.token)
 
     assert [(r.method, r.path) for r in fake.requests] == [("GET", "/")]
     assert fake.requests[0].headers["X-Plex-Token"] == fake.token
@@ -46,7 +55,7 @@ def test_connecting_sends_one_root_get_and_reads_identity(fake: FakePlex) -> Non
     assert identity.claimed is True
 
 
-def test_sections_carry_type_title_agent_and_location_paths(plex: PlexServer) -> None:
+def test_sections_carry_type_title_agent_and_location_paths(plex: PlexClient) -> None:
     movies = plex.library.sectionByID(1)
 
     assert movies.type == "movie"
@@ -58,17 +67,17 @@ def test_sections_carry_type_title_agent_and_location_paths(plex: PlexServer) ->
 
 def test_a_wrong_token_raises_unauthorized_with_an_html_body(fake: FakePlex) -> None:
     with pytest.raises(Unauthorized, match="401"):
-        PlexServer(fake.url, "wrong-token")
+        connect(fake.url, "wrong-token")
 
     assert fake.requests[-1].status == 401
 
 
 def test_the_token_is_also_accepted_as_a_query_parameter(fake: FakePlex) -> None:
-    plex = PlexServer(fake.url, fake.token)
+    plex = connect(fake.url, fake.token)
     plex._session.headers.clear()
     plex._token = None
 
-    data = plex.query(f"/identity?X-Plex-Token={fake.token}")
+    data = _xml(plex, f"/identity?X-Plex-Token={fake.token}")
 
     assert data.attrib["machineIdentifier"] == plex.machineIdentifier
     assert "X-Plex-Token" not in fake.requests[-1].headers
@@ -76,7 +85,7 @@ def test_the_token_is_also_accepted_as_a_query_parameter(fake: FakePlex) -> None
 
 # --------------------------------------------------------------------------- listing
 def test_section_listing_pages_through_plexapi_in_ceil_n_over_page_size_requests(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     for i in range(250):
         _movie(fake, f"scene{i:03d}")
@@ -96,7 +105,7 @@ def test_section_listing_pages_through_plexapi_in_ceil_n_over_page_size_requests
 
 
 def test_list_views_truncate_tags_while_fetch_item_returns_the_full_lists(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     actors = [f"Actor {i}" for i in range(6)]
     rk = _movie(fake, tags={"actor": actors, "genre": ["A", "B", "C", "D"]})
@@ -112,7 +121,7 @@ def test_list_views_truncate_tags_while_fetch_item_returns_the_full_lists(
 
 
 def test_list_items_carry_media_parts_and_library_section_id(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     fake.add_item(1, f"{MOVIES}/a.mkv", files=[(f"{MOVIES}/a.mkv", 10, 1000),
                                                (f"{MOVIES}/a-4k.mkv", 40, 1001)],
@@ -130,12 +139,12 @@ def test_list_items_carry_media_parts_and_library_section_id(
 
 
 def test_paging_also_reads_query_parameters_and_reports_total_size(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     for name in "edcba":
         _movie(fake, name)
 
-    data = plex.query("/library/sections/1/all?X-Plex-Container-Start=1&X-Plex-Container-Size=2")
+    data = _xml(plex, "/library/sections/1/all?X-Plex-Container-Start=1&X-Plex-Container-Size=2")
 
     assert (data.attrib["size"], data.attrib["totalSize"], data.attrib["offset"]) == ("2", "5", "1")
     assert data.attrib["librarySectionID"] == "1"
@@ -147,9 +156,9 @@ def test_a_listing_without_a_size_returns_page_size_default_items() -> None:
         small.add_section(1, "Movies", [MOVIES])
         for name in "abc":
             small.add_item(1, f"{MOVIES}/{name}.mp4")
-        client = PlexServer(small.url, small.token)
+        client = connect(small.url, small.token)
 
-        data = client.query("/library/sections/1/all")
+        data = _xml(client, "/library/sections/1/all")
         everything = client.library.sectionByID(1).all()
 
     assert (data.attrib["size"], data.attrib["totalSize"]) == ("2", "3")
@@ -157,7 +166,7 @@ def test_a_listing_without_a_size_returns_page_size_default_items() -> None:
 
 
 def test_library_all_and_title_search_filter_on_the_server(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     _movie(fake, "Blue Moon")
     _movie(fake, "red sun")
@@ -170,7 +179,7 @@ def test_library_all_and_title_search_filter_on_the_server(
     assert len(plex.library.search(libtype="movie")) == 3
 
 
-def test_unknown_metadata_and_unknown_routes_are_not_found(plex: PlexServer) -> None:
+def test_unknown_metadata_and_unknown_routes_are_not_found(plex: PlexClient) -> None:
     with pytest.raises(NotFound):
         plex.fetchItem(999)
     with pytest.raises(NotFound):
@@ -181,7 +190,7 @@ def test_unknown_metadata_and_unknown_routes_are_not_found(plex: PlexServer) -> 
 
 # --------------------------------------------------------------------------- edits
 def test_batch_edits_send_exactly_one_put_that_sets_fields_tags_and_locks(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     rk = _movie(fake, tags={"genre": ["Drama", "Old"], "label": ["keep"]})
     item = plex.fetchItem(rk)
@@ -214,7 +223,7 @@ def test_batch_edits_send_exactly_one_put_that_sets_fields_tags_and_locks(
 
 
 def test_an_indexed_tag_list_replaces_the_items_tags_of_that_kind(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     rk = _movie(fake, tags={"genre": ["Old 1", "Old 2"], "director": ["D"]})
     item = plex.fetchItem(rk)
@@ -227,7 +236,7 @@ def test_an_indexed_tag_list_replaces_the_items_tags_of_that_kind(
 
 
 def test_removing_tags_decodes_each_quoted_comma_joined_value(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     rk = _movie(fake, tags={"label": ["a,b", "c & d", "e+f", "keep"]})
 
@@ -239,7 +248,7 @@ def test_removing_tags_decodes_each_quoted_comma_joined_value(
 
 
 def test_field_edits_unlock_clear_and_set_year_from_the_release_date(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     rk = _movie(fake, studio="Old Studio", locked={"studio"})
     item = plex.fetchItem(rk)
@@ -256,7 +265,7 @@ def test_field_edits_unlock_clear_and_set_year_from_the_release_date(
     assert (state.title_sort, state.tagline, state.content_rating) == ("Sort Me", "Tag", "R")
 
 
-def test_every_edit_bumps_updated_at(fake: FakePlex, plex: PlexServer) -> None:
+def test_every_edit_bumps_updated_at(fake: FakePlex, plex: PlexClient) -> None:
     rk = _movie(fake)
     item = plex.fetchItem(rk)
     before = fake.item(rk).updated_at
@@ -268,7 +277,7 @@ def test_every_edit_bumps_updated_at(fake: FakePlex, plex: PlexServer) -> None:
 
 
 def test_a_role_name_sent_as_tagging_text_is_kept_with_the_actor(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     rk = _movie(fake)
 
@@ -279,7 +288,7 @@ def test_a_role_name_sent_as_tagging_text_is_kept_with_the_actor(
 
 
 def test_an_unknown_edit_key_is_rejected_with_400_and_nothing_changes(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     rk = _movie(fake)
     item = plex.fetchItem(rk)
@@ -298,7 +307,7 @@ def test_an_unknown_edit_key_is_rejected_with_400_and_nothing_changes(
 
 
 def test_an_edit_needs_type_and_id_and_items_of_that_section(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     rk = _movie(fake)
     other = fake.add_item(2, "/data/other/x.mp4")
@@ -317,7 +326,7 @@ def test_an_edit_needs_type_and_id_and_items_of_that_section(
     assert fake.item(other).title == "x"
 
 
-def test_multi_edit_applies_to_every_comma_separated_id(fake: FakePlex, plex: PlexServer) -> None:
+def test_multi_edit_applies_to_every_comma_separated_id(fake: FakePlex, plex: PlexClient) -> None:
     first, second = _movie(fake, "one"), _movie(fake, "two")
     section = plex.library.sectionByID(1)
     items = section.all()
@@ -331,7 +340,7 @@ def test_multi_edit_applies_to_every_comma_separated_id(fake: FakePlex, plex: Pl
 
 
 def test_user_rating_is_set_by_edit_and_by_rate_and_cleared_by_rate_none(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     rk = _movie(fake)
     item = plex.fetchItem(rk)
@@ -350,7 +359,7 @@ def test_user_rating_is_set_by_edit_and_by_rate_and_cleared_by_rate_none(
 
 # --------------------------------------------------------------------------- images
 def test_upload_poster_from_a_file_stores_the_raw_bytes(
-    fake: FakePlex, plex: PlexServer, tmp_path: Path,
+    fake: FakePlex, plex: PlexClient, tmp_path: Path,
 ) -> None:
     rk = _movie(fake)
     image = tmp_path / "poster.jpg"
@@ -367,7 +376,7 @@ def test_upload_poster_from_a_file_stores_the_raw_bytes(
     assert [p.selected for p in item.posters()] == [True]
 
 
-def test_upload_art_by_url_stores_the_url(fake: FakePlex, plex: PlexServer) -> None:
+def test_upload_art_by_url_stores_the_url(fake: FakePlex, plex: PlexClient) -> None:
     rk = _movie(fake)
 
     plex.fetchItem(rk).uploadArt(url="http://stash.local/scene/1/screenshot?t=1&x=a b")
@@ -377,7 +386,7 @@ def test_upload_art_by_url_stores_the_url(fake: FakePlex, plex: PlexServer) -> N
     assert state.art is None
 
 
-def test_uploading_to_an_unknown_item_is_not_found(plex: PlexServer) -> None:
+def test_uploading_to_an_unknown_item_is_not_found(plex: PlexClient) -> None:
     post = plex._session.post
     with pytest.raises(NotFound):
         plex.query("/library/metadata/999/posters", method=post, data=b"img")
@@ -385,7 +394,7 @@ def test_uploading_to_an_unknown_item_is_not_found(plex: PlexServer) -> None:
 
 # --------------------------------------------------------------------------- scanning
 def test_a_staged_file_becomes_an_item_after_a_refresh_of_its_folder(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     fake.stage_item(1, f"{MOVIES}/new/clip.mp4", size=5, duration_ms=9)
     fake.stage_item(1, f"{MOVIES}/elsewhere/other.mp4")
@@ -406,14 +415,14 @@ def test_a_staged_file_becomes_an_item_after_a_refresh_of_its_folder(
     assert fake.staged == []
 
 
-def test_refreshing_an_unknown_section_is_not_found(plex: PlexServer) -> None:
+def test_refreshing_an_unknown_section_is_not_found(plex: PlexClient) -> None:
     with pytest.raises(NotFound):
         plex.query("/library/sections/9/refresh")
 
 
 # --------------------------------------------------------------------------- faults
 def test_go_down_refuses_connections_and_come_up_serves_again_on_the_same_port(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     url = fake.url
 
@@ -423,11 +432,11 @@ def test_go_down_refuses_connections_and_come_up_serves_again_on_the_same_port(
 
     fake.come_up()
     assert fake.url == url
-    assert plex.query("/identity").attrib["machineIdentifier"] == plex.machineIdentifier
+    assert _xml(plex, "/identity").attrib["machineIdentifier"] == plex.machineIdentifier
 
 
 def test_the_server_survives_several_down_up_cycles_and_reset_faults(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     for _ in range(3):
         fake.go_down()
@@ -448,7 +457,7 @@ def test_the_server_survives_several_down_up_cycles_and_reset_faults(
 
 
 def test_fail_next_answers_the_injected_status_then_recovers(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     fake.fail_next(1, 503)
     with pytest.raises(BadRequest, match="503"):
@@ -458,7 +467,7 @@ def test_fail_next_answers_the_injected_status_then_recovers(
     assert [r.status for r in fake.requests[-2:]] == [503, 200]
 
 
-def test_an_injected_429_carries_retry_after(fake: FakePlex, plex: PlexServer) -> None:
+def test_an_injected_429_carries_retry_after(fake: FakePlex, plex: PlexClient) -> None:
     fake.fail_next(1, 429)
 
     response = plex._session.get(plex.url("/identity"), headers=plex._headers())
@@ -471,17 +480,17 @@ def test_a_slow_server_makes_plexapi_raise_read_timeout(fake: FakePlex) -> None:
     fake.set_delay(0.3)
 
     with pytest.raises(requests.exceptions.ReadTimeout):
-        PlexServer(fake.url, fake.token, timeout=0.05)
+        connect(fake.url, fake.token, timeout=0.05)
 
     fake.set_delay(0)
-    PlexServer(fake.url, fake.token, timeout=2)
+    connect(fake.url, fake.token, timeout=2)
 
 
 def test_stop_is_fast_even_with_a_delayed_request_in_flight() -> None:
     fake = FakePlex().start()
     fake.set_delay(5)
     with pytest.raises(requests.exceptions.ReadTimeout):
-        PlexServer(fake.url, fake.token, timeout=0.05)
+        connect(fake.url, fake.token, timeout=0.05)
 
     started = time.monotonic()
     fake.stop()
@@ -493,7 +502,7 @@ def test_stop_is_fast_even_with_a_delayed_request_in_flight() -> None:
 
 # --------------------------------------------------------------------------- log
 def test_the_request_log_keeps_decoded_query_keys_and_counts_by_method_and_path(
-    fake: FakePlex, plex: PlexServer,
+    fake: FakePlex, plex: PlexClient,
 ) -> None:
     rk = _movie(fake)
     item = plex.fetchItem(rk)

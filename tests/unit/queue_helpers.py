@@ -62,7 +62,7 @@ class ScriptedProcessor:
 
     def __init__(self, script: dict[int, Script] | None = None,
                  default: Script = synced,
-                 before_each: Callable[[Job], None] | None = None) -> None:
+                 before_each: Callable[[Job], object] | None = None) -> None:
         self.script = dict(script or {})
         self.default = default
         self.before_each = before_each

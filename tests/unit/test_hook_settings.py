@@ -55,8 +55,9 @@ def test_re_enabling_in_stash_takes_effect_before_any_task_runs(dirs: tuple[Path
 
 
 def test_a_bulk_remove_may_empty_the_list_so_it_counts_as_a_clear() -> None:
-    hook = {"type": "Scene.Update.Post", "id": 1, "inputFields": ["ids", "tag_ids"],
-            "input": {"ids": ["1", "2"], "tag_ids": {"ids": ["7"], "mode": "REMOVE"}}}
+    hook: dict[str, Any] = {
+        "type": "Scene.Update.Post", "id": 1, "inputFields": ["ids", "tag_ids"],
+        "input": {"ids": ["1", "2"], "tag_ids": {"ids": ["7"], "mode": "REMOVE"}}}
     assert gate(hook, {}) == (None, ["tag_ids"])
     hook["input"]["tag_ids"] = {"ids": ["7"], "mode": "ADD"}
     assert gate(hook, {}) == (None, [])

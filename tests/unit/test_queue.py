@@ -389,8 +389,9 @@ def test_requeue_dlq_filters_by_class_since_and_scene(queue: JobQueue, clock: Fa
         clock.advance(100)
     assert {d.error_class for d in queue.dlq_entries()} == {"LowConfidence", "StashError"}
     assert queue.requeue_dlq(["StashError"], since=T0 + 50) == 1
-    job = queue.job(2)
-    assert job is not None and job.source is JobSource.RECOVER and job.attempts == 0
+    requeued = queue.job(2)
+    assert requeued is not None and requeued.source is JobSource.RECOVER
+    assert requeued.attempts == 0
     assert queue.requeue_dlq(None, scene_ids={99}) == 0
     assert [d.scene_id for d in queue.dlq_entries()] == [1]
 

@@ -14,6 +14,7 @@ import pytest
 
 from plexsync import store_db
 from plexsync.store import SCHEMA_VERSION, SQLiteStore, StoreError
+from plexsync.store_schema import MIGRATIONS
 from tests.unit.queue_helpers import T0, captured_log, lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +37,7 @@ def test_a_later_migration_upgrades_an_existing_database_and_keeps_its_jobs(
     old.enqueue(5, T0, "hook", ["title"], T0)
     old.close()
     v2 = ("ALTER TABLE jobs ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
-    monkeypatch.setattr(store_db, "MIGRATIONS", (*store_db.MIGRATIONS, v2))
+    monkeypatch.setattr(store_db, "MIGRATIONS", (*MIGRATIONS, v2))
     monkeypatch.setattr(store_db, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     upgraded = SQLiteStore(db)
     job = upgraded.job(5)
