@@ -6,7 +6,10 @@ in an outage, spread out instead of returning in lock step), floored at `MIN_DEL
 
 Policies:
 - PlexServerDown: base 5 s, cap 300 s, retried without limit: an outage alone never
-  dead-letters a job (the circuit breaker bounds the load while Plex is down).
+  dead-letters a job (the circuit breaker bounds the load while Plex is down). A failure that
+  is not part of an outage (`outage=False`: one item's request fails while Plex answers its
+  health probe) gets the ordinary transient policy below instead, `max_retries` then the DLQ,
+  still as PlexServerDown (so Recover DLQ's default takes it back).
 - PlexNotFound: base 60 s, cap 1800 s, 12 retries, each at least 30 s away; the expected total is
   about 2 hours and the first retry comes 30-60 s later: within a minute (SPEC §6), yet late
   enough for Plex to have scanned the folder PlexSync asked it to scan and for the library index
@@ -16,7 +19,8 @@ Policies:
   drain before an outcome is applied; see drain.py.)
 
 `retry_delay` returns None when the job must be dead-lettered instead. The random source is
-injectable so tests are deterministic.
+injectable so tests are deterministic. The policy is chosen per failure from the live error
+(`outage`), so nothing but the error class and the attempt count is ever stored.
 """
 
 from __future__ import annotations
@@ -66,37 +70,45 @@ class Backoff:
         self._rng = rng
         self._policies = policies
 
-    def policy(self, error_class: ErrorClass | str) -> Policy:
+    def policy(self, error_class: ErrorClass | str, *, outage: bool = True) -> Policy:
+        """The class's policy; retrying without limit is for outages only (`outage`)."""
         try:
-            return self._policies[ErrorClass(error_class)]
+            policy = self._policies[ErrorClass(error_class)]
         except (KeyError, ValueError):  # an unknown class is treated as ordinary transient trouble
             return DEFAULT_RETRYABLE
+        if policy.retries is None and not outage:
+            return DEFAULT_RETRYABLE
+        return policy
 
-    def limit(self, error_class: ErrorClass | str) -> int | None:
+    def limit(self, error_class: ErrorClass | str, *, outage: bool = True) -> int | None:
         """How many retries the class gets (None = without limit)."""
-        policy = self.policy(error_class)
+        policy = self.policy(error_class, outage=outage)
         return self.max_retries if policy.configurable else policy.retries
 
-    def ceiling(self, error_class: ErrorClass | str, failures: int) -> float:
+    def ceiling(self, error_class: ErrorClass | str, failures: int, *,
+                outage: bool = True) -> float:
         """The upper bound of the jittered delay after `failures` failures."""
-        policy = self.policy(error_class)
+        policy = self.policy(error_class, outage=outage)
         exponent = min(max(failures, 1) - 1, _MAX_EXPONENT)
         return float(min(policy.cap, policy.base * 2**exponent))
 
-    def retry_delay(self, error_class: ErrorClass | str, failures: int) -> float | None:
+    def retry_delay(self, error_class: ErrorClass | str, failures: int, *,
+                    outage: bool = True) -> float | None:
         """Seconds until the next try after the `failures`-th failure, or None to dead-letter."""
-        limit = self.limit(error_class)
+        limit = self.limit(error_class, outage=outage)
         if limit is not None and failures > limit:
             return None
-        ceiling = self.ceiling(error_class, failures)
-        floor = min(self.policy(error_class).floor, ceiling)
+        ceiling = self.ceiling(error_class, failures, outage=outage)
+        floor = min(self.policy(error_class, outage=outage).floor, ceiling)
         return max(MIN_DELAY, floor + self._rng() * (ceiling - floor))
 
-    def expected_total(self, error_class: ErrorClass | str) -> float | None:
+    def expected_total(self, error_class: ErrorClass | str, *,
+                       outage: bool = True) -> float | None:
         """Mean total wait over all retries of a class (None when retried without limit)."""
-        limit = self.limit(error_class)
+        limit = self.limit(error_class, outage=outage)
         if limit is None:
             return None
-        floor = self.policy(error_class).floor
+        floor = self.policy(error_class, outage=outage).floor
         return sum(max(MIN_DELAY, (min(floor, c) + c) / 2)
-                   for c in (self.ceiling(error_class, n) for n in range(1, limit + 1)))
+                   for c in (self.ceiling(error_class, n, outage=outage)
+                             for n in range(1, limit + 1)))

@@ -1,6 +1,6 @@
 """Wanted values vs the Plex item's current values → the parameters of ONE edit PUT. Pure.
 
-`diff(wanted, item, collections_added)` returns an `Edit` whose `params` go into
+`diff(wanted, item, collections_added, lock_images, owned)` returns an `Edit` whose `params` go into
 `PUT /library/sections/{sid}/all` (the Plex layer adds `type` and `id`). Invariants:
 - Only what differs is sent; `params` is empty when Plex already holds the wanted values and
   locks, and then no request must be sent at all.
@@ -16,6 +16,10 @@
   (never `0`: PlexSync does not unlock what a user locked). `lock_images` adds `thumb`/`art`.
 - With `wanted.preserve`, a field is written (and locked) only where Plex's is empty;
   collections are additive and not affected.
+- `Edit.pushed` is the new `SyncRecord.pushed_fields`: `owned` (what PlexSync owned before on
+  this item) plus every field that now holds PlexSync's non-empty value (written now or
+  already equal), less every field cleared now or kept at another value by `preserve`.
+  Fields `wanted` leaves alone keep their ownership.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from plexsync.fields import Wanted
+from plexsync.fields import OWNABLE, Wanted
 from plexsync.plex import FIELD_WIRE, IMAGE_WIRE, PlexItem
 
 RATING_EPSILON = 0.05
@@ -35,37 +39,57 @@ class Edit:
     params: dict[str, str]
     collections_added: tuple[str, ...]
     changed: tuple[str, ...] = ()   # our field names whose value changes (for the log)
+    pushed: tuple[str, ...] = ()    # the new SyncRecord.pushed_fields (see `diff`)
 
     def __bool__(self) -> bool:
         return bool(self.params)
 
 
 def diff(wanted: Wanted, item: PlexItem, collections_added: Sequence[str] = (),
-         lock_images: Iterable[str] = ()) -> Edit:
+         lock_images: Iterable[str] = (), owned: Iterable[str] = ()) -> Edit:
     params: dict[str, str] = {}
     changed: list[str] = []
+    pushed = set(owned)
 
     def lock(name: str, wire: str) -> None:
         if wanted.lock and name not in item.locked:
             params[f"{wire}.locked"] = "1"
+            if name == "date":
+                params["year.locked"] = "1"
+
+    def own(name: str, wanted_empty: bool, plex_holds_it: bool) -> None:
+        """After the edit: PlexSync owns a field Plex holds its non-empty value in; a cleared
+        field, or one holding another value (kept by preserve_plex_edits), is not its."""
+        if wanted_empty or not plex_holds_it:
+            pushed.discard(name)
+        else:
+            pushed.add(name)
 
     for name, value in wanted.scalars.items():
         wire = FIELD_WIRE[name]
         current = item.scalar(name)
         if wanted.preserve and not _empty(current):
+            if not _empty(value):
+                own(name, False, _same(name, current, value))
             continue
         if not _same(name, current, value):
             params[f"{wire}.value"] = _text(value)
+            if name == "date":  # Plex keeps the year in a field of its own (plexapi editYear)
+                params["year.value"] = _text(value)[:4]
             changed.append(name)
+        own(name, _empty(value), True)
         lock(name, wire)
 
     for kind, names in wanted.tags.items():
         current_tags = item.tags.get(kind, ())
         if wanted.preserve and current_tags:
+            if names:
+                own(kind, False, _folded(current_tags) == _folded(names))
             continue
         if _folded(current_tags) != _folded(names):
             _put_tags(params, kind, names, current_tags)
             changed.append(kind)
+        own(kind, not names, True)
         lock(kind, kind)
 
     added = tuple(collections_added)
@@ -73,10 +97,11 @@ def diff(wanted: Wanted, item: PlexItem, collections_added: Sequence[str] = (),
         added = _collections(params, changed, wanted.collections, item, collections_added)
         if wanted.collections or "collection" in changed:
             lock("collection", "collection")
+    own("collection", not added, True)   # collections: PlexSync owns the ones it added
 
     for name in lock_images:
         lock(name, IMAGE_WIRE[name])
-    return Edit(params, added, tuple(changed))
+    return Edit(params, added, tuple(changed), tuple(n for n in OWNABLE if n in pushed))
 
 
 def _collections(params: dict[str, str], changed: list[str], want: Sequence[str],

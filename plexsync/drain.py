@@ -15,13 +15,22 @@ Invariants and failure behaviour:
   within `queue_timeout`; later ones are left to the next drain.
 - Late events (older than the data the last sync read) are skipped without a Stash or Plex
   request, unless they carry explicit clears.
+- Released jobs (uncounted) keep their place in line: being released is never their fault.
 - PlexAuth (raised or yielded) or ConfigError raised for a batch (or by the processor factory):
-  the unprocessed jobs are released uncounted and the error is raised, so the task fails with
-  one clear sentence. PlexServerDown raised for a batch: the rest is released for
-  `PLEX_DOWN_DELAY` seconds and the drain stops with a warning. Any other error raised for a
-  batch fails each unprocessed job with it (retry or DLQ by backoff); a batch that yields no
-  outcome for a job fails that job as Internal.
+  the unprocessed jobs are released and the error is raised, so the task fails with one clear
+  sentence. PlexServerDown raised for a batch means Plex itself is down (the processor raises
+  it only after its health probe failed; one item's failing request comes as that job's
+  FAILED outcome instead, see sync.py): the rest is released and the drain stops with one
+  warning, "Plex unreachable; N jobs wait for the next run". Any other error raised by the
+  processor fails each unprocessed job with it (retry or DLQ by backoff); a batch that yields
+  no outcome for a job fails that job as Internal.
+- Only the processor's errors fail jobs. An error of the queue itself (a StoreError applying an
+  outcome, renewing leases, ...) gives the claimed jobs back (best effort: if even that fails,
+  their leases expire and the next drain releases them at once as orphans) and is raised: the
+  task fails with that one error line, and no job is counted or dead-lettered for it.
 - `queue_timeout` is checked after every outcome: the rest of the batch is released uncounted.
+- Progress needs the queue's size: it is counted at most every `PROGRESS_RECOUNT` seconds and
+  estimated in between (`counts()` runs five aggregates).
 - Hook jobs are dropped (one info line per drain) when `enabled` is off.
 """
 
@@ -31,7 +40,7 @@ import os
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from plexsync.backoff import Backoff
@@ -54,7 +63,7 @@ BATCH_SIZE = 25
 LEASE_SECONDS = 600.0
 SOON_SECONDS = 90.0
 HEARTBEAT_EVERY = 30.0
-PLEX_DOWN_DELAY = 30.0
+PROGRESS_RECOUNT = 30.0
 LOCK_POLLS = 100          # × LOCK_POLL seconds waiting for a finishing drain to let go
 LOCK_POLL = 0.1
 
@@ -91,7 +100,10 @@ class Drain:
         self.owner = owner or f"drain-{os.getpid()}-{os.urandom(3).hex()}"
         self.counts: Counter[str] = Counter()
         self._last_beat = 0.0
-        self._waiting = 0
+        self._waiting = 0                    # queued jobs outside the current batch (estimate)
+        self._counted_at: float | None = None
+        self._batch_left = 0                 # jobs of the current batch not settled yet
+        self._outage = ""                    # why Plex was unreachable (stopped "plex_down")
         self._deadline: float | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -140,10 +152,13 @@ class Drain:
                 return "timeout"
             jobs = self.queue.claim(self.batch_size, self.lease_seconds, self.owner)
             if jobs:
-                counts = self.queue.counts()
-                self._waiting = counts["pending"] + counts["retrying"]
-                self._beat(force=True)
-                stop = self._process(jobs)
+                try:
+                    self._count_waiting(len(jobs))
+                    self._beat(force=True)
+                    stop = self._process(jobs)
+                except BaseException:
+                    self._give_back(jobs)
+                    raise
                 if stop is not None:
                     return stop
                 continue
@@ -165,6 +180,28 @@ class Drain:
             self.queue.renew(self.owner, self.lease_seconds)
             self._last_beat = now
 
+    def _count_waiting(self, claimed: int) -> None:
+        """The jobs still queued behind a batch just claimed, for the progress bar."""
+        now = self.clock()
+        if self._counted_at is None or now - self._counted_at >= PROGRESS_RECOUNT:
+            counts = self.queue.counts()
+            self._waiting = counts["pending"] + counts["retrying"]
+            self._counted_at = now
+        else:
+            self._waiting = max(0, self._waiting - claimed)
+
+    def _give_back(self, jobs: list[Job]) -> None:
+        """After an error: release the claimed jobs still leased to us (best effort)."""
+        try:
+            released = self.queue.release(jobs, self.owner)
+        except Exception as exc:
+            log.debug(f"could not give back {len(jobs)} claimed job(s) ({exc}); their leases "
+                      "expire, and the next Process Queue takes them at once")
+            return
+        if released:
+            self.counts["released"] += released
+            log.debug(f"gave back {released} claimed job(s) without counting an attempt")
+
     def _end_quietly(self) -> None:
         try:
             self.queue.end_drain(self.owner)
@@ -185,6 +222,7 @@ class Drain:
                          "dropping queued hook jobs; Sync and Reconcile jobs still run.")
             self.counts["disabled"] += len(dropped)
             jobs = [j for j in jobs if j.source is not JobSource.HOOK]
+        self._batch_left = len(jobs)
         records = self.queue.records_for(j.scene_id for j in jobs)
         todo: list[Job] = []
         for job in jobs:
@@ -204,17 +242,21 @@ class Drain:
         return self._run_batch(processor, Batch(todo, known))
 
     def _run_batch(self, processor: Processor, batch: Batch) -> str | None:
-        """Apply each outcome as it arrives; handle a batch-level failure (module docstring)."""
+        """Apply each outcome as it arrives; handle a batch-level failure (module docstring).
+
+        Only what the processor raises is the batch's failure: an error of the queue itself
+        (applying an outcome, renewing leases) propagates to `_loop`, which gives jobs back."""
         pending = {job.id: job for job in batch.jobs}
-        outcomes: Iterator[Outcome] | None = None
+        outcomes = _guarded(processor, batch)
+        failure: Exception | None = None
         try:
-            outcomes = processor.process(batch)
             for outcome in outcomes:
                 if pending.pop(outcome.job.id, None) is None:
                     log.warning(f"ignored an outcome for job {outcome.job.id}: not in this batch")
                     continue
                 if outcome.kind is OutcomeKind.FAILED and isinstance(outcome.error, PlexAuth):
-                    self.queue.release([outcome.job], self.owner)
+                    self.counts["released"] += self.queue.release(
+                        [outcome.job, *pending.values()], self.owner)
                     raise outcome.error
                 self._settle(outcome)
                 self._beat()
@@ -222,27 +264,29 @@ class Drain:
                     # queue_timeout: stop mid-batch; the unprocessed jobs go back uncounted
                     self.counts["released"] += self.queue.release(pending.values(), self.owner)
                     return "timeout"
-        except (PlexAuth, ConfigError):  # nothing in the batch can succeed: stop, count nothing
-            self.counts["released"] += self.queue.release(pending.values(), self.owner)
-            raise
-        except PlexServerDown as exc:
-            self.counts["released"] += self.queue.release(
-                pending.values(), self.owner, delay=PLEX_DOWN_DELAY)
-            log.warning(log.redact(
-                f"Plex is unreachable ({exc}); stopped draining. {len(pending)} job(s) stay "
-                "queued and are retried when Process Queue runs again."))
-            return "plex_down"
-        except PlexSyncError as exc:
-            self._fail_all(pending, exc)
-        except Exception as exc:  # a bug in the processor: fail the jobs, keep the drain alive
-            log.debug(traceback.format_exc())
-            self._fail_all(pending, Internal(f"the sync failed: {type(exc).__name__}: {exc}"))
+        except _ProcessorFailed as failed:
+            failure = failed.error
         finally:
-            close = getattr(outcomes, "close", None)
-            if close is not None:  # a generator left mid-batch: let it clean up now
-                close()
+            outcomes.close()  # a processor left mid-batch cleans up now
+        if failure is not None:
+            return self._batch_failed(failure, pending)
         if pending:
             self._fail_all(pending, Internal("the sync returned no outcome for this job"))
+        return None
+
+    def _batch_failed(self, error: Exception, pending: dict[int, Job]) -> str | None:
+        """The processor raised `error` for the batch; `pending` jobs got no outcome yet."""
+        if isinstance(error, PlexAuth | ConfigError):  # nothing in it can succeed: count nothing
+            self.counts["released"] += self.queue.release(pending.values(), self.owner)
+            raise error
+        if isinstance(error, PlexServerDown):  # Plex itself is down (the processor probed it)
+            self.counts["released"] += self.queue.release(pending.values(), self.owner)
+            self._outage = str(error)
+            return "plex_down"
+        if not isinstance(error, PlexSyncError):  # a bug in the processor: fail its jobs
+            log.debug("".join(traceback.format_exception(error)))
+            error = Internal(f"the sync failed: {type(error).__name__}: {error}")
+        self._fail_all(pending, error)
         return None
 
     def _get_processor(self) -> Processor:
@@ -259,8 +303,9 @@ class Drain:
         applied = self.queue.apply(outcome, self.owner)
         self.counts[_counter(outcome, applied)] += 1
         _log_outcome(outcome, applied)
+        self._batch_left = max(0, self._batch_left - 1)
         done = sum(self.counts.values())
-        self.progress(done / max(1, done + self._waiting))
+        self.progress(done / max(1, done + self._batch_left + self._waiting))
 
     def _summary(self, start: float, stopped: str) -> dict[str, Any]:
         counts = self.queue.counts()
@@ -273,6 +318,11 @@ class Drain:
         out.update(stopped=stopped, seconds=seconds, pending=counts["pending"],
                    retrying=counts["retrying"], dlq=counts["dlq"])
         self.progress(1.0)
+        if stopped == "plex_down":
+            waiting = out["pending"] + out["retrying"]
+            jobs = "1 job waits" if waiting == 1 else f"{waiting} jobs wait"
+            log.warning(log.redact(f"Plex unreachable; {jobs} for the next run "
+                                   f"({self._outage.rstrip('.')})."))
         parts = [f"{out[k]} {label}" for k, label in (
             ("synced", "synced"), ("unchanged", "unchanged"), ("skipped", "skipped"),
             ("out_of_scope", "out of scope"), ("retried", "to retry"),
@@ -284,6 +334,35 @@ class Drain:
                  f"{out['pending']} pending, {out['retrying']} waiting to retry, "
                  f"{out['dlq']} in the dead-letter queue.")
         return out
+
+
+class _ProcessorFailed(Exception):
+    """Carries an exception the processor raised, to tell it from the queue's own errors."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _guarded(processor: Processor, batch: Batch) -> Generator[Outcome, None, None]:
+    """The processor's outcomes; whatever the processor raises comes out as _ProcessorFailed."""
+    try:
+        outcomes = processor.process(batch)
+    except Exception as exc:
+        raise _ProcessorFailed(exc) from exc
+    try:
+        while True:
+            try:
+                outcome = next(outcomes)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise _ProcessorFailed(exc) from exc
+            yield outcome
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:  # a generator left mid-batch: let it clean up now
+            close()
 
 
 def _counter(outcome: Outcome, applied: Applied) -> str:

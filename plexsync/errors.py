@@ -2,7 +2,10 @@
 
 Every failure the drain sees is a `PlexSyncError`; its `error_class` decides the retry policy
 (see `backoff.POLICIES`) and its `retryable` flag separates transient trouble from failures that
-no amount of retrying fixes. Anything else that escapes a processor is wrapped as `Internal`.
+no amount of retrying fixes. `outage` marks a failure that is part of a Plex outage: only those
+are retried without limit (a `PlexServerDown` for one scene's request while Plex itself answers
+its health probe is not, see sync.py). Anything else that escapes a processor is wrapped as
+`Internal`.
 Messages must never contain the Plex token: build them with `log.redact` when they quote
 foreign text (exception strings, URLs).
 """
@@ -33,6 +36,7 @@ class PlexSyncError(Exception):
 
     error_class: ClassVar[ErrorClass] = ErrorClass.INTERNAL
     retryable: ClassVar[bool] = False
+    outage: bool = False
 
 
 class ConfigError(PlexSyncError):
@@ -44,10 +48,18 @@ class InputError(PlexSyncError):
 
 
 class PlexServerDown(PlexSyncError):
-    """Connection refused, timeout or 5xx: Plex is unreachable. Retried without limit."""
+    """Connection refused, timeout or 5xx: Plex is unreachable. Retried without limit.
+
+    `outage=False`: only this request failed while Plex itself answers (a per-item timeout or
+    5xx); the job then gets the ordinary, limited transient retries and, after them, the DLQ.
+    """
 
     error_class = ErrorClass.PLEX_SERVER_DOWN
     retryable = True
+
+    def __init__(self, message: str = "", *, outage: bool = True) -> None:
+        super().__init__(message)
+        self.outage = outage
 
 
 class PlexNotFound(PlexSyncError):

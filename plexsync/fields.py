@@ -1,16 +1,19 @@
 """Stash scene → the values Plex should end with (SPEC §7). Pure: no I/O, no clock.
 
-`wanted(scene, settings, cleared)` reads a scene shaped like `gql.SCENE_FIELDS` and returns a
+`wanted(scene, settings, cleared, owned)` reads a scene shaped like `gql.SCENE_FIELDS` and returns a
 `Wanted`. Invariants:
 - A field is *absent* from `Wanted` when PlexSync must leave Plex's value alone (toggle off, Stash
   empty and not explicitly cleared, title empty). `None` (scalars) or `()` (tag lists) means
-  "clear it in Plex", and happens only when the Stash field is named in `cleared`.
+  "clear it in Plex", and happens only when the Stash field is named in `cleared` AND PlexSync
+  owns the Plex field (`owned`, from the sync record: it pushed a non-empty value there
+  before). Stash's edit form names every field in `inputFields` on save, so a clear alone
+  must never wipe what a Plex agent or the user wrote.
 - Tag lists (actors, genres, labels, directors) are mirrors: Plex must end with exactly them.
   Collections are additive; which ones to remove is decided by `diff` from the sync record.
 - Values are sanitised: NFC; control characters removed (newlines and tabs kept in the
   summary, turned into spaces elsewhere); lengths capped (title, studio, tags 255; summary
   10,000); surrounding whitespace trimmed. Typography is otherwise kept as written.
-- Quality gate: a scene whose metadata is all empty, with nothing explicitly cleared, gets
+- Quality gate: a scene whose metadata is all empty, with nothing to clear (as above), gets
   `skip_reason` set; the caller must then not touch Plex at all.
 - `values_hash` is stable across runs and processes (sorted JSON, sha256) and covers everything
   that decides the Plex write, settings included, but not the screenshot URL (`poster_key`).
@@ -28,19 +31,16 @@ from typing import Any
 
 from plexsync.config import Settings
 from plexsync.matcher import SceneFile
+from plexsync.stash_inputs import CLEARABLE
 
 MAX_SHORT = 255
 MAX_SUMMARY = 10_000
 HASH_VERSION = "plexsync-values-v1"
 
-# Stash input field names (SceneUpdateInput, as Stash names them in `inputFields`) → ours.
-CLEARABLE: dict[str, str] = {
-    "title": "title", "details": "summary", "summary": "summary", "date": "date",
-    "rating100": "rating", "rating": "rating", "studio_id": "studio", "studio": "studio",
-    "performer_ids": "performers", "performers": "performers", "tag_ids": "tags",
-    "tags": "tags", "director": "director", "group_ids": "groups", "groups": "groups",
-    "movies": "groups", "movie_ids": "groups",
-}
+# The Plex fields PlexSync can own (`SyncRecord.pushed_fields`): Wanted's scalar names, its tag
+# kinds and "collection".
+OWNABLE: tuple[str, ...] = ("title", "summary", "date", "studio", "rating", "actor", "genre",
+                            "label", "director", "collection")
 
 _LINE_BREAKS = re.compile(r"\r\n?")
 _DATE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
@@ -181,12 +181,16 @@ def is_empty(scene: Mapping[str, Any]) -> bool:
 
 
 # --------------------------------------------------------------------------- the mapping
-def wanted(scene: Mapping[str, Any], settings: Settings, cleared: Iterable[str] = ()) -> Wanted:
-    """Apply SPEC §7 (see the module docstring for the invariants)."""
+def wanted(scene: Mapping[str, Any], settings: Settings, cleared: Iterable[str] = (),
+           owned: Iterable[str] = ()) -> Wanted:
+    """Apply SPEC §7 (see the module docstring for the invariants).
+
+    `cleared`: the Stash inputs the user explicitly emptied (`Job.cleared_fields`); `owned`: the
+    Plex fields PlexSync pushed a value to before (`SyncRecord.pushed_fields`, empty for a scene
+    never synced). A cleared field is cleared in Plex only when PlexSync owns it there.
+    """
     gone = {CLEARABLE[c] for c in cleared if c in CLEARABLE}
-    if is_empty(scene) and not (gone - {"title"}):
-        return Wanted(skip_reason="the scene's metadata is empty in Stash (quality gate); "
-                                  "Plex was left as it is")
+    mine = frozenset(owned)
     scalars: dict[str, str | float | None] = {}
     tags: dict[str, tuple[str, ...]] = {}
 
@@ -195,11 +199,11 @@ def wanted(scene: Mapping[str, Any], settings: Settings, cleared: Iterable[str] 
             return
         if value not in ("", None):
             scalars[name] = value
-        elif key in gone:
+        elif key in gone and name in mine:
             scalars[name] = None
 
     def mirror(kind: str, values: tuple[str, ...], toggle: bool, key: str) -> None:
-        if toggle and (values or key in gone):
+        if toggle and (values or (key in gone and kind in mine)):
             tags[kind] = values
 
     title = clean_line(scene.get("title"))
@@ -225,9 +229,14 @@ def wanted(scene: Mapping[str, Any], settings: Settings, cleared: Iterable[str] 
     collections: tuple[str, ...] | None = None
     if settings.sync_collections:
         names = _names([studio, *_group_names(scene)])
-        if names or gone & {"studio", "groups"}:
+        if names or (gone & {"studio", "collections"} and "collection" in mine):
             collections = names
 
+    clears = (any(v is None for v in scalars.values()) or any(not v for v in tags.values())
+              or collections == ())
+    if is_empty(scene) and not clears:
+        return Wanted(skip_reason="the scene's metadata is empty in Stash (quality gate); "
+                                  "Plex was left as it is")
     url = str((scene.get("paths") or {}).get("screenshot") or "")
     poster, art = bool(url) and settings.sync_poster, bool(url) and settings.sync_background
     return Wanted(

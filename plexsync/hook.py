@@ -12,8 +12,9 @@ Invariants:
 - `cleared_fields` lists the synced Stash inputs the user explicitly emptied (named in
   `inputFields` with a null/""/[] value, or a bulk `{mode: SET, ids: []}`), by their Stash
   input name (title, details, date, studio_id, performer_ids, tag_ids, groups, group_ids,
-  movies, movie_ids, rating100, director), as `jobs.Job` and `fields.wanted` expect; only
-  these may clear a Plex field.
+  movies, movie_ids, rating100, director; the table is `stash_inputs.CLEARABLE`), as
+  `jobs.Job` and `fields.wanted` expect; only these may clear a Plex field, and only one
+  PlexSync pushed a value to before (Stash's edit form sends every field on save).
 - Failure: a database problem raises (Stash logs one error line); a failed drain request is one
   warning, because the job is already committed and the next hook or task will drain it.
 """
@@ -27,6 +28,7 @@ from plexsync import datadir, scheduler
 from plexsync import fastjson as json
 from plexsync.errors import InputError
 from plexsync.log import log
+from plexsync.stash_inputs import CLEARABLE, INPUT_FIELDS
 from plexsync.store import SQLiteStore
 
 TYPE_CHECKING = False
@@ -36,36 +38,10 @@ if TYPE_CHECKING:
 
     from plexsync.protocol import Invocation
 
-# Stash input field → the PlexSync fields it feeds. Inputs not listed (code, organized, urls,
-# stash_ids, o_counter, play_count, resume_time, play_duration, gallery_ids...) are not synced.
-INPUT_FIELDS: dict[str, tuple[str, ...]] = {
-    "title": ("title",),
-    "details": ("summary",),
-    "date": ("date",),
-    "studio_id": ("studio", "collections"),
-    "performer_ids": ("performers",),
-    "tag_ids": ("tags",),
-    "groups": ("collections",),
-    "group_ids": ("collections",),
-    "movies": ("collections",),
-    "movie_ids": ("collections",),
-    "rating100": ("rating",),
-    "director": ("director",),
-    "cover_image": ("poster", "background"),
-    "primary_file_id": ("files",),
-    "file_ids": ("files",),
-}
 # Fields with no sync_* toggle: director is always synced; a file change may re-match the item.
 ALWAYS_SYNCED = frozenset({"director", "files"})
 # Toggles whose default is off (SPEC §3); every other sync_* defaults to on.
 OFF_BY_DEFAULT = frozenset({"background"})
-# Inputs that can clear a Plex field, with the toggle that governs it.
-CLEARABLE: dict[str, str] = {
-    "title": "title", "details": "summary", "date": "date", "studio_id": "studio",
-    "performer_ids": "performers", "tag_ids": "tags", "groups": "collections",
-    "group_ids": "collections", "movies": "collections", "movie_ids": "collections",
-    "rating100": "rating", "director": "director",
-}
 
 
 def read_snapshot(data_dir: str) -> dict[str, Any]:

@@ -8,6 +8,8 @@ Invariants:
   when the image's sha256 differs from the hash last uploaded to that item for that target.
 - Stash serves a placeholder SVG when a scene has no cover: only JPEG, PNG and WebP bytes are
   uploaded; anything else is skipped quietly (and remembered by key, so not fetched again).
+- With `preserve_plex_edits`, an image Plex already has (any poster or art, its own or an
+  earlier upload) is never replaced, as fields are written only where Plex's is empty.
 - Failure is per field: a failed download or a rejected upload becomes a warning, the sync goes
   on, and the key is not advanced so the next sync of the scene tries again. Plex being down
   (`PlexServerDown`) or refusing the token (`PlexAuth`) is not per field: it propagates.
@@ -16,8 +18,8 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 
 from plexsync.errors import PlexAuth, PlexServerDown, PlexSyncError
 from plexsync.fields import Wanted
@@ -71,8 +73,15 @@ def sync_images(
     rating_key: int,
     download: Callable[[str], bytes],
     upload: Callable[[int, str, bytes], None],
+    plex_has: Collection[str] = (),
 ) -> ImageResult:
-    """Download once if needed, upload what changed; see the module invariants."""
+    """Download once if needed, upload what changed; see the module invariants.
+
+    `plex_has`: the images ("poster", "art") the Plex item has now; with `preserve_plex_edits`
+    those are left alone (neither uploaded nor locked)."""
+    if wanted.preserve and plex_has:
+        wanted = replace(wanted, poster=wanted.poster and "poster" not in plex_has,
+                         art=wanted.art and "art" not in plex_has)
     keep = ImageResult(prev.key, prev.poster_hash if wanted.poster else "",
                        prev.art_hash if wanted.art else "")
     if not needs_download(wanted, prev):

@@ -13,11 +13,12 @@ Invariants:
   Its shards and the new meta are written in one transaction (readers see the old or the new
   generation, never a mix); the generation before the previous one is deleted then, so a
   reader that loaded the previous meta a moment ago still finds its shards.
-- A section is rebuilt when it has no index or it is older than `max_age`; on a miss only when
-  its index is older than `miss_interval`, or older than `after_scan_interval` when PlexSync
-  asked Plex to scan a folder of it after the last build (so a new file is found within a
-  minute or two of its scan). A build lease (diskcache `add` with expiry) keeps concurrent
-  processes from building the same section twice when an older index exists.
+- A section is rebuilt when it has no index or it is older than `max_age`; on a miss (only the
+  section the miss concerns, when known) only when its index is older than `miss_interval`,
+  or older than `after_scan_interval` when PlexSync asked Plex to scan a folder of it after
+  the last build (so a new file is found within a minute or two of its scan). A build lease
+  (diskcache `add` with expiry) keeps concurrent processes from building the same section
+  twice when an older index exists.
 - The cache is opened under a file lock with a short SQLite timeout; any cache error or timeout
   (locked database, corrupt file) is a miss, never a failure: the index then lives in this
   process's memory for the rest of the run, and a corrupt cache folder is moved aside.
@@ -288,11 +289,16 @@ class LibraryIndex:
             if meta is None or now - meta["built_at"] >= self.max_age:
                 self._build(section, meta)
 
-    def refresh_on_miss(self) -> bool:
-        """After a lookup missed: rebuild the sections allowed to be rebuilt now; True if any."""
+    def refresh_on_miss(self, section_id: int | None = None) -> bool:
+        """After a lookup missed: rebuild the sections allowed to be rebuilt now; True if any.
+
+        `section_id`: the configured section the miss concerns, when known (the one whose
+        folder holds the missing file); only that one is then rebuilt, not every section."""
         now = self._clock()
         rebuilt = False
         for section in self.sections:
+            if section_id is not None and section.id != section_id:
+                continue
             meta = self.meta(section.id, reload=True)
             if meta is not None:
                 age = now - meta["built_at"]

@@ -35,7 +35,8 @@ class Job:
     `event_at` is the (epoch) time of the newest event folded into this job; a sync that fetched
     the scene after that time already covers it (late-update rule of SPEC §5).
     `cleared_fields` are the Stash fields the user explicitly emptied (named in `inputFields`
-    with an empty value): only those may clear a Plex field.
+    with an empty value): only those may clear a Plex field, and only one listed in the
+    scene's `SyncRecord.pushed_fields`.
     """
 
     id: int
@@ -68,6 +69,10 @@ class SyncRecord:
     art_hash: str = ""
     collections_added: tuple[str, ...] = ()   # collections PlexSync created on the item
     confidence: str = "HIGH"
+    # The Plex fields (our names: title, summary, date, studio, rating, actor, genre, label,
+    # director, collection) that hold a non-empty value PlexSync pushed to this item: the only
+    # ones an explicit clear in Stash may empty (a Plex agent's or user's value never is).
+    pushed_fields: tuple[str, ...] = ()
 
 
 def superseded(job: Job, record: SyncRecord | None) -> bool:
@@ -120,7 +125,9 @@ class Processor(Protocol):
     A processor must not raise for a single job's failure: it yields a FAILED outcome with a
     `PlexSyncError`. It may raise `PlexAuth` or `PlexServerDown` to abort the whole batch
     (the drain then releases the jobs it has not received outcomes for, without counting
-    an attempt).
+    an attempt, and stops). `PlexServerDown` is raised only when Plex itself is down (its
+    health probe failed); a request that fails for one item while Plex answers is that job's
+    FAILED outcome with `PlexServerDown(outage=False)`, which gets limited retries.
     """
 
     def process(self, batch: Batch) -> Iterator[Outcome]: ...

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
-from plexsync.config import PathMap
+from plexsync.config import FsPath, PathMap
 
 DURATION_TOLERANCE_MS = 1000
 
@@ -89,8 +89,9 @@ Result = Match | NotInPlex | OutOfScope
 
 
 def basename(path: str) -> str:
-    """The last segment of a POSIX or Windows path."""
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
+    """The last segment of a POSIX or Windows path (`config.FsPath` tells which)."""
+    parts = FsPath.parse(path).parts
+    return parts[-1] if parts else ""
 
 
 def fold(name: str) -> str:
@@ -99,23 +100,26 @@ def fold(name: str) -> str:
 
 
 def folder_of(path: str) -> str:
-    sep = "\\" if "\\" in path and "/" not in path else "/"
-    head, _, _ = path.rpartition(sep)
-    return head or sep
+    """The folder holding `path`, in the path's own style (`/a/b`, `C:\\a`, `\\\\srv\\share`)."""
+    p = FsPath.parse(path)
+    return str(FsPath(p.windows, p.lead, p.parts[:-1])) or "/"
 
 
 def section_of(plex_path: str, locations: Mapping[int, Sequence[str]]) -> int | None:
-    """The configured section whose Location holds `plex_path` (longest location wins)."""
+    """The configured section whose Location holds `plex_path` (deepest location wins).
+
+    Compared segment by segment, as `config.FsPath` does: case-insensitively on Windows, and
+    never on a partial segment (`/media/videos2` is not under `/media/videos`)."""
+    path = FsPath.parse(plex_path)
     best: tuple[int, int] | None = None
     for section_id, paths in locations.items():
         for loc in paths:
-            root = loc.rstrip("/\\")
-            if not root:
+            root = FsPath.parse(loc)
+            n = len(root.parts)
+            if not n or (root.windows, root.lead) != (path.windows, path.lead):
                 continue
-            sep = "\\" if "\\" in root and "/" not in root else "/"
-            inside = plex_path == root or plex_path.startswith(root + sep)
-            if inside and (best is None or len(root) > best[1]):
-                best = (section_id, len(root))
+            if path.key()[:n] == root.key() and (best is None or n > best[1]):
+                best = (section_id, n)
     return best[0] if best else None
 
 

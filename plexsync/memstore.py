@@ -127,13 +127,14 @@ class MemoryStore:
                 job["lease_until"] = lease_until
             return len(mine)
 
-    def release(self, job_ids: Iterable[int], owner: str, not_before: float) -> int:
+    def release(self, job_ids: Iterable[int], owner: str, not_before: float | None) -> int:
         with self._lock:
             released = 0
             for job_id in job_ids:
                 job = self._owned(job_id, owner)
                 if job is not None:
-                    self._to_pending(job, not_before)
+                    self._to_pending(job, job["not_before"] if not_before is None
+                                     else not_before)
                     released += 1
             return released
 
@@ -152,7 +153,9 @@ class MemoryStore:
     ) -> bool:
         with self._lock:
             if record is not None:
-                self._records[record["scene_id"]] = copy.deepcopy(record)
+                row = copy.deepcopy(record)
+                row.setdefault("pushed_fields", [])   # as SQLite's column default gives it
+                self._records[record["scene_id"]] = row
                 self._dead.pop(record["scene_id"], None)
                 self._out_of_scope.pop(record["scene_id"], None)
             job = self._owned(job_id, owner)
@@ -271,3 +274,11 @@ class MemoryStore:
     def update_meta(self, fn: MetaFn) -> dict[str, str]:
         with self._lock:
             return self._apply_meta(fn)
+
+    def read_meta(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._meta)
+
+    def next_due(self) -> float | None:
+        with self._lock:
+            return self._next_due()

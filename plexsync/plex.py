@@ -10,6 +10,9 @@ Invariants:
 - Every request goes through `_call`, which maps failures: connection refused, timeouts, TLS
   failures, 5xx and 429 → `PlexServerDown`; 401 → `PlexAuth`; 404 → `PlexNotFound` or
   `PlexBadRequest` (the caller says which); other 4xx and non-XML answers → `PlexBadRequest`.
+  Except where the answer shows plex_url is not a Plex server at all (`GET /` and
+  `GET /library/sections` answering 404 or non-Plex XML): that is a `ConfigError` with the fix,
+  which stops the drain instead of failing every job. So is a Plex with no movie library.
   Messages name the request (method and path, never the query) and are redacted: the token
   never appears.
 - Responses are parsed here into small snake_case values (`Section`, `PlexItem`, index rows);
@@ -158,26 +161,40 @@ class PlexClient:
         return self._server is not None
 
     def connect(self) -> None:
-        """`PlexServer(...)`: one `GET /`. Raises PlexAuth / PlexServerDown / PlexBadRequest."""
+        """`PlexServer(...)`: one `GET /`. Raises PlexAuth / PlexServerDown / PlexBadRequest,
+        or ConfigError when what answers at plex_url is not a Plex Media Server (a 404, a body
+        that is not Plex XML, no server identity): no job can succeed until plex_url is fixed."""
         if self._server is not None:
             return
         session = self._http()
         from plexapi.server import PlexServer
 
-        self._server = self._guard("GET /", PlexBadRequest, lambda: PlexServer(  # type: ignore[no-untyped-call]
-            self._base, self._settings.plex_token, session=session, timeout=self._timeout))
+        server = self._guard("GET /", PlexBadRequest, lambda: PlexServer(  # type: ignore[no-untyped-call]
+            self._base, self._settings.plex_token, session=session, timeout=self._timeout),
+            not_plex=True)
+        if not getattr(server, "machineIdentifier", None):
+            raise ConfigError(_not_plex(self._base, "GET /", "an answer with no Plex server id"))
+        self._server = server
 
-    def _guard(self, what: str, not_found: type[PlexSyncError], call: Callable[[], Any]) -> Any:
+    def _guard(self, what: str, not_found: type[PlexSyncError], call: Callable[[], Any],
+               not_plex: bool = False) -> Any:
+        """Run `call`, translating failures; with `not_plex`, an answer that shows plex_url is
+        not a Plex server (404, not XML) is a ConfigError."""
         try:
             return call()
         except PlexSyncError:
             raise
         except Exception as exc:
+            if not_plex and _not_a_plex_answer(exc):
+                why = "404 Not Found" if _status_of(exc) == 404 or _is_not_found(exc) else \
+                    "an answer that is not Plex XML"
+                raise ConfigError(_not_plex(self._base, what, why)) from None
             raise translate(exc, what, not_found, self._base) from None
 
     def _call(self, method: str, key: str, *, not_found: type[PlexSyncError] = PlexBadRequest,
               headers: Mapping[str, str] | None = None, data: bytes | None = None,
-              timeout: tuple[float, float] | None = None) -> ET.Element | None:
+              timeout: tuple[float, float] | None = None,
+              not_plex: bool = False) -> ET.Element | None:
         self.connect()
         server = self._server
         verb = getattr(self._http(), method.lower())
@@ -186,7 +203,8 @@ class PlexClient:
                                   "timeout": timeout or self._timeout}
         if data is not None:
             kwargs["data"] = data
-        root: ET.Element | None = self._guard(what, not_found, lambda: server.query(key, **kwargs))
+        root: ET.Element | None = self._guard(what, not_found, lambda: server.query(key, **kwargs),
+                                              not_plex)
         return root
 
     # ------------------------------------------------------------------ requests
@@ -212,7 +230,10 @@ class PlexClient:
     def sections(self) -> list[Section]:
         """Every library section (one `GET /library/sections`, cached per client)."""
         if self._sections is None:
-            root = self._call("GET", "/library/sections")
+            root = self._call("GET", "/library/sections", not_plex=True)
+            if root is None or root.tag != "MediaContainer":
+                raise ConfigError(_not_plex(self._base, "GET /library/sections",
+                                            "an answer that is not a Plex library list"))
             found = []
             for d in _children(root, "Directory"):
                 locations = tuple(loc.get("path", "") for loc in d.iter("Location")
@@ -227,15 +248,20 @@ class PlexClient:
         sections = self.sections()
         wanted = self._settings.plex_library
         if not wanted:
-            return [s for s in sections if s.type == "movie"]
+            movies = [s for s in sections if s.type == "movie"]
+            if not movies:
+                raise ConfigError(
+                    "Plex has no movie library for PlexSync to sync into (its libraries are: "
+                    f"{_library_names(sections)}); add a Movies or Other Videos library in Plex "
+                    "holding your Stash files, then name it in plex_library or leave that empty.")
+            return movies
         chosen: list[Section] = []
         for name in wanted:
             hit = next((s for s in sections if s.title == name), None) or next(
                 (s for s in sections if s.title.casefold() == name.casefold()), None)
             if hit is None:
-                names = ", ".join(f"'{s.title}' ({s.type})" for s in sections) or "none"
                 raise ConfigError(f"plex_library names '{name}', but Plex has no library by that "
-                                  f"name; its libraries are: {names}.")
+                                  f"name; its libraries are: {_library_names(sections)}.")
             if hit.type != "movie":
                 raise ConfigError(f"plex_library names '{hit.title}', a {hit.type} library; "
                                   "PlexSync syncs Movies and Other Videos libraries only.")
@@ -322,16 +348,49 @@ class _StatusError(Exception):
         self.status = status
 
 
+def _library_names(sections: Sequence[Section]) -> str:
+    return ", ".join(f"'{s.title}' ({s.type})" for s in sections) or "none"
+
+
+def _not_plex(base_url: str, what: str, why: str) -> str:
+    """The one-line fix for a plex_url that does not point at a Plex Media Server."""
+    return log.redact(
+        f"plex_url {base_url} is not a Plex Media Server ({why} for {what}); set plex_url in "
+        "Settings → Plugins → PlexSync to your Plex server's address, for example "
+        "http://192.168.1.10:32400 (Plex listens on port 32400).")
+
+
+def _status_of(exc: BaseException) -> int | None:
+    """The HTTP status behind a plexapi BadRequest or a `_StatusError`, when known."""
+    if isinstance(exc, _StatusError):
+        return exc.status
+    from plexapi.exceptions import BadRequest
+
+    if isinstance(exc, BadRequest):
+        m = _STATUS.match(str(exc))
+        return int(m.group(1)) if m else None
+    return None
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    from plexapi.exceptions import NotFound
+
+    return isinstance(exc, NotFound)
+
+
+def _not_a_plex_answer(exc: BaseException) -> bool:
+    """A 404, or a body that is not Plex XML: something other than Plex answered."""
+    return (_status_of(exc) == 404 or _is_not_found(exc)
+            or isinstance(exc, ET.ParseError | AttributeError))
+
+
 def translate(exc: BaseException, what: str, not_found: type[PlexSyncError],
               base_url: str = "") -> PlexSyncError:
     """Map a plexapi / requests failure of request `what` to a PlexSync error (redacted)."""
     import requests
     from plexapi.exceptions import BadRequest, NotFound, Unauthorized
 
-    status = exc.status if isinstance(exc, _StatusError) else None
-    if status is None and isinstance(exc, BadRequest):
-        m = _STATUS.match(str(exc))
-        status = int(m.group(1)) if m else None
+    status = _status_of(exc)
     where = f" at {base_url}" if base_url else ""
     if isinstance(exc, Unauthorized) or status == 401:
         err: PlexSyncError = PlexAuth(

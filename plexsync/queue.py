@@ -5,8 +5,12 @@ adds the policy and speaks the domain types of jobs.py:
 - `apply(outcome, owner)`: SYNCED/UNCHANGED store the sync record and delete the job;
   SKIPPED deletes it; OUT_OF_SCOPE deletes it and marks the scene; FAILED asks `Backoff` for a
   delay (retry, state `retrying`) or dead-letters the job with its error class, a redacted
-  message, attempts and candidate paths. A PlexAuth failure is released, never counted: the
-  token is wrong, not the job. Each outcome also bumps the stats counters, in the same step.
+  message, attempts and candidate paths. The policy follows the live error: a PlexServerDown
+  that is not part of an outage (`outage=False`) gets limited retries (backoff.py); only the
+  class is stored. A PlexAuth failure is released, never counted: the token is wrong, not the
+  job. Each outcome also bumps the stats counters, in the same step.
+- `release` gives jobs back uncounted; without a delay they keep their place in line (their
+  `not_before`), since being released was not their fault.
 - An ack from a drain that no longer holds the job's lease changes nothing but the sync
   record (the Plex write it describes did happen); `apply` then reports "stale".
 - Drain markers (`begin_drain`, `heartbeat`, `finish_drain`, `end_drain`) implement the
@@ -82,6 +86,7 @@ def record_from_row(row: RecordRow) -> SyncRecord:
         values_hash=row["values_hash"], synced_at=row["synced_at"],
         poster_key=row["poster_key"], poster_hash=row["poster_hash"], art_hash=row["art_hash"],
         collections_added=tuple(row["collections_added"]), confidence=row["confidence"],
+        pushed_fields=tuple(row.get("pushed_fields", ())),
     )
 
 
@@ -93,6 +98,7 @@ def record_to_row(record: SyncRecord) -> RecordRow:
         "synced_at": record.synced_at, "poster_key": record.poster_key,
         "poster_hash": record.poster_hash, "art_hash": record.art_hash,
         "collections_added": list(record.collections_added), "confidence": record.confidence,
+        "pushed_fields": list(record.pushed_fields),
     }  # fmt: skip
 
 
@@ -163,9 +169,11 @@ class JobQueue:
     def renew(self, owner: str, lease_seconds: float) -> int:
         return self.storage.renew(owner, self.clock() + lease_seconds)
 
-    def release(self, jobs: Iterable[Job], owner: str, delay: float = 0.0) -> int:
-        """Give jobs back without counting an attempt, due after `delay` seconds."""
-        return self.storage.release([j.id for j in jobs], owner, self.clock() + delay)
+    def release(self, jobs: Iterable[Job], owner: str, delay: float | None = None) -> int:
+        """Give jobs back without counting an attempt: keeping their place in line, or due
+        after `delay` seconds."""
+        not_before = None if delay is None else self.clock() + delay
+        return self.storage.release([j.id for j in jobs], owner, not_before)
 
     def release_orphans(self, owner: str) -> int:
         """Release jobs leased by anyone but `owner`; call only while holding the drain lock."""
@@ -198,15 +206,15 @@ class JobQueue:
             return Applied(action if settled else "stale")
         error = outcome.error or Internal("the sync reported a failure without an error")
         if error.error_class is ErrorClass.PLEX_AUTH:
-            self.storage.release([job.id], owner, now)
+            self.storage.release([job.id], owner, None)
             return Applied("released")
         info: ErrorInfo = {
             "error_class": error.error_class.value,
             "message": log.redact(str(error) or type(error).__name__)[:MAX_MESSAGE],
             "candidates": list(outcome.candidates or getattr(error, "candidates", ())),
         }
-        delay = self.backoff.retry_delay(error.error_class, job.attempts + 1) \
-            if error.retryable else None
+        delay = self.backoff.retry_delay(error.error_class, job.attempts + 1,
+                                         outage=error.outage) if error.retryable else None
         stats["failed"] = 1
         if delay is None:
             stats["dead_lettered"] = 1
@@ -227,8 +235,8 @@ class JobQueue:
         return self.storage.counts()
 
     def next_due_at(self) -> float | None:
-        due: float | None = self.storage.counts()["next_due_at"]
-        return due
+        """When the next job becomes claimable (one cheap read; the drain asks it often)."""
+        return self.storage.next_due()
 
     def status(self) -> dict[str, Any]:
         """The queue part of the status JSON (SPEC §8)."""
@@ -337,5 +345,4 @@ class JobQueue:
     def drain_state(self) -> str:
         """"running", "scheduled" or "idle" (see scheduler.drain_state)."""
         now = self.clock()
-        meta = self.storage.update_meta(lambda meta, due: {})
-        return scheduler.drain_state(meta, now)
+        return scheduler.drain_state(self.storage.read_meta(), now)

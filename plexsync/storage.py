@@ -27,12 +27,14 @@ Semantics every backend must honour (the contract the shared tests check):
   make it pending again (attempts 0, due now) instead of deleting it.
 - `update_meta(fn)` runs `fn(meta, next_due)` inside one transaction and writes the changes it
   returns (None deletes a key); `next_due()` is the earliest time a job becomes claimable.
+- `release` with `not_before=None` keeps each job's own `not_before` (its place in line).
+- `next_due()` and `read_meta()` are reads: with SQLite they never take the write lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypedDict
+from typing import Any, NotRequired, Protocol, TypedDict
 
 
 class JobRow(TypedDict):
@@ -66,6 +68,7 @@ class RecordRow(TypedDict):
     art_hash: str
     collections_added: list[str]
     confidence: str
+    pushed_fields: NotRequired[list[str]]   # absent = [] (rows built before it existed)
 
 
 class DeadRow(TypedDict):
@@ -105,8 +108,8 @@ class Storage(Protocol):
 
     def renew(self, owner: str, lease_until: float) -> int: ...
 
-    def release(self, job_ids: Iterable[int], owner: str, not_before: float) -> int:
-        """Back to pending/retrying without counting an attempt."""
+    def release(self, job_ids: Iterable[int], owner: str, not_before: float | None) -> int:
+        """Back to pending/retrying without counting an attempt; None keeps their not_before."""
 
     def release_orphans(self, owner: str, now: float) -> int:
         """Release every in_progress job not owned by `owner` (its drain is dead)."""
@@ -141,5 +144,11 @@ class Storage(Protocol):
         """Move dead letters back into the queue (due now), atomically."""
 
     def update_meta(self, fn: MetaFn) -> dict[str, str]: ...
+
+    def read_meta(self) -> dict[str, str]:
+        """The meta table, read only."""
+
+    def next_due(self) -> float | None:
+        """The earliest time a job becomes claimable (`counts()["next_due_at"]`, alone)."""
 
     def close(self) -> None: ...

@@ -37,7 +37,7 @@ _JOB_COLS = (
 )
 _RECORD_COLS = (
     "scene_id, rating_key, section_id, stash_updated_at, fetched_at, values_hash, synced_at, "
-    "poster_key, poster_hash, art_hash, collections_added, confidence"
+    "poster_key, poster_hash, art_hash, collections_added, confidence, pushed_fields"
 )
 _DEAD_COLS = (
     "scene_id, error_class, message, attempts, first_failure_at, last_failure_at, candidates, "
@@ -59,7 +59,7 @@ def _record_row(t: Sequence[Any]) -> RecordRow:
         "scene_id": t[0], "rating_key": t[1], "section_id": t[2], "stash_updated_at": t[3],
         "fetched_at": t[4], "values_hash": t[5], "synced_at": t[6], "poster_key": t[7],
         "poster_hash": t[8], "art_hash": t[9], "collections_added": json.loads(t[10]),
-        "confidence": t[11],
+        "confidence": t[11], "pushed_fields": json.loads(t[12]),
     }  # fmt: skip
 
 
@@ -141,7 +141,7 @@ class SQLiteStore(Database):
             (lease_until, owner),
         ).rowcount)
 
-    def release(self, job_ids: Iterable[int], owner: str, not_before: float) -> int:
+    def release(self, job_ids: Iterable[int], owner: str, not_before: float | None) -> int:
         ids = list(job_ids)
         return self._write(lambda conn: sum(conn.execute(
             f"{_RELEASE} WHERE id = ? AND state = 'in_progress' AND lease_owner = ?",
@@ -305,10 +305,16 @@ class SQLiteStore(Database):
     def update_meta(self, fn: MetaFn) -> dict[str, str]:
         return self._write(lambda conn: _apply_meta(conn, fn))
 
+    def read_meta(self) -> dict[str, str]:
+        return self._read(lambda conn: dict(conn.execute("SELECT key, value FROM meta")))
+
+    def next_due(self) -> float | None:
+        return self._read(_next_due)
+
 
 _RELEASE = (
     "UPDATE jobs SET state = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, "
-    "not_before = ?, lease_until = NULL, lease_owner = NULL, dirty = 0"
+    "not_before = coalesce(?, not_before), lease_until = NULL, lease_owner = NULL, dirty = 0"
 )
 
 
@@ -369,11 +375,12 @@ def _apply_meta(conn: sqlite3.Connection, fn: MetaFn) -> dict[str, str]:
 def _upsert_record(conn: sqlite3.Connection, record: RecordRow) -> None:
     conn.execute(
         f"INSERT OR REPLACE INTO sync_records ({_RECORD_COLS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (record["scene_id"], record["rating_key"], record["section_id"],
          record["stash_updated_at"], record["fetched_at"], record["values_hash"],
          record["synced_at"], record["poster_key"], record["poster_hash"], record["art_hash"],
-         json.dumps(record["collections_added"]), record["confidence"]),
+         json.dumps(record["collections_added"]), record["confidence"],
+         json.dumps(record.get("pushed_fields", []))),
     )
     conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (record["scene_id"],))
     conn.execute("DELETE FROM out_of_scope WHERE scene_id = ?", (record["scene_id"],))

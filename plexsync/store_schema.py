@@ -65,4 +65,11 @@ V1 = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1,)
+V2 = (
+    # The Plex fields PlexSync last pushed a non-empty value to (JSON list of our field names,
+    # jobs.SyncRecord.pushed_fields): an explicit clear in Stash empties only those. Records
+    # written before this step own nothing, so they clear nothing until a sync pushes again.
+    "ALTER TABLE sync_records ADD COLUMN pushed_fields TEXT NOT NULL DEFAULT '[]'",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2)

@@ -5,28 +5,40 @@ SKIPPED before anything is asked; the rest cost ONE Stash query. Per job, in ord
 - scene gone from Stash → SKIPPED; empty metadata (quality gate) → SKIPPED;
 - Stash `updated_at` not newer than the record's, same values hash and same screenshot key →
   UNCHANGED with no Plex request at all (reconcile and recover jobs always look at Plex);
-- the Plex item: the record's ratingKey when the item still holds one of the scene's files
-  (no index needed), else the index + matcher: OUT_OF_SCOPE; PlexNotFound (and, with
-  `scan_missing`, one folder scan per 10 minutes); LowConfidence under `strict_matching`
-  (FAILED with candidates), or the best candidate otherwise (logged);
+- the Plex item: the record's ratingKey when the item still holds one of the scene's files at
+  exactly its mapped path (no index needed), else the index + matcher: OUT_OF_SCOPE;
+  PlexNotFound (and, with `scan_missing`, one folder scan per 10 minutes); LowConfidence
+  under `strict_matching` (FAILED with candidates), or the best candidate otherwise (logged);
 - ONE `GET /library/metadata/{rk}`, the images (only when changed), then ONE edit PUT with
   only what differs → SYNCED (something was written) or UNCHANGED, with a new SyncRecord.
 
 Plex is connected lazily: a batch that needs no Plex request makes none. A single job's
 failure is yielded as FAILED (non-PlexSync exceptions become `Internal`); `PlexAuth` and
-`PlexServerDown` abort the batch, and so does `ConfigError` (an unknown `plex_library`), since
-no job of the batch could succeed.
+`PlexServerDown` abort the batch, and so does `ConfigError` (an unknown `plex_library`, a Plex
+with no movie library, a plex_url that is not a Plex server), since no job of it could succeed.
+
+A `PlexServerDown` is an outage only if Plex itself is down: the processor then asks the cheap
+health probe (`PlexClient.identity()`, one `GET /identity`, short timeout). Probe fails → raise
+(the drain stops, nothing counted). Probe answers → the request failed for this item alone (a
+proxy 504, a stuck item): that job is yielded FAILED with `PlexServerDown(outage=False)` (limited
+retries, then the DLQ) and the batch goes on. If what failed was the batch's Plex set-up
+(connect, sections, library index), the later jobs of the batch that need Plex fail with that
+same error at once, without another request or probe; the next batch tries again.
+
+Explicit clears empty a Plex field only where the record says PlexSync pushed a value to it
+(`SyncRecord.pushed_fields`, on that same item); a scene never synced clears nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from plexsync import fields, images, matcher
+from plexsync.config import FsPath
 from plexsync.diff import diff
 from plexsync.errors import (
     ConfigError,
@@ -53,6 +65,7 @@ from plexsync.plex import PlexClient, PlexItem, Section
 from plexsync.tasks import TaskContext
 
 ALWAYS_LOOK = frozenset({JobSource.RECONCILE, JobSource.RECOVER})
+T = TypeVar("T")
 
 
 def build_processor(ctx: TaskContext) -> Processor:
@@ -67,27 +80,58 @@ class SyncProcessor:
         self._plex = plex
         self._sections: list[Section] | None = None
         self._index: LibraryIndex | None = None
+        self._setup_error: PlexServerDown | None = None   # this batch's Plex set-up failed
 
     # ------------------------------------------------------------------ lazy Plex
     def plex(self) -> PlexClient:
         if self._plex is None:
             self._plex = PlexClient(self._settings, self._ctx.data_dir)
         if self._sections is None:
-            self._plex.connect()
-            self._sections = self._plex.configured_sections()
+            plex = self._plex
+
+            def connect() -> list[Section]:
+                plex.connect()
+                return plex.configured_sections()
+
+            self._sections = self._setup(connect)
         return self._plex
 
     def index(self) -> LibraryIndex:
         if self._index is None:
             plex = self.plex()
             assert self._sections is not None
-            self._index = LibraryIndex(self._ctx.data_dir, plex, self._sections,
-                                       clock=self._ctx.clock)
-            self._index.ensure_fresh()
+            index = LibraryIndex(self._ctx.data_dir, plex, self._sections,
+                                 clock=self._ctx.clock)
+            self._setup(index.ensure_fresh)
+            self._index = index   # only once built: a failed build is tried again
         return self._index
+
+    def _setup(self, step: Callable[[], T]) -> T:
+        """A set-up step (connect, sections, index); once one failed while Plex answers, the
+        rest of the batch fails at once with that error instead of trying again."""
+        if self._setup_error is not None:
+            raise self._setup_error.with_traceback(None)
+        try:
+            return step()
+        except _SetupDown:
+            raise
+        except PlexServerDown as exc:
+            raise _SetupDown(str(exc)) from None
+
+    def _plex_answers(self) -> bool:
+        """The health probe after a PlexServerDown: does Plex itself answer `GET /identity`?"""
+        if self._plex is None:
+            return False
+        try:
+            self._plex.identity()
+        except PlexSyncError as exc:
+            log.debug(f"Plex health probe failed: {exc}")
+            return False
+        return True
 
     # ------------------------------------------------------------------ the batch
     def process(self, batch: Batch) -> Iterator[Outcome]:
+        self._setup_error = None    # a new batch tries the Plex set-up again
         pending: list[Job] = []
         for job in batch.jobs:
             record = batch.records.get(job.scene_id)
@@ -110,7 +154,17 @@ class SyncProcessor:
             try:
                 outcome = self._one(job, scenes.get(job.scene_id),
                                     batch.records.get(job.scene_id), fetched_at)
-            except (PlexAuth, PlexServerDown, ConfigError):
+            except PlexServerDown as exc:
+                if exc is self._setup_error:   # probed already, for an earlier job
+                    outcome = _failed(job, exc)
+                elif not self._plex_answers():
+                    raise                      # Plex itself is down: an outage
+                else:                          # only this request failed: not an outage
+                    error = _not_an_outage(exc)
+                    if isinstance(exc, _SetupDown):
+                        self._setup_error = error
+                    outcome = _failed(job, error)
+            except (PlexAuth, ConfigError):
                 raise
             except PlexSyncError as exc:
                 outcome = _failed(job, exc)
@@ -125,7 +179,8 @@ class SyncProcessor:
              fetched_at: float) -> Outcome:
         if scene is None:
             return Outcome(job, OutcomeKind.SKIPPED, detail="the scene no longer exists in Stash")
-        want = fields.wanted(scene, self._settings, job.cleared_fields)
+        owned = record.pushed_fields if record is not None else ()
+        want = fields.wanted(scene, self._settings, job.cleared_fields, owned)
         if want.skip_reason:
             return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
         values_hash = want.values_hash
@@ -145,12 +200,19 @@ class SyncProcessor:
             return found
         item, confidence = found
         same_item = record is not None and record.rating_key == item.rating_key
+        if not same_item and owned:   # what PlexSync owned was on another item: clear nothing
+            owned = ()
+            want = fields.wanted(scene, self._settings, job.cleared_fields, owned)
+            values_hash = want.values_hash
+            if want.skip_reason:
+                return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
         prev = (images.Previous(record.poster_key, record.poster_hash, record.art_hash)
                 if record is not None and same_item else images.Previous())
+        present = [n for n, has in (("poster", item.has_poster), ("art", item.has_art)) if has]
         pictures = images.sync_images(want, prev, item.rating_key, self._ctx.stash.download,
-                                      self.plex().upload_image)
+                                      self.plex().upload_image, plex_has=present)
         edit = diff(want, item, record.collections_added if record and same_item else (),
-                    lock_images=pictures.managed())
+                    lock_images=pictures.managed(), owned=owned)
         if edit:
             self.plex().edit(item.section_id, item.rating_key, edit.params)
         for warning in pictures.warnings:
@@ -162,6 +224,7 @@ class SyncProcessor:
             synced_at=self._ctx.clock(), poster_key=pictures.key,
             poster_hash=pictures.poster_hash, art_hash=pictures.art_hash,
             collections_added=edit.collections_added, confidence=confidence,
+            pushed_fields=edit.pushed,
         )
         what = ", ".join([*edit.changed, *pictures.uploaded]) or "locks only"
         return Outcome(job, OutcomeKind.SYNCED if wrote else OutcomeKind.UNCHANGED,
@@ -178,13 +241,15 @@ class SyncProcessor:
             except PlexNotFound:
                 item = None
             if item is not None and self._holds(item, files):
-                return item, record.confidence
+                return item, matcher.Confidence.HIGH.value
         index = self.index()
         for attempt in range(2):
             result = matcher.match(files, self._settings.path_map, index, index.locations)
             missed = isinstance(result, matcher.NotInPlex) or (
                 isinstance(result, matcher.Match) and result.confidence is matcher.Confidence.LOW)
-            if missed and attempt == 0 and index.refresh_on_miss():
+            # a file Plex does not have yet concerns its own section; a LOW guess, any of them
+            concerns = result.section_id if isinstance(result, matcher.NotInPlex) else None
+            if missed and attempt == 0 and index.refresh_on_miss(concerns):
                 continue
             if not isinstance(result, matcher.Match):
                 return self._unmatched(job, result, index)
@@ -201,20 +266,19 @@ class SyncProcessor:
             try:
                 return plex.fetch_item(result.rating_key), result.confidence.value
             except PlexNotFound:
-                if attempt == 0 and index.refresh_on_miss():
+                if attempt == 0 and index.refresh_on_miss(result.section_id):
                     continue
                 raise
         raise PlexNotFound(f"scene {job.scene_id}: its Plex item vanished while syncing")
 
     def _holds(self, item: PlexItem, files: list[matcher.SceneFile]) -> bool:
-        """Whether the recorded item still is this scene's: same section set, one same file."""
+        """Whether the recorded item still is this scene's: in a configured section and holding
+        one of the scene's files at exactly its mapped path (anything less, a shared basename
+        say, goes through the matcher and its size/duration rules)."""
         if self._sections is not None and item.section_id not in {s.id for s in self._sections}:
             return False
-        mapped = {self._settings.path_map.to_plex(f.path) for f in files}
-        if mapped & set(item.files):
-            return True
-        names = {matcher.fold(matcher.basename(p)) for p in mapped}
-        return any(matcher.fold(matcher.basename(p)) in names for p in item.files)
+        mapped = {FsPath.parse(self._settings.path_map.to_plex(f.path)).key() for f in files}
+        return any(FsPath.parse(p).key() in mapped for p in item.files)
 
     def _unmatched(self, job: Job, result: matcher.NotInPlex | matcher.OutOfScope,
                    index: LibraryIndex) -> Outcome:
@@ -234,6 +298,15 @@ class SyncProcessor:
         error = PlexNotFound(f"scene {job.scene_id}: Plex has no item for "
                              f"{quote_path(result.plex_path)} yet{note}")
         return _failed(job, error)
+
+
+class _SetupDown(PlexServerDown):
+    """PlexServerDown while connecting, listing sections or building the library index."""
+
+
+def _not_an_outage(exc: PlexServerDown) -> PlexServerDown:
+    return PlexServerDown(f"{exc} Plex itself answers GET /identity, so this is not an outage: "
+                          "retried a limited number of times.", outage=False)
 
 
 def _failed(job: Job, error: PlexSyncError) -> Outcome:

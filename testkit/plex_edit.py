@@ -105,15 +105,22 @@ def _field_value(name: str, value: str) -> dict[str, Any]:
     if kind == "text":
         return {attr: value or None}
     if value == "" and kind != "timestamp":
-        return {attr: None, "year": None} if kind == "date" else {attr: None}
+        return {attr: None}
+    if kind == "year":
+        year = parse_int(value, name)
+        if not 1000 <= year <= 9999:
+            raise HTTPError(400, f"{name} must be a four-digit year")
+        return {attr: year}
     if kind == "date":
         if not _DATE.fullmatch(value):
             raise HTTPError(400, f"{name} must be YYYY-MM-DD")
         try:
-            day = datetime.strptime(value[:10], "%Y-%m-%d")
+            datetime.strptime(value[:10], "%Y-%m-%d")
         except ValueError:
             raise HTTPError(400, f"{name}: invalid date {value!r}") from None
-        return {attr: value[:10], "year": day.year}
+        # Whether real PMS also sets `year` from this date is unverified: the fake does not, so
+        # a client that wants the year must send `year.value` (plexapi's editYear) itself.
+        return {attr: value[:10]}
     if kind == "rating":
         rating = parse_float(value, name)
         if not 0 <= rating <= 10:

@@ -42,6 +42,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "originalTitle": ("original_title", "text"),
     "editionTitle": ("edition_title", "text"),
     "originallyAvailableAt": ("originally_available_at", "date"),
+    "year": ("year", "year"),
     "userRating": ("user_rating", "rating"),
     "rating": ("critic_rating", "rating"),
     "audienceRating": ("audience_rating", "rating"),

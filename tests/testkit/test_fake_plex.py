@@ -247,7 +247,7 @@ def test_removing_tags_decodes_each_quoted_comma_joined_value(
     assert "label" not in state.locked
 
 
-def test_field_edits_unlock_clear_and_set_year_from_the_release_date(
+def test_field_edits_unlock_clear_and_leave_the_year_to_its_own_field(
     fake: FakePlex, plex: PlexClient,
 ) -> None:
     rk = _movie(fake, studio="Old Studio", locked={"studio"})
@@ -261,7 +261,9 @@ def test_field_edits_unlock_clear_and_set_year_from_the_release_date(
     state = fake.item(rk)
     assert state.studio is None
     assert "studio" not in state.locked
-    assert (state.originally_available_at, state.year) == ("2019-12-31", 2019)
+    assert (state.originally_available_at, state.year) == ("2019-12-31", None)
+    item.editField("year", 2019)
+    assert fake.item(rk).year == 2019
     assert (state.title_sort, state.tagline, state.content_rating) == ("Sort Me", "Tag", "R")
 
 

@@ -24,6 +24,7 @@ def test_changed_scalars_are_sent_with_their_locks() -> None:
     assert edit.params == {
         "title.value": "New", "title.locked": "1",
         "originallyAvailableAt.value": "2021-02-03", "originallyAvailableAt.locked": "1",
+        "year.value": "2021", "year.locked": "1",   # Plex's year is a field of its own
         "userRating.value": "7.5", "userRating.locked": "1",
     }
     assert set(edit.changed) == {"title", "date", "rating"}

@@ -9,6 +9,7 @@ import pytest
 from plexsync.config import Settings
 from plexsync.fields import (
     MAX_SUMMARY,
+    OWNABLE,
     clean_date,
     clean_line,
     clean_summary,
@@ -57,7 +58,7 @@ def test_empty_stash_fields_are_left_alone_unless_explicitly_cleared() -> None:
     assert set(w.scalars) == {"title"} and w.tags == {} and w.collections is None
 
     cleared = wanted(scene, DEFAULTS, {"details", "date", "rating100", "studio_id",
-                                       "performer_ids", "tag_ids", "director"})
+                                       "performer_ids", "tag_ids", "director"}, OWNABLE)
     assert cleared.scalars == {"title": "A Title", "summary": None, "date": None,
                                "studio": None, "rating": None}
     assert cleared.tags == {"actor": (), "genre": (), "director": ()}
@@ -69,7 +70,7 @@ def test_quality_gate_skips_a_scene_whose_metadata_is_all_empty() -> None:
                        performers=[], tags=[], director="", groups=[])
     assert wanted(empty, DEFAULTS).skip_reason
     assert wanted(empty, DEFAULTS, {"title"}).skip_reason
-    assert not wanted(empty, DEFAULTS, {"tag_ids"}).skip_reason   # an explicit clear goes through
+    assert not wanted(empty, DEFAULTS, {"tag_ids"}, {"genre"}).skip_reason   # a clear goes through
 
 
 def test_tags_as_labels_or_both_and_max_tags_cap() -> None:

@@ -177,8 +177,10 @@ def test_the_hook_path_imports_nothing_heavy(tmp_path: Path) -> None:
         "import plexsync.protocol, plexsync.hook\n"
         "import json; print(json.dumps(sorted(sys.modules)))\n"
     )
+    # Without coverage's subprocess hook: it would load its own modules into the child.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+                          check=True, env=env)
     loaded = set(json.loads(proc.stdout))
     heavy = {"plexapi", "requests", "stashapi", "filelock", "dataclasses", "typing",
              "http.client", "socket", "ssl", "random", "hashlib", "uuid", "urllib3",

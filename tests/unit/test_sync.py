@@ -337,7 +337,9 @@ def test_empty_stash_fields_leave_plex_unless_explicitly_cleared(env: Env) -> No
     env.run(sid)
     assert env.plex.item(rk).summary == "Plex summary" and env.plex.item(rk).title == "Only a title"
 
-    env.stash.update_scene(sid, title="Only a title")
+    env.stash.update_scene(sid, details="Stash details")   # PlexSync pushes it: now it owns it
+    env.run(sid)
+    env.stash.update_scene(sid, details="")
     env.run(jobs=[env.job(sid, cleared={"details"})])
     assert not env.plex.item(rk).summary
 

@@ -1,0 +1,247 @@
+"""An explicit clear in Stash empties a Plex field only where PlexSync pushed a value before.
+
+Stash's scene edit form sends every field on save, so `inputFields` names all of them and every
+empty Stash field looks explicitly cleared: a user fixing a title must not wipe the summary or
+genres a Plex agent (or the user, in Plex) filled in.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plexsync.config import Settings
+from plexsync.diff import diff
+from plexsync.fields import Wanted, wanted
+from plexsync.hook import gate
+from plexsync.jobs import Outcome, OutcomeKind
+from plexsync.memstore import MemoryStore
+from plexsync.plex import PlexItem
+from plexsync.queue import JobQueue
+from plexsync.stash_inputs import CLEARABLE
+from plexsync.storage import Storage
+from plexsync.store import SQLiteStore
+from plexsync.store_schema import MIGRATIONS
+from testkit.fake_plex import FakePlex
+from testkit.fake_stash import FakeStash
+from tests.unit.queue_helpers import T0, record
+from tests.unit.test_sync import PLEX_ROOT, Env, kinds, rich, user_edit
+
+DEFAULTS = Settings.from_mapping({})
+# What Stash's scene edit form sends for a scene with only a title: every field, most empty.
+EDIT_FORM: dict[str, Any] = {
+    "id": "1", "title": "New title", "code": "", "details": "", "director": "", "urls": [],
+    "date": "", "rating100": None, "organized": False, "studio_id": None, "gallery_ids": [],
+    "performer_ids": [], "groups": [], "tag_ids": [], "stash_ids": [],
+}
+
+
+def edit_form_clears(**values: Any) -> frozenset[str]:
+    """The cleared fields the hook reports for one save of Stash's edit form."""
+    payload = {**EDIT_FORM, **values}
+    reason, cleared = gate({"type": "Scene.Update.Post", "id": 1, "input": payload,
+                            "inputFields": list(payload)}, {})
+    assert reason is None
+    return frozenset(cleared)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    with FakePlex() as plex, FakeStash() as stash:
+        plex.add_section(1, "Movies", [PLEX_ROOT])
+        yield Env(plex, stash, tmp_path / "data")
+
+
+def agent_filled(env: Env, name: str, **over: Any) -> tuple[int, int]:
+    """A scene with only a title in Stash, its Plex item filled in by a Plex agent."""
+    sid, _ = env.scene(name, plex=False, title=f"Title {name}", **over)
+    rk = env.plex.add_item(1, f"{PLEX_ROOT}/folder/{name}.mp4", size=1000, duration_ms=60_000,
+                           summary="Agent summary", studio="Agent studio",
+                           originally_available_at="1999-09-09", user_rating=6.0,
+                           tags={"genre": ["Agent genre"], "actor": ["Agent actor"],
+                                 "director": ["Agent director"]})
+    return sid, rk
+
+
+def assert_agent_values_kept(env: Env, rk: int) -> None:
+    item = env.plex.item(rk)
+    assert (item.summary, item.studio, item.originally_available_at, item.user_rating) == (
+        "Agent summary", "Agent studio", "1999-09-09", 6.0)
+    assert item.tags["genre"] == ["Agent genre"] and item.tags["actor"] == ["Agent actor"]
+    assert item.tags["director"] == ["Agent director"]
+
+
+# --------------------------------------------------------------------------- end to end
+def test_the_edit_form_on_a_scene_never_synced_wipes_nothing_plex_had(env: Env) -> None:
+    sid, rk = agent_filled(env, "first")
+    outcomes = env.run(jobs=[env.job(sid, cleared=edit_form_clears(title="Title first"))])
+    assert kinds(outcomes) == [OutcomeKind.SYNCED]
+    assert env.plex.item(rk).title == "Title first"
+    assert_agent_values_kept(env, rk)
+
+
+def test_editing_a_title_later_wipes_nothing_plexsync_did_not_write(env: Env) -> None:
+    sid, rk = agent_filled(env, "later")
+    env.run(sid)
+    env.stash.update_scene(sid, title="Fixed title")
+    outcomes = env.run(jobs=[env.job(sid, cleared=edit_form_clears(title="Fixed title"))])
+    assert kinds(outcomes) == [OutcomeKind.SYNCED]
+    assert env.plex.item(rk).title == "Fixed title"
+    assert_agent_values_kept(env, rk)
+
+
+def test_fields_plexsync_wrote_and_the_user_cleared_are_cleared_in_plex(env: Env) -> None:
+    sid, rk = rich(env, "owned")
+    env.run(sid)
+    env.stash.update_scene(sid, details="", tag_ids=[], performer_ids=[], rating100=None,
+                           director="")
+    outcomes = env.run(jobs=[env.job(sid, cleared=edit_form_clears(title="Title owned"))])
+    assert kinds(outcomes) == [OutcomeKind.SYNCED]
+    item = env.plex.item(rk)
+    assert not item.summary and item.user_rating is None
+    assert item.tags["genre"] == [] and item.tags["actor"] == [] and item.tags["director"] == []
+    assert item.studio == "Studio owned"          # not cleared in Stash: still there
+    assert "summary" not in env.records[sid].pushed_fields
+    assert "studio" in env.records[sid].pushed_fields
+
+
+def test_after_clearing_a_field_plexsync_no_longer_owns_what_plex_gets_next(env: Env) -> None:
+    sid, rk = rich(env, "released")
+    env.run(sid)
+    env.stash.update_scene(sid, details="")
+    env.run(jobs=[env.job(sid, cleared={"details"})])
+    assert not env.plex.item(rk).summary
+
+    user_edit(env, rk).editSummary("Written in Plex", locked=False)
+    env.stash.update_scene(sid, title="Retitled")
+    env.run(jobs=[env.job(sid, cleared={"details"})])
+    assert env.plex.item(rk).summary == "Written in Plex"
+
+
+def test_a_value_kept_by_preserve_plex_edits_is_not_plexsync_s_to_clear(env: Env) -> None:
+    sid, rk = rich(env, "preserved")
+    user_edit(env, rk).editSummary("Mine", locked=False)
+    env.run(sid, preserve_plex_edits=True)
+    assert "summary" not in env.records[sid].pushed_fields
+    env.stash.update_scene(sid, details="")
+    env.run(jobs=[env.job(sid, cleared={"details"})])
+    assert env.plex.item(rk).summary == "Mine"
+
+
+def test_ownership_does_not_follow_the_scene_to_another_plex_item(env: Env) -> None:
+    sid, rk = rich(env, "moved")
+    env.run(sid)
+    env.plex.remove_item(rk)
+    new_rk = env.plex.add_item(1, f"{PLEX_ROOT}/folder/moved.mp4", size=1000,
+                               duration_ms=60_000, summary="Agent summary")
+    env.stash.update_scene(sid, details="")
+    env.clock.now += 300
+    env.run(jobs=[env.job(sid, cleared={"details"})])
+    assert env.plex.item(new_rk).summary == "Agent summary"
+
+
+# --------------------------------------------------------------------------- pure parts
+def test_wanted_clears_only_the_fields_plexsync_owns() -> None:
+    scene: dict[str, Any] = {"title": "T", "details": "", "tags": [], "performers": [],
+                             "studio": None, "groups": [], "files": []}
+    cleared = {"details", "tag_ids", "performer_ids", "studio_id"}
+    assert wanted(scene, DEFAULTS, cleared).scalars == {"title": "T"}
+    some = wanted(scene, DEFAULTS, cleared, {"summary", "actor"})
+    assert some.scalars == {"title": "T", "summary": None} and some.tags == {"actor": ()}
+    assert some.collections is None
+
+
+def test_an_empty_scene_whose_clears_plexsync_does_not_own_passes_no_quality_gate() -> None:
+    empty = {"title": "", "details": "", "tags": [], "performers": [], "files": []}
+    assert wanted(empty, DEFAULTS, {"details", "tag_ids"}).skip_reason
+    assert not wanted(empty, DEFAULTS, {"details", "tag_ids"}, {"genre"}).skip_reason
+
+
+def test_a_non_empty_stash_list_mirrors_whether_or_not_plexsync_owned_it() -> None:
+    scene = {"title": "T", "tags": [{"name": "Drama"}], "performers": [{"name": "Ada"}]}
+    w = wanted(scene, DEFAULTS, {"tag_ids"})
+    assert w.tags == {"genre": ("Drama",), "actor": ("Ada",)}
+    edit = diff(w, PlexItem(1, 1, tags={"genre": ("Agent",), "actor": ()}))
+    assert edit.params["genre[0].tag.tag"] == "Drama" and "genre[].tag.tag-" in edit.params
+
+
+def test_diff_reports_what_plexsync_owns_after_the_edit() -> None:
+    want = Wanted(scalars={"title": "T", "summary": None, "studio": "S"},
+                  tags={"genre": ("G",), "actor": ()}, collections=("S",))
+    edit = diff(want, PlexItem(1, 1, summary="old", tags={"actor": ("A",)}),
+                owned={"summary", "actor", "date"})
+    assert set(edit.pushed) == {"title", "studio", "genre", "collection", "date"}
+
+
+def test_diff_under_preserve_owns_only_what_plex_holds_of_plexsync_s_values() -> None:
+    want = Wanted(scalars={"title": "T", "summary": "S", "studio": None}, preserve=True)
+    current = PlexItem(1, 1, title="T", summary="user's", studio="kept")
+    edit = diff(want, current, owned={"summary", "studio"})
+    assert set(edit.pushed) == {"title", "studio"}
+
+
+def test_every_input_the_hook_reports_cleared_can_clear_its_plex_field() -> None:
+    scene: dict[str, Any] = {"title": "T", "details": "", "date": "", "rating100": None,
+                             "studio": None, "performers": [], "tags": [], "groups": [],
+                             "director": ""}
+    owned = ("summary", "date", "studio", "rating", "actor", "genre", "director",
+             "collection")
+    for name, field in CLEARABLE.items():
+        w = wanted(scene, DEFAULTS, {name}, owned)
+        cleared = ({k for k, v in w.scalars.items() if v is None}
+                   | {k for k, v in w.tags.items() if not v}
+                   | ({"collection"} if w.collections == () else set()))
+        assert cleared or field == "title", name
+
+
+# --------------------------------------------------------------------------- storage
+@pytest.fixture(params=["sqlite", "memory"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    store: Storage = SQLiteStore(str(tmp_path / "q.db")) if request.param == "sqlite" \
+        else MemoryStore()
+    yield store
+    store.close()
+
+
+def test_pushed_fields_round_trip_through_every_storage_backend(storage: Storage) -> None:
+    queue = JobQueue(storage, clock=lambda: T0)
+    queue.enqueue(1)
+    [job] = queue.claim(5, 60, "me")
+    kept = record(1, pushed_fields=("summary", "genre"))
+    queue.apply(Outcome(job, OutcomeKind.SYNCED, record=kept, confidence="HIGH"), "me")
+    assert queue.records_for([1])[1].pushed_fields == ("summary", "genre")
+
+
+def test_a_row_without_pushed_fields_reads_back_as_owning_nothing(storage: Storage) -> None:
+    storage.enqueue(1, T0, "hook", [], T0)
+    [row] = storage.claim(T0, 5, T0 + 60, "me")
+    storage.settle(row["id"], "me", T0, "done", record={
+        "scene_id": 1, "rating_key": 9, "section_id": 2, "stash_updated_at": "x",
+        "fetched_at": T0, "values_hash": "h", "synced_at": T0, "poster_key": "",
+        "poster_hash": "", "art_hash": "", "collections_added": [], "confidence": "HIGH",
+    })
+    assert storage.records_for([1])[1].get("pushed_fields") == []
+
+
+def test_a_database_of_the_first_schema_is_migrated_and_its_records_own_nothing(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "old.db")
+    conn = sqlite3.connect(db)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at,"
+                 " fetched_at, values_hash, synced_at) VALUES (1, 9, 1, 'x', 0, 'h', 0)")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+    store = SQLiteStore(db)
+    try:
+        assert store.records_for([1])[1]["pushed_fields"] == []
+    finally:
+        store.close()
