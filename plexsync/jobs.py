@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from plexsync.errors import ErrorClass, PlexSyncError
+from plexsync.stash_inputs import CLEAR_EMPTIES, CLEARABLE
 
 
 class JobState(StrEnum):
@@ -78,10 +79,16 @@ class SyncRecord:
 def superseded(job: Job, record: SyncRecord | None) -> bool:
     """SPEC §5 late update: the last sync read Stash after this event, so it already has it.
 
-    Never for a job that carries explicit clears: the sync that read the emptied fields did not
-    know they were cleared on purpose (only a clear may empty a Plex field), so it left them.
+    Not when the job clears a field PlexSync owns in Plex: the sync that read the emptied field
+    did not know it was cleared on purpose (only a clear may empty a Plex field), so it left
+    it. Clears of fields PlexSync never wrote cannot empty anything and do not count (Stash's
+    edit form names every field on every save).
     """
-    return record is not None and not job.cleared_fields and job.event_at < record.fetched_at
+    if record is None or job.event_at >= record.fetched_at:
+        return False
+    owned = set(record.pushed_fields)
+    return not any(name in owned for cleared in job.cleared_fields
+                   for name in CLEAR_EMPTIES.get(CLEARABLE.get(cleared, ""), ()))
 
 
 class OutcomeKind(StrEnum):

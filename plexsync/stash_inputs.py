@@ -36,3 +36,10 @@ CLEARABLE: dict[str, str] = {
     "group_ids": "collections", "movies": "collections", "movie_ids": "collections",
     "rating100": "rating", "director": "director",
 }
+
+# A cleared field → the Plex fields (as `SyncRecord.pushed_fields` names them) it may empty.
+CLEAR_EMPTIES: dict[str, tuple[str, ...]] = {
+    "title": ("title",), "summary": ("summary",), "date": ("date",),
+    "studio": ("studio", "collection"), "performers": ("actor",), "tags": ("genre", "label"),
+    "collections": ("collection",), "rating": ("rating",), "director": ("director",),
+}

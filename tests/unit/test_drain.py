@@ -341,18 +341,18 @@ def test_a_late_event_is_skipped_without_asking_the_processor(world: World) -> N
 
 
 def test_a_late_event_with_explicit_clears_is_still_synced(world: World) -> None:
-    _settle_record(world, 1, fetched_at=world.clock() - 5)
-    world.queue.enqueue(1, event_at=world.clock() - 10, cleared_fields=["title"])
+    _settle_record(world, 1, fetched_at=world.clock() - 5, pushed_fields=("summary",))
+    world.queue.enqueue(1, event_at=world.clock() - 10, cleared_fields=["details"])
     processor = ScriptedProcessor()
     world.run(processor)
     assert processor.seen == [1]
 
 
-def _settle_record(world: World, scene_id: int, fetched_at: float) -> None:
+def _settle_record(world: World, scene_id: int, fetched_at: float, **changes: Any) -> None:
     world.queue.enqueue(scene_id)
     [job] = world.queue.claim(1, 60, "setup")
-    world.queue.apply(Outcome(job, synced(job).kind, record=record(scene_id, fetched_at)),
-                      "setup")
+    world.queue.apply(Outcome(job, synced(job).kind,
+                              record=record(scene_id, fetched_at, **changes)), "setup")
 
 
 # ---------------------------------------------------------------------- the task
