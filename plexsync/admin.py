@@ -172,12 +172,12 @@ def run_recover_dlq(ctx: TaskContext) -> dict[str, Any]:
 
 def run_clear_match_cache(ctx: TaskContext) -> dict[str, Any]:
     try:
-        index = importlib.import_module("plexsync.index")
+        index_store = importlib.import_module("plexsync.index_store")
     except ModuleNotFoundError as exc:
-        if exc.name != "plexsync.index":
+        if exc.name != "plexsync.index_store":
             raise
         log.info("There is no match cache in this installation; nothing to clear.")
         return {"cleared": False}
-    index.clear(ctx.data_dir)
+    index_store.clear(ctx.data_dir)
     log.info("Cleared the Plex match cache; the next sync rebuilds it.")
     return {"cleared": True}

@@ -19,17 +19,16 @@ Invariants:
   the last build (so a new file is found within a minute or two of its scan). A build lease
   (diskcache `add` with expiry) keeps concurrent processes from building the same section
   twice when an older index exists.
-- The cache is opened under a file lock with a short SQLite timeout; any cache error or timeout
-  (locked database, corrupt file) is a miss, never a failure: the index then lives in this
-  process's memory for the rest of the run, and a corrupt cache folder is moved aside.
+- Storage is `index_store`: the cache is opened under a file lock with a short SQLite timeout;
+  any cache error or timeout (locked database, corrupt file) is a miss, never a failure: the
+  index then lives in this process's memory for the rest of the run, and a corrupt cache
+  folder is moved aside.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import sqlite3
 import struct
 import time
 import uuid
@@ -37,19 +36,17 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from plexsync import datadir
+from plexsync.index_store import CacheError, Store, open_store
 from plexsync.log import log
 from plexsync.matcher import Candidate, basename, fold
 from plexsync.plex import Page, Section
 
-INDEX_DIR = "index"
 DEFAULT_PAGE_SIZE = 1000
 MAX_AGE = 6 * 3600.0
 MISS_INTERVAL = 300.0
 AFTER_SCAN_INTERVAL = 25.0  # a one-folder scan takes Plex seconds; retries come >= 30 s later
 SCAN_THROTTLE = 600.0
 BUILD_LEASE = 600.0
-CACHE_TIMEOUT = 1.0
 SHARD_TARGET = 256
 _V = "v1"
 _ENTRY = struct.Struct("<QQQ")   # 57 bytes per entry as bytes, against ~150 as a tuple
@@ -60,125 +57,6 @@ NameShard = dict[str, "str | tuple[str, ...]"]
 
 class PageSource(Protocol):
     def section_page(self, section_id: int, start: int, size: int) -> Page: ...
-
-
-class _CacheError(Exception):
-    pass
-
-
-class Store:
-    """The few diskcache operations the index uses; errors become `_CacheError`."""
-
-    def __init__(self, cache: Any) -> None:
-        self._cache = cache   # diskcache.Cache, or a dict for the in-memory fallback
-
-    @property
-    def persistent(self) -> bool:
-        return not isinstance(self._cache, dict)
-
-    def get(self, key: tuple[Any, ...]) -> Any:
-        if not self.persistent:
-            value, expires = self._cache.get(key, (None, None))
-            return None if expires is not None and expires <= time.time() else value
-        try:
-            return self._cache.get(key)
-        except Exception as exc:   # diskcache.Timeout, sqlite3 errors, unpickling errors
-            raise _CacheError(str(exc)) from None
-
-    def add(self, key: tuple[Any, ...], value: Any, expire: float) -> bool:
-        """Set `key` unless it is present; True when this call set it."""
-        if not self.persistent:
-            if self.get(key) is not None:
-                return False
-            self._cache[key] = (value, time.time() + expire)
-            return True
-        try:
-            return bool(self._cache.add(key, value, expire=expire))
-        except Exception as exc:
-            raise _CacheError(str(exc)) from None
-
-    def delete(self, key: tuple[Any, ...]) -> None:
-        if not self.persistent:
-            self._cache.pop(key, None)
-            return
-        try:
-            self._cache.delete(key)
-        except Exception as exc:
-            raise _CacheError(str(exc)) from None
-
-    def set(self, key: tuple[Any, ...], value: Any, expire: float | None = None) -> None:
-        """Store `value`; `expire` (seconds, wall clock) lets the cache forget it eventually."""
-        if not self.persistent:
-            self._cache[key] = (value, None if expire is None else time.time() + expire)
-            return
-        try:
-            self._cache.set(key, value, expire=expire)
-        except Exception as exc:
-            raise _CacheError(str(exc)) from None
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Store]:
-        """All reads and writes inside happen atomically (a no-op for the memory fallback)."""
-        if not self.persistent:
-            yield self
-            return
-        try:
-            with self._cache.transact():
-                yield self
-        except _CacheError:
-            raise
-        except Exception as exc:
-            raise _CacheError(str(exc)) from None
-
-    def clear(self) -> None:
-        if self.persistent:
-            self._cache.clear(retry=True)
-        else:
-            self._cache.clear()
-
-
-def open_store(data_dir: str, timeout: float = CACHE_TIMEOUT) -> Store:
-    """Open `<data_dir>/index` safely; fall back to process memory when that fails."""
-    folder = os.path.join(data_dir, INDEX_DIR)
-    for attempt in range(2):
-        try:
-            import diskcache
-
-            with datadir.locked(folder, timeout=5.0):
-                _probe(os.path.join(folder, "cache.db"), timeout)
-                cache = diskcache.Cache(folder, timeout=timeout, eviction_policy="none")
-            return Store(cache)
-        except sqlite3.DatabaseError as exc:
-            if "locked" in str(exc) or attempt:
-                break
-            datadir.move_aside(folder, f"{type(exc).__name__}: {exc}")   # corrupt: start afresh
-        except Exception as exc:   # lock timeout, OSError: a miss, not a failure
-            log.debug(f"library index cache unavailable ({type(exc).__name__}); using memory")
-            break
-    return Store({})
-
-
-def _probe(db: str, timeout: float) -> None:
-    """Raise sqlite3.OperationalError at once if a writer holds the cache: diskcache's own
-    initialisation would otherwise wait up to 60 s for it."""
-    if not os.path.exists(db):
-        return
-    con = sqlite3.connect(db, timeout=timeout, isolation_level=None)
-    try:
-        con.execute("BEGIN IMMEDIATE")
-        con.execute("ROLLBACK")
-    finally:
-        con.close()
-
-
-def clear(data_dir: str) -> None:
-    """Drop the whole index (Clear Match Cache). Never raises for a busy or broken cache."""
-    folder = os.path.join(data_dir, INDEX_DIR)
-    store = open_store(data_dir)
-    try:
-        store.clear()
-    except Exception:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _shard_of(text: str, shards: int) -> int:
@@ -228,7 +106,7 @@ class LibraryIndex:
     def _get(self, key: tuple[Any, ...]) -> Any:
         try:
             return self._store.get(key)
-        except _CacheError as exc:
+        except CacheError as exc:
             log.debug(f"library index read missed ({exc})")
             return None
 
@@ -319,7 +197,7 @@ class LibraryIndex:
                 if isinstance(last, float | int) and 0 <= now - last < SCAN_THROTTLE:
                     return False
                 store.set(key, now, expire=SCAN_THROTTLE)
-        except _CacheError:
+        except CacheError:
             return True
         return True
 
@@ -330,7 +208,7 @@ class LibraryIndex:
             return
         meta = {**meta, "scan_at": self._clock()}
         self._meta[section_id] = meta
-        with contextlib.suppress(_CacheError):
+        with contextlib.suppress(CacheError):
             self._store.set(_meta_key(section_id), meta)
 
     # ------------------------------------------------------------------ building
@@ -338,7 +216,7 @@ class LibraryIndex:
         lease = (_V, "lease", section.id)
         try:
             leased = self._store.add(lease, os.getpid(), BUILD_LEASE)
-        except _CacheError:
+        except CacheError:
             leased = True
         if not leased and meta is not None:
             log.debug(f"library index of '{section.title}' is being rebuilt by another process")
@@ -353,7 +231,7 @@ class LibraryIndex:
             }
             self._persist(section.id, new_meta, paths, names)
         finally:
-            with contextlib.suppress(_CacheError):
+            with contextlib.suppress(CacheError):
                 self._store.delete(lease)
         self._meta[section.id] = new_meta
         self._shards = {k: v for k, v in self._shards.items() if k[2] != section.id}
@@ -413,7 +291,7 @@ class LibraryIndex:
 
         try:
             write(self._store)
-        except _CacheError as exc:
+        except CacheError as exc:
             log.debug(f"library index not saved ({exc}); keeping it in memory for this run")
             self._store = Store({})
             write(self._store)

@@ -1,5 +1,4 @@
-"""The Plex client layer: connection, identity headers, the few requests PlexSync sends, and
-translation of every failure into `plexsync.errors`.
+"""The Plex client layer: connection, identity headers and the few requests PlexSync sends.
 
 Invariants:
 - Plex sees ONE device: plexapi's identity headers are set once per process before any
@@ -7,14 +6,14 @@ Invariants:
   version `plexsync.__version__`).
 - Nothing connects at construction. `identity()` is a single `GET /identity` with a short
   timeout; everything else connects first (`PlexServer(...)` sends exactly one `GET /`).
-- Every request goes through `_call`, which maps failures: connection refused, timeouts, TLS
-  failures, 5xx and 429 → `PlexServerDown`; 401 → `PlexAuth`; 404 → `PlexNotFound` or
-  `PlexBadRequest` (the caller says which); other 4xx and non-XML answers → `PlexBadRequest`.
-  Except where the answer shows plex_url is not a Plex server at all (`GET /` and
-  `GET /library/sections` answering 404 or non-Plex XML): that is a `ConfigError` with the fix,
-  which stops the drain instead of failing every job. So is a Plex with no movie library.
-  Messages name the request (method and path, never the query) and are redacted: the token
-  never appears.
+- Every request goes through `_guard`, which turns every failure into a `plexsync.errors`
+  class with `plex_errors.translate` (refused, timeout, 5xx, 429 → `PlexServerDown`;
+  401 → `PlexAuth`; 404 → `PlexNotFound` or `PlexBadRequest`, the caller says which; other 4xx
+  and non-XML answers → `PlexBadRequest`; redacted, the token never appears). `GET /` and
+  `GET /library/sections` also ask it to treat a 404 or non-Plex XML as a `ConfigError` with
+  the fix (plex_url is not a Plex server at all), which stops the drain instead of failing
+  every job. So is a Plex with no movie library. Messages name the request (method and path,
+  never the query).
 - Responses are parsed here into small snake_case values (`Section`, `PlexItem`, index rows);
   no plexapi object or Plex camelCase name leaves this module. plexapi's lazy-reloading Video
   objects are never built, so no hidden GET can happen.
@@ -26,7 +25,6 @@ plexapi and requests are imported lazily, so importing this module is cheap.
 
 from __future__ import annotations
 
-import re
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
@@ -36,15 +34,9 @@ from urllib.parse import quote, quote_plus
 
 from plexsync import __version__, datadir
 from plexsync.config import Settings
-from plexsync.errors import (
-    ConfigError,
-    PlexAuth,
-    PlexBadRequest,
-    PlexNotFound,
-    PlexServerDown,
-    PlexSyncError,
-)
+from plexsync.errors import ConfigError, PlexBadRequest, PlexNotFound, PlexSyncError
 from plexsync.log import log
+from plexsync.plex_errors import StatusError, not_plex_message, translate
 
 if TYPE_CHECKING:
     import requests
@@ -67,7 +59,6 @@ _LOCK_NAMES: dict[str, str] = {
     **{w: ours for ours, w in FIELD_WIRE.items()}, **{k: k for k in TAG_KINDS},
     **{w: ours for ours, w in IMAGE_WIRE.items()},
 }
-_STATUS = re.compile(r"^\((\d{3})\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +164,8 @@ class PlexClient:
             self._base, self._settings.plex_token, session=session, timeout=self._timeout),
             not_plex=True)
         if not getattr(server, "machineIdentifier", None):
-            raise ConfigError(_not_plex(self._base, "GET /", "an answer with no Plex server id"))
+            raise ConfigError(not_plex_message(self._base, "GET /",
+                                               "an answer with no Plex server id"))
         self._server = server
 
     def _guard(self, what: str, not_found: type[PlexSyncError], call: Callable[[], Any],
@@ -185,11 +177,7 @@ class PlexClient:
         except PlexSyncError:
             raise
         except Exception as exc:
-            if not_plex and _not_a_plex_answer(exc):
-                why = "404 Not Found" if _status_of(exc) == 404 or _is_not_found(exc) else \
-                    "an answer that is not Plex XML"
-                raise ConfigError(_not_plex(self._base, what, why)) from None
-            raise translate(exc, what, not_found, self._base) from None
+            raise translate(exc, what, not_found, self._base, not_plex=not_plex) from None
 
     def _call(self, method: str, key: str, *, not_found: type[PlexSyncError] = PlexBadRequest,
               headers: Mapping[str, str] | None = None, data: bytes | None = None,
@@ -221,7 +209,7 @@ class PlexClient:
         def probe() -> dict[str, str]:
             response = session.get(f"{self._base}/identity", headers=headers, timeout=timeout)
             if response.status_code != 200:
-                raise _StatusError(response.status_code)
+                raise StatusError(response.status_code)
             return dict(ET.fromstring(response.content).attrib)
 
         result: dict[str, str] = self._guard(what, PlexBadRequest, probe)
@@ -232,8 +220,8 @@ class PlexClient:
         if self._sections is None:
             root = self._call("GET", "/library/sections", not_plex=True)
             if root is None or root.tag != "MediaContainer":
-                raise ConfigError(_not_plex(self._base, "GET /library/sections",
-                                            "an answer that is not a Plex library list"))
+                raise ConfigError(not_plex_message(self._base, "GET /library/sections",
+                                                   "an answer that is not a Plex library list"))
             found = []
             for d in _children(root, "Directory"):
                 locations = tuple(loc.get("path", "") for loc in d.iter("Location")
@@ -342,91 +330,8 @@ class PlexClient:
         self._call("GET", f"/library/sections/{section_id}/refresh?path={quote_plus(folder)}")
 
 
-class _StatusError(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(f"({status})")
-        self.status = status
-
-
 def _library_names(sections: Sequence[Section]) -> str:
     return ", ".join(f"'{s.title}' ({s.type})" for s in sections) or "none"
-
-
-def _not_plex(base_url: str, what: str, why: str) -> str:
-    """The one-line fix for a plex_url that does not point at a Plex Media Server."""
-    return log.redact(
-        f"plex_url {base_url} is not a Plex Media Server ({why} for {what}); set plex_url in "
-        "Settings → Plugins → PlexSync to your Plex server's address, for example "
-        "http://192.168.1.10:32400 (Plex listens on port 32400).")
-
-
-def _status_of(exc: BaseException) -> int | None:
-    """The HTTP status behind a plexapi BadRequest or a `_StatusError`, when known."""
-    if isinstance(exc, _StatusError):
-        return exc.status
-    from plexapi.exceptions import BadRequest
-
-    if isinstance(exc, BadRequest):
-        m = _STATUS.match(str(exc))
-        return int(m.group(1)) if m else None
-    return None
-
-
-def _is_not_found(exc: BaseException) -> bool:
-    from plexapi.exceptions import NotFound
-
-    return isinstance(exc, NotFound)
-
-
-def _not_a_plex_answer(exc: BaseException) -> bool:
-    """A 404, or a body that is not Plex XML: something other than Plex answered."""
-    return (_status_of(exc) == 404 or _is_not_found(exc)
-            or isinstance(exc, ET.ParseError | AttributeError))
-
-
-def translate(exc: BaseException, what: str, not_found: type[PlexSyncError],
-              base_url: str = "") -> PlexSyncError:
-    """Map a plexapi / requests failure of request `what` to a PlexSync error (redacted)."""
-    import requests
-    from plexapi.exceptions import BadRequest, NotFound, Unauthorized
-
-    status = _status_of(exc)
-    where = f" at {base_url}" if base_url else ""
-    if isinstance(exc, Unauthorized) or status == 401:
-        err: PlexSyncError = PlexAuth(
-            f"Plex{where} refused the token (401 Unauthorized) for {what}; check plex_token in "
-            "Settings → Plugins → PlexSync.")
-    elif isinstance(exc, NotFound) or status == 404:
-        err = not_found(f"Plex answered 404 Not Found for {what}.")
-    elif status is not None and (status >= 500 or status == 429):
-        busy = "is busy (429 Too Many Requests)" if status == 429 else f"failed ({status})"
-        err = PlexServerDown(f"Plex{where} {busy} for {what}; will retry.")
-    elif status is not None:
-        err = PlexBadRequest(f"Plex rejected {what} ({status}).")
-    elif isinstance(exc, requests.exceptions.SSLError):
-        err = PlexServerDown(f"TLS to Plex{where} failed for {what} ({_short(exc)}); fix the "
-                             "certificate or set verify_tls to false.")
-    elif isinstance(exc, requests.exceptions.Timeout):
-        err = PlexServerDown(f"Plex{where} did not answer {what} in time (timeout).")
-    elif isinstance(exc, requests.exceptions.ConnectionError):
-        err = PlexServerDown(f"cannot connect to Plex{where} for {what}; is Plex running and "
-                             "plex_url right?")
-    elif isinstance(exc, requests.exceptions.RequestException):
-        err = PlexServerDown(f"the request {what} to Plex{where} failed ({_short(exc)}).")
-    elif isinstance(exc, ET.ParseError | AttributeError):
-        err = PlexBadRequest(f"Plex{where} answered {what} with something that is not Plex XML; "
-                             "is plex_url the address of a Plex Media Server?")
-    elif isinstance(exc, BadRequest):
-        err = PlexBadRequest(f"plexapi refused {what}: {_short(exc)}")
-    else:
-        err = PlexBadRequest(f"{what} to Plex failed: {type(exc).__name__}: {_short(exc)}")
-    return type(err)(log.redact(str(err)))
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = re.sub(r"https?://\S+", "<url>", text[0] if text else type(exc).__name__)
-    return log.redact(first)[:200]
 
 
 def _children(root: ET.Element | None, tag: str) -> Sequence[ET.Element]:

@@ -14,7 +14,8 @@ import pytest
 
 from plexsync import index as index_mod
 from plexsync.config import Settings
-from plexsync.index import LibraryIndex, open_store
+from plexsync.index import LibraryIndex
+from plexsync.index_store import clear, open_store
 from plexsync.matcher import Candidate
 from plexsync.plex import PlexClient, Section
 from testkit.fake_plex import FakePlex
@@ -180,7 +181,7 @@ def test_rebuilds_keep_only_the_current_and_previous_generations(
 def test_clear_drops_the_index(fake: FakePlex, plex: PlexClient, tmp_path: Path) -> None:
     fake.add_item(1, "/media/videos/a.mp4")
     make(tmp_path, plex, Clock()).ensure_fresh()
-    index_mod.clear(str(tmp_path))
+    clear(str(tmp_path))
     fresh = make(tmp_path, plex, Clock())
     assert fresh.meta(1) is None and fresh.by_path("/media/videos/a.mp4") is None
 

@@ -16,7 +16,7 @@ from plexsync.backoff import DEFAULT_RETRYABLE, Backoff
 from plexsync.errors import ErrorClass, PlexServerDown, StashError
 from plexsync.jobs import Job, JobState
 from plexsync.memstore import MemoryStore
-from plexsync.plex import translate
+from plexsync.plex_errors import translate
 from plexsync.queue import JobQueue
 from plexsync.storage import Storage
 from plexsync.store import SQLiteStore, StoreError

@@ -216,10 +216,10 @@ def test_plex_health_comes_from_the_identity_probe(tmp_path: Path, clock: FakeCl
 
 def test_clear_match_cache_drops_the_plex_index(tmp_path: Path, clock: FakeClock,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import plexsync.index
+    import plexsync.index_store
 
     cleared: list[str] = []
-    monkeypatch.setattr(plexsync.index, "clear", cleared.append)
+    monkeypatch.setattr(plexsync.index_store, "clear", cleared.append)
     with captured_log():
         assert admin.run_clear_match_cache(context(tmp_path, clock)) == {"cleared": True}
     assert cleared == [str(tmp_path)]
