@@ -10,6 +10,7 @@ from typing import Any
 from plexsync.errors import PlexSyncError
 from plexsync.jobs import Batch, Job, Outcome, OutcomeKind, SyncRecord
 from plexsync.log import log
+from plexsync.queue import JobQueue
 
 T0 = 1_700_000_000.0
 
@@ -102,3 +103,13 @@ def lines(stream: io.StringIO, level: str | None = None) -> list[str]:
                 level is None or line[1] == level):
             out.append(line[3:])
     return out
+
+
+OWNER = "drain-a"
+LEASE = 600.0
+
+
+def claim_one(queue: JobQueue, owner: str = OWNER) -> Job:
+    jobs = queue.claim(1, LEASE, owner)
+    assert len(jobs) == 1
+    return jobs[0]

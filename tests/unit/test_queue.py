@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from plexsync import scheduler
 from plexsync.backoff import Backoff
 from plexsync.errors import (
@@ -16,41 +11,10 @@ from plexsync.errors import (
     PlexServerDown,
     StashError,
 )
-from plexsync.jobs import Job, JobSource, JobState, Outcome, OutcomeKind
+from plexsync.jobs import JobSource, JobState, Outcome, OutcomeKind
 from plexsync.log import log
-from plexsync.memstore import MemoryStore
 from plexsync.queue import JobQueue
-from plexsync.storage import Storage
-from plexsync.store import SQLiteStore
-from tests.unit.queue_helpers import T0, FakeClock, failed, record, synced
-
-OWNER = "drain-a"
-LEASE = 600.0
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    backend: Storage = (SQLiteStore(str(tmp_path / "q.db")) if request.param == "sqlite"
-                        else MemoryStore())
-    yield backend
-    backend.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def queue(storage: Storage, clock: FakeClock) -> JobQueue:
-    return JobQueue(storage, clock=clock, backoff=Backoff(max_retries=3, rng=lambda: 0.5))
-
-
-def claim_one(queue: JobQueue, owner: str = OWNER) -> Job:
-    jobs = queue.claim(1, LEASE, owner)
-    assert len(jobs) == 1
-    return jobs[0]
-
+from tests.unit.queue_helpers import LEASE, OWNER, T0, FakeClock, claim_one, failed, record, synced
 
 # ---------------------------------------------------------------------- enqueue / coalescing
 

@@ -5,7 +5,6 @@ its place in line, and the drain's frequent questions are cheap reads."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,40 +13,12 @@ import pytest
 from plexsync import admin, scheduler
 from plexsync.backoff import DEFAULT_RETRYABLE, Backoff
 from plexsync.errors import ErrorClass, PlexServerDown, StashError
-from plexsync.jobs import Job, JobState
-from plexsync.memstore import MemoryStore
+from plexsync.jobs import JobState
 from plexsync.plex_errors import translate
 from plexsync.queue import JobQueue
 from plexsync.storage import Storage
 from plexsync.store import SQLiteStore, StoreError
-from tests.unit.queue_helpers import FakeClock, failed
-
-OWNER = "drain-a"
-LEASE = 600.0
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    backend: Storage = (SQLiteStore(str(tmp_path / "q.db")) if request.param == "sqlite"
-                        else MemoryStore())
-    yield backend
-    backend.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def queue(storage: Storage, clock: FakeClock) -> JobQueue:
-    return JobQueue(storage, clock=clock, backoff=Backoff(max_retries=3, rng=lambda: 0.5))
-
-
-def claim_one(queue: JobQueue, owner: str = OWNER) -> Job:
-    jobs = queue.claim(1, LEASE, owner)
-    assert len(jobs) == 1
-    return jobs[0]
+from tests.unit.queue_helpers import LEASE, OWNER, FakeClock, claim_one, failed
 
 
 def not_an_outage(message: str = "Plex did not answer PUT /library/sections/1/all in time "
