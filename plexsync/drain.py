@@ -64,6 +64,7 @@ LEASE_SECONDS = 600.0
 SOON_SECONDS = 90.0
 HEARTBEAT_EVERY = 30.0
 PROGRESS_RECOUNT = 30.0
+WAIT_POLL = 5.0          # while waiting for a retry due soon, look for new jobs this often
 LOCK_POLLS = 100          # × LOCK_POLL seconds waiting for a finishing drain to let go
 LOCK_POLL = 0.1
 
@@ -105,6 +106,7 @@ class Drain:
         self._batch_left = 0                 # jobs of the current batch not settled yet
         self._outage = ""                    # why Plex was unreachable (stopped "plex_down")
         self._deadline: float | None = None
+        self._announced_wait = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -152,6 +154,7 @@ class Drain:
                 return "timeout"
             jobs = self.queue.claim(self.batch_size, self.lease_seconds, self.owner)
             if jobs:
+                self._announced_wait = False
                 try:
                     self._count_waiting(len(jobs))
                     self._beat(force=True)
@@ -167,8 +170,12 @@ class Drain:
             if due is not None and now < due <= now + self.soon_seconds and (
                     deadline is None or due < deadline):
                 self._beat(force=True)
-                log.debug(f"waiting {due - now:.0f} s for a retry that is due soon")
-                self.sleep(due - now)
+                if not self._announced_wait:
+                    log.debug(f"waiting {due - now:.0f} s for a retry that is due soon")
+                    self._announced_wait = True
+                # In short steps: an edit made meanwhile (its hook saw this drain running and
+                # scheduled none) is claimed within seconds, not after the whole wait.
+                self.sleep(min(due - now, WAIT_POLL))
                 continue
             if self.queue.finish_drain(self.owner):
                 return "empty"

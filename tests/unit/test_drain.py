@@ -205,7 +205,35 @@ def test_a_retry_due_soon_is_waited_for(world: World) -> None:
 
     out = world.run(ScriptedProcessor(default=flaky))
     assert tries == [0, 1] and out["synced"] == 1 and out["retried"] == 1
-    assert world.clock.sleeps == [45.0]  # PlexNotFound: 30 s floor + 0.5 x 30 s
+    # PlexNotFound: 30 s floor + 0.5 x 30 s, waited in short steps
+    assert sum(world.clock.sleeps) == 45.0
+    assert max(world.clock.sleeps) <= drain_mod.WAIT_POLL
+
+
+def test_an_edit_made_while_waiting_for_a_retry_is_synced_within_seconds(world: World) -> None:
+    fill(world, [1])
+    synced_at: dict[int, float] = {}
+
+    def flaky(job: Job) -> Outcome:
+        if job.scene_id == 1 and job.attempts == 0:
+            return failed(job, PlexNotFound("not yet"))       # retry due in 45 s
+        synced_at[job.scene_id] = world.clock()
+        return synced(job)
+
+    def sleep(seconds: float) -> None:
+        if 2 not in synced_at and world.queue.job(2) is None:
+            world.queue.enqueue(2)        # the user saves another scene as the wait begins
+            edited_at[0] = world.clock()
+        world.clock.sleep(seconds)
+
+    edited_at = [0.0]
+    drain = world.drain(ScriptedProcessor(default=flaky))
+    drain.sleep = sleep
+    with captured_log():
+        out = drain.run()
+    assert out["synced"] == 2
+    assert synced_at[2] - edited_at[0] <= drain_mod.WAIT_POLL
+    assert synced_at[2] < synced_at[1]
 
 
 def test_a_retry_due_later_is_left_for_the_next_drain(world: World) -> None:
