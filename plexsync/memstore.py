@@ -181,6 +181,7 @@ class MemoryStore:
                         "first_failure_at": first if first is not None else now,
                         "last_failure_at": now, "candidates": list(error["candidates"]),
                         "source": job["source"], "created_at": now,
+                        "cleared_fields": list(job["cleared_fields"]),
                     }  # fmt: skip
                 elif action == "out_of_scope":
                     self._out_of_scope[scene_id] = now
@@ -266,8 +267,9 @@ class MemoryStore:
         with self._lock:
             moved = 0
             for scene_id in sorted({int(s) for s in scene_ids}):
-                if self._dead.pop(scene_id, None) is not None:
-                    self._fold(scene_id, now, source, (), now, True)
+                dead = self._dead.pop(scene_id, None)
+                if dead is not None:   # the user's clears come back with the job
+                    self._fold(scene_id, now, source, dead["cleared_fields"], now, True)
                     moved += 1
             return moved
 

@@ -81,6 +81,7 @@ class DeadRow(TypedDict):
     candidates: list[str]
     source: str
     created_at: float
+    cleared_fields: list[str]   # restored by requeue_dead
 
 
 class ErrorInfo(TypedDict):

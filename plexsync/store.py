@@ -41,7 +41,7 @@ _RECORD_COLS = (
 )
 _DEAD_COLS = (
     "scene_id, error_class, message, attempts, first_failure_at, last_failure_at, candidates, "
-    "source, created_at"
+    "source, created_at, cleared_fields"
 )
 
 
@@ -67,7 +67,7 @@ def _dead_row(t: Sequence[Any]) -> DeadRow:
     return {
         "scene_id": t[0], "error_class": t[1], "message": t[2], "attempts": t[3],
         "first_failure_at": t[4], "last_failure_at": t[5], "candidates": json.loads(t[6]),
-        "source": t[7], "created_at": t[8],
+        "source": t[7], "created_at": t[8], "cleared_fields": json.loads(t[9]),
     }  # fmt: skip
 
 
@@ -166,12 +166,13 @@ class SQLiteStore(Database):
             if record is not None:  # the Plex write happened, whatever became of the lease
                 _upsert_record(conn, record)
             row = conn.execute(
-                "SELECT scene_id, attempts, first_failure_at, source, dirty FROM jobs "
-                "WHERE id = ? AND state = 'in_progress' AND lease_owner = ?", (job_id, owner),
+                "SELECT scene_id, attempts, first_failure_at, source, dirty, cleared_fields "
+                "FROM jobs WHERE id = ? AND state = 'in_progress' AND lease_owner = ?",
+                (job_id, owner),
             ).fetchone()
             if row is None:
                 return False
-            scene_id, attempts, first_failure, source, dirty = row
+            scene_id, attempts, first_failure, source, dirty, cleared = row
             if action == "retry":
                 assert error is not None and retry_at is not None
                 conn.execute(
@@ -186,10 +187,10 @@ class SQLiteStore(Database):
                     assert error is not None
                     conn.execute(
                         f"INSERT OR REPLACE INTO dead_letters ({_DEAD_COLS}) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (scene_id, error["error_class"], error["message"], attempts + 1,
                          first_failure if first_failure is not None else now, now,
-                         json.dumps(error["candidates"]), source, now),
+                         json.dumps(error["candidates"]), source, now, cleared),
                     )
                 elif action == "out_of_scope":
                     conn.execute("INSERT OR REPLACE INTO out_of_scope (scene_id, seen_at) "
@@ -294,9 +295,11 @@ class SQLiteStore(Database):
         def txn(conn: sqlite3.Connection) -> int:
             moved = 0
             for scene_id in ids:
-                if conn.execute("DELETE FROM dead_letters WHERE scene_id = ?",
-                                (scene_id,)).rowcount:
-                    _fold(conn, scene_id, now, source, (), now, True)
+                row = conn.execute("SELECT cleared_fields FROM dead_letters WHERE scene_id = ?",
+                                   (scene_id,)).fetchone()   # (no RETURNING: SQLite < 3.35)
+                if row is not None:   # the user's clears come back with the job
+                    conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (scene_id,))
+                    _fold(conn, scene_id, now, source, json.loads(row[0]), now, True)
                     moved += 1
             return moved
 

@@ -70,6 +70,10 @@ V2 = (
     # jobs.SyncRecord.pushed_fields): an explicit clear in Stash empties only those. Records
     # written before this step own nothing, so they clear nothing until a sync pushes again.
     "ALTER TABLE sync_records ADD COLUMN pushed_fields TEXT NOT NULL DEFAULT '[]'",
+    # Collections PlexSync added are recorded exactly, so that ownership survives the upgrade.
+    "UPDATE sync_records SET pushed_fields = '[\"collection\"]' WHERE collections_added <> '[]'",
+    # A dead-lettered job keeps the fields its user cleared, so Recover DLQ still clears them.
+    "ALTER TABLE dead_letters ADD COLUMN cleared_fields TEXT NOT NULL DEFAULT '[]'",
 )
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2)

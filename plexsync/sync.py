@@ -80,7 +80,6 @@ class SyncProcessor:
         self._plex = plex
         self._sections: list[Section] | None = None
         self._index: LibraryIndex | None = None
-        self._setup_error: PlexServerDown | None = None   # this batch's Plex set-up failed
 
     # ------------------------------------------------------------------ lazy Plex
     def plex(self) -> PlexClient:
@@ -107,14 +106,10 @@ class SyncProcessor:
         return self._index
 
     def _setup(self, step: Callable[[], T]) -> T:
-        """A set-up step (connect, sections, index); once one failed while Plex answers, the
-        rest of the batch fails at once with that error instead of trying again."""
-        if self._setup_error is not None:
-            raise self._setup_error.with_traceback(None)
+        """A set-up step (connect, sections, index). Its PlexServerDown concerns the whole
+        server, never one item: it aborts the batch like an outage (see `process`)."""
         try:
             return step()
-        except _SetupDown:
-            raise
         except PlexServerDown as exc:
             raise _SetupDown(str(exc)) from None
 
@@ -131,7 +126,6 @@ class SyncProcessor:
 
     # ------------------------------------------------------------------ the batch
     def process(self, batch: Batch) -> Iterator[Outcome]:
-        self._setup_error = None    # a new batch tries the Plex set-up again
         pending: list[Job] = []
         for job in batch.jobs:
             record = batch.records.get(job.scene_id)
@@ -154,16 +148,15 @@ class SyncProcessor:
             try:
                 outcome = self._one(job, scenes.get(job.scene_id),
                                     batch.records.get(job.scene_id), fetched_at)
+            except _SetupDown:
+                # Connecting, listing sections or building the index failed: a busy or
+                # starting Plex, not one bad item. Abort without counting attempts (even when
+                # /identity answers) so a backlog is never dead-lettered for it.
+                raise
             except PlexServerDown as exc:
-                if exc is self._setup_error:   # probed already, for an earlier job
-                    outcome = _failed(job, exc)
-                elif not self._plex_answers():
+                if not self._plex_answers():
                     raise                      # Plex itself is down: an outage
-                else:                          # only this request failed: not an outage
-                    error = _not_an_outage(exc)
-                    if isinstance(exc, _SetupDown):
-                        self._setup_error = error
-                    outcome = _failed(job, error)
+                outcome = _failed(job, _not_an_outage(exc))   # only this item's request failed
             except (PlexAuth, ConfigError):
                 raise
             except PlexSyncError as exc:

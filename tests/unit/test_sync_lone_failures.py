@@ -4,7 +4,6 @@ over SQLite (the reviewer's r5 reproduction, as a regression test)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,8 +165,10 @@ def test_a_real_outage_still_stops_the_drain_and_keeps_every_job(env: Env) -> No
     queue.close()
 
 
-def test_a_failed_index_build_while_plex_answers_fails_the_jobs_needing_plex_without_retrying_it(
+def test_a_failed_index_build_aborts_the_batch_even_while_plex_answers(
         env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Connecting, listing sections or building the index concern the whole server (a busy or
+    # starting Plex), never one item: no job is failed for them and no probe is needed.
     builds: list[int] = []
 
     def ensure_fresh(self: LibraryIndex) -> None:
@@ -175,14 +176,25 @@ def test_a_failed_index_build_while_plex_answers_fails_the_jobs_needing_plex_wit
         raise PlexServerDown("Plex did not answer GET /library/sections/1/all in time.")
 
     monkeypatch.setattr(LibraryIndex, "ensure_fresh", ensure_fresh)
-    jobs = env.jobs()
-    gone = dataclasses.replace(jobs[0], id=99, scene_id=9999)   # needs no Plex request at all
     processor = SyncProcessor(env.ctx())
-    outcomes = list(processor.process(Batch([*jobs[:2], gone, *jobs[2:]])))
-    assert [o.kind for o in outcomes] == [OutcomeKind.FAILED] * 2 + [OutcomeKind.SKIPPED] + [
-        OutcomeKind.FAILED] * 3
-    failures = [o.error for o in outcomes if o.kind is OutcomeKind.FAILED]
-    assert all(isinstance(e, PlexServerDown) and e.outage is False for e in failures)
-    assert builds == [1] and env.plex.count("GET", "/identity") == 1
-    list(processor.process(Batch(env.jobs())))                   # the next batch tries again
-    assert builds == [1, 1]
+    with pytest.raises(PlexServerDown):
+        list(processor.process(Batch(env.jobs())))
+    assert builds == [1] and env.plex.count("GET", "/identity") == 0
+
+
+def test_a_plex_that_cannot_list_its_library_never_dead_letters_the_backlog(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The second reviewer's r_setup503: the listing keeps failing while /identity answers.
+    def connect(self: PlexClient) -> None:
+        raise PlexServerDown("Plex failed (503) for GET /; will retry.")
+
+    monkeypatch.setattr(PlexClient, "connect", connect)
+    queue = env.queue()
+    for sid in env.scenes:
+        queue.enqueue(sid)
+    for _ in range(5):                       # five drains, as five bursts of edits would start
+        out = env.drain(queue)
+        assert out["stopped"] == "plex_down" and out["dead_lettered"] == 0
+    status = queue.status()
+    assert status["dlq"] == 0 and status["pending"] + status["retrying"] == len(env.scenes)
+    assert all(job.attempts == 0 for sid in env.scenes if (job := queue.job(sid)))

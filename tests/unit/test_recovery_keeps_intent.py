@@ -1,0 +1,48 @@
+"""What a user asked for survives the dead-letter queue and the schema upgrade (second review)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from plexsync.errors import LowConfidence
+from plexsync.queue import JobQueue
+from plexsync.store import SQLiteStore
+from plexsync.store_schema import MIGRATIONS
+from tests.unit.queue_helpers import OWNER, claim_one, failed
+
+
+def test_recovering_a_dead_letter_brings_back_the_fields_its_user_cleared(
+    queue: JobQueue,
+) -> None:
+    queue.enqueue(1, cleared_fields=["details", "tag_ids"])
+    applied = queue.apply(failed(claim_one(queue), LowConfidence("two candidates")), OWNER)
+    assert applied.action == "dead" and queue.job(1) is None
+    assert queue.requeue_dlq(error_types=None) == 1
+    job = queue.job(1)
+    assert job is not None and job.cleared_fields == frozenset({"details", "tag_ids"})
+
+
+def test_the_upgrade_keeps_ownership_of_collections_plexsync_added(tmp_path: Path) -> None:
+    db = str(tmp_path / "old.db")
+    conn = sqlite3.connect(db)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at,"
+                 " fetched_at, values_hash, synced_at, collections_added) VALUES "
+                 "(1, 9, 1, 'x', 0, 'h', 0, '[\"Studio A\"]'), (2, 8, 1, 'x', 0, 'h', 0, '[]')")
+    conn.execute("INSERT INTO dead_letters (scene_id, error_class, message, attempts, "
+                 "last_failure_at, source, created_at) "
+                 "VALUES (3, 'Internal', 'm', 1, 0, 'hook', 0)")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+    store = SQLiteStore(db)
+    try:
+        records = store.records_for([1, 2])
+        assert records[1]["pushed_fields"] == ["collection"]
+        assert records[2]["pushed_fields"] == []
+        assert store.dead_letters()[0]["cleared_fields"] == []
+    finally:
+        store.close()
