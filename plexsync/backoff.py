@@ -8,8 +8,9 @@ Policies:
 - PlexServerDown: base 5 s, cap 300 s, retried without limit: an outage alone never
   dead-letters a job (the circuit breaker bounds the load while Plex is down). A failure that
   is not part of an outage (`outage=False`: one item's request fails while Plex answers its
-  health probe) gets the ordinary transient policy below instead, `max_retries` then the DLQ,
-  still as PlexServerDown (so Recover DLQ's default takes it back).
+  health probe) gets `max_retries` retries spread over minutes (base 60 s, cap 1800 s, at
+  least 30 s apart: about 17 min at the default 5, so a Plex busy scanning has time to
+  recover), then the DLQ, still as PlexServerDown (Recover DLQ's default takes it back).
 - PlexNotFound: base 60 s, cap 1800 s, 12 retries, each at least 30 s away; the expected total is
   about 2 hours and the first retry comes 30-60 s later: within a minute (SPEC §6), yet late
   enough for Plex to have scanned the folder PlexSync asked it to scan and for the library index
@@ -45,6 +46,7 @@ class Policy(NamedTuple):
 
 NEVER = Policy(0.0, 0.0, 0)
 DEFAULT_RETRYABLE = Policy(10.0, 600.0, 5, configurable=True)
+LONE_FAILURE = Policy(60.0, 1800.0, 5, configurable=True, floor=30.0)
 
 POLICIES: Mapping[ErrorClass, Policy] = {
     ErrorClass.PLEX_SERVER_DOWN: Policy(5.0, 300.0, None),
@@ -77,7 +79,7 @@ class Backoff:
         except (KeyError, ValueError):  # an unknown class is treated as ordinary transient trouble
             return DEFAULT_RETRYABLE
         if policy.retries is None and not outage:
-            return DEFAULT_RETRYABLE
+            return LONE_FAILURE
         return policy
 
     def limit(self, error_class: ErrorClass | str, *, outage: bool = True) -> int | None:

@@ -74,9 +74,14 @@ def diff(wanted: Wanted, item: PlexItem, collections_added: Sequence[str] = (),
             continue
         if not _same(name, current, value):
             params[f"{wire}.value"] = _text(value)
-            if name == "date":  # Plex keeps the year in a field of its own (plexapi editYear)
-                params["year.value"] = _text(value)[:4]
             changed.append(name)
+        if name == "date" and (not _same(name, current, value) or
+                               (value and str(item.year) != _text(value)[:4])):
+            # Plex keeps the year in a field of its own (plexapi editYear): written with the
+            # date, and corrected when it disagrees with it (an agent's year, an old sync).
+            params["year.value"] = _text(value)[:4]
+            if "date" not in changed:
+                changed.append("year")
         own(name, _empty(value), True)
         lock(name, wire)
 

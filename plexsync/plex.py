@@ -79,6 +79,7 @@ class PlexItem:
     summary: str = ""
     studio: str = ""
     date: str = ""                       # originallyAvailableAt, YYYY-MM-DD
+    year: int = 0                        # Plex's own year field (0: none)
     rating: float | None = None          # userRating, 0..10
     tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # TAG_KINDS → names
     locked: frozenset[str] = frozenset()  # our names: title, summary, date, ..., genre, poster
@@ -306,6 +307,7 @@ class PlexClient:
             section_id=_int(video.get("librarySectionID") or root.get("librarySectionID")),
             title=video.get("title", ""), summary=video.get("summary", ""),
             studio=video.get("studio", ""), date=(video.get("originallyAvailableAt") or "")[:10],
+            year=_int(video.get("year")),
             rating=float(rating) if rating not in (None, "") else None,
             tags={k: tuple(v) for k, v in tags.items()}, locked=frozenset(locked),
             files=tuple(files), has_poster=bool(video.get("thumb")),

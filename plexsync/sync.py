@@ -201,7 +201,11 @@ class SyncProcessor:
                 return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
         prev = (images.Previous(record.poster_key, record.poster_hash, record.art_hash)
                 if record is not None and same_item else images.Previous())
-        present = [n for n, has in (("poster", item.has_poster), ("art", item.has_art)) if has]
+        # preserve_plex_edits keeps images Plex has, except those PlexSync itself uploaded to
+        # this item (a changed Stash cover must still replace PlexSync's own earlier poster).
+        present = [n for n, has, ours in (("poster", item.has_poster, bool(prev.poster_hash)),
+                                          ("art", item.has_art, bool(prev.art_hash)))
+                   if has and not ours]
         pictures = images.sync_images(want, prev, item.rating_key, self._ctx.stash.download,
                                       self.plex().upload_image, plex_has=present)
         edit = diff(want, item, record.collections_added if record and same_item else (),

@@ -124,3 +124,10 @@ def test_rating_compares_with_a_small_tolerance() -> None:
 def test_image_locks_are_added_when_asked_and_missing() -> None:
     edit = diff(Wanted(), item(locked=frozenset({"art"})), lock_images=("poster", "art"))
     assert edit.params == {"thumb.locked": "1"}
+
+
+def test_a_year_that_disagrees_with_the_date_is_corrected_even_when_the_date_is_equal() -> None:
+    edit = diff(Wanted(scalars={"date": "2021-02-03"}), item(date="2021-02-03", year=1999))
+    assert edit.params.get("year.value") == "2021"
+    same = diff(Wanted(scalars={"date": "2021-02-03"}), item(date="2021-02-03", year=2021))
+    assert "year.value" not in same.params

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from plexsync import admin, scheduler
-from plexsync.backoff import DEFAULT_RETRYABLE, Backoff
+from plexsync.backoff import LONE_FAILURE, Backoff
 from plexsync.errors import ErrorClass, PlexServerDown, StashError
 from plexsync.jobs import JobState
 from plexsync.plex_errors import translate
@@ -49,7 +49,7 @@ def test_backoff_retries_an_outage_without_limit_but_a_lone_failure_max_retries_
     assert backoff.limit(ErrorClass.PLEX_SERVER_DOWN, outage=False) == 3
     delays = [backoff.retry_delay(ErrorClass.PLEX_SERVER_DOWN, n, outage=False)
               for n in range(1, 5)]
-    assert delays == [DEFAULT_RETRYABLE.base * 2**n for n in range(3)] + [None]
+    assert delays == [LONE_FAILURE.base * 2**n for n in range(3)] + [None]   # 60, 120, 240 s
 
 
 def test_a_lone_failure_changes_nothing_for_classes_that_already_have_a_limit() -> None:

@@ -207,6 +207,15 @@ def test_preserve_plex_edits_still_uploads_a_poster_where_plex_has_none(env: Env
     assert env.plex.item(rk).poster == env.stash.screenshot_bytes(sid)
 
 
+def test_preserve_plex_edits_replaces_a_poster_plexsync_itself_uploaded(env: Env) -> None:
+    sid, rk = rich(env, "own-poster")
+    env.run(sid, preserve_plex_edits=True)
+    env.stash.set_screenshot(sid, b"\xff\xd8\xff\xe0 a new cover \xff\xd9")
+    env.run(sid, preserve_plex_edits=True)
+    assert env.plex.count("POST", f"/library/metadata/{rk}/posters") == 2
+    assert env.plex.item(rk).poster == b"\xff\xd8\xff\xe0 a new cover \xff\xd9"
+
+
 def test_without_preserve_plex_edits_a_new_cover_replaces_plex_s_poster(env: Env) -> None:
     sid, _ = rich(env, "replaced-poster", plex=False)
     rk = env.plex.add_item(1, f"{PLEX_ROOT}/folder/replaced-poster.mp4", size=1000,
