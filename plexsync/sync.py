@@ -212,6 +212,8 @@ class SyncProcessor:
                     lock_images=pictures.managed(), owned=owned)
         if edit:
             self.plex().edit(item.section_id, item.rating_key, edit.params)
+        if pictures.note:
+            log.debug(f"scene {job.scene_id}: {pictures.note}")
         for warning in pictures.warnings:
             log.warning(f"scene {job.scene_id}: {warning}")
         wrote = bool(edit) or bool(pictures.uploaded)
