@@ -14,24 +14,24 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from plexsync.core.log import log
+from plexsync.core.protocol import parse, respond
 from plexsync.errors import PlexSyncError
-from plexsync.log import log
-from plexsync.protocol import parse, respond
 
 
 def main() -> int:
     if len(sys.argv) > 1:
-        from plexsync.cli import main as cli_main
+        from plexsync.tasks.cli import main as cli_main
 
         return cli_main(sys.argv[1:])
     try:
         invocation = parse(sys.stdin.read())
         if invocation.hook_context is not None:
-            from plexsync.hook import run_hook
+            from plexsync.hook.handler import run_hook
 
             output = run_hook(invocation)
         else:
-            from plexsync.tasks import run_task
+            from plexsync.tasks.router import run_task
 
             output = run_task(invocation)
     except PlexSyncError as exc:

@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from plexsync import scheduler  # noqa: E402
+from plexsync.hook import stash_post  # noqa: E402
 from testkit.fake_stash import FakeStash  # noqa: E402
 
 
@@ -101,7 +101,7 @@ def main() -> None:
         served = []  # the fake's own service time (Python graphql-core; real Stash is Go)
         for _ in range(20):
             start = time.perf_counter()
-            scheduler.request_drain(stash.server_connection())
+            stash_post.request_drain(stash.server_connection())
             served.append((time.perf_counter() - start) * 1000)
 
     mode = "no bytecode cache" if opts.no_bytecode_cache else "bytecode cached"

@@ -30,11 +30,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from plexsync.config import Settings  # noqa: E402
-from plexsync.index import LibraryIndex  # noqa: E402
-from plexsync.log import log  # noqa: E402
-from plexsync.matcher import basename, fold  # noqa: E402
-from plexsync.plex import PlexClient  # noqa: E402
+from plexsync.core.log import log  # noqa: E402
+from plexsync.core.paths import basename, fold  # noqa: E402
+from plexsync.core.settings import Settings  # noqa: E402
+from plexsync.plex.client import PlexClient  # noqa: E402
+from plexsync.plex.index import LibraryIndex  # noqa: E402
 
 
 def path_of(i: int) -> str:

@@ -24,14 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plexsync import scheduler
-from plexsync.drain import Drain
-from plexsync.jobs import Batch, JobSource, Outcome, OutcomeKind, Processor, SyncRecord
-from plexsync.log import log
-from plexsync.memstore import MemoryStore
-from plexsync.queue import JobQueue
-from plexsync.storage import Storage
-from plexsync.store import SQLiteStore
+from plexsync.core.log import log
+from plexsync.queue import markers
+from plexsync.queue.drain import Drain
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.memory_store import MemoryStore
+from plexsync.queue.model import Batch, JobSource, Outcome, OutcomeKind, Processor, SyncRecord
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.storage import Storage
 
 
 class NoOpProcessor:
@@ -56,7 +56,7 @@ def enqueue_latency(tmp: str, n: int) -> None:
         now = time.time()
         start = time.perf_counter()
         store.enqueue(i % 500 + 1, now, "hook", (), now,
-                      meta_fn=scheduler.schedule_if_idle(now, scheduler.new_token(now)))
+                      meta_fn=markers.schedule_if_idle(now, markers.new_token(now)))
         samples.append((time.perf_counter() - start) * 1000)
     store.close()
     cycles = []

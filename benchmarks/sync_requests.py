@@ -25,12 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from plexsync.config import Settings  # noqa: E402
-from plexsync.jobs import Batch, Job, JobSource, JobState, OutcomeKind, SyncRecord  # noqa: E402
-from plexsync.log import log  # noqa: E402
-from plexsync.stash_api import StashClient  # noqa: E402
-from plexsync.sync import build_processor  # noqa: E402
-from plexsync.tasks import TaskContext  # noqa: E402
+from plexsync.core.context import TaskContext  # noqa: E402
+from plexsync.core.log import log  # noqa: E402
+from plexsync.core.settings import Settings  # noqa: E402
+from plexsync.queue.model import Batch, Job, JobSource, JobState, OutcomeKind, SyncRecord  # noqa: E402
+from plexsync.stash.api import StashClient  # noqa: E402
+from plexsync.sync.processor import build_processor  # noqa: E402
 from testkit.fake_plex import FakePlex  # noqa: E402
 from testkit.fake_stash import FakeStash  # noqa: E402
 from testkit.world import generate, populate  # noqa: E402

@@ -2,6 +2,6 @@
 
 import sys
 
-from plexsync.cli import main
+from plexsync.tasks.cli import main
 
 sys.exit(main(sys.argv[1:]))

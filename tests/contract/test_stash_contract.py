@@ -8,7 +8,7 @@ types/*.graphql). CI provides that folder; it is never copied into this reposito
     with the same type signatures and deprecations. The fake cannot drift from Stash.
 (b) Every document stashapp-tools sends in a representative session against the fake
     validates against the real schema, with its variables.
-(c) Every document the plugin sends (``plexsync.gql.DOCUMENTS``) validates against the
+(c) Every document the plugin sends (``plexsync.stash.documents.DOCUMENTS``) validates against the
     real schema and uses nothing deprecated. That includes the document the hook posts as
     raw HTTP.
 
@@ -284,9 +284,9 @@ def test_every_document_stashapi_sends_validates_against_stashs_schema(
 
 def _plugin_gql_module() -> ModuleType | None:
     try:
-        return importlib.import_module("plexsync.gql")
+        return importlib.import_module("plexsync.stash.documents")
     except ModuleNotFoundError as err:
-        if err.name in ("plexsync", "plexsync.gql"):
+        if err.name in ("plexsync", "plexsync.stash.documents"):
             return None
         raise
 
@@ -295,12 +295,12 @@ def _plugin_documents() -> dict[str, str]:
     module = _plugin_gql_module()
     if module is None:
         pytest.skip(
-            "plexsync/gql.py does not exist yet: the plugin keeps every GraphQL document it "
-            "sends in plexsync.gql.DOCUMENTS, and this test validates them once it exists"
+            "plexsync/stash/documents.py does not exist yet: the plugin keeps every GraphQL "
+            "document it sends in its DOCUMENTS, and this test validates them once it exists"
         )
     documents = getattr(module, "DOCUMENTS", None)
-    assert isinstance(documents, dict), "plexsync.gql must define DOCUMENTS: dict[str, str]"
-    assert documents, "plexsync.gql.DOCUMENTS is empty: it must list every document sent"
+    assert isinstance(documents, dict), "stash/documents.py must define DOCUMENTS: dict[str, str]"
+    assert documents, "stash/documents.py DOCUMENTS is empty: it must list every document sent"
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in documents.items())
     return documents
 
@@ -330,13 +330,13 @@ def test_every_plugin_document_is_served_by_the_fake_stash() -> None:
 def test_the_hooks_raw_run_plugin_task_document_is_among_the_plugin_documents(
     real_schema: GraphQLSchema,
 ) -> None:
-    """The hook posts runPluginTask over raw HTTP. It has to be in DOCUMENTS to be checked."""
+    """The hook posts runPluginTask over raw HTTP; it is checked like every other document."""
     hook_documents = {
         name: document
         for name, document in _plugin_documents().items()
         if "runPluginTask" in document
     }
-    assert hook_documents, "no runPluginTask document in plexsync.gql.DOCUMENTS"
+    assert hook_documents, "no runPluginTask document among the plugin documents"
     for name, document in hook_documents.items():
         operation = get_operation_ast(parse(document))
         assert operation is not None and operation.operation.value == "mutation", name

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from plexsync.drain import LOCK_NAME, Drain
-from plexsync.jobs import Batch, Outcome, OutcomeKind, Processor, SyncRecord
-from plexsync.queue import JobQueue
+from plexsync.queue.drain import LOCK_NAME, Drain
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.model import Batch, Outcome, OutcomeKind, Processor, SyncRecord
 
 
 class SlowProcessor:

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from plexsync.jobs import JobSource
-from plexsync.queue import JobQueue
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.model import JobSource
 from testkit.fake_stash import FakeStash
 from tests.e2e.conftest import ENTRYPOINT, run_plugin
 
@@ -79,7 +79,8 @@ def test_200_simultaneous_hooks_leave_exactly_200_jobs_and_one_drain_request(
     data_dir = tmp_path / "data"
     with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash:
         subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-                        "import plexsync.hook, plexsync.tasks", str(ENTRYPOINT.parent)],
+                        "import plexsync.hook.handler, plexsync.tasks.router",
+                        str(ENTRYPOINT.parent)],
                        env=env_for(data_dir), check=True)  # fill the bytecode cache once
         first = hook_burst(stash, data_dir, range(1, 201))
         assert_clean(first)

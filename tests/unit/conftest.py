@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from plexsync.backoff import Backoff
-from plexsync.memstore import MemoryStore
-from plexsync.queue import JobQueue
-from plexsync.storage import Storage
-from plexsync.store import SQLiteStore
+from plexsync.queue.backoff import Backoff
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.memory_store import MemoryStore
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.storage import Storage
 from tests.unit.queue_helpers import FakeClock
 
 

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from plexsync.core.log import log
 from plexsync.errors import PlexSyncError
-from plexsync.jobs import Batch, Job, Outcome, OutcomeKind, SyncRecord
-from plexsync.log import log
-from plexsync.queue import JobQueue
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.model import Batch, Job, Outcome, OutcomeKind, SyncRecord
 
 T0 = 1_700_000_000.0
 

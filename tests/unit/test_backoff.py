@@ -1,7 +1,7 @@
 import pytest
 
-from plexsync.backoff import MIN_DELAY, Backoff
 from plexsync.errors import ErrorClass
+from plexsync.queue.backoff import MIN_DELAY, Backoff
 
 
 def test_plex_server_down_is_retried_without_limit() -> None:
@@ -73,7 +73,7 @@ def test_the_random_source_is_drawn_once_per_delay() -> None:
 
 
 def test_plex_not_found_retries_within_a_minute_but_not_before_the_index_may_rebuild() -> None:
-    from plexsync.index import AFTER_SCAN_INTERVAL
+    from plexsync.plex.index import AFTER_SCAN_INTERVAL
 
     earliest = Backoff(rng=lambda: 0.0).retry_delay(ErrorClass.PLEX_NOT_FOUND, 1)
     latest = Backoff(rng=lambda: 1.0).retry_delay(ErrorClass.PLEX_NOT_FOUND, 1)

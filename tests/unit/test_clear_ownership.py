@@ -14,18 +14,18 @@ from typing import Any
 
 import pytest
 
-from plexsync.config import Settings
-from plexsync.diff import diff
-from plexsync.fields import Wanted, wanted
-from plexsync.hook import gate
-from plexsync.jobs import Outcome, OutcomeKind
-from plexsync.memstore import MemoryStore
-from plexsync.plex import PlexItem
-from plexsync.queue import JobQueue
-from plexsync.stash_inputs import CLEARABLE
-from plexsync.storage import Storage
-from plexsync.store import SQLiteStore
-from plexsync.store_schema import MIGRATIONS
+from plexsync.core.settings import Settings
+from plexsync.core.vocab import CLEARABLE
+from plexsync.hook.handler import gate
+from plexsync.plex.client import PlexItem
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.memory_store import MemoryStore
+from plexsync.queue.model import Outcome, OutcomeKind
+from plexsync.queue.schema import MIGRATIONS
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.storage import Storage
+from plexsync.sync.diff import diff
+from plexsync.sync.fields import Wanted, wanted
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.unit.queue_helpers import T0, record

@@ -1,6 +1,7 @@
 import pytest
 
-from plexsync.config import PathMap, Settings, defaults_to_write, setting_names
+from plexsync.core.paths import PathMap
+from plexsync.core.settings import Settings, defaults_to_write, setting_names
 from plexsync.errors import ConfigError
 
 

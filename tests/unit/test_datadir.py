@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from plexsync import datadir
+from plexsync.core import datadir
 
 
 def test_env_var_overrides_the_plugin_folder(

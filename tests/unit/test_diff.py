@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from plexsync.diff import diff
-from plexsync.fields import Wanted
-from plexsync.plex import PlexItem
+from plexsync.plex.client import PlexItem
+from plexsync.sync.diff import diff
+from plexsync.sync.fields import Wanted
 
 
 def item(**over: Any) -> PlexItem:

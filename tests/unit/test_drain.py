@@ -8,11 +8,8 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
-from plexsync import drain as drain_mod
-from plexsync import scheduler
-from plexsync.backoff import Backoff
-from plexsync.config import Settings
-from plexsync.drain import Drain, run_process_queue
+from plexsync.core.context import TaskContext
+from plexsync.core.settings import Settings
 from plexsync.errors import (
     ConfigError,
     LowConfidence,
@@ -21,10 +18,14 @@ from plexsync.errors import (
     PlexServerDown,
     StashError,
 )
-from plexsync.jobs import Batch, Job, JobSource, JobState, Outcome, Processor
-from plexsync.queue import JobQueue
-from plexsync.store import SQLiteStore
-from plexsync.tasks import TaskContext
+from plexsync.queue import drain as drain_mod
+from plexsync.queue import markers
+from plexsync.queue.backoff import Backoff
+from plexsync.queue.drain import Drain
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.model import Batch, Job, JobSource, JobState, Outcome, Processor
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.tasks.process_queue import run_process_queue
 from tests.unit.queue_helpers import (
     FakeClock,
     ScriptedProcessor,
@@ -137,7 +138,7 @@ def test_an_empty_queue_never_builds_the_processor(world: World) -> None:
 def test_starting_fulfils_the_drain_request_and_finishing_clears_the_heartbeat(
         world: World) -> None:
     world.queue.storage.update_meta(
-        lambda m, d: {scheduler.SCHEDULED_AT: f"{world.clock():.6f} 1"})
+        lambda m, d: {markers.SCHEDULED_AT: f"{world.clock():.6f} 1"})
     fill(world, [1])
     states: list[str] = []
     world.run(ScriptedProcessor(before_each=lambda job: states.append(
@@ -388,7 +389,7 @@ def _settle_record(world: World, scene_id: int, fetched_at: float, **changes: An
 
 def test_process_queue_task_uses_the_sync_processor_only_when_there_is_work(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import plexsync.sync
+    import plexsync.sync.processor
 
     built: list[TaskContext] = []
 
@@ -396,7 +397,7 @@ def test_process_queue_task_uses_the_sync_processor_only_when_there_is_work(
         built.append(ctx)
         return ScriptedProcessor()
 
-    monkeypatch.setattr(plexsync.sync, "build_processor", build)
+    monkeypatch.setattr(plexsync.sync.processor, "build_processor", build)
     clock = FakeClock()
     ctx = TaskContext(settings=Settings(), data_dir=str(tmp_path), stash=None, clock=clock,
                       sleep=clock.sleep, progress=lambda p: None)

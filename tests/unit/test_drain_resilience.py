@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from plexsync.backoff import Backoff
-from plexsync.drain import Drain
 from plexsync.errors import PlexServerDown
-from plexsync.jobs import Job, JobState, Outcome, Processor
-from plexsync.queue import JobQueue
-from plexsync.store import SQLiteStore, StoreError
+from plexsync.queue.backoff import Backoff
+from plexsync.queue.drain import Drain
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.model import Job, JobState, Outcome, Processor
+from plexsync.queue.sqlite_store import SQLiteStore, StoreError
 from tests.unit.queue_helpers import (
     FakeClock,
     ScriptedProcessor,

@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from plexsync import fastjson
+from plexsync.core import fastjson
 
 DOCUMENTS = [
     '{"a": 1, "b": [1, 2.5, "x", null, true, false], "c": {"d": "é\\u00e9\\n"}}',

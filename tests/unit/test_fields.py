@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from plexsync.config import Settings
-from plexsync.fields import (
+from plexsync.core.settings import Settings
+from plexsync.sync.fields import (
     MAX_SUMMARY,
     OWNABLE,
     clean_date,
@@ -16,7 +16,7 @@ from plexsync.fields import (
     scene_files,
     wanted,
 )
-from plexsync.matcher import SceneFile
+from plexsync.sync.matcher import SceneFile
 
 DEFAULTS = Settings.from_mapping({})
 

@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
-from plexsync import datadir, scheduler
+from plexsync.core import datadir
+from plexsync.core.protocol import parse
 from plexsync.errors import InputError
-from plexsync.hook import gate, run_hook
-from plexsync.protocol import parse
-from plexsync.store import SQLiteStore
+from plexsync.hook import stash_post
+from plexsync.hook.handler import gate, run_hook
+from plexsync.queue import markers
+from plexsync.queue.sqlite_store import SQLiteStore
 from testkit.fake_stash import FakeStash
 from tests.unit.queue_helpers import captured_log, lines
 
@@ -154,8 +156,8 @@ def test_the_first_hook_queues_the_scene_and_requests_one_drain(
 def test_no_drain_is_requested_while_one_is_running(stash: FakeStash, data_dir: Path) -> None:
     hook(stash, 1)
     store = SQLiteStore.open(str(data_dir))
-    store.update_meta(lambda m, d: {scheduler.SCHEDULED_AT: None,
-                                    scheduler.HEARTBEAT_AT: m[scheduler.SCHEDULED_AT]})
+    store.update_meta(lambda m, d: {markers.SCHEDULED_AT: None,
+                                    markers.HEARTBEAT_AT: m[markers.SCHEDULED_AT]})
     store.close()
     assert hook(stash, 2)["drain"] == "running"
     assert len(stash.task_runs) == 1
@@ -164,9 +166,9 @@ def test_no_drain_is_requested_while_one_is_running(stash: FakeStash, data_dir: 
 def test_a_request_that_never_started_is_made_again_after_three_minutes(
         stash: FakeStash, data_dir: Path) -> None:
     hook(stash, 1)
-    stale = f"{float(meta(data_dir)[scheduler.SCHEDULED_AT].split()[0]) - 181:.6f} 1"
+    stale = f"{float(meta(data_dir)[markers.SCHEDULED_AT].split()[0]) - 181:.6f} 1"
     store = SQLiteStore.open(str(data_dir))
-    store.update_meta(lambda m, d: {scheduler.SCHEDULED_AT: stale})
+    store.update_meta(lambda m, d: {markers.SCHEDULED_AT: stale})
     store.close()
     assert hook(stash, 2)["drain"] == "requested"
     assert len(stash.task_runs) == 2
@@ -180,7 +182,7 @@ def test_a_failed_request_keeps_the_job_warns_once_and_lets_the_next_hook_retry(
         assert run_hook(parse(json.dumps(doc))) == {"queued": 1, "drain": "not requested"}
     [warning] = lines(stream, "w")
     assert "Scene 1 is queued" in warning and "test-session" not in warning
-    assert scheduler.SCHEDULED_AT not in meta(data_dir)
+    assert markers.SCHEDULED_AT not in meta(data_dir)
     assert hook(stash, 2)["drain"] == "requested"
     assert pending(data_dir) == 2
 
@@ -237,21 +239,21 @@ def test_a_hook_without_a_scene_id_is_an_input_error(stash: FakeStash, data_dir:
 def test_chunked_and_error_replies_are_understood() -> None:
     ok = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
           b"1c\r\n{\"data\":{\"runPluginTask\":\"7\"\r\n2\r\n}}\r\n0\r\n\r\n")
-    assert scheduler._parse_reply(ok) == {"runPluginTask": "7"}
+    assert stash_post._parse_reply(ok) == {"runPluginTask": "7"}
     rejected = b'HTTP/1.1 200 OK\r\n\r\n{"errors":[{"message":"no such task"}],"data":null}'
     with pytest.raises(ValueError, match="no such task"):
-        scheduler._parse_reply(rejected)
+        stash_post._parse_reply(rejected)
     with pytest.raises(ValueError, match="401"):
-        scheduler._parse_reply(b"HTTP/1.1 401 Unauthorized\r\n\r\n")
+        stash_post._parse_reply(b"HTTP/1.1 401 Unauthorized\r\n\r\n")
 
 
 def test_an_https_stash_is_spoken_to_over_tls(stash: FakeStash) -> None:
     conn = dict(stash.server_connection(), Scheme="https")  # the fake only speaks plain HTTP
     with pytest.raises(OSError):  # ssl.SSLError: the TLS handshake was attempted and failed
-        scheduler.request_drain(conn, timeout=2)
+        stash_post.request_drain(conn, timeout=2)
 
 
 def test_an_unreachable_stash_fails_fast_with_an_os_error() -> None:
     conn = {"Scheme": "http", "Host": "0.0.0.0", "Port": 1, "SessionCookie": None}
     with pytest.raises(OSError):
-        scheduler.request_drain(conn, timeout=1)
+        stash_post.request_drain(conn, timeout=1)

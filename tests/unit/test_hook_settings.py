@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from plexsync import datadir
-from plexsync.hook import gate, run_hook
-from plexsync.protocol import Invocation
+from plexsync.core import datadir
+from plexsync.core.protocol import Invocation
+from plexsync.hook.handler import gate, run_hook
 
 
 def hook_invocation(config_dir: Path, scene_id: int = 5) -> Invocation:
@@ -28,7 +28,7 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     data, config = tmp_path / "data", tmp_path / "stash"
     config.mkdir()
     monkeypatch.setenv(datadir.ENV_VAR, str(data))
-    monkeypatch.setattr("plexsync.scheduler.request_drain", lambda conn: None)
+    monkeypatch.setattr("plexsync.hook.stash_post.request_drain", lambda conn: None)
     datadir.resolve()
     return data, config
 

@@ -7,8 +7,8 @@ import hashlib
 import pytest
 
 from plexsync.errors import PlexBadRequest, PlexServerDown, StashError
-from plexsync.fields import Wanted
-from plexsync.images import Previous, image_type, sync_images
+from plexsync.sync.fields import Wanted
+from plexsync.sync.images import Previous, image_type, sync_images
 
 URL1 = "http://stash/scene/1/screenshot?t=1"
 URL2 = "http://stash/scene/1/screenshot?t=2"

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from plexsync import index as index_mod
-from plexsync.config import Settings
-from plexsync.index import LibraryIndex
-from plexsync.index_store import clear, open_store
-from plexsync.matcher import Candidate
-from plexsync.plex import PlexClient, Section
+from plexsync.core.settings import Settings
+from plexsync.plex import index as index_mod
+from plexsync.plex.client import PlexClient, Section
+from plexsync.plex.index import LibraryIndex
+from plexsync.plex.index_cache import clear, open_store
+from plexsync.plex.model import Candidate
 from testkit.fake_plex import FakePlex
 
 MOVIES = Section(1, "Movies", "movie", ("/media/videos",))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plexsync.jobs import Job, JobSource, JobState, SyncRecord, superseded
+from plexsync.queue.model import Job, JobSource, JobState, SyncRecord, superseded
 
 
 def make_job(event_at: float, cleared: frozenset[str] = frozenset()) -> Job:

@@ -1,6 +1,6 @@
 import io
 
-from plexsync.log import StashLog, obfuscate, quote_path
+from plexsync.core.log import StashLog, obfuscate, quote_path
 
 
 def make() -> tuple[StashLog, io.StringIO]:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from plexsync.config import PathMap
-from plexsync.matcher import (
-    Candidate,
+from plexsync.core.paths import PathMap, basename, fold
+from plexsync.plex.model import Candidate
+from plexsync.sync.matcher import (
     Confidence,
     Match,
     NotInPlex,
     OutOfScope,
     SceneFile,
-    basename,
-    fold,
     match,
     section_of,
 )

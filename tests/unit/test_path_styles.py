@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from plexsync import hook, stash_inputs
-from plexsync.config import PathMap
-from plexsync.matcher import (
-    Candidate,
+from plexsync.core import vocab as stash_inputs
+from plexsync.core.paths import PathMap, basename, folder_of
+from plexsync.hook import handler as hook
+from plexsync.plex.model import Candidate
+from plexsync.sync.matcher import (
     NotInPlex,
     OutOfScope,
     SceneFile,
-    basename,
-    folder_of,
     match,
     section_of,
 )

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from plexsync import __version__, datadir
-from plexsync.config import Settings
+from plexsync import __version__
+from plexsync.core import datadir
+from plexsync.core.settings import Settings
 from plexsync.errors import ConfigError, PlexAuth, PlexBadRequest, PlexNotFound, PlexServerDown
-from plexsync.plex import PlexClient
+from plexsync.plex.client import PlexClient
 from testkit.fake_plex import FakePlex
 
 TOKEN = "s3cret-plex-token-XYZ"

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from plexsync.core.protocol import parse, respond
 from plexsync.errors import InputError
-from plexsync.protocol import parse, respond
 
 
 @pytest.mark.parametrize(

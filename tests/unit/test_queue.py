@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from plexsync import scheduler
-from plexsync.backoff import Backoff
+from plexsync.core.log import log
 from plexsync.errors import (
     LowConfidence,
     PlexAuth,
@@ -11,9 +10,10 @@ from plexsync.errors import (
     PlexServerDown,
     StashError,
 )
-from plexsync.jobs import JobSource, JobState, Outcome, OutcomeKind
-from plexsync.log import log
-from plexsync.queue import JobQueue
+from plexsync.queue import markers
+from plexsync.queue.backoff import Backoff
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.model import JobSource, JobState, Outcome, OutcomeKind
 from tests.unit.queue_helpers import LEASE, OWNER, T0, FakeClock, claim_one, failed, record, synced
 
 # ---------------------------------------------------------------------- enqueue / coalescing
@@ -372,7 +372,7 @@ def test_finish_drain_keeps_running_while_a_job_is_due(queue: JobQueue) -> None:
 
 def test_finish_drain_clears_the_heartbeat_when_nothing_is_due(
         queue: JobQueue, clock: FakeClock) -> None:
-    queue.storage.update_meta(lambda m, d: {scheduler.SCHEDULED_AT: f"{clock():.6f} 1"})
+    queue.storage.update_meta(lambda m, d: {markers.SCHEDULED_AT: f"{clock():.6f} 1"})
     assert queue.drain_state() == "scheduled"
     queue.begin_drain(OWNER)
     assert queue.drain_state() == "running"
@@ -385,8 +385,8 @@ def test_finish_drain_clears_the_heartbeat_when_nothing_is_due(
 def test_a_stale_heartbeat_or_request_counts_as_no_drain(
         queue: JobQueue, clock: FakeClock) -> None:
     queue.begin_drain(OWNER)
-    clock.advance(scheduler.RUNNING_FRESH + 1)
+    clock.advance(markers.RUNNING_FRESH + 1)
     assert queue.drain_state() == "idle"
-    queue.storage.update_meta(lambda m, d: {scheduler.SCHEDULED_AT: f"{clock():.6f} 1"})
-    clock.advance(scheduler.SCHEDULED_FRESH + 1)
+    queue.storage.update_meta(lambda m, d: {markers.SCHEDULED_AT: f"{clock():.6f} 1"})
+    clock.advance(markers.SCHEDULED_FRESH + 1)
     assert queue.drain_state() == "idle"

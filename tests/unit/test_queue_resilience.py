@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
-from plexsync import admin, scheduler
-from plexsync.backoff import LONE_FAILURE, Backoff
 from plexsync.errors import ErrorClass, PlexServerDown, StashError
-from plexsync.jobs import JobState
-from plexsync.plex_errors import translate
-from plexsync.queue import JobQueue
-from plexsync.storage import Storage
-from plexsync.store import SQLiteStore, StoreError
+from plexsync.plex.errors import translate
+from plexsync.queue import markers
+from plexsync.queue.backoff import LONE_FAILURE, Backoff
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.model import JobState
+from plexsync.queue.sqlite_store import SQLiteStore, StoreError
+from plexsync.queue.storage import Storage
+from plexsync.tasks import admin
 from tests.unit.queue_helpers import LEASE, OWNER, FakeClock, claim_one, failed
 
 
@@ -155,8 +156,8 @@ def test_drain_state_is_read_without_writing(storage: Storage, clock: FakeClock)
     assert lean.drain_state() == "idle"
     full.begin_drain(OWNER)
     assert lean.drain_state() == "running"
-    storage.update_meta(lambda meta, due: {scheduler.HEARTBEAT_AT: None,
-                                           scheduler.SCHEDULED_AT: f"{clock():.6f} 1"})
+    storage.update_meta(lambda meta, due: {markers.HEARTBEAT_AT: None,
+                                           markers.SCHEDULED_AT: f"{clock():.6f} 1"})
     assert lean.drain_state() == "scheduled"
 
 

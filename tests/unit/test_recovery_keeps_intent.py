@@ -6,9 +6,9 @@ import sqlite3
 from pathlib import Path
 
 from plexsync.errors import LowConfidence
-from plexsync.queue import JobQueue
-from plexsync.store import SQLiteStore
-from plexsync.store_schema import MIGRATIONS
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.schema import MIGRATIONS
+from plexsync.queue.sqlite_store import SQLiteStore
 from tests.unit.queue_helpers import OWNER, claim_one, failed
 
 

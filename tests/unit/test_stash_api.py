@@ -1,7 +1,7 @@
 import pytest
 
 from plexsync.errors import StashError
-from plexsync.stash_api import StashClient
+from plexsync.stash.api import StashClient
 from testkit.fake_stash import FakeStash
 
 

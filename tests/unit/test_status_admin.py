@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from plexsync import admin, bulk
-from plexsync.config import Settings
+from plexsync.core.context import TaskContext
+from plexsync.core.settings import Settings
 from plexsync.errors import InputError, LowConfidence, PlexServerDown, PlexSyncError, StashError
-from plexsync.jobs import JobSource, Processor
-from plexsync.queue import JobQueue
-from plexsync.stash_api import StashClient
-from plexsync.status import run_queue_status
-from plexsync.tasks import TaskContext
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.model import JobSource, Processor
+from plexsync.stash.api import StashClient
+from plexsync.tasks import admin, bulk
+from plexsync.tasks.status import run_queue_status
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.unit.queue_helpers import FakeClock, ScriptedProcessor, captured_log, lines
@@ -46,14 +46,14 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def processor(monkeypatch: pytest.MonkeyPatch) -> ScriptedProcessor:
-    import plexsync.sync
+    import plexsync.sync.processor
 
     scripted = ScriptedProcessor()
 
     def build(ctx: TaskContext) -> Processor:
         return scripted
 
-    monkeypatch.setattr(plexsync.sync, "build_processor", build)
+    monkeypatch.setattr(plexsync.sync.processor, "build_processor", build)
     return scripted
 
 
@@ -216,10 +216,10 @@ def test_plex_health_comes_from_the_identity_probe(tmp_path: Path, clock: FakeCl
 
 def test_clear_match_cache_drops_the_plex_index(tmp_path: Path, clock: FakeClock,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import plexsync.index_store
+    import plexsync.plex.index_cache
 
     cleared: list[str] = []
-    monkeypatch.setattr(plexsync.index_store, "clear", cleared.append)
+    monkeypatch.setattr(plexsync.plex.index_cache, "clear", cleared.append)
     with captured_log():
         assert admin.run_clear_match_cache(context(tmp_path, clock)) == {"cleared": True}
     assert cleared == [str(tmp_path)]

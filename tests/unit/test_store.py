@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from plexsync import store_db
-from plexsync.store import SCHEMA_VERSION, SQLiteStore, StoreError
-from plexsync.store_schema import MIGRATIONS
+from plexsync.queue import sqlite_db as store_db
+from plexsync.queue.schema import MIGRATIONS
+from plexsync.queue.sqlite_store import SCHEMA_VERSION, SQLiteStore, StoreError
 from tests.unit.queue_helpers import T0, captured_log, lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,7 +174,7 @@ def test_memory_path_gives_a_private_volatile_store() -> None:
 def test_the_hook_path_imports_nothing_heavy(tmp_path: Path) -> None:
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-        "import plexsync.protocol, plexsync.hook\n"
+        "import plexsync.core.protocol, plexsync.hook.handler\n"
         "import json; print(json.dumps(sorted(sys.modules)))\n"
     )
     # Without coverage's subprocess hook: it would load its own modules into the child.
@@ -184,5 +184,6 @@ def test_the_hook_path_imports_nothing_heavy(tmp_path: Path) -> None:
     loaded = set(json.loads(proc.stdout))
     heavy = {"plexapi", "requests", "stashapi", "filelock", "dataclasses", "typing",
              "http.client", "socket", "ssl", "random", "hashlib", "uuid", "urllib3",
-             "diskcache", "plexsync.config", "plexsync.jobs", "plexsync.queue", "plexsync.storage"}
+             "diskcache", "plexsync.core.settings", "plexsync.queue.model",
+             "plexsync.queue.job_queue", "plexsync.queue.storage"}
     assert loaded & heavy == set()

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from plexsync import index as index_mod
-from plexsync.config import Settings
+from plexsync.core.context import TaskContext
+from plexsync.core.settings import Settings
 from plexsync.errors import (
     Internal,
     LowConfidence,
@@ -20,11 +20,11 @@ from plexsync.errors import (
     PlexNotFound,
     PlexServerDown,
 )
-from plexsync.jobs import Batch, Job, JobSource, JobState, Outcome, OutcomeKind, SyncRecord
-from plexsync.plex import PlexClient
-from plexsync.stash_api import StashClient
-from plexsync.sync import SyncProcessor, build_processor
-from plexsync.tasks import TaskContext
+from plexsync.plex import index as index_mod
+from plexsync.plex.client import PlexClient
+from plexsync.queue.model import Batch, Job, JobSource, JobState, Outcome, OutcomeKind, SyncRecord
+from plexsync.stash.api import StashClient
+from plexsync.sync.processor import SyncProcessor, build_processor
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 
@@ -425,7 +425,7 @@ def test_an_unexpected_bug_is_a_failed_internal_job_not_a_crash(
     env: Env, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sid, _ = rich(env, "bug")
-    monkeypatch.setattr("plexsync.fields.wanted", lambda *a: 1 / 0)
+    monkeypatch.setattr("plexsync.sync.fields.wanted", lambda *a: 1 / 0)
     outcomes = env.run(sid)
     assert kinds(outcomes) == [OutcomeKind.FAILED] and isinstance(outcomes[0].error, Internal)
 

@@ -11,19 +11,19 @@ from typing import Any
 
 import pytest
 
-from plexsync import admin
-from plexsync.backoff import Backoff
-from plexsync.config import Settings
-from plexsync.drain import Drain
+from plexsync.core.context import TaskContext
+from plexsync.core.settings import Settings
 from plexsync.errors import PlexServerDown
-from plexsync.index import LibraryIndex
-from plexsync.jobs import Batch, Job, JobSource, JobState, OutcomeKind
-from plexsync.plex import PlexClient
-from plexsync.queue import JobQueue
-from plexsync.stash_api import StashClient
-from plexsync.store import SQLiteStore
-from plexsync.sync import SyncProcessor
-from plexsync.tasks import TaskContext
+from plexsync.plex.client import PlexClient
+from plexsync.plex.index import LibraryIndex
+from plexsync.queue.backoff import Backoff
+from plexsync.queue.drain import Drain
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.model import Batch, Job, JobSource, JobState, OutcomeKind
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.stash.api import StashClient
+from plexsync.sync.processor import SyncProcessor
+from plexsync.tasks import admin
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.unit.queue_helpers import FakeClock, captured_log, lines

@@ -12,17 +12,17 @@ from typing import Any
 
 import pytest
 
-from plexsync import index as index_mod
-from plexsync.backoff import Backoff
-from plexsync.config import Settings
-from plexsync.drain import Drain
+from plexsync.core.context import TaskContext
+from plexsync.core.settings import Settings
 from plexsync.errors import ConfigError, LowConfidence
-from plexsync.jobs import OutcomeKind
-from plexsync.queue import JobQueue
-from plexsync.stash_api import StashClient
-from plexsync.store import SQLiteStore
-from plexsync.sync import SyncProcessor
-from plexsync.tasks import TaskContext
+from plexsync.plex import index as index_mod
+from plexsync.queue.backoff import Backoff
+from plexsync.queue.drain import Drain
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.model import OutcomeKind
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.stash.api import StashClient
+from plexsync.sync.processor import SyncProcessor
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.unit.test_sync import PLEX_ROOT, STASH_ROOT, Clock, Env, kinds, rich

@@ -4,9 +4,9 @@ from typing import Any
 import pytest
 import yaml
 
-from plexsync import datadir
+from plexsync.core import datadir
 from plexsync.errors import InputError
-from plexsync.tasks import TASKS, load_settings, resolve_handler, validate_mode
+from plexsync.tasks.router import TASKS, load_settings, resolve_handler, validate_mode
 
 
 class RecordingStash:

@@ -1,0 +1,140 @@
+"""The data directory (SPEC §4) and the small JSON state files kept in it.
+
+Invariants:
+- The directory is `$PLEXSYNC_DATA_DIR`, else `<PluginDir>/data`; created owner-only (0700).
+- JSON state is written atomically (temp file in the same folder, fsync, rename), so a reader sees
+  the old or the new content, never half of it. Writers that read-modify-write hold `locked()`.
+- A corrupt or truncated file is moved aside (`<name>.corrupt-<epoch>`) with a warning and the
+  caller gets its default: bad state never stops the plugin and never costs the other files.
+
+Imported by the hook path: standard library only at import time (`filelock` is imported lazily).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from plexsync.core import fastjson as json
+from plexsync.core.log import log
+
+# `typing` costs milliseconds at import and this module is on the hook path (SPEC §2);
+# mypy treats any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from filelock import FileLock
+
+# The plugin folder: the one holding PlexSync.yml, plexsync.py and this package.
+PLUGIN_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV_VAR = "PLEXSYNC_DATA_DIR"
+DB_NAME = "plexsync.db"
+SETTINGS_SNAPSHOT = "settings-snapshot.json"
+DEVICE_ID = "device-id"
+
+
+def _uuid4() -> str:
+    import uuid  # lazily: `uuid` imports `platform`, too slow for the hook path
+
+    return str(uuid.uuid4())
+
+
+def resolve(plugin_dir: str | None = None) -> str:
+    """Return the data directory, creating it owner-only if needed."""
+    path = os.environ.get(ENV_VAR) or os.path.join(
+        plugin_dir or PLUGIN_ROOT, "data"
+    )
+    if not os.path.isdir(path):
+        os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+def move_aside(path: str, reason: str) -> str:
+    """Rename a damaged file out of the way; returns its new name."""
+    target = f"{path}.corrupt-{int(time.time())}"
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        return target
+    log.warning(f"PlexSync state file {os.path.basename(path)} was unreadable ({reason}); "
+                f"moved it aside as {os.path.basename(target)} and started it afresh.")
+    return target
+
+
+def read_json(path: str, default: dict[str, Any]) -> dict[str, Any]:
+    """Read a JSON object; a missing file gives `default`, a damaged one is moved aside."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return dict(default)
+    except (OSError, ValueError) as exc:
+        move_aside(path, type(exc).__name__)
+        return dict(default)
+    if not isinstance(data, dict):
+        move_aside(path, "not a JSON object")
+        return dict(default)
+    return data
+
+
+def write_json(path: str, data: dict[str, Any]) -> None:
+    """Atomically replace `path` with `data` (temp file, fsync, rename, fsync of the folder)."""
+    folder = os.path.dirname(path) or "."
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{_uuid4()[:8]}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):  # (not contextlib.suppress: contextlib is off the hook path)
+            os.unlink(tmp)
+        raise
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # some platforms cannot open folders; the rename is still atomic
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def locked(path: str, timeout: float = 10.0) -> FileLock:
+    """The cross-process lock that guards read-modify-write of `path`: `with locked(p): ...`.
+
+    (A FileLock rather than a contextlib generator: `contextlib` is a millisecond of the hook's
+    import budget, and `filelock` is imported only when a lock is actually taken.)
+    """
+    from filelock import FileLock
+
+    return FileLock(f"{path}.lock", timeout=timeout)
+
+
+def device_id(data_dir: str) -> str:
+    """The persistent X-Plex-Client-Identifier, so Plex sees one device, not one per run."""
+    path = os.path.join(data_dir, DEVICE_ID)
+    value = _read_id(path)
+    if value:
+        return value
+    with locked(path):  # another process may have written it meanwhile
+        value = _read_id(path)
+        if value:
+            return value
+        value = f"plexsync-{_uuid4()}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(value)
+    return value
+
+
+def _read_id(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            value = fh.read().strip()
+    except OSError:
+        return None
+    return value if len(value) >= 16 else None

@@ -1,0 +1,189 @@
+"""Settings (SPEC §3): typed, defaulted, validated. Pure: no I/O here.
+
+`Settings.from_mapping` takes the raw map Stash returns under `configuration.plugins.PlexSync`
+(keys the user never touched are absent; values may be bool, number or string) and merges it
+over the defaults. Every invalid value raises `ConfigError` with one sentence that names the
+setting and says how to fix it. Plex credentials are checked only by `require_plex()`, so hooks
+and local tasks work before the user has filled them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+from plexsync.core.paths import PathMap
+from plexsync.errors import ConfigError
+
+SYNC_FIELDS = (
+    "title", "summary", "date", "studio", "performers", "tags", "collections", "rating", "poster",
+)
+TAGS_AS = ("genres", "labels", "both")
+RECONCILE_INTERVALS = ("never", "hourly", "daily", "weekly")
+RECONCILE_SCOPES = ("all", "24h", "7days")
+LEGACY_KEYS = ("plexHost", "plexPort", "plexToken")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    plex_url: str = ""
+    plex_token: str = ""
+    plex_library: tuple[str, ...] = ()
+    path_map: PathMap = PathMap()  # noqa: RUF009 (frozen, immutable)
+    enabled: bool = True
+    strict_matching: bool = True
+    preserve_plex_edits: bool = False
+    lock_fields: bool = True
+    sync_title: bool = True
+    sync_summary: bool = True
+    sync_date: bool = True
+    sync_studio: bool = True
+    sync_performers: bool = True
+    sync_tags: bool = True
+    sync_collections: bool = True
+    sync_rating: bool = True
+    sync_poster: bool = True
+    sync_background: bool = False
+    scan_missing: bool = True
+    tags_as: str = "genres"
+    max_tags: int = 100
+    max_retries: int = 5
+    queue_timeout: int = 0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    verify_tls: bool = True
+    reconcile_interval: str = "never"
+    reconcile_scope: str = "24h"
+    reconcile_missing: bool = True
+    dlq_retention_days: int = 30
+    debug_logging: bool = False
+    obfuscate_paths: bool = False
+    legacy_used: bool = False   # plex_url/plex_token came from the old v0.1 plugin's keys
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> Settings:
+        """Merge `raw` over the defaults and validate. Unknown keys are ignored."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "legacy_used" or f.name not in raw or raw[f.name] is None:
+                continue
+            values[f.name] = _coerce(f.name, raw[f.name], f.default)
+        if not values.get("plex_url") and raw.get("plexHost"):
+            values["plex_url"] = _legacy_url(raw)
+            values["legacy_used"] = True
+        if not values.get("plex_token") and raw.get("plexToken"):
+            values["plex_token"] = str(raw["plexToken"]).strip()
+            values["legacy_used"] = True
+        settings = cls(**values)
+        settings._validate()
+        return settings
+
+    def _validate(self) -> None:
+        if self.plex_url:
+            parts = urlsplit(self.plex_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    f"plex_url {self.plex_url!r} is not a URL; set it like http://192.168.1.5:32400."
+                )
+        _choice("tags_as", self.tags_as, TAGS_AS)
+        _choice("reconcile_interval", self.reconcile_interval, RECONCILE_INTERVALS)
+        _choice("reconcile_scope", self.reconcile_scope, RECONCILE_SCOPES)
+        _at_least("max_tags", self.max_tags, 0)
+        _at_least("max_retries", self.max_retries, 0)
+        _at_least("queue_timeout", self.queue_timeout, 0)
+        _at_least("dlq_retention_days", self.dlq_retention_days, 1)
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise ConfigError(
+                "connect_timeout and read_timeout must be positive numbers of seconds."
+            )
+
+    def require_plex(self) -> None:
+        """Raise unless the Plex connection settings are filled in."""
+        if not self.plex_url:
+            raise ConfigError(
+                "plex_url is not set; enter your Plex address (e.g. http://192.168.1.5:32400) in "
+                "Settings → Plugins → PlexSync."
+            )
+        if not self.plex_token:
+            raise ConfigError(
+                "plex_token is not set; paste your X-Plex-Token in Settings → Plugins → PlexSync."
+            )
+
+    def syncs(self, field_name: str) -> bool:
+        """Whether the per-field toggle `sync_<field_name>` is on."""
+        return bool(getattr(self, f"sync_{field_name}"))
+
+    @property
+    def plex_base_url(self) -> str:
+        return self.plex_url.rstrip("/")
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off", ""):
+            return False
+        raise ConfigError(f"{name} must be true or false, not {value!r}.")
+    if isinstance(default, int | float):
+        try:
+            number = float(str(value).strip()) if not isinstance(value, int | float) else value
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+        if isinstance(default, int):
+            if float(number) != int(number):
+                raise ConfigError(f"{name} must be a whole number, not {value!r}.")
+            return int(number)
+        return float(number)
+    if isinstance(default, PathMap):
+        return PathMap.parse(str(value))
+    if isinstance(default, tuple):
+        return tuple(p.strip() for p in str(value).split(",") if p.strip())
+    text = str(value).strip()
+    if name in ("tags_as", "reconcile_interval", "reconcile_scope"):
+        text = text.lower()
+    return text
+
+
+def _legacy_url(raw: Mapping[str, Any]) -> str:
+    host = str(raw.get("plexHost", "")).strip().rstrip("/")
+    port = str(raw.get("plexPort", "") or "32400").strip()
+    if "://" not in host:
+        host = f"http://{host}"
+    if urlsplit(host).port is None:
+        host = f"{host}:{port}"
+    return host
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; it is {value!r}.")
+
+
+def _at_least(name: str, value: float, floor: float) -> None:
+    if value < floor:
+        raise ConfigError(f"{name} must be at least {floor:g}; it is {value:g}.")
+
+
+# Defaults written back once (SPEC §3) so Stash's UI shows checked boxes for true booleans and the
+# real values of choices and numbers. Empty strings and secrets are never written.
+def defaults_to_write(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys absent from `raw` with their default values, as Stash's settings UI types them."""
+    missing: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name in raw or f.name in ("legacy_used", "plex_url", "plex_token", "path_map"):
+            continue
+        default = f.default
+        if isinstance(default, tuple) or default == "":
+            continue
+        missing[f.name] = default
+    return missing
+
+
+def setting_names() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(Settings) if f.name != "legacy_used")

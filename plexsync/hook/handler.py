@@ -1,0 +1,169 @@
+"""The hook path (SPEC §2): gate, enqueue, schedule a drain, exit. Runs inside the user's save.
+
+Invariants:
+- Never talks to Plex and imports nothing heavy: the standard library's json/os/sqlite3/time
+  and the light PlexSync modules (store, scheduler). At most one request to Stash:
+  `runPluginTask(Process Queue)`, and only when no drain is running or already requested.
+- Settings come from the snapshot file the last task wrote (`datadir.SETTINGS_SNAPSHOT`); when
+  it is absent the defaults apply (enabled, every field synced).
+- Gate: a scan (`input` null) and Scene.Create.Post always enqueue. An update enqueues only when
+  its `inputFields` name a field PlexSync syncs whose `sync_*` toggle is on; bulk updates
+  (`input.ids`) are judged the same way.
+- `cleared_fields` lists the synced Stash inputs the user explicitly emptied (named in
+  `inputFields` with a null/""/[] value, or a bulk `{mode: SET, ids: []}`), by their Stash
+  input name (title, details, date, studio_id, performer_ids, tag_ids, groups, group_ids,
+  movies, movie_ids, rating100, director; the table is `stash_inputs.CLEARABLE`), as
+  `jobs.Job` and `fields.wanted` expect; only these may clear a Plex field, and only one
+  PlexSync pushed a value to before (Stash's edit form sends every field on save).
+- Failure: a database problem raises (Stash logs one error line); a failed drain request is one
+  warning, because the job is already committed and the next hook or task will drain it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from plexsync.core import datadir
+from plexsync.core import fastjson as json
+from plexsync.core.log import log
+from plexsync.core.vocab import CLEARABLE, INPUT_FIELDS
+from plexsync.errors import InputError
+from plexsync.hook import stash_post
+from plexsync.queue import markers
+from plexsync.queue.sqlite_store import SQLiteStore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from plexsync.core.protocol import Invocation
+
+# Fields with no sync_* toggle: director is always synced; a file change may re-match the item.
+ALWAYS_SYNCED = frozenset({"director", "files"})
+# Toggles whose default is off (SPEC §3); every other sync_* defaults to on.
+OFF_BY_DEFAULT = frozenset({"background"})
+
+
+def read_snapshot(data_dir: str) -> dict[str, Any]:
+    """The settings the hook needs, as the last task saw them; {} (defaults) when absent."""
+    path = os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return datadir.read_json(path, {})  # moves the damaged file aside with a warning
+    return data if isinstance(data, dict) else {}
+
+
+def syncs(snapshot: Mapping[str, Any], field: str) -> bool:
+    if field in ALWAYS_SYNCED:
+        return True
+    return bool(snapshot.get(f"sync_{field}", field not in OFF_BY_DEFAULT))
+
+
+def _is_empty(value: Any) -> bool:
+    """Whether an input value may have emptied the field. A clear only empties Plex when the
+    scene's list really is empty in Stash (fields.py), so a bulk REMOVE, which may or may not
+    have removed the last entry, counts as a possible clear."""
+    if value is None or value == "" or value == []:
+        return True
+    if isinstance(value, dict):  # bulk BulkUpdateIds {ids, mode}
+        mode = str(value.get("mode", "")).upper()
+        return mode == "REMOVE" or (mode == "SET" and not value.get("ids"))
+    return False
+
+
+def settings_changed_since_snapshot(conn: Mapping[str, Any], data_dir: str) -> bool:
+    """True when Stash's config.yml is newer than the settings snapshot: the user may have
+    changed PlexSync's settings since the last task wrote it, so its gates cannot be trusted
+    (the drain re-reads the settings and drops hook jobs if PlexSync really is disabled)."""
+    config_dir = conn.get("Dir")
+    if not config_dir:
+        return False
+    try:
+        config_mtime = os.stat(os.path.join(str(config_dir), "config.yml")).st_mtime
+        snapshot_mtime = os.stat(os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)).st_mtime
+    except OSError:
+        return False
+    return config_mtime > snapshot_mtime
+
+
+def gate(hook: Mapping[str, Any], snapshot: Mapping[str, Any]) -> tuple[str | None, list[str]]:
+    """(reason to skip or None, cleared fields) for one hook context. Pure."""
+    payload = hook.get("input")
+    names = hook.get("inputFields")
+    if hook.get("type") == "Scene.Create.Post" or payload is None or not isinstance(names, list):
+        return None, []
+    touched = {f for name in names for f in INPUT_FIELDS.get(str(name), ())}
+    if not touched:
+        return "no field PlexSync syncs was changed", []
+    if not any(syncs(snapshot, f) for f in touched):
+        return "only fields with syncing turned off were changed", []
+    values = payload if isinstance(payload, dict) else {}
+    cleared = sorted({
+        name for name in map(str, names)
+        if name in CLEARABLE and syncs(snapshot, CLEARABLE[name]) and _is_empty(values.get(name))
+    })
+    return None, cleared
+
+
+def _scene_id(hook: Mapping[str, Any]) -> int:
+    try:
+        scene_id = int(hook["id"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(
+            f"the {hook.get('type')} hook carried no scene id; nothing was queued."
+        ) from None
+    if scene_id <= 0:
+        raise InputError(f"the hook's scene id {scene_id} is not valid; nothing was queued.")
+    return scene_id
+
+
+def run_hook(invocation: Invocation) -> dict[str, Any]:
+    hook = invocation.hook_context or {}
+    data_dir = datadir.resolve(invocation.plugin_dir)
+    conn = invocation.server_connection
+    snapshot = read_snapshot(data_dir)
+    log.configure(debug=bool(snapshot.get("debug_logging")),
+                  obfuscate_paths=bool(snapshot.get("obfuscate_paths")))
+    if snapshot and settings_changed_since_snapshot(conn, data_dir):
+        snapshot = {}  # gate on the defaults; the drain applies the real settings
+    cookie = conn.get("SessionCookie")
+    log.add_secret(cookie.get("Value") if isinstance(cookie, dict) else None)
+    log.add_secret(conn.get("ApiKey"))
+    scene_id = _scene_id(hook)
+    if not snapshot.get("enabled", True):
+        log.info(f"PlexSync is disabled (Settings → Plugins → PlexSync → Enabled); "
+                 f"scene {scene_id} was not queued.")
+        return {"skipped": "disabled", "scene": scene_id}
+    reason, cleared = gate(hook, snapshot)
+    if reason is not None:
+        log.debug(f"scene {scene_id}: {reason}; not queued")
+        return {"skipped": reason, "scene": scene_id}
+
+    now = time.time()
+    token = markers.new_token(now)
+    store = SQLiteStore.open(data_dir)
+    try:
+        status, meta = store.enqueue(scene_id, now, "hook", cleared, now, urgent=True,
+                                     meta_fn=markers.schedule_if_idle(now, token))
+        drain = "requested" if meta.get(markers.SCHEDULED_AT) == token else \
+            markers.drain_state(meta, now)
+        if drain == "requested":
+            try:
+                stash_post.request_drain(conn)
+            except (OSError, ValueError) as exc:
+                store.update_meta(markers.withdraw(token))
+                drain = "not requested"
+                log.warning(log.redact(
+                    f"Scene {scene_id} is queued, but asking Stash to run Process Queue failed "
+                    f"({type(exc).__name__}: {exc}); the next edit or task will run it."))
+    finally:
+        store.close()
+    log.debug(f"scene {scene_id} queued ({status}"
+              + (f", cleared {', '.join(cleared)}" if cleared else "") + f"); drain {drain}")
+    return {"queued": scene_id, "drain": drain}

@@ -1,0 +1,348 @@
+"""The Plex client layer: connection, identity headers and the few requests PlexSync sends.
+
+Invariants:
+- Plex sees ONE device: plexapi's identity headers are set once per process before any
+  request (X-Plex-Client-Identifier = the persistent `datadir.device_id`, product "PlexSync",
+  version `plexsync.__version__`).
+- Nothing connects at construction. `identity()` is a single `GET /identity` with a short
+  timeout; everything else connects first (`PlexServer(...)` sends exactly one `GET /`).
+- Every request goes through `_guard`, which turns every failure into a `plexsync.errors`
+  class with `plex_errors.translate` (refused, timeout, 5xx, 429 → `PlexServerDown`;
+  401 → `PlexAuth`; 404 → `PlexNotFound` or `PlexBadRequest`, the caller says which; other 4xx
+  and non-XML answers → `PlexBadRequest`; redacted, the token never appears). `GET /` and
+  `GET /library/sections` also ask it to treat a 404 or non-Plex XML as a `ConfigError` with
+  the fix (plex_url is not a Plex server at all), which stops the drain instead of failing
+  every job. So is a Plex with no movie library. Messages name the request (method and path,
+  never the query).
+- Responses are parsed here into small snake_case values (`Section`, `PlexItem`, index rows);
+  no plexapi object or Plex camelCase name leaves this module. plexapi's lazy-reloading Video
+  objects are never built, so no hidden GET can happen.
+- Edits are sent as ONE `PUT /library/sections/{id}/all` whose query string is built exactly as
+  plexapi's `joinArgs` builds it (keys sorted case-insensitively, values `quote(safe='')`).
+
+plexapi and requests are imported lazily, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import quote, quote_plus
+
+from plexsync import __version__
+from plexsync.core import datadir
+from plexsync.core.log import log
+from plexsync.core.settings import Settings
+from plexsync.errors import ConfigError, PlexBadRequest, PlexNotFound, PlexSyncError
+from plexsync.plex.errors import StatusError, not_plex_message, translate
+
+if TYPE_CHECKING:
+    import requests
+
+MOVIE_TYPE = 1
+PRODUCT = "PlexSync"
+IDENTITY_TIMEOUT = (3.0, 5.0)
+# Our field names → Plex's edit/lock names (the only place these wire names are spelled).
+FIELD_WIRE: dict[str, str] = {
+    "title": "title", "summary": "summary", "studio": "studio",
+    "date": "originallyAvailableAt", "rating": "userRating",
+}
+TAG_KINDS: tuple[str, ...] = ("actor", "genre", "label", "director", "collection")
+IMAGE_WIRE: dict[str, str] = {"poster": "thumb", "art": "art"}
+_TAG_ELEMENTS: dict[str, str] = {
+    "Role": "actor", "Genre": "genre", "Label": "label", "Director": "director",
+    "Collection": "collection",
+}
+_LOCK_NAMES: dict[str, str] = {
+    **{w: ours for ours, w in FIELD_WIRE.items()}, **{k: k for k in TAG_KINDS},
+    **{w: ours for ours, w in IMAGE_WIRE.items()},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    id: int
+    title: str
+    type: str
+    locations: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlexItem:
+    """A Plex item's current values, read from its full metadata (never from a list view)."""
+
+    rating_key: int
+    section_id: int
+    title: str = ""
+    summary: str = ""
+    studio: str = ""
+    date: str = ""                       # originallyAvailableAt, YYYY-MM-DD
+    year: int = 0                        # Plex's own year field (0: none)
+    rating: float | None = None          # userRating, 0..10
+    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # TAG_KINDS → names
+    locked: frozenset[str] = frozenset()  # our names: title, summary, date, ..., genre, poster
+    files: tuple[str, ...] = ()
+    has_poster: bool = False
+    has_art: bool = False
+
+    def scalar(self, name: str) -> str | float | None:
+        value: str | float | None = getattr(self, name)
+        return value
+
+
+IndexRow = tuple[str, int, int, int]   # (file path, ratingKey, size bytes, duration ms)
+
+
+class Page(NamedTuple):
+    total: int            # totalSize of the listing
+    videos: int           # items on this page
+    rows: list[IndexRow]  # one per file (an item may have several)
+
+
+def configure_identity(device_id: str) -> None:
+    """Make plexapi announce one stable device (mutates plexapi's shared header dict)."""
+    import plexapi
+    from plexapi.config import reset_base_headers
+
+    plexapi.X_PLEX_IDENTIFIER = device_id
+    plexapi.X_PLEX_PRODUCT = PRODUCT
+    plexapi.X_PLEX_VERSION = __version__
+    plexapi.X_PLEX_DEVICE_NAME = f"{PRODUCT} ({socket.gethostname()})"
+    # plexapi.server imported BASE_HEADERS by name: update the same dict object in place.
+    plexapi.BASE_HEADERS.clear()
+    plexapi.BASE_HEADERS.update(reset_base_headers())  # type: ignore[no-untyped-call]
+
+
+class PlexClient:
+    """One Plex server, lazily connected. Not thread-safe (one per drain)."""
+
+    def __init__(self, settings: Settings, data_dir: str,
+                 session: requests.Session | None = None) -> None:
+        settings.require_plex()
+        self._settings = settings
+        self._base = settings.plex_base_url
+        self._timeout = (settings.connect_timeout, settings.read_timeout)
+        self._data_dir = data_dir
+        self._session = session
+        self._server: Any = None
+        self._sections: list[Section] | None = None
+        self._identity_set = False
+        log.add_secret(settings.plex_token)
+
+    # ------------------------------------------------------------------ plumbing
+    def _http(self) -> requests.Session:
+        if not self._identity_set:
+            configure_identity(datadir.device_id(self._data_dir))
+            self._identity_set = True
+        if self._session is None:
+            import requests
+
+            session = requests.Session()
+            session.verify = self._settings.verify_tls
+            if not self._settings.verify_tls:
+                import urllib3
+
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            self._session = session
+        return self._session
+
+    @property
+    def connected(self) -> bool:
+        return self._server is not None
+
+    def connect(self) -> None:
+        """`PlexServer(...)`: one `GET /`. Raises PlexAuth / PlexServerDown / PlexBadRequest,
+        or ConfigError when what answers at plex_url is not a Plex Media Server (a 404, a body
+        that is not Plex XML, no server identity): no job can succeed until plex_url is fixed."""
+        if self._server is not None:
+            return
+        session = self._http()
+        from plexapi.server import PlexServer
+
+        server = self._guard("GET /", PlexBadRequest, lambda: PlexServer(  # type: ignore[no-untyped-call]
+            self._base, self._settings.plex_token, session=session, timeout=self._timeout),
+            not_plex=True)
+        if not getattr(server, "machineIdentifier", None):
+            raise ConfigError(not_plex_message(self._base, "GET /",
+                                               "an answer with no Plex server id"))
+        self._server = server
+
+    def _guard(self, what: str, not_found: type[PlexSyncError], call: Callable[[], Any],
+               not_plex: bool = False) -> Any:
+        """Run `call`, translating failures; with `not_plex`, an answer that shows plex_url is
+        not a Plex server (404, not XML) is a ConfigError."""
+        try:
+            return call()
+        except PlexSyncError:
+            raise
+        except Exception as exc:
+            raise translate(exc, what, not_found, self._base, not_plex=not_plex) from None
+
+    def _call(self, method: str, key: str, *, not_found: type[PlexSyncError] = PlexBadRequest,
+              headers: Mapping[str, str] | None = None, data: bytes | None = None,
+              timeout: tuple[float, float] | None = None,
+              not_plex: bool = False) -> ET.Element | None:
+        self.connect()
+        server = self._server
+        verb = getattr(self._http(), method.lower())
+        what = f"{method} {key.split('?', 1)[0]}"
+        kwargs: dict[str, Any] = {"method": verb, "headers": dict(headers or {}),
+                                  "timeout": timeout or self._timeout}
+        if data is not None:
+            kwargs["data"] = data
+        root: ET.Element | None = self._guard(what, not_found, lambda: server.query(key, **kwargs),
+                                              not_plex)
+        return root
+
+    # ------------------------------------------------------------------ requests
+    def identity(self, timeout: tuple[float, float] | None = None) -> dict[str, str]:
+        """The health probe: ONE `GET /identity` (no connect), short timeout; its attributes."""
+        session = self._http()
+        timeout = timeout or (min(IDENTITY_TIMEOUT[0], self._timeout[0]),
+                              min(IDENTITY_TIMEOUT[1], self._timeout[1]))
+        import plexapi
+
+        headers = {**plexapi.BASE_HEADERS, "X-Plex-Token": self._settings.plex_token}
+        what = "GET /identity"
+
+        def probe() -> dict[str, str]:
+            response = session.get(f"{self._base}/identity", headers=headers, timeout=timeout)
+            if response.status_code != 200:
+                raise StatusError(response.status_code)
+            return dict(ET.fromstring(response.content).attrib)
+
+        result: dict[str, str] = self._guard(what, PlexBadRequest, probe)
+        return result
+
+    def sections(self) -> list[Section]:
+        """Every library section (one `GET /library/sections`, cached per client)."""
+        if self._sections is None:
+            root = self._call("GET", "/library/sections", not_plex=True)
+            if root is None or root.tag != "MediaContainer":
+                raise ConfigError(not_plex_message(self._base, "GET /library/sections",
+                                                   "an answer that is not a Plex library list"))
+            found = []
+            for d in _children(root, "Directory"):
+                locations = tuple(loc.get("path", "") for loc in d.iter("Location")
+                                  if loc.get("path"))
+                found.append(Section(int(d.get("key", "0")), d.get("title", ""),
+                                     d.get("type", ""), locations))
+            self._sections = found
+        return self._sections
+
+    def configured_sections(self) -> list[Section]:
+        """`plex_library` names → sections; empty = every movie section. ConfigError if unknown."""
+        sections = self.sections()
+        wanted = self._settings.plex_library
+        if not wanted:
+            movies = [s for s in sections if s.type == "movie"]
+            if not movies:
+                raise ConfigError(
+                    "Plex has no movie library for PlexSync to sync into (its libraries are: "
+                    f"{_library_names(sections)}); add a Movies or Other Videos library in Plex "
+                    "holding your Stash files, then name it in plex_library or leave that empty.")
+            return movies
+        chosen: list[Section] = []
+        for name in wanted:
+            hit = next((s for s in sections if s.title == name), None) or next(
+                (s for s in sections if s.title.casefold() == name.casefold()), None)
+            if hit is None:
+                raise ConfigError(f"plex_library names '{name}', but Plex has no library by that "
+                                  f"name; its libraries are: {_library_names(sections)}.")
+            if hit.type != "movie":
+                raise ConfigError(f"plex_library names '{hit.title}', a {hit.type} library; "
+                                  "PlexSync syncs Movies and Other Videos libraries only.")
+            if hit not in chosen:
+                chosen.append(hit)
+        return chosen
+
+    def section_page(self, section_id: int, start: int, size: int) -> Page:
+        """One page of a section listing (one GET), as index rows."""
+        root = self._call(
+            "GET", f"/library/sections/{section_id}/all?type={MOVIE_TYPE}"
+            "&excludeFields=summary,tagline&excludeElements=Genre,Role,Director,Writer,Country,"
+            "Collection,Label,Guid,Producer",
+            headers={"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)})
+        rows: list[IndexRow] = []
+        if root is None:
+            return Page(0, 0, rows)
+        videos = root.findall("Video")
+        for video in videos:
+            rk = _int(video.get("ratingKey"))
+            item_ms = _int(video.get("duration"))
+            for media in video.iterfind("Media"):
+                media_ms = _int(media.get("duration")) or item_ms
+                for part in media.iterfind("Part"):
+                    path = part.get("file")
+                    if path and rk:
+                        rows.append((path, rk, _int(part.get("size")),
+                                     _int(part.get("duration")) or media_ms))
+        total = _int(root.get("totalSize")) or _int(root.get("size"))
+        return Page(total, len(videos), rows)
+
+    def fetch_item(self, rating_key: int) -> PlexItem:
+        """ONE `GET /library/metadata/{rk}` (full tags and locks). 404 → PlexNotFound."""
+        root = self._call("GET", f"/library/metadata/{rating_key}", not_found=PlexNotFound)
+        video = root.find("Video") if root is not None else None
+        if video is None or root is None:
+            raise PlexNotFound(f"Plex has no item {rating_key} any more.")
+        tags: dict[str, list[str]] = {k: [] for k in TAG_KINDS}
+        locked: set[str] = set()
+        files: list[str] = []
+        for child in video:
+            kind = _TAG_ELEMENTS.get(child.tag)
+            if kind and child.get("tag"):
+                tags[kind].append(child.get("tag", ""))
+            elif child.tag == "Field" and child.get("locked") == "1":
+                name = _LOCK_NAMES.get(child.get("name", ""))
+                if name:
+                    locked.add(name)
+            elif child.tag == "Media":
+                files.extend(p.get("file", "") for p in child.iterfind("Part") if p.get("file"))
+        rating = video.get("userRating")
+        return PlexItem(
+            rating_key=_int(video.get("ratingKey")) or rating_key,
+            section_id=_int(video.get("librarySectionID") or root.get("librarySectionID")),
+            title=video.get("title", ""), summary=video.get("summary", ""),
+            studio=video.get("studio", ""), date=(video.get("originallyAvailableAt") or "")[:10],
+            year=_int(video.get("year")),
+            rating=float(rating) if rating not in (None, "") else None,
+            tags={k: tuple(v) for k, v in tags.items()}, locked=frozenset(locked),
+            files=tuple(files), has_poster=bool(video.get("thumb")),
+            has_art=bool(video.get("art")),
+        )
+
+    def edit(self, section_id: int, rating_key: int, params: Mapping[str, str]) -> None:
+        """ONE `PUT /library/sections/{sid}/all?type=1&id={rk}&<params>`. 404 → PlexNotFound."""
+        args = {**params, "type": str(MOVIE_TYPE), "id": str(rating_key)}
+        query = "&".join(f"{k}={quote(str(args[k]), safe='')}"
+                         for k in sorted(args, key=str.lower))
+        self._call("PUT", f"/library/sections/{section_id}/all?{query}", not_found=PlexNotFound)
+
+    def upload_image(self, rating_key: int, kind: str, data: bytes) -> None:
+        """`POST /library/metadata/{rk}/posters|arts` with the raw image bytes."""
+        target = "posters" if kind == "poster" else "arts"
+        self._call("POST", f"/library/metadata/{rating_key}/{target}", data=data,
+                   not_found=PlexNotFound)
+
+    def scan_folder(self, section_id: int, folder: str) -> None:
+        """Ask Plex to scan one folder: `GET /library/sections/{id}/refresh?path=<folder>`."""
+        self._call("GET", f"/library/sections/{section_id}/refresh?path={quote_plus(folder)}")
+
+
+def _library_names(sections: Sequence[Section]) -> str:
+    return ", ".join(f"'{s.title}' ({s.type})" for s in sections) or "none"
+
+
+def _children(root: ET.Element | None, tag: str) -> Sequence[ET.Element]:
+    return [] if root is None else root.findall(tag)
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(float(value)) if value else 0
+    except ValueError:
+        return 0

@@ -1,0 +1,69 @@
+"""Drain markers: the two `meta` keys that tell whether a drain is running or requested.
+
+- `drain.heartbeat_at`: written by the running drain when it starts and while it works;
+  fresh (younger than `RUNNING_FRESH`) means a drain is running and will see new jobs.
+- `drain.scheduled_at`: written by the hook that requested a drain, in the same transaction as
+  its enqueue; fresh (younger than `SCHEDULED_FRESH`) means one is requested but not started.
+  An older one counts as lost (Stash restarted, the task was cancelled): request again.
+
+No lost wake-up: the hook commits its job and reads the markers in one write transaction; the
+drain clears its heartbeat only in a transaction that finds no due job (`JobQueue.finish_drain`).
+Those transactions are serialised, so either the drain sees the job or the hook sees no drain.
+Standard library only: the hook imports this.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from plexsync.queue.storage import MetaFn
+
+SCHEDULED_AT = "drain.scheduled_at"
+HEARTBEAT_AT = "drain.heartbeat_at"
+DRAIN_OWNER = "drain.owner"
+RUNNING_FRESH = 120.0
+SCHEDULED_FRESH = 180.0
+
+
+def _age(meta: Mapping[str, str], key: str, now: float) -> float | None:
+    try:
+        return now - float(meta[key].split()[0])
+    except (KeyError, ValueError, IndexError):
+        return None
+
+
+def drain_state(meta: Mapping[str, str], now: float) -> str:
+    """"running", "scheduled" or "idle", from the markers alone."""
+    beat = _age(meta, HEARTBEAT_AT, now)
+    if beat is not None and beat < RUNNING_FRESH:
+        return "running"
+    scheduled = _age(meta, SCHEDULED_AT, now)
+    if scheduled is not None and scheduled < SCHEDULED_FRESH:
+        return "scheduled"
+    return "idle"
+
+
+def schedule_if_idle(now: float, token: str) -> MetaFn:
+    """A meta update for the enqueue transaction: claim the right to request a drain."""
+
+    def fn(meta: dict[str, str], _next_due: Callable[[], float | None]) -> dict[str, str | None]:
+        return {SCHEDULED_AT: token} if drain_state(meta, now) == "idle" else {}
+
+    return fn
+
+
+def withdraw(token: str) -> MetaFn:
+    """Remove our `scheduled_at` marker (the request failed), unless someone replaced it."""
+
+    def fn(meta: dict[str, str], _next_due: Callable[[], float | None]) -> dict[str, str | None]:
+        return {SCHEDULED_AT: None} if meta.get(SCHEDULED_AT) == token else {}
+
+    return fn
+
+
+def new_token(now: float) -> str:
+    return f"{now:.6f} {os.getpid()}"

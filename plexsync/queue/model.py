@@ -1,0 +1,140 @@
+"""Domain types shared by the queue, the drain and the sync processor.
+
+These are plain frozen values: the queue stores and returns them, the processor turns a batch
+of `Job`s into `Outcome`s, and the drain hands each outcome back to the queue. Nothing here
+touches SQLite, Stash or Plex.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from plexsync.core.vocab import CLEAR_EMPTIES, CLEARABLE
+from plexsync.errors import ErrorClass, PlexSyncError
+
+
+class JobState(StrEnum):
+    PENDING = "pending"        # due at `not_before`; attempts == 0
+    RETRYING = "retrying"      # pending again after a transient failure; attempts > 0
+    IN_PROGRESS = "in_progress"  # claimed by a drain until `lease_until`
+
+
+class JobSource(StrEnum):
+    HOOK = "hook"
+    SYNC_TASK = "sync"          # Sync All / Sync Recent
+    RECONCILE = "reconcile"
+    RECOVER = "recover"         # re-queued from the dead-letter queue
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One pending sync of one scene. There is at most one job per scene.
+
+    `event_at` is the (epoch) time of the newest event folded into this job; a sync that fetched
+    the scene after that time already covers it (late-update rule of SPEC §5).
+    `cleared_fields` are the Stash fields the user explicitly emptied (named in `inputFields`
+    with an empty value): only those may clear a Plex field, and only one listed in the
+    scene's `SyncRecord.pushed_fields`.
+    """
+
+    id: int
+    scene_id: int
+    state: JobState
+    source: JobSource
+    event_at: float
+    enqueued_at: float
+    not_before: float
+    attempts: int = 0
+    cleared_fields: frozenset[str] = frozenset()
+    last_error_class: ErrorClass | None = None
+    first_failure_at: float | None = None
+    lease_until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRecord:
+    """What PlexSync last pushed for a scene (SPEC §5); the basis of skip-if-unchanged."""
+
+    scene_id: int
+    rating_key: int
+    section_id: int
+    stash_updated_at: str          # Stash's updated_at of the data that was pushed
+    fetched_at: float              # epoch when that data was read from Stash
+    values_hash: str               # hash of the wanted values that were pushed
+    synced_at: float
+    poster_key: str = ""           # identity of the screenshot pushed (its URL incl. ?t=)
+    poster_hash: str = ""          # sha256 of the poster bytes uploaded
+    art_hash: str = ""
+    collections_added: tuple[str, ...] = ()   # collections PlexSync created on the item
+    confidence: str = "HIGH"
+    # The Plex fields (our names: title, summary, date, studio, rating, actor, genre, label,
+    # director, collection) that hold a non-empty value PlexSync pushed to this item: the only
+    # ones an explicit clear in Stash may empty (a Plex agent's or user's value never is).
+    pushed_fields: tuple[str, ...] = ()
+
+
+def superseded(job: Job, record: SyncRecord | None) -> bool:
+    """SPEC §5 late update: the last sync read Stash after this event, so it already has it.
+
+    Not when the job clears a field PlexSync owns in Plex: the sync that read the emptied field
+    did not know it was cleared on purpose (only a clear may empty a Plex field), so it left
+    it. Clears of fields PlexSync never wrote cannot empty anything and do not count (Stash's
+    edit form names every field on every save).
+    """
+    if record is None or job.event_at >= record.fetched_at:
+        return False
+    owned = set(record.pushed_fields)
+    return not any(name in owned for cleared in job.cleared_fields
+                   for name in CLEAR_EMPTIES.get(CLEARABLE.get(cleared, ""), ()))
+
+
+class OutcomeKind(StrEnum):
+    SYNCED = "synced"              # a Plex write happened (fields and/or images)
+    UNCHANGED = "unchanged"        # the item already matched; no write was needed
+    SKIPPED = "skipped"            # late event, empty-metadata gate, scene deleted in Stash
+    OUT_OF_SCOPE = "out_of_scope"  # the file lies outside every configured Plex section
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of processing one job.
+
+    Invariants: SYNCED and UNCHANGED carry a `record`; FAILED carries an `error`;
+    `warnings` are per-field problems on an otherwise successful job (a poster upload failed).
+    """
+
+    job: Job
+    kind: OutcomeKind
+    record: SyncRecord | None = None
+    error: PlexSyncError | None = None
+    detail: str = ""
+    warnings: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = ()
+    confidence: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch of claimed jobs with the sync records the queue holds for their scenes."""
+
+    jobs: Sequence[Job]
+    records: Mapping[int, SyncRecord] = field(default_factory=dict)
+
+
+class Processor(Protocol):
+    """Turns a claimed batch into outcomes, one per job, yielded as each finishes.
+
+    A processor must not raise for a single job's failure: it yields a FAILED outcome with a
+    `PlexSyncError`. It may raise `PlexAuth` or `PlexServerDown` to abort the whole batch
+    (the drain then releases the jobs it has not received outcomes for, without counting
+    an attempt, and stops). `PlexServerDown` is raised only when Plex itself is down (its
+    health probe failed); a request that fails for one item while Plex answers is that job's
+    FAILED outcome with `PlexServerDown(outage=False)`, which gets limited retries.
+    """
+
+    def process(self, batch: Batch) -> Iterator[Outcome]: ...

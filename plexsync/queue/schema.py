@@ -1,0 +1,79 @@
+"""Schema migrations of the queue database (store.py). On the hook path: constants only.
+
+`MIGRATIONS[n]` takes a database at `PRAGMA user_version = n` to n + 1. Never edit a released
+step: append a new one (ALTER TABLE / new tables / data moves), so every user's file, however
+old, reaches the current schema through the same path.
+
+Times are epoch seconds (REAL); lists are JSON text.
+"""
+
+from __future__ import annotations
+
+V1 = (
+    # One row per scene (SPEC §5). `dirty`: an event arrived while a drain held the job, so
+    # the ack must keep it pending instead of deleting it.
+    """CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        scene_id INTEGER NOT NULL UNIQUE,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'retrying', 'in_progress')),
+        source TEXT NOT NULL,
+        event_at REAL NOT NULL,
+        enqueued_at REAL NOT NULL,
+        not_before REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        cleared_fields TEXT NOT NULL DEFAULT '[]',
+        last_error_class TEXT,
+        last_error TEXT,
+        first_failure_at REAL,
+        lease_until REAL,
+        lease_owner TEXT,
+        dirty INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX jobs_due ON jobs (not_before, id)",
+    "CREATE INDEX jobs_state ON jobs (state, not_before)",
+    """CREATE TABLE dead_letters (
+        scene_id INTEGER PRIMARY KEY,
+        error_class TEXT NOT NULL,
+        message TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        first_failure_at REAL,
+        last_failure_at REAL NOT NULL,
+        candidates TEXT NOT NULL DEFAULT '[]',
+        source TEXT NOT NULL,
+        created_at REAL NOT NULL
+    )""",
+    "CREATE INDEX dead_letters_class ON dead_letters (error_class, last_failure_at)",
+    """CREATE TABLE sync_records (
+        scene_id INTEGER PRIMARY KEY,
+        rating_key INTEGER NOT NULL,
+        section_id INTEGER NOT NULL,
+        stash_updated_at TEXT NOT NULL,
+        fetched_at REAL NOT NULL,
+        values_hash TEXT NOT NULL,
+        synced_at REAL NOT NULL,
+        poster_key TEXT NOT NULL DEFAULT '',
+        poster_hash TEXT NOT NULL DEFAULT '',
+        art_hash TEXT NOT NULL DEFAULT '',
+        collections_added TEXT NOT NULL DEFAULT '[]',
+        confidence TEXT NOT NULL DEFAULT 'HIGH'
+    )""",
+    "CREATE INDEX sync_records_synced_at ON sync_records (synced_at)",
+    "CREATE TABLE out_of_scope (scene_id INTEGER PRIMARY KEY, seen_at REAL NOT NULL)",
+    # Counters (processed, succeeded, ...): one row per key, incremented in the outcome's txn.
+    "CREATE TABLE stats (key TEXT PRIMARY KEY, value REAL NOT NULL)",
+    # Small key/value state, e.g. the drain scheduling markers (markers.py).
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+V2 = (
+    # The Plex fields PlexSync last pushed a non-empty value to (JSON list of our field names,
+    # jobs.SyncRecord.pushed_fields): an explicit clear in Stash empties only those. Records
+    # written before this step own nothing, so they clear nothing until a sync pushes again.
+    "ALTER TABLE sync_records ADD COLUMN pushed_fields TEXT NOT NULL DEFAULT '[]'",
+    # Collections PlexSync added are recorded exactly, so that ownership survives the upgrade.
+    "UPDATE sync_records SET pushed_fields = '[\"collection\"]' WHERE collections_added <> '[]'",
+    # A dead-lettered job keeps the fields its user cleared, so Recover DLQ still clears them.
+    "ALTER TABLE dead_letters ADD COLUMN cleared_fields TEXT NOT NULL DEFAULT '[]'",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2)

@@ -1,0 +1,179 @@
+"""Stash over GraphQL, for tasks (never the hook path: this imports stashapp-tools).
+
+Wraps `stashapi.stashapp.StashInterface`, built lazily from the `server_connection` Stash wrote
+on stdin (session cookie) or from the CLI's URL + API key. Every failure (unreachable, HTTP
+error, GraphQL error) surfaces as `StashError` with one readable sentence; stashapi's own log
+lines go through PlexSync's logger, so they are redacted like ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from plexsync import PLUGIN_ID
+from plexsync.core.log import log
+from plexsync.errors import StashError
+from plexsync.stash import documents as gql
+
+REQUEST_TIMEOUT = (5.0, 60.0)
+FILTER_CHUNK = 50
+
+
+class StashClient:
+    def __init__(self, server_connection: Mapping[str, Any], *, verify_tls: bool = True) -> None:
+        self._conn = dict(server_connection)
+        self._verify = verify_tls
+        self._iface: Any = None
+        cookie = self._conn.get("SessionCookie") or {}
+        log.add_secret(cookie.get("Value") if isinstance(cookie, Mapping) else None)
+        log.add_secret(self._conn.get("ApiKey"))
+
+    @property
+    def base_url(self) -> str:
+        scheme = self._conn.get("Scheme") or "http"
+        host = self._conn.get("Host") or "localhost"
+        host = "127.0.0.1" if host == "0.0.0.0" else host
+        return f"{scheme}://{host}:{self._conn.get('Port') or 9999}"
+
+    def _interface(self) -> Any:
+        if self._iface is None:
+            from stashapi.stashapp import StashInterface
+
+            conn = dict(self._conn, Logger=log)
+            try:
+                iface = StashInterface(conn, verify_ssl=self._verify)
+            except Exception as exc:  # stashapi raises bare Exception / requests errors
+                raise StashError(
+                    f"could not reach Stash at {self.base_url} ({_short(exc)}); is Stash running?"
+                ) from None
+            _bound_timeouts(iface.s)
+            self._iface = iface
+        return self._iface
+
+    def call(
+        self, document: str, variables: Mapping[str, Any] | None = None, *, quiet: bool = False
+    ) -> dict[str, Any]:
+        """Send one GraphQL document. `quiet`: stashapi's own error lines for this request go
+        to debug level (the caller expects the failure and handles it)."""
+        iface = self._interface()
+        if quiet:
+            iface.log = _QuietLog()
+        try:
+            data = iface.call_GQL(document, dict(variables or {}))
+        except Exception as exc:
+            raise StashError(f"Stash GraphQL request failed: {_short(exc)}") from None
+        finally:
+            iface.log = log
+        if not isinstance(data, dict):
+            raise StashError("Stash answered a GraphQL request with no data.")
+        return data
+
+    def plugin_settings(self) -> dict[str, Any]:
+        data = self.call(gql.PLUGIN_CONFIG, {"ids": [PLUGIN_ID]})
+        plugins = (data.get("configuration") or {}).get("plugins") or {}
+        raw = plugins.get(PLUGIN_ID) or {}
+        return dict(raw) if isinstance(raw, Mapping) else {}
+
+    def configure_plugin(self, values: Mapping[str, Any]) -> None:
+        """Replace PlexSync's whole settings map (Stash's `configurePlugin` semantics)."""
+        self.call(gql.CONFIGURE_PLUGIN, {"plugin_id": PLUGIN_ID, "input": dict(values)})
+
+    def scenes_by_id(self, scene_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """One query for a whole batch; scenes deleted in Stash are simply absent.
+
+        Stash's `findScenes(ids:)` fails the whole query when one id no longer exists; then
+        the batch is asked again through an OR chain of id filters (chunks of
+        `FILTER_CHUNK`), which leaves deleted scenes out. If that fails too, StashError.
+        """
+        if not scene_ids:
+            return {}
+        try:
+            data = self.call(
+                gql.FIND_SCENES_BY_ID,
+                {"ids": [str(i) for i in scene_ids], "filter": {"per_page": -1}},
+                quiet=True,
+            )
+        except StashError:
+            log.debug("findScenes(ids) failed; asking again by filter (a scene may be deleted)")
+            found: dict[int, dict[str, Any]] = {}
+            ids = list(dict.fromkeys(scene_ids))
+            for start in range(0, len(ids), FILTER_CHUNK):
+                found.update(self._scenes_by_filter(ids[start:start + FILTER_CHUNK]))
+            return found
+        scenes = (data.get("findScenes") or {}).get("scenes") or []
+        return {int(s["id"]): s for s in scenes}
+
+    def _scenes_by_filter(self, scene_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        scene_filter: dict[str, Any] | None = None
+        for scene_id in reversed(scene_ids):
+            node: dict[str, Any] = {"id": {"value": int(scene_id), "modifier": "EQUALS"}}
+            if scene_filter is not None:
+                node["OR"] = scene_filter
+            scene_filter = node
+        data = self.call(gql.FIND_SCENES_BY_FILTER,
+                         {"scene_filter": scene_filter, "filter": {"per_page": -1}})
+        scenes = (data.get("findScenes") or {}).get("scenes") or []
+        return {int(s["id"]): s for s in scenes}
+
+    def scene_id_page(
+        self, scene_filter: Mapping[str, Any] | None, page: int, per_page: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """One page of `{id, updated_at}` in stable id order, plus the total count."""
+        data = self.call(
+            gql.SCENE_ID_PAGE,
+            {
+                "scene_filter": dict(scene_filter or {}),
+                "filter": {"page": page, "per_page": per_page, "sort": "id", "direction": "ASC"},
+            },
+        )
+        found = data.get("findScenes") or {}
+        return int(found.get("count") or 0), list(found.get("scenes") or [])
+
+    def run_plugin_task(self, task_name: str, args_map: Mapping[str, str]) -> str:
+        data = self.call(
+            gql.RUN_PLUGIN_TASK,
+            {"plugin_id": PLUGIN_ID, "task_name": task_name, "args_map": dict(args_map)},
+        )
+        return str(data.get("runPluginTask"))
+
+    def download(self, url: str, *, max_bytes: int = 50 * 1024 * 1024) -> bytes:
+        """Fetch a Stash URL (a screenshot) with the same cookie / API key as the GraphQL calls."""
+        session = self._interface().s
+        try:
+            response = session.get(url, timeout=REQUEST_TIMEOUT, stream=True)
+            if response.status_code != 200:
+                raise StashError(f"Stash answered {response.status_code} for an image download.")
+            data = response.raw.read(max_bytes + 1, decode_content=True)
+        except StashError:
+            raise
+        except Exception as exc:
+            raise StashError(f"image download from Stash failed: {_short(exc)}") from None
+        if len(data) > max_bytes:
+            raise StashError(f"image from Stash is larger than {max_bytes // (1024 * 1024)} MiB.")
+        return bytes(data)
+
+
+class _QuietLog:
+    """Stands in for the logger stashapi writes to, demoting its error lines to debug."""
+
+    def debug(self, message: Any) -> None:
+        log.debug(f"stashapi: {message}")
+
+    error = warning = info = trace = debug
+
+
+def _bound_timeouts(session: Any) -> None:
+    """stashapi posts without a timeout; a hung Stash must not hang a drain forever."""
+    original = session.request
+
+    def request(method: str, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", REQUEST_TIMEOUT)
+        return original(method, url, **kwargs)
+
+    session.request = request
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return log.redact(text[0] if text else type(exc).__name__)[:300]

@@ -1,0 +1,79 @@
+"""Every GraphQL document PlexSync sends to Stash, in one place.
+
+The contract test validates each entry of `DOCUMENTS` against Stash's real schema, so a document
+that Stash would reject fails CI. Ask only for the fields the caller uses. Standard library only
+and constants only: the hook path imports this module for `RUN_PLUGIN_TASK`.
+"""
+
+from __future__ import annotations
+
+PLUGIN_CONFIG = """
+query PlexSyncPluginConfig($ids: [ID!]) {
+  configuration { plugins(include: $ids) }
+}
+"""
+
+CONFIGURE_PLUGIN = """
+mutation PlexSyncConfigurePlugin($plugin_id: ID!, $input: Map!) {
+  configurePlugin(plugin_id: $plugin_id, input: $input)
+}
+"""
+
+RUN_PLUGIN_TASK = """
+mutation PlexSyncRunTask(
+  $plugin_id: ID!, $task_name: String!, $description: String, $args_map: Map
+) {
+  runPluginTask(
+    plugin_id: $plugin_id, task_name: $task_name, description: $description, args_map: $args_map
+  )
+}
+"""
+
+# The fields the sync needs of a scene, and nothing more (names, not ids, of related objects).
+SCENE_FIELDS = """
+  id title code details director date rating100 created_at updated_at
+  studio { id name }
+  performers { id name }
+  tags { id name }
+  groups { group { id name } }
+  files { id path basename size duration }
+  paths { screenshot }
+"""
+
+FIND_SCENES_BY_ID = (
+    """
+query PlexSyncScenesById($ids: [ID!], $filter: FindFilterType) {
+  findScenes(ids: $ids, filter: $filter) { count scenes {"""
+    + SCENE_FIELDS
+    + """} }
+}
+"""
+)
+
+# The same scenes through a filter (an OR chain of ids): unlike `ids`, which fails the whole
+# query when one scene was deleted ("scene with id N not found"), a filter just leaves it out.
+FIND_SCENES_BY_FILTER = (
+    """
+query PlexSyncScenesByFilter($scene_filter: SceneFilterType, $filter: FindFilterType) {
+  findScenes(scene_filter: $scene_filter, filter: $filter) { count scenes {"""
+    + SCENE_FIELDS
+    + """} }
+}
+"""
+)
+
+# One page of scene ids for Sync All / Sync Recent / reconciliation, oldest change first.
+SCENE_ID_PAGE = """
+query PlexSyncSceneIdPage($scene_filter: SceneFilterType, $filter: FindFilterType) {
+  findScenes(scene_filter: $scene_filter, filter: $filter) { count scenes { id updated_at } }
+}
+"""
+
+DOCUMENTS: dict[str, str] = {
+    "PLUGIN_CONFIG": PLUGIN_CONFIG,
+    "CONFIGURE_PLUGIN": CONFIGURE_PLUGIN,
+    "RUN_PLUGIN_TASK": RUN_PLUGIN_TASK,
+    "FIND_SCENES_BY_ID": FIND_SCENES_BY_ID,
+    "FIND_SCENES_BY_FILTER": FIND_SCENES_BY_FILTER,
+    "SCENE_ID_PAGE": SCENE_ID_PAGE,
+}

@@ -1,0 +1,161 @@
+"""Wanted values vs the Plex item's current values → the parameters of ONE edit PUT. Pure.
+
+`diff(wanted, item, collections_added, lock_images, owned)` returns an `Edit` whose `params` go into
+`PUT /library/sections/{sid}/all` (the Plex layer adds `type` and `id`). Invariants:
+- Only what differs is sent; `params` is empty when Plex already holds the wanted values and
+  locks, and then no request must be sent at all.
+- Scalars: `<field>.value` (`''` clears). Tag kinds are mirrored: the full wanted list as
+  `<kind>[i].tag.tag` (PMS replaces the kind's list with it) plus `<kind>[].tag.tag-` for every
+  current tag not wanted, so the result is exact whichever of the two semantics a server
+  applies. Tags compare case-insensitively (PMS tags are shared, case-insensitive entities)
+  and order-insensitively.
+- Collections are additive: missing wanted ones are added (the full list is sent, as plexapi
+  does), and only collections PlexSync added earlier (`collections_added`) and no longer
+  wanted are removed. `Edit.collections_added` is the list to store in the new sync record.
+- With `wanted.lock`, every field PlexSync manages gets `<field>.locked=1` if not yet locked
+  (never `0`: PlexSync does not unlock what a user locked). `lock_images` adds `thumb`/`art`.
+- With `wanted.preserve`, a field is written (and locked) only where Plex's is empty;
+  collections are additive and not affected.
+- `Edit.pushed` is the new `SyncRecord.pushed_fields`: `owned` (what PlexSync owned before on
+  this item) plus every field that now holds PlexSync's non-empty value (written now or
+  already equal), less every field cleared now or kept at another value by `preserve`.
+  Fields `wanted` leaves alone keep their ownership.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from plexsync.plex.client import FIELD_WIRE, IMAGE_WIRE, PlexItem
+from plexsync.sync.fields import OWNABLE, Wanted
+
+RATING_EPSILON = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    params: dict[str, str]
+    collections_added: tuple[str, ...]
+    changed: tuple[str, ...] = ()   # our field names whose value changes (for the log)
+    pushed: tuple[str, ...] = ()    # the new SyncRecord.pushed_fields (see `diff`)
+
+    def __bool__(self) -> bool:
+        return bool(self.params)
+
+
+def diff(wanted: Wanted, item: PlexItem, collections_added: Sequence[str] = (),
+         lock_images: Iterable[str] = (), owned: Iterable[str] = ()) -> Edit:
+    params: dict[str, str] = {}
+    changed: list[str] = []
+    pushed = set(owned)
+
+    def lock(name: str, wire: str) -> None:
+        if wanted.lock and name not in item.locked:
+            params[f"{wire}.locked"] = "1"
+            if name == "date":
+                params["year.locked"] = "1"
+
+    def own(name: str, wanted_empty: bool, plex_holds_it: bool) -> None:
+        """After the edit: PlexSync owns a field Plex holds its non-empty value in; a cleared
+        field, or one holding another value (kept by preserve_plex_edits), is not its."""
+        if wanted_empty or not plex_holds_it:
+            pushed.discard(name)
+        else:
+            pushed.add(name)
+
+    for name, value in wanted.scalars.items():
+        wire = FIELD_WIRE[name]
+        current = item.scalar(name)
+        if wanted.preserve and not _empty(current):
+            if not _empty(value):
+                own(name, False, _same(name, current, value))
+            continue
+        if not _same(name, current, value):
+            params[f"{wire}.value"] = _text(value)
+            changed.append(name)
+        if name == "date" and (not _same(name, current, value) or
+                               (value and str(item.year) != _text(value)[:4])):
+            # Plex keeps the year in a field of its own (plexapi editYear): written with the
+            # date, and corrected when it disagrees with it (an agent's year, an old sync).
+            params["year.value"] = _text(value)[:4]
+            if "date" not in changed:
+                changed.append("year")
+        own(name, _empty(value), True)
+        lock(name, wire)
+
+    for kind, names in wanted.tags.items():
+        current_tags = item.tags.get(kind, ())
+        if wanted.preserve and current_tags:
+            if names:
+                own(kind, False, _folded(current_tags) == _folded(names))
+            continue
+        if _folded(current_tags) != _folded(names):
+            _put_tags(params, kind, names, current_tags)
+            changed.append(kind)
+        own(kind, not names, True)
+        lock(kind, kind)
+
+    added = tuple(collections_added)
+    if wanted.collections is not None:
+        added = _collections(params, changed, wanted.collections, item, collections_added)
+        if wanted.collections or "collection" in changed:
+            lock("collection", "collection")
+    own("collection", not added, True)   # collections: PlexSync owns the ones it added
+
+    for name in lock_images:
+        lock(name, IMAGE_WIRE[name])
+    return Edit(params, added, tuple(changed), tuple(n for n in OWNABLE if n in pushed))
+
+
+def _collections(params: dict[str, str], changed: list[str], want: Sequence[str],
+                 item: PlexItem, previously_added: Sequence[str]) -> tuple[str, ...]:
+    current = item.tags.get("collection", ())
+    have = _folded(current)
+    wanted_f = _folded(want)
+    ours = _folded(previously_added)
+    to_add = [c for c in want if c.casefold() not in have]
+    to_remove = [c for c in current if c.casefold() in ours and c.casefold() not in wanted_f]
+    if to_add or to_remove:
+        gone = _folded(to_remove)
+        keep = [c for c in current if c.casefold() not in gone]
+        _put_tags(params, "collection", [*keep, *to_add], current)
+        changed.append("collection")
+    added_f = _folded(to_add) | ours
+    return tuple(c for c in want if c.casefold() in added_f)
+
+
+def _put_tags(params: dict[str, str], kind: str, names: Sequence[str],
+              current: Sequence[str]) -> None:
+    for i, name in enumerate(names):
+        params[f"{kind}[{i}].tag.tag"] = name
+    keep = _folded(names)
+    extras = [t for t in current if t.casefold() not in keep]
+    if extras:   # plexapi's removal format: each value quote()d, then comma-joined
+        params[f"{kind}[].tag.tag-"] = ",".join(quote(t) for t in extras)
+
+
+def _folded(values: Iterable[str]) -> set[str]:
+    return {v.casefold() for v in values}
+
+
+def _empty(value: str | float | None) -> bool:
+    return value is None or value == ""
+
+
+def _same(name: str, current: str | float | None, value: str | float | None) -> bool:
+    if _empty(current) and _empty(value):
+        return True
+    if name == "rating":
+        return (current is not None and value is not None
+                and abs(float(current) - float(value)) < RATING_EPSILON)
+    return current == value
+
+
+def _text(value: str | float | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return value

@@ -1,0 +1,254 @@
+"""Stash scene → the values Plex should end with (SPEC §7). Pure: no I/O, no clock.
+
+`wanted(scene, settings, cleared, owned)` reads a scene shaped like `gql.SCENE_FIELDS` and returns a
+`Wanted`. Invariants:
+- A field is *absent* from `Wanted` when PlexSync must leave Plex's value alone (toggle off, Stash
+  empty and not explicitly cleared, title empty). `None` (scalars) or `()` (tag lists) means
+  "clear it in Plex", and happens only when the Stash field is named in `cleared` AND PlexSync
+  owns the Plex field (`owned`, from the sync record: it pushed a non-empty value there
+  before). Stash's edit form names every field in `inputFields` on save, so a clear alone
+  must never wipe what a Plex agent or the user wrote.
+- Tag lists (actors, genres, labels, directors) are mirrors: Plex must end with exactly them.
+  Collections are additive; which ones to remove is decided by `diff` from the sync record.
+- Values are sanitised: NFC; control characters removed (newlines and tabs kept in the
+  summary, turned into spaces elsewhere); lengths capped (title, studio, tags 255; summary
+  10,000); surrounding whitespace trimmed. Typography is otherwise kept as written.
+- Quality gate: a scene whose metadata is all empty, with nothing to clear (as above), gets
+  `skip_reason` set; the caller must then not touch Plex at all.
+- `values_hash` is stable across runs and processes (sorted JSON, sha256) and covers everything
+  that decides the Plex write, settings included, but not the screenshot URL (`poster_key`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from plexsync.core.settings import Settings
+from plexsync.core.vocab import CLEARABLE
+from plexsync.sync.matcher import SceneFile
+
+MAX_SHORT = 255
+MAX_SUMMARY = 10_000
+HASH_VERSION = "plexsync-values-v1"
+
+# The Plex fields PlexSync can own (`SyncRecord.pushed_fields`): Wanted's scalar names, its tag
+# kinds and "collection".
+OWNABLE: tuple[str, ...] = ("title", "summary", "date", "studio", "rating", "actor", "genre",
+                            "label", "director", "collection")
+
+_LINE_BREAKS = re.compile(r"\r\n?")
+_DATE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What Plex should hold after the sync. Field names are ours, not Plex's wire names.
+
+    scalars: "title" | "summary" | "date" | "studio" → str or None (clear); "rating" → float
+      (0..10) or None.
+    tags: "actor" | "genre" | "label" | "director" → the full list Plex must end with.
+    collections: collections the item must be in (studio name, group names); `None` when
+      collections are not managed (toggle off, or nothing wanted and nothing cleared).
+    """
+
+    scalars: Mapping[str, str | float | None] = field(default_factory=dict)
+    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    collections: tuple[str, ...] | None = None
+    poster_url: str = ""          # the screenshot URL when sync_poster or sync_background
+    poster: bool = False          # upload it as the poster
+    art: bool = False             # upload it as the background art
+    lock: bool = True
+    preserve: bool = False
+    skip_reason: str = ""
+
+    @property
+    def values_hash(self) -> str:
+        doc = {
+            "v": HASH_VERSION,
+            "scalars": dict(self.scalars),
+            "tags": {k: list(v) for k, v in self.tags.items()},
+            "collections": None if self.collections is None else list(self.collections),
+            "poster": self.poster, "art": self.art, "lock": self.lock, "preserve": self.preserve,
+        }
+        blob = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- sanitising
+def clean_line(value: object, cap: int = MAX_SHORT) -> str:
+    """One-line text: NFC, control characters removed (tab/newline → space), trimmed, capped."""
+    text = unicodedata.normalize("NFC", str(value or ""))
+    out = []
+    for ch in text:
+        if ch in "\t\n\r\x0b\x0c\x85\u2028\u2029":
+            out.append(" ")
+        elif unicodedata.category(ch) != "Cc":
+            out.append(ch)
+    return _cap("".join(out).strip(), cap)
+
+
+def clean_summary(value: object) -> str:
+    """Multi-line text: like `clean_line` but newlines and tabs are kept (CRLF → LF)."""
+    text = _LINE_BREAKS.sub("\n", unicodedata.normalize("NFC", str(value or "")))
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return _cap(text.strip(), MAX_SUMMARY)
+
+
+def _cap(text: str, cap: int) -> str:
+    """Cut to `cap` code points without orphaning combining marks, then trim."""
+    if len(text) <= cap:
+        return text
+    cut = text[:cap]
+    while cut and unicodedata.combining(text[len(cut)]):
+        cut = cut[:-1]           # drop the base whose marks would be cut off
+    return cut.rstrip()
+
+
+def clean_date(value: object) -> str:
+    """Stash date (YYYY, YYYY-MM or YYYY-MM-DD) → YYYY-MM-DD; '' when absent or malformed."""
+    m = _DATE.fullmatch(str(value or "").strip())
+    if not m:
+        return ""
+    year, month, day = m.group(1), m.group(2) or "01", m.group(3) or "01"
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(year) >= 1800):
+        return ""
+    return f"{year}-{month}-{day}"
+
+
+def _names(values: Iterable[str], cap: int | None = None) -> tuple[str, ...]:
+    out = [n for n in dict.fromkeys(clean_line(v) for v in values) if n]
+    return tuple(out[:cap] if cap else out)
+
+
+# --------------------------------------------------------------------------- scene reading
+def scene_files(scene: Mapping[str, Any]) -> list[SceneFile]:
+    """The scene's files, primary first, as the matcher takes them."""
+    files = []
+    for f in scene.get("files") or []:
+        path = str(f.get("path") or "")
+        if path:
+            files.append(SceneFile(path, _int(f.get("size")), _float(f.get("duration"))))
+    return files
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload,no-any-return]
+    except (TypeError, ValueError):
+        return 0
+
+
+def _float(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _related_names(scene: Mapping[str, Any], key: str) -> list[str]:
+    return [str(x.get("name") or "") for x in scene.get(key) or [] if isinstance(x, Mapping)]
+
+
+def _group_names(scene: Mapping[str, Any]) -> list[str]:
+    names = []
+    for entry in scene.get("groups") or []:
+        group = entry.get("group") if isinstance(entry, Mapping) else None
+        if isinstance(group, Mapping):
+            names.append(str(group.get("name") or ""))
+    return names
+
+
+def _studio(scene: Mapping[str, Any]) -> str:
+    studio = scene.get("studio")
+    return clean_line(studio.get("name")) if isinstance(studio, Mapping) else ""
+
+
+def is_empty(scene: Mapping[str, Any]) -> bool:
+    """The quality gate's test: no metadata at all (files and screenshot do not count)."""
+    return not (
+        clean_line(scene.get("title")) or clean_summary(scene.get("details"))
+        or clean_date(scene.get("date")) or scene.get("rating100") not in (None, "")
+        or _studio(scene) or _names(_related_names(scene, "performers"))
+        or _names(_related_names(scene, "tags")) or _names(_group_names(scene))
+        or clean_line(scene.get("director"))
+    )
+
+
+# --------------------------------------------------------------------------- the mapping
+def wanted(scene: Mapping[str, Any], settings: Settings, cleared: Iterable[str] = (),
+           owned: Iterable[str] = ()) -> Wanted:
+    """Apply SPEC §7 (see the module docstring for the invariants).
+
+    `cleared`: the Stash inputs the user explicitly emptied (`Job.cleared_fields`); `owned`: the
+    Plex fields PlexSync pushed a value to before (`SyncRecord.pushed_fields`, empty for a scene
+    never synced). A cleared field is cleared in Plex only when PlexSync owns it there.
+    """
+    gone = {CLEARABLE[c] for c in cleared if c in CLEARABLE}
+    mine = frozenset(owned)
+    scalars: dict[str, str | float | None] = {}
+    tags: dict[str, tuple[str, ...]] = {}
+
+    def put(name: str, value: str | float | None, toggle: bool, key: str) -> None:
+        if not toggle:
+            return
+        if value not in ("", None):
+            scalars[name] = value
+        elif key in gone and name in mine:
+            scalars[name] = None
+
+    def mirror(kind: str, values: tuple[str, ...], toggle: bool, key: str) -> None:
+        if toggle and (values or (key in gone and kind in mine)):
+            tags[kind] = values
+
+    title = clean_line(scene.get("title"))
+    if settings.sync_title and title:          # an empty title leaves Plex's title
+        scalars["title"] = title
+    put("summary", clean_summary(scene.get("details")), settings.sync_summary, "summary")
+    put("date", clean_date(scene.get("date")), settings.sync_date, "date")
+    studio = _studio(scene)
+    put("studio", studio, settings.sync_studio, "studio")
+    put("rating", _rating(scene.get("rating100")), settings.sync_rating, "rating")
+
+    mirror("actor", _names(_related_names(scene, "performers")), settings.sync_performers,
+           "performers")
+    cap = settings.max_tags or None                 # 0 = no cap
+    scene_tags = _names(_related_names(scene, "tags"), cap)
+    if settings.tags_as in ("genres", "both"):
+        mirror("genre", scene_tags, settings.sync_tags, "tags")
+    if settings.tags_as in ("labels", "both"):
+        mirror("label", scene_tags, settings.sync_tags, "tags")
+    director = clean_line(scene.get("director"))
+    mirror("director", (director,) if director else (), True, "director")
+
+    collections: tuple[str, ...] | None = None
+    if settings.sync_collections:
+        names = _names([studio, *_group_names(scene)])
+        if names or (gone & {"studio", "collections"} and "collection" in mine):
+            collections = names
+
+    clears = (any(v is None for v in scalars.values()) or any(not v for v in tags.values())
+              or collections == ())
+    if is_empty(scene) and not clears:
+        return Wanted(skip_reason="the scene's metadata is empty in Stash (quality gate); "
+                                  "Plex was left as it is")
+    url = str((scene.get("paths") or {}).get("screenshot") or "")
+    poster, art = bool(url) and settings.sync_poster, bool(url) and settings.sync_background
+    return Wanted(
+        scalars=scalars, tags=tags, collections=collections,
+        poster_url=url if (poster or art) else "", poster=poster, art=art,
+        lock=settings.lock_fields, preserve=settings.preserve_plex_edits,
+    )
+
+
+def _rating(value: object) -> float | None:
+    """rating100 (0..100) → Plex userRating (0..10), one decimal; None when unset."""
+    if value in (None, ""):
+        return None
+    number = _float(value)
+    return round(min(100.0, max(0.0, number)) / 10.0, 1)

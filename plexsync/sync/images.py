@@ -1,0 +1,115 @@
+"""Poster (and background art) from the scene's screenshot (SPEC §7).
+
+Invariants:
+- Stash's `paths.screenshot` URL carries `?t=<unix>`, so the URL is the cover's identity
+  (`poster_key`): nothing is downloaded while it equals the last synced key and every wanted
+  image has been uploaded before.
+- A download happens at most once per sync (poster and art share it); an upload happens only
+  when the image's sha256 differs from the hash last uploaded to that item for that target.
+- Stash serves a placeholder SVG when a scene has no cover: only JPEG, PNG and WebP bytes are
+  uploaded; anything else is skipped quietly (and remembered by key, so not fetched again).
+- With `preserve_plex_edits`, an image Plex already has (any poster or art, its own or an
+  earlier upload) is never replaced, as fields are written only where Plex's is empty.
+- Failure is per field: a failed download or a rejected upload becomes a warning, the sync goes
+  on, and the key is not advanced so the next sync of the scene tries again. Plex being down
+  (`PlexServerDown`) or refusing the token (`PlexAuth`) is not per field: it propagates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
+
+from plexsync.errors import PlexAuth, PlexServerDown, PlexSyncError
+from plexsync.sync.fields import Wanted
+
+
+@dataclass(frozen=True, slots=True)
+class Previous:
+    """What was pushed to this same Plex item before (all empty for a new item)."""
+
+    key: str = ""
+    poster_hash: str = ""
+    art_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageResult:
+    key: str
+    poster_hash: str
+    art_hash: str
+    uploaded: tuple[str, ...] = ()      # "poster", "art"
+    warnings: tuple[str, ...] = ()
+    note: str = ""
+
+    def managed(self) -> tuple[str, ...]:
+        """Images that are PlexSync's on the item (to lock)."""
+        return tuple(n for n, h in (("poster", self.poster_hash), ("art", self.art_hash)) if h)
+
+
+def image_type(data: bytes) -> str:
+    """'jpeg' | 'png' | 'webp' | '' by magic bytes."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return ""
+
+
+def needs_download(wanted: Wanted, prev: Previous) -> bool:
+    if not wanted.poster_url:
+        return False
+    changed = wanted.poster_url != prev.key
+    return (wanted.poster and (changed or not prev.poster_hash)) or (
+        wanted.art and (changed or not prev.art_hash))
+
+
+def sync_images(
+    wanted: Wanted,
+    prev: Previous,
+    rating_key: int,
+    download: Callable[[str], bytes],
+    upload: Callable[[int, str, bytes], None],
+    plex_has: Collection[str] = (),
+) -> ImageResult:
+    """Download once if needed, upload what changed; see the module invariants.
+
+    `plex_has`: the images ("poster", "art") the Plex item has now; with `preserve_plex_edits`
+    those are left alone (neither uploaded nor locked)."""
+    if wanted.preserve and plex_has:
+        wanted = replace(wanted, poster=wanted.poster and "poster" not in plex_has,
+                         art=wanted.art and "art" not in plex_has)
+    keep = ImageResult(prev.key, prev.poster_hash if wanted.poster else "",
+                       prev.art_hash if wanted.art else "")
+    if not needs_download(wanted, prev):
+        return ImageResult(wanted.poster_url, keep.poster_hash, keep.art_hash)
+    url = wanted.poster_url
+    try:
+        data = download(url)
+    except PlexSyncError as exc:
+        return ImageResult(prev.key, keep.poster_hash, keep.art_hash,
+                           warnings=(f"screenshot download failed: {exc}",))
+    if not image_type(data):
+        return ImageResult(url, keep.poster_hash, keep.art_hash,
+                           note="the scene has no cover image in Stash; poster left as it is")
+    digest = hashlib.sha256(data).hexdigest()
+    hashes = {"poster": keep.poster_hash, "art": keep.art_hash}
+    uploaded: list[str] = []
+    warnings: list[str] = []
+    for target, on in (("poster", wanted.poster), ("art", wanted.art)):
+        if not on or hashes[target] == digest:
+            continue
+        try:
+            upload(rating_key, target, data)
+        except (PlexServerDown, PlexAuth):
+            raise
+        except PlexSyncError as exc:
+            warnings.append(f"{target} upload failed: {exc}")
+            continue
+        hashes[target] = digest
+        uploaded.append(target)
+    return ImageResult(prev.key if warnings else url, hashes["poster"], hashes["art"],
+                       tuple(uploaded), tuple(warnings))

@@ -1,0 +1,181 @@
+"""Scene files → one Plex item, with a confidence (SPEC §6). Pure: no I/O, no clock.
+
+Rules, applied to the scene's files in order (primary first), each path mapped through
+`path_map` first:
+1. A mapped path found exactly in the index of a configured section → HIGH (exact beats every
+   basename guess, whichever file it comes from).
+2. Else the same basename (case-insensitive) in the configured sections, per file in order:
+   - one candidate item whose size equals the file's → HIGH;
+   - one candidate without size agreement, or several → LOW, unless exactly one of them agrees on
+     size and on duration (±1 s) → HIGH.
+   The first file that yields HIGH wins; otherwise the result is LOW with every candidate path
+   (primary file's first) and the best one (size and duration agreement first) as the pick.
+3. No candidate at all → `NotInPlex` when a mapped path lies under a configured section's
+   `Location` (Plex should have it and has not scanned it yet), else `OutOfScope`.
+
+Candidates are items, not paths: two parts of one multi-file Plex item count once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple, Protocol
+
+from plexsync.core.paths import FsPath, PathMap, basename, fold, folder_of
+from plexsync.plex.model import Candidate
+
+DURATION_TOLERANCE_MS = 1000
+
+
+class Confidence(StrEnum):
+    HIGH = "HIGH"
+    LOW = "LOW"
+
+
+class SceneFile(NamedTuple):
+    """One file of a Stash scene (Stash's path, bytes, seconds)."""
+
+    path: str
+    size: int
+    duration_s: float
+
+
+class Lookup(Protocol):
+    """What the matcher needs from the index, restricted to the configured sections."""
+
+    def by_path(self, plex_path: str) -> Candidate | None: ...
+
+    def by_basename(self, basename_folded: str) -> Sequence[Candidate]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    rating_key: int
+    section_id: int
+    confidence: Confidence
+    plex_path: str
+    candidates: tuple[str, ...] = ()   # for LOW: every candidate path, the pick first
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NotInPlex:
+    """The file lies under a configured section's folder but Plex has no item for it (yet)."""
+
+    section_id: int
+    plex_path: str
+    folder: str          # the folder to ask Plex to scan
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfScope:
+    """Every file lies outside every configured section: not an error (SPEC §6)."""
+
+    plex_paths: tuple[str, ...]
+
+
+Result = Match | NotInPlex | OutOfScope
+
+
+def section_of(plex_path: str, locations: Mapping[int, Sequence[str]]) -> int | None:
+    """The configured section whose Location holds `plex_path` (deepest location wins).
+
+    Compared segment by segment, as `config.FsPath` does: case-insensitively on Windows, and
+    never on a partial segment (`/media/videos2` is not under `/media/videos`)."""
+    path = FsPath.parse(plex_path)
+    best: tuple[int, int] | None = None
+    for section_id, paths in locations.items():
+        for loc in paths:
+            root = FsPath.parse(loc)
+            n = len(root.parts)
+            if not n or (root.windows, root.lead) != (path.windows, path.lead):
+                continue
+            if path.key()[:n] == root.key() and (best is None or n > best[1]):
+                best = (section_id, n)
+    return best[0] if best else None
+
+
+def match(
+    files: Sequence[SceneFile],
+    path_map: PathMap,
+    lookup: Lookup,
+    locations: Mapping[int, Sequence[str]],
+) -> Result:
+    """Apply SPEC §6 to a scene's files; see the module docstring for the exact rules."""
+    mapped = [(f, path_map.to_plex(f.path)) for f in files]
+    for _, plex_path in mapped:
+        hit = lookup.by_path(plex_path)
+        if hit is not None:
+            return Match(hit.rating_key, hit.section_id, Confidence.HIGH, hit.path,
+                         reason="exact path")
+
+    low: list[tuple[SceneFile, list[Candidate]]] = []
+    for scene_file, plex_path in mapped:
+        items = _distinct_items(lookup.by_basename(fold(basename(plex_path))))
+        if not items:
+            continue
+        decided = _decide(scene_file, items)
+        if decided is not None:
+            return decided
+        low.append((scene_file, items))
+
+    if low:
+        return _low(low)
+
+    for _, plex_path in mapped:
+        section_id = section_of(plex_path, locations)
+        if section_id is not None:
+            return NotInPlex(section_id, plex_path, folder_of(plex_path))
+    return OutOfScope(tuple(p for _, p in mapped))
+
+
+def _distinct_items(candidates: Sequence[Candidate]) -> list[Candidate]:
+    seen: set[tuple[int, int]] = set()
+    out: list[Candidate] = []
+    for cand in sorted(candidates, key=lambda c: (c.section_id, c.rating_key, c.path)):
+        key = (cand.section_id, cand.rating_key)
+        if key not in seen:
+            seen.add(key)
+            out.append(cand)
+    return out
+
+
+def _size_agrees(f: SceneFile, c: Candidate) -> bool:
+    return f.size > 0 and c.size == f.size
+
+
+def _duration_agrees(f: SceneFile, c: Candidate) -> bool:
+    if f.duration_s <= 0 or c.duration_ms <= 0:
+        return False
+    return abs(c.duration_ms - round(f.duration_s * 1000)) <= DURATION_TOLERANCE_MS
+
+
+def _decide(f: SceneFile, items: list[Candidate]) -> Match | None:
+    """HIGH when the basename candidates decide it, else None (LOW is decided by the caller)."""
+    if len(items) == 1 and _size_agrees(f, items[0]):
+        c = items[0]
+        return Match(c.rating_key, c.section_id, Confidence.HIGH, c.path,
+                     reason="unique basename, same size")
+    both = [c for c in items if _size_agrees(f, c) and _duration_agrees(f, c)]
+    if len(both) == 1:
+        c = both[0]
+        return Match(c.rating_key, c.section_id, Confidence.HIGH, c.path,
+                     reason="basename, the only candidate with the same size and duration")
+    return None
+
+
+def _score(pair: tuple[SceneFile, Candidate]) -> tuple[bool, bool]:
+    return _size_agrees(*pair), _duration_agrees(*pair)
+
+
+def _low(groups: list[tuple[SceneFile, list[Candidate]]]) -> Match:
+    ranked: list[tuple[SceneFile, Candidate]] = []
+    for scene_file, items in groups:   # primary file's candidates first, then by agreement
+        ranked.extend(sorted(((scene_file, c) for c in items), key=_score, reverse=True))
+    _, best = max(ranked, key=_score)   # max keeps the first of equals
+    paths = tuple(dict.fromkeys([best.path, *(c.path for _, c in ranked)]))
+    reason = f"basename matches {len(paths)} Plex file(s) without a decisive size/duration"
+    return Match(best.rating_key, best.section_id, Confidence.LOW, best.path,
+                 candidates=paths, reason=reason)

@@ -1,0 +1,323 @@
+"""The sync `Processor`: a claimed batch of jobs → one outcome per job (SPEC §5–§7).
+
+Per batch: jobs whose event is older than the data last synced (`jobs.superseded`) are
+SKIPPED before anything is asked; the rest cost ONE Stash query. Per job, in order:
+- scene gone from Stash → SKIPPED; empty metadata (quality gate) → SKIPPED;
+- Stash `updated_at` not newer than the record's, same values hash and same screenshot key →
+  UNCHANGED with no Plex request at all (reconcile and recover jobs always look at Plex);
+- the Plex item: the record's ratingKey when the item still holds one of the scene's files at
+  exactly its mapped path (no index needed), else the index + matcher: OUT_OF_SCOPE;
+  PlexNotFound (and, with `scan_missing`, one folder scan per 10 minutes); LowConfidence
+  under `strict_matching` (FAILED with candidates), or the best candidate otherwise (logged);
+- ONE `GET /library/metadata/{rk}`, the images (only when changed), then ONE edit PUT with
+  only what differs → SYNCED (something was written) or UNCHANGED, with a new SyncRecord.
+
+Plex is connected lazily: a batch that needs no Plex request makes none. A single job's
+failure is yielded as FAILED (non-PlexSync exceptions become `Internal`); `PlexAuth` and
+`PlexServerDown` abort the batch, and so does `ConfigError` (an unknown `plex_library`, a Plex
+with no movie library, a plex_url that is not a Plex server), since no job of it could succeed.
+
+A `PlexServerDown` is an outage only if Plex itself is down: the processor then asks the cheap
+health probe (`PlexClient.identity()`, one `GET /identity`, short timeout). Probe fails → raise
+(the drain stops, nothing counted). Probe answers → the request failed for this item alone (a
+proxy 504, a stuck item): that job is yielded FAILED with `PlexServerDown(outage=False)` (limited
+retries, then the DLQ) and the batch goes on. If what failed was the batch's Plex set-up
+(connect, sections, library index), the later jobs of the batch that need Plex fail with that
+same error at once, without another request or probe; the next batch tries again.
+
+Explicit clears empty a Plex field only where the record says PlexSync pushed a value to it
+(`SyncRecord.pushed_fields`, on that same item); a scene never synced clears nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from plexsync.core.context import TaskContext
+from plexsync.core.log import log, quote_path
+from plexsync.core.paths import FsPath
+from plexsync.errors import (
+    ConfigError,
+    Internal,
+    LowConfidence,
+    PlexAuth,
+    PlexNotFound,
+    PlexServerDown,
+    PlexSyncError,
+)
+from plexsync.plex.client import PlexClient, PlexItem, Section
+from plexsync.plex.index import LibraryIndex
+from plexsync.queue.model import (
+    Batch,
+    Job,
+    JobSource,
+    Outcome,
+    OutcomeKind,
+    Processor,
+    SyncRecord,
+    superseded,
+)
+from plexsync.sync import fields, images, matcher
+from plexsync.sync.diff import diff
+
+ALWAYS_LOOK = frozenset({JobSource.RECONCILE, JobSource.RECOVER})
+T = TypeVar("T")
+
+
+def build_processor(ctx: TaskContext) -> Processor:
+    """The drain's entry point (imported lazily by drain.py)."""
+    return SyncProcessor(ctx)
+
+
+class SyncProcessor:
+    def __init__(self, ctx: TaskContext, plex: PlexClient | None = None) -> None:
+        self._ctx = ctx
+        self._settings = ctx.settings
+        self._plex = plex
+        self._sections: list[Section] | None = None
+        self._index: LibraryIndex | None = None
+
+    # ------------------------------------------------------------------ lazy Plex
+    def plex(self) -> PlexClient:
+        if self._plex is None:
+            self._plex = PlexClient(self._settings, self._ctx.data_dir)
+        if self._sections is None:
+            plex = self._plex
+
+            def connect() -> list[Section]:
+                plex.connect()
+                return plex.configured_sections()
+
+            self._sections = self._setup(connect)
+        return self._plex
+
+    def index(self) -> LibraryIndex:
+        if self._index is None:
+            plex = self.plex()
+            assert self._sections is not None
+            index = LibraryIndex(self._ctx.data_dir, plex, self._sections,
+                                 clock=self._ctx.clock)
+            self._setup(index.ensure_fresh)
+            self._index = index   # only once built: a failed build is tried again
+        return self._index
+
+    def _setup(self, step: Callable[[], T]) -> T:
+        """A set-up step (connect, sections, index). Its PlexServerDown concerns the whole
+        server, never one item: it aborts the batch like an outage (see `process`)."""
+        try:
+            return step()
+        except PlexServerDown as exc:
+            raise _SetupDown(str(exc)) from None
+
+    def _plex_answers(self) -> bool:
+        """The health probe after a PlexServerDown: does Plex itself answer `GET /identity`?"""
+        if self._plex is None:
+            return False
+        try:
+            self._plex.identity()
+        except PlexSyncError as exc:
+            log.debug(f"Plex health probe failed: {exc}")
+            return False
+        return True
+
+    # ------------------------------------------------------------------ the batch
+    def process(self, batch: Batch) -> Iterator[Outcome]:
+        pending: list[Job] = []
+        for job in batch.jobs:
+            record = batch.records.get(job.scene_id)
+            if superseded(job, record):
+                yield Outcome(job, OutcomeKind.SKIPPED,
+                              detail="late event: newer Stash data was already synced")
+            else:
+                pending.append(job)
+        if not pending:
+            return
+        fetched_at = self._ctx.clock()
+        try:
+            scenes = self._ctx.stash.scenes_by_id([j.scene_id for j in pending])
+        except PlexSyncError as exc:
+            for job in pending:
+                yield Outcome(job, OutcomeKind.FAILED, error=exc, detail=str(exc))
+            return
+        for job in pending:
+            started = time.monotonic()
+            try:
+                outcome = self._one(job, scenes.get(job.scene_id),
+                                    batch.records.get(job.scene_id), fetched_at)
+            except _SetupDown:
+                # Connecting, listing sections or building the index failed: a busy or
+                # starting Plex, not one bad item. Abort without counting attempts (even when
+                # /identity answers) so a backlog is never dead-lettered for it.
+                raise
+            except PlexServerDown as exc:
+                if not self._plex_answers():
+                    raise                      # Plex itself is down: an outage
+                outcome = _failed(job, _not_an_outage(exc))   # only this item's request failed
+            except (PlexAuth, ConfigError):
+                raise
+            except PlexSyncError as exc:
+                outcome = _failed(job, exc)
+            except Exception as exc:   # a bug: dead-letter it with a readable message
+                log.debug(f"scene {job.scene_id}: {type(exc).__name__}: {exc}")
+                outcome = _failed(job, Internal(log.redact(
+                    f"internal error syncing scene {job.scene_id}: {type(exc).__name__}: {exc}")))
+            yield dataclasses.replace(outcome, seconds=time.monotonic() - started)
+
+    # ------------------------------------------------------------------ one job
+    def _one(self, job: Job, scene: Mapping[str, Any] | None, record: SyncRecord | None,
+             fetched_at: float) -> Outcome:
+        if scene is None:
+            return Outcome(job, OutcomeKind.SKIPPED, detail="the scene no longer exists in Stash")
+        owned = record.pushed_fields if record is not None else ()
+        want = fields.wanted(scene, self._settings, job.cleared_fields, owned)
+        if want.skip_reason:
+            return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
+        values_hash = want.values_hash
+        updated_at = str(scene.get("updated_at") or "")
+        if (record is not None and job.source not in ALWAYS_LOOK
+                and not _newer(updated_at, record.stash_updated_at)
+                and record.values_hash == values_hash and record.poster_key == want.poster_url):
+            return Outcome(job, OutcomeKind.UNCHANGED, confidence=record.confidence,
+                           record=dataclasses.replace(record, fetched_at=fetched_at),
+                           detail="unchanged since the last sync")
+        files = fields.scene_files(scene)
+        if not files:
+            return Outcome(job, OutcomeKind.SKIPPED, detail="the scene has no files")
+
+        found = self._locate(job, files, record)
+        if isinstance(found, Outcome):
+            return found
+        item, confidence = found
+        same_item = record is not None and record.rating_key == item.rating_key
+        if not same_item and owned:   # what PlexSync owned was on another item: clear nothing
+            owned = ()
+            want = fields.wanted(scene, self._settings, job.cleared_fields, owned)
+            values_hash = want.values_hash
+            if want.skip_reason:
+                return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
+        prev = (images.Previous(record.poster_key, record.poster_hash, record.art_hash)
+                if record is not None and same_item else images.Previous())
+        # preserve_plex_edits keeps images Plex has, except those PlexSync itself uploaded to
+        # this item (a changed Stash cover must still replace PlexSync's own earlier poster).
+        present = [n for n, has, ours in (("poster", item.has_poster, bool(prev.poster_hash)),
+                                          ("art", item.has_art, bool(prev.art_hash)))
+                   if has and not ours]
+        pictures = images.sync_images(want, prev, item.rating_key, self._ctx.stash.download,
+                                      self.plex().upload_image, plex_has=present)
+        edit = diff(want, item, record.collections_added if record and same_item else (),
+                    lock_images=pictures.managed(), owned=owned)
+        if edit:
+            self.plex().edit(item.section_id, item.rating_key, edit.params)
+        if pictures.note:
+            log.debug(f"scene {job.scene_id}: {pictures.note}")
+        for warning in pictures.warnings:
+            log.warning(f"scene {job.scene_id}: {warning}")
+        wrote = bool(edit) or bool(pictures.uploaded)
+        new_record = SyncRecord(
+            scene_id=job.scene_id, rating_key=item.rating_key, section_id=item.section_id,
+            stash_updated_at=updated_at, fetched_at=fetched_at, values_hash=values_hash,
+            synced_at=self._ctx.clock(), poster_key=pictures.key,
+            poster_hash=pictures.poster_hash, art_hash=pictures.art_hash,
+            collections_added=edit.collections_added, confidence=confidence,
+            pushed_fields=edit.pushed,
+        )
+        what = ", ".join([*edit.changed, *pictures.uploaded]) or "locks only"
+        return Outcome(job, OutcomeKind.SYNCED if wrote else OutcomeKind.UNCHANGED,
+                       record=new_record, confidence=confidence, warnings=pictures.warnings,
+                       detail=f"updated {what}" if wrote else "Plex already matched Stash")
+
+    def _locate(self, job: Job, files: list[matcher.SceneFile],
+                record: SyncRecord | None) -> tuple[PlexItem, str] | Outcome:
+        """The Plex item to write, read in full, or the outcome that ends the job."""
+        plex = self.plex()
+        if record is not None:
+            try:
+                item = plex.fetch_item(record.rating_key)
+            except PlexNotFound:
+                item = None
+            if item is not None and self._holds(item, files):
+                return item, matcher.Confidence.HIGH.value
+        index = self.index()
+        for attempt in range(2):
+            result = matcher.match(files, self._settings.path_map, index, index.locations)
+            missed = isinstance(result, matcher.NotInPlex) or (
+                isinstance(result, matcher.Match) and result.confidence is matcher.Confidence.LOW)
+            # a file Plex does not have yet concerns its own section; a LOW guess, any of them
+            concerns = result.section_id if isinstance(result, matcher.NotInPlex) else None
+            if missed and attempt == 0 and index.refresh_on_miss(concerns):
+                continue
+            if not isinstance(result, matcher.Match):
+                return self._unmatched(job, result, index)
+            if result.confidence is matcher.Confidence.LOW:
+                if self._settings.strict_matching:
+                    error = LowConfidence(
+                        f"scene {job.scene_id}: no exact Plex match; {len(result.candidates)} "
+                        "candidate(s) share its file name and size/duration does not decide "
+                        "(strict_matching is on)", result.candidates)
+                    return Outcome(job, OutcomeKind.FAILED, error=error, detail=str(error),
+                                   candidates=result.candidates, confidence="LOW")
+                log.info(f"scene {job.scene_id}: LOW-confidence match, syncing the best of "
+                         f"{len(result.candidates)} candidates: {quote_path(result.plex_path)}")
+            try:
+                return plex.fetch_item(result.rating_key), result.confidence.value
+            except PlexNotFound:
+                if attempt == 0 and index.refresh_on_miss(result.section_id):
+                    continue
+                raise
+        raise PlexNotFound(f"scene {job.scene_id}: its Plex item vanished while syncing")
+
+    def _holds(self, item: PlexItem, files: list[matcher.SceneFile]) -> bool:
+        """Whether the recorded item still is this scene's: in a configured section and holding
+        one of the scene's files at exactly its mapped path (anything less, a shared basename
+        say, goes through the matcher and its size/duration rules)."""
+        if self._sections is not None and item.section_id not in {s.id for s in self._sections}:
+            return False
+        mapped = {FsPath.parse(self._settings.path_map.to_plex(f.path)).key() for f in files}
+        return any(FsPath.parse(p).key() in mapped for p in item.files)
+
+    def _unmatched(self, job: Job, result: matcher.NotInPlex | matcher.OutOfScope,
+                   index: LibraryIndex) -> Outcome:
+        if isinstance(result, matcher.OutOfScope):
+            return Outcome(job, OutcomeKind.OUT_OF_SCOPE,
+                           detail="its files lie outside every configured Plex library")
+        note = ""
+        if self._settings.scan_missing and index.claim_scan(result.folder):
+            try:
+                self.plex().scan_folder(result.section_id, result.folder)
+                index.note_scan(result.section_id)
+                note = f"; asked Plex to scan {quote_path(result.folder)}"
+            except (PlexAuth, PlexServerDown):
+                raise
+            except PlexSyncError as exc:
+                log.warning(f"could not ask Plex to scan {quote_path(result.folder)}: {exc}")
+        error = PlexNotFound(f"scene {job.scene_id}: Plex has no item for "
+                             f"{quote_path(result.plex_path)} yet{note}")
+        return _failed(job, error)
+
+
+class _SetupDown(PlexServerDown):
+    """PlexServerDown while connecting, listing sections or building the library index."""
+
+
+def _not_an_outage(exc: PlexServerDown) -> PlexServerDown:
+    return PlexServerDown(f"{exc} Plex itself answers GET /identity, so this is not an outage: "
+                          "retried a limited number of times.", outage=False)
+
+
+def _failed(job: Job, error: PlexSyncError) -> Outcome:
+    candidates = error.candidates if isinstance(error, LowConfidence) else ()
+    return Outcome(job, OutcomeKind.FAILED, error=error, detail=str(error), candidates=candidates)
+
+
+def _newer(updated_at: str, synced: str) -> bool:
+    """Whether Stash's `updated_at` is later than the one synced (unknown → newer)."""
+    if not synced or not updated_at:
+        return True
+    try:
+        return datetime.fromisoformat(updated_at) > datetime.fromisoformat(synced)
+    except (ValueError, TypeError):
+        return updated_at != synced

@@ -1,0 +1,3 @@
+"""Stash tasks (and the CLI): routing by `mode`, one module per task family. The top layer: may
+import every other package.
+"""

@@ -1,0 +1,144 @@
+"""Task routing: `mode` (SPEC §8) → handler, and the context every handler receives.
+
+Handlers live in the module of their concern and are imported only when their task runs.
+Each takes a `TaskContext` and returns the task's `output` (shown in Stash's job and returned
+to the CLI); a failure raises a `PlexSyncError` whose message tells the user what to do.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from plexsync import __version__
+from plexsync.core import datadir
+from plexsync.core.context import TaskContext
+from plexsync.core.log import log
+from plexsync.core.protocol import Invocation
+from plexsync.core.settings import SYNC_FIELDS, Settings, defaults_to_write
+from plexsync.errors import ConfigError, InputError
+
+# mode → "module:function" inside the plexsync package, imported only when its task runs.
+TASKS: dict[str, str] = {
+    "process_queue": "tasks.process_queue:run_process_queue",
+    "queue_status": "tasks.status:run_queue_status",
+    "clear_queue": "tasks.admin:run_clear_queue",
+    "clear_dlq": "tasks.admin:run_clear_dlq",
+    "purge_dlq": "tasks.admin:run_purge_dlq",
+    "recover_dlq": "tasks.admin:run_recover_dlq",
+    "health_check": "tasks.health:run_health_check",
+    "outage_summary": "tasks.status:run_outage_summary",
+    "reconcile_all": "tasks.reconcile:run_reconcile_all",
+    "reconcile_recent": "tasks.reconcile:run_reconcile_recent",
+    "reconcile_7days": "tasks.reconcile:run_reconcile_7days",
+    "sync_all": "tasks.bulk:run_sync_all",
+    "sync_recent": "tasks.bulk:run_sync_recent",
+    "clear_match_cache": "tasks.admin:run_clear_match_cache",
+}
+
+RUNTIME_MODULES = ("plexapi", "stashapi", "diskcache", "filelock", "requests")
+
+
+def check_dependencies() -> None:
+    """Fail with the exact pip command when a runtime requirement is missing."""
+    for name in RUNTIME_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            requirements = os.path.join(datadir.PLUGIN_ROOT, "requirements.txt")
+            raise ConfigError(
+                f"PlexSync needs the Python package '{name}', which is not installed for "
+                f"{sys.executable}; run: {sys.executable} -m pip install -r {requirements}"
+            ) from None
+
+
+def validate_mode(mode: str) -> str:
+    target = TASKS.get(mode)
+    if target is None:
+        raise InputError(f"unknown task mode {mode!r}; valid modes: {', '.join(sorted(TASKS))}.")
+    return target
+
+
+def resolve_handler(mode: str) -> Callable[[TaskContext], Any]:
+    module_name, func_name = validate_mode(mode).split(":")
+    try:
+        module = importlib.import_module(f"plexsync.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"plexsync.{module_name}":
+            raise
+        module = None
+    handler: Callable[[TaskContext], Any] | None = getattr(module, func_name, None)
+    if handler is None:
+        raise InputError(
+            f"the task {mode!r} is not available in PlexSync {__version__} yet; "
+            "update the plugin to get it."
+        )
+    return handler
+
+
+def load_settings(
+    stash: Any, data_dir: str, raw_override: Mapping[str, Any] | None = None
+) -> Settings:
+    """Read settings from Stash (or `raw_override`, the CLI's settings file), write missing
+    defaults back to Stash once, configure logging."""
+    raw = dict(raw_override) if raw_override is not None else stash.plugin_settings()
+    missing = defaults_to_write(raw) if raw_override is None else {}
+    if missing:
+        stash.configure_plugin({**missing, **raw})   # never overwrite what the user set
+        log.debug(f"wrote defaults for {len(missing)} unset settings")
+    settings = Settings.from_mapping(raw)
+    log.add_secret(settings.plex_token)
+    log.configure(debug=settings.debug_logging, obfuscate_paths=settings.obfuscate_paths)
+    if settings.legacy_used:
+        _note_legacy_once(data_dir)
+    write_settings_snapshot(data_dir, settings)
+    return settings
+
+
+def write_settings_snapshot(data_dir: str, settings: Settings) -> None:
+    """The hook reads this instead of asking Stash (it may make no settings call). No secrets."""
+    snapshot: dict[str, Any] = {
+        "enabled": settings.enabled,
+        "debug_logging": settings.debug_logging,
+        "obfuscate_paths": settings.obfuscate_paths,
+        **{f"sync_{name}": settings.syncs(name) for name in SYNC_FIELDS},
+        "sync_background": settings.sync_background,  # a cover edit matters to either image
+    }
+    path = os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)
+    if datadir.read_json(path, {}) != snapshot:
+        datadir.write_json(path, snapshot)
+    else:  # its mtime says "as of now" to the hook (see hook.settings_changed_since_snapshot)
+        os.utime(path)
+
+
+def _note_legacy_once(data_dir: str) -> None:
+    marker = os.path.join(data_dir, "legacy-settings-noted")
+    if not os.path.exists(marker):
+        log.info("Using plexHost/plexPort/plexToken from the old PlexSync v0.1 settings; set "
+                 "plex_url and plex_token to stop relying on them.")
+        with open(marker, "w", encoding="utf-8") as fh:
+            fh.write("1\n")
+
+
+def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = None) -> Any:
+    """Run the task `invocation.mode` names; `settings_raw` replaces Stash's plugin settings."""
+    assert invocation.mode is not None
+    validate_mode(invocation.mode)
+    check_dependencies()
+    handler = resolve_handler(invocation.mode)
+    from plexsync.stash.api import StashClient
+
+    data_dir = datadir.resolve(invocation.plugin_dir)
+    stash = StashClient(invocation.server_connection)
+    settings = load_settings(stash, data_dir, settings_raw)
+    context = TaskContext(
+        settings=settings,
+        data_dir=data_dir,
+        stash=stash,
+        args={k: v for k, v in invocation.args.items() if k != "mode"},
+        server_connection=invocation.server_connection,
+    )
+    return handler(context)

@@ -1,0 +1,72 @@
+"""View Queue Status (SPEC §8): the status JSON as task output, plus a readable summary log.
+
+Subsystems that later issues add report their honest empty values until then, never invented
+numbers: `circuit` is "closed" (no circuit breaker yet, so nothing can open it), `reconcile`
+has no runs (`last_run_at` null, empty `history` and `gaps_by_type`), and `outages` has no
+recorded outages (count 0; MTTR, MTBF and availability null because nothing was measured).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plexsync.core.context import TaskContext
+from plexsync.core.log import log
+from plexsync.queue.job_queue import JobQueue
+
+
+def build_status(queue: JobQueue) -> dict[str, Any]:
+    """The status JSON of SPEC §8 (keys in the order the spec lists them, plus `drain`)."""
+    q = queue.status()
+    return {
+        "pending": q["pending"],
+        "in_progress": q["in_progress"],
+        "retrying": q["retrying"],
+        "dlq": q["dlq"],
+        "dlq_by_error": q["dlq_by_error"],
+        "synced": q["synced"],
+        "out_of_scope": q["out_of_scope"],
+        "circuit": "closed",
+        "last_sync_at": q["last_sync_at"],
+        "next_retry_at": q["next_due_at"],
+        "drain": queue.drain_state(),
+        "reconcile": {"last_run_at": None, "history": [], "gaps_by_type": {}},
+        "outages": {"count": 0, "mttr_s": None, "mtbf_s": None, "availability": None},
+        "stats": q["stats"],
+    }
+
+
+def summary_lines(status: dict[str, Any]) -> list[str]:
+    """A few human lines for the Stash log (the JSON is in the task output)."""
+    stats = status["stats"]
+    lines = [
+        f"Queue: {status['pending']} pending, {status['in_progress']} in progress, "
+        f"{status['retrying']} waiting to retry"
+        + (f" (next at {status['next_retry_at']})" if status["next_retry_at"] else "")
+        + f"; Process Queue is {status['drain']}.",
+        f"Dead-letter queue: {status['dlq']}"
+        + (" (" + ", ".join(f"{k} {v}" for k, v in status["dlq_by_error"].items()) + ")"
+           if status["dlq_by_error"] else "") + ".",
+        f"Synced scenes: {status['synced']}"
+        + (f", last at {status['last_sync_at']}" if status["last_sync_at"] else "")
+        + f"; outside every Plex library: {status['out_of_scope']}.",
+        f"Jobs processed: {stats['processed']} ({stats['succeeded']} succeeded, "
+        f"{stats['skipped']} skipped, {stats['failed']} failed attempts, "
+        f"{stats['dead_lettered']} dead-lettered)"
+        + (f"; {stats['avg_seconds']:.2f} s per job on average" if stats["avg_seconds"] else "")
+        + (("; confidence " + ", ".join(f"{k} {v}" for k, v in stats["by_confidence"].items()))
+           if stats["by_confidence"] else "") + ".",
+        f"Plex circuit: {status['circuit']}.",
+    ]
+    return lines
+
+
+def run_queue_status(ctx: TaskContext) -> dict[str, Any]:
+    queue = JobQueue.open(ctx.data_dir, clock=ctx.clock)
+    try:
+        status = build_status(queue)
+    finally:
+        queue.close()
+    for line in summary_lines(status):
+        log.info(line)
+    return status
