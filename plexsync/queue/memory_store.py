@@ -1,7 +1,7 @@
 """`storage.Storage` on plain dicts: a volatile, single-process backend.
 
 It exists so the queue semantics are written against a contract rather than against SQLite:
-tests/unit/test_queue.py runs the same suite on this and on `store.SQLiteStore`, and the
+tests/queue/test_job_queue.py runs the same suite on this and on `store.SQLiteStore`, and the
 throughput benchmark uses it as a baseline. One lock makes each method atomic, as a
 transaction does for SQLite. Never used by the plugin itself (nothing here survives a restart).
 """

@@ -2,7 +2,7 @@
 
 Like huey's storage API, a backend implements the queue's primitive operations *atomically*;
 `queue.JobQueue` adds the policy (backoff, outcome → action, stats) on top, and one test suite
-(tests/unit/test_queue.py) runs against every backend. Backends: `store.SQLiteStore` (the real
+(tests/queue/test_job_queue.py) runs against every backend. Backends: `store.SQLiteStore` (the real
 one, shared by all processes) and `memstore.MemoryStore` (a dict, for tests and benchmarks).
 
 Every method is one atomic step: with SQLite, one `BEGIN IMMEDIATE` transaction. Rows are plain

@@ -9,7 +9,7 @@ from plexsync.errors import LowConfidence
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.schema import MIGRATIONS
 from plexsync.queue.sqlite_store import SQLiteStore
-from tests.unit.queue_helpers import OWNER, claim_one, failed
+from tests.helpers import OWNER, claim_one, failed
 
 
 def test_recovering_a_dead_letter_brings_back_the_fields_its_user_cleared(

@@ -19,7 +19,7 @@ from plexsync.queue.model import JobState
 from plexsync.queue.sqlite_store import SQLiteStore, StoreError
 from plexsync.queue.storage import Storage
 from plexsync.tasks import admin
-from tests.unit.queue_helpers import LEASE, OWNER, FakeClock, claim_one, failed
+from tests.helpers import LEASE, OWNER, FakeClock, claim_one, failed
 
 
 def not_an_outage(message: str = "Plex did not answer PUT /library/sections/1/all in time "

@@ -26,7 +26,7 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Batch, Job, JobSource, JobState, Outcome, Processor
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.tasks.process_queue import run_process_queue
-from tests.unit.queue_helpers import (
+from tests.helpers import (
     FakeClock,
     ScriptedProcessor,
     captured_log,

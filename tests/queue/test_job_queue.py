@@ -14,7 +14,7 @@ from plexsync.queue import markers
 from plexsync.queue.backoff import Backoff
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobSource, JobState, Outcome, OutcomeKind
-from tests.unit.queue_helpers import LEASE, OWNER, T0, FakeClock, claim_one, failed, record, synced
+from tests.helpers import LEASE, OWNER, T0, FakeClock, claim_one, failed, record, synced
 
 # ---------------------------------------------------------------------- enqueue / coalescing
 

@@ -17,7 +17,7 @@ from plexsync.tasks import admin, bulk
 from plexsync.tasks.status import run_queue_status
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
-from tests.unit.queue_helpers import FakeClock, ScriptedProcessor, captured_log, lines
+from tests.helpers import FakeClock, ScriptedProcessor, captured_log, lines
 
 DAY = 86400.0
 

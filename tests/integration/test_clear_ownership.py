@@ -28,8 +28,8 @@ from plexsync.sync.diff import diff
 from plexsync.sync.fields import Wanted, wanted
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
-from tests.unit.queue_helpers import T0, record
-from tests.unit.test_sync import PLEX_ROOT, Env, kinds, rich, user_edit
+from tests.helpers import T0, record
+from tests.integration.test_sync_processor import PLEX_ROOT, Env, kinds, rich, user_edit
 
 DEFAULTS = Settings.from_mapping({})
 # What Stash's scene edit form sends for a scene with only a title: every field, most empty.

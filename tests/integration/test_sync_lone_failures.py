@@ -26,7 +26,7 @@ from plexsync.sync.processor import SyncProcessor
 from plexsync.tasks import admin
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
-from tests.unit.queue_helpers import FakeClock, captured_log, lines
+from tests.helpers import FakeClock, captured_log, lines
 
 TIMEOUT = "Plex did not answer PUT /library/sections/1/all in time (timeout)."
 

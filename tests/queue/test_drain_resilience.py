@@ -15,7 +15,7 @@ from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Job, JobState, Outcome, Processor
 from plexsync.queue.sqlite_store import SQLiteStore, StoreError
-from tests.unit.queue_helpers import (
+from tests.helpers import (
     FakeClock,
     ScriptedProcessor,
     captured_log,

@@ -15,7 +15,7 @@ from plexsync.hook.handler import gate, run_hook
 from plexsync.queue import markers
 from plexsync.queue.sqlite_store import SQLiteStore
 from testkit.fake_stash import FakeStash
-from tests.unit.queue_helpers import captured_log, lines
+from tests.helpers import captured_log, lines
 
 
 def update(fields: dict[str, Any], hook_type: str = "Scene.Update.Post") -> dict[str, Any]:

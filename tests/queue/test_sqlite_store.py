@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import pytest
 from plexsync.queue import sqlite_db as store_db
 from plexsync.queue.schema import MIGRATIONS
 from plexsync.queue.sqlite_store import SCHEMA_VERSION, SQLiteStore, StoreError
-from tests.unit.queue_helpers import T0, captured_log, lines
+from tests.helpers import T0, captured_log, lines
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -169,21 +166,3 @@ def test_memory_path_gives_a_private_volatile_store() -> None:
     store.enqueue(1, T0, "hook", [], T0)
     assert store.counts()["pending"] == 1
     store.close()
-
-
-def test_the_hook_path_imports_nothing_heavy(tmp_path: Path) -> None:
-    code = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-        "import plexsync.core.protocol, plexsync.hook.handler\n"
-        "import json; print(json.dumps(sorted(sys.modules)))\n"
-    )
-    # Without coverage's subprocess hook: it would load its own modules into the child.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, env=env)
-    loaded = set(json.loads(proc.stdout))
-    heavy = {"plexapi", "requests", "stashapi", "filelock", "dataclasses", "typing",
-             "http.client", "socket", "ssl", "random", "hashlib", "uuid", "urllib3",
-             "diskcache", "plexsync.core.settings", "plexsync.queue.model",
-             "plexsync.queue.job_queue", "plexsync.queue.storage"}
-    assert loaded & heavy == set()

@@ -25,7 +25,7 @@ from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
-from tests.unit.test_sync import PLEX_ROOT, STASH_ROOT, Clock, Env, kinds, rich
+from tests.integration.test_sync_processor import PLEX_ROOT, STASH_ROOT, Clock, Env, kinds, rich
 
 
 @pytest.fixture

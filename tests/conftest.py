@@ -12,7 +12,7 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.memory_store import MemoryStore
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.queue.storage import Storage
-from tests.unit.queue_helpers import FakeClock
+from tests.helpers import FakeClock
 
 
 @pytest.fixture(params=["sqlite", "memory"])

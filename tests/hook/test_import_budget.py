@@ -1,0 +1,58 @@
+"""The hook's import budget: the exact modules a hook process loads (docs/architecture.md).
+
+A hook runs on every scene save and the user's save waits for it, so its start-up time is the
+product's most visible number. These tests pin the set of modules it loads: adding one is a
+deliberate change to this file, never an accident of a refactor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Every PlexSync module the hook path may load, and nothing more.
+PLEXSYNC_ALLOWED = {
+    "plexsync", "plexsync.errors",
+    "plexsync.core", "plexsync.core.datadir", "plexsync.core.fastjson", "plexsync.core.log",
+    "plexsync.core.protocol", "plexsync.core.vocab",
+    "plexsync.hook", "plexsync.hook.handler", "plexsync.hook.stash_post",
+    "plexsync.queue", "plexsync.queue.markers", "plexsync.queue.schema",
+    "plexsync.queue.sqlite_db", "plexsync.queue.sqlite_store",
+    "plexsync.stash", "plexsync.stash.documents",
+}
+# Everything else it loads beyond a bare interpreter: C accelerators and what `enum` needs.
+OTHERS_ALLOWED = {
+    "__future__", "_collections", "_functools", "_json", "_operator", "_sqlite3", "collections",
+    "enum", "functools", "itertools", "keyword", "operator", "reprlib", "types",
+}
+
+
+def _loaded_by(code: str) -> set[str]:
+    script = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); base = set(sys.modules)\n"
+        f"{code}\n"
+        "import _json; sys.stdout.write(_json.encode_basestring_ascii(' '.join("
+        "sorted(set(sys.modules) - base))))\n"
+    )
+    # Without coverage's subprocess hook: it would load its own modules into the child.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, env=env)
+    return set(json.loads(proc.stdout).split())
+
+
+def test_the_hook_path_loads_exactly_the_allowed_plexsync_modules() -> None:
+    loaded = _loaded_by("import plexsync.core.protocol, plexsync.hook.handler")
+    assert {m for m in loaded if m.startswith("plexsync")} == PLEXSYNC_ALLOWED
+
+
+def test_the_hook_path_loads_no_module_beyond_the_allow_list() -> None:
+    loaded = _loaded_by("import plexsync.core.protocol, plexsync.hook.handler")
+    others = {m for m in loaded if not m.startswith("plexsync")}
+    extra = sorted(others - OTHERS_ALLOWED)
+    assert not extra, f"new modules on the hook path: {extra}"
