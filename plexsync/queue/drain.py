@@ -11,8 +11,10 @@ Invariants and failure behaviour:
   loses at most the in-flight work, which the next drain redoes (delivery is at least once).
 - The drain clears its heartbeat only in the transaction that finds no due job
   (`JobQueue.finish_drain`), so a job queued meanwhile is never left without a drain.
-- Jobs due within `soon_seconds` (a PlexNotFound retry after a folder scan) are waited for,
-  within `queue_timeout`; later ones are left to the next drain.
+- The drain ends when no job is due now: it never sleeps for a retry due later, because Stash
+  runs one job at a time and the user's scans would wait behind it (docs/design.md, "Stash's
+  job queue"). The task that ran it then arms the wake-up timer (plexsync/timer/) for the
+  earliest due time (`JobQueue.next_due_at`).
 - Late events (older than the data the last sync read) are skipped without a Stash or Plex
   request, unless they carry explicit clears.
 - Released jobs (uncounted) keep their place in line: being released is never their fault.
@@ -59,10 +61,8 @@ from plexsync.queue.model import (
 LOCK_NAME = "drain.lock"
 BATCH_SIZE = 25
 LEASE_SECONDS = 600.0
-SOON_SECONDS = 90.0
 HEARTBEAT_EVERY = 30.0
 PROGRESS_RECOUNT = 30.0
-WAIT_POLL = 5.0          # while waiting for a retry due soon, look for new jobs this often
 LOCK_POLLS = 100          # × LOCK_POLL seconds waiting for a finishing drain to let go
 LOCK_POLL = 0.1
 
@@ -78,7 +78,6 @@ class Drain:
         queue_timeout: float = 0,
         batch_size: int = BATCH_SIZE,
         lease_seconds: float = LEASE_SECONDS,
-        soon_seconds: float = SOON_SECONDS,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         progress: Callable[[float], None] = log.progress,
@@ -92,7 +91,6 @@ class Drain:
         self.queue_timeout = queue_timeout
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
-        self.soon_seconds = soon_seconds
         self.clock = clock or queue.clock
         self.sleep = sleep
         self.progress = progress
@@ -104,7 +102,6 @@ class Drain:
         self._batch_left = 0                 # jobs of the current batch not settled yet
         self._outage = ""                    # why Plex was unreachable (stopped "plex_down")
         self._deadline: float | None = None
-        self._announced_wait = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -152,7 +149,6 @@ class Drain:
                 return "timeout"
             jobs = self.queue.claim(self.batch_size, self.lease_seconds, self.owner)
             if jobs:
-                self._announced_wait = False
                 try:
                     self._count_waiting(len(jobs))
                     self._beat(force=True)
@@ -162,18 +158,6 @@ class Drain:
                     raise
                 if stop is not None:
                     return stop
-                continue
-            due = self.queue.next_due_at()
-            now = self.clock()
-            if due is not None and now < due <= now + self.soon_seconds and (
-                    deadline is None or due < deadline):
-                self._beat(force=True)
-                if not self._announced_wait:
-                    log.debug(f"waiting {due - now:.0f} s for a retry that is due soon")
-                    self._announced_wait = True
-                # In short steps: an edit made meanwhile (its hook saw this drain running and
-                # scheduled none) is claimed within seconds, not after the whole wait.
-                self.sleep(min(due - now, WAIT_POLL))
                 continue
             if self.queue.finish_drain(self.owner):
                 return "empty"

@@ -97,7 +97,7 @@ def test_a_scene_whose_edit_keeps_timing_out_no_longer_stalls_the_queue(
     queue = env.queue()
     for sid in env.scenes:
         queue.enqueue(sid)
-    out = env.drain(queue, soon_seconds=0)
+    out = env.drain(queue)
     assert out["stopped"] == "empty" and out["synced"] == 4 and out["retried"] == 1
     assert env.titles() == ["0", "T1", "T2", "T3", "T4"]
     job = queue.job(env.scenes[0])
@@ -113,7 +113,7 @@ def test_that_scene_is_dead_lettered_as_plex_server_down_and_recover_dlq_takes_i
         queue.enqueue(sid)
     for _ in range(4):
         env.clock.advance(3600)
-        env.drain(queue, soon_seconds=0)
+        env.drain(queue)
     [dead] = queue.dlq_entries()
     assert dead.scene_id == env.scenes[0] and dead.error_class == "PlexServerDown"
     assert dead.attempts == 4 and "timeout" in dead.message

@@ -105,7 +105,7 @@ def test_the_summary_and_each_outcome_get_one_log_line(world: World) -> None:
         14: lambda j: failed(j, LowConfidence("2 candidates")),
     })
     with captured_log() as stream:
-        world.drain(processor, soon_seconds=0).run()
+        world.drain(processor).run()
     info = lines(stream, "i") + lines(stream, "w")
     assert "scene 12 → synced (ratingKey 1012, HIGH)" in info
     assert "scene 13 → retry in 45 s: PlexNotFound no Plex item for a.mp4 yet" in info
@@ -196,7 +196,7 @@ def test_jobs_left_claimed_by_a_killed_drain_are_processed_at_once(world: World)
 # ---------------------------------------------------------------------- retries and time
 
 
-def test_a_retry_due_soon_is_waited_for(world: World) -> None:
+def test_a_retry_due_soon_is_not_waited_for(world: World) -> None:
     fill(world, [1])
     tries: list[int] = []
 
@@ -205,44 +205,22 @@ def test_a_retry_due_soon_is_waited_for(world: World) -> None:
         return failed(job, PlexNotFound("not yet")) if job.attempts == 0 else synced(job)
 
     out = world.run(ScriptedProcessor(default=flaky))
-    assert tries == [0, 1] and out["synced"] == 1 and out["retried"] == 1
-    # PlexNotFound: 30 s floor + 0.5 x 30 s, waited in short steps
-    assert sum(world.clock.sleeps) == 45.0
-    assert max(world.clock.sleeps) <= drain_mod.WAIT_POLL
-
-
-def test_an_edit_made_while_waiting_for_a_retry_is_synced_within_seconds(world: World) -> None:
-    fill(world, [1])
-    synced_at: dict[int, float] = {}
-
-    def flaky(job: Job) -> Outcome:
-        if job.scene_id == 1 and job.attempts == 0:
-            return failed(job, PlexNotFound("not yet"))       # retry due in 45 s
-        synced_at[job.scene_id] = world.clock()
-        return synced(job)
-
-    def sleep(seconds: float) -> None:
-        if 2 not in synced_at and world.queue.job(2) is None:
-            world.queue.enqueue(2)        # the user saves another scene as the wait begins
-            edited_at[0] = world.clock()
-        world.clock.sleep(seconds)
-
-    edited_at = [0.0]
-    drain = world.drain(ScriptedProcessor(default=flaky))
-    drain.sleep = sleep
-    with captured_log():
-        out = drain.run()
-    assert out["synced"] == 2
-    assert synced_at[2] - edited_at[0] <= drain_mod.WAIT_POLL
-    assert synced_at[2] < synced_at[1]
-
-
-def test_a_retry_due_later_is_left_for_the_next_drain(world: World) -> None:
-    fill(world, [1])
-    out = world.run(ScriptedProcessor(default=lambda j: failed(j, PlexNotFound("x"))),
-                    soon_seconds=10)
-    assert out["retried"] == 1 and out["retrying"] == 1 and world.clock.sleeps == []
+    # the retry (30 s floor + 0.5 x 30 s) is left to the wake-up timer: Stash's queue is free
+    assert tries == [0] and out["retried"] == 1 and out["retrying"] == 1
+    assert out["stopped"] == "empty" and world.clock.sleeps == []
     assert world.queue.drain_state() == "idle"
+    assert world.queue.next_due_at() == world.clock() + 45.0
+
+
+def test_an_edit_made_while_a_retry_waits_gets_a_drain_request_from_its_hook(
+        world: World) -> None:
+    fill(world, [1])
+    world.run(ScriptedProcessor(default=lambda j: failed(j, PlexNotFound("x"))))
+    # the drain has ended: the next hook sees no drain and requests one (markers.py)
+    status, meta = world.queue.storage.enqueue(
+        2, world.clock(), "hook", [], world.clock(), urgent=True,
+        meta_fn=markers.schedule_if_idle(world.clock(), "tok"))
+    assert meta.get(markers.SCHEDULED_AT) == "tok"
 
 
 def test_queue_timeout_stops_the_drain_mid_batch_and_releases_the_rest(world: World) -> None:
@@ -320,7 +298,7 @@ def test_a_stash_error_for_the_whole_batch_schedules_retries(world: World) -> No
             raise StashError("could not reach Stash")
             yield  # pragma: no cover
 
-    out = world.run(StashDown(), soon_seconds=0)
+    out = world.run(StashDown())
     assert out["retried"] == 2 and world.queue.counts()["retrying"] == 2
 
 

@@ -86,7 +86,7 @@ def test_a_job_whose_request_fails_while_plex_answers_does_not_stop_the_batch(
         world: World) -> None:
     world.fill([1, 2, 3])
     with captured_log():
-        out = world.drain(ScriptedProcessor({1: lone_timeout}), soon_seconds=0).run()
+        out = world.drain(ScriptedProcessor({1: lone_timeout})).run()
     assert out["stopped"] == "empty" and out["synced"] == 2 and out["retried"] == 1
     job = world.job(1)
     assert job.state is JobState.RETRYING and job.attempts == 1
@@ -213,7 +213,7 @@ def test_a_store_error_the_processor_raises_still_fails_its_jobs(world: World) -
         raise StoreError("the processor's own cache database is unusable")
 
     with captured_log():
-        out = world.drain(ScriptedProcessor(default=broken), soon_seconds=0).run()
+        out = world.drain(ScriptedProcessor(default=broken)).run()
     assert out["dead_lettered"] == 2   # StoreError is a PlexSyncError of class Internal
 
 
