@@ -2,7 +2,8 @@
 
 stdin: Stash's plugin input (JSON). stdout: exactly one {"output", "error"} object. Log lines and
 progress go to stderr in Stash's protocol. With arguments (`python plexsync.py process_queue`),
-it runs a task from a shell instead (see `plexsync/cli.py`).
+it runs a task from a shell instead (see `plexsync/cli.py`); `plexsync.py wake-timer <data_dir>`
+is the wake-up timer process a task starts (see `plexsync/timer/`).
 
 Only light modules are imported up front: a hook must be done in a few tens of milliseconds.
 """
@@ -20,6 +21,10 @@ from plexsync.errors import PlexSyncError
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["wake-timer"]:  # the detached wake-up timer (plexsync/timer/)
+        from plexsync.timer.process import main as timer_main
+
+        return timer_main(sys.argv[2:])
     if len(sys.argv) > 1:
         from plexsync.tasks.cli import main as cli_main
 

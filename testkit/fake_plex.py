@@ -34,8 +34,10 @@ Simplified (deliberately):
 - No server-side filter ``<Meta>``: plexapi's filter validation (``search(genre=…)``, ``sort=``)
   raises ``NotFound`` on the client instead of filtering. Other unknown GET params are ignored,
   as PMS ignores them.
-- A refresh is applied synchronously (staged files become items before the 200 is sent);
-  ``force=1`` metadata refresh does nothing (no agents).
+- A refresh is applied synchronously (staged files become items before the 200 is sent)
+  unless ``scan_delay`` is set: then, as in real PMS, the 200 comes at once and the staged
+  files become items ``scan_delay`` seconds later. ``force=1`` metadata refresh does nothing
+  (no agents).
 - Tag names match exactly (case-sensitive) for removal and de-duplication; an empty title is
   refused with 400 (PMS behaviour unverified; the plugin must never send one).
 - Each file of an item is one ``<Media>`` with one ``<Part>`` (versions, not stacked parts).
@@ -115,6 +117,7 @@ class FakePlex(PlexLibrary):
         self._requests: list[RequestRecord] = []
         self._faults: deque[int] = deque()
         self._delay = 0.0
+        self.scan_delay = 0.0  # seconds between a refresh request and its staged files appearing
         self._port = 0
         self._httpd: Server | None = None
         self._thread: threading.Thread | None = None
@@ -412,7 +415,16 @@ class FakePlex(PlexLibrary):
         section = self._section(int(m[1]))
         path = req.query.get("path")
         self._refreshes.append((section.section_id, path))
-        self._scan(section.section_id, path)
+        if self.scan_delay > 0:  # PMS answers at once and scans in the background
+            def later(section_id: int = section.section_id) -> None:
+                with self._lock:
+                    self._scan(section_id, path)
+
+            timer = threading.Timer(self.scan_delay, later)
+            timer.daemon = True
+            timer.start()
+        else:
+            self._scan(section.section_id, path)
         return Response()
 
     def _cancel_refresh(self, m: re.Match[str], req: Request) -> Response:

@@ -58,6 +58,7 @@ class Settings:
     reconcile_scope: str = "24h"
     reconcile_missing: bool = True
     dlq_retention_days: int = 30
+    wake_timer: bool = True
     debug_logging: bool = False
     obfuscate_paths: bool = False
     legacy_used: bool = False   # plex_url/plex_token came from the old v0.1 plugin's keys

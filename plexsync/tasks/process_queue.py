@@ -1,4 +1,9 @@
-"""The Process Queue task: the drain engine (queue/drain.py) over the sync processor."""
+"""The Process Queue task: the drain engine (queue/drain.py) over the sync processor.
+
+The drain ends when no job is due now; if work is due later (a retry), the task then arms the
+wake-up timer (plexsync/timer/) for the earliest due time, so Stash is asked for Process Queue
+again when it comes due, with no edit needed and without holding Stash's job queue.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,14 @@ from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import LOCK_NAME, Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Processor
+
+# After a drain stopped because Plex is down, its released jobs are due at once; ask again
+# this much later instead of at once, so an outage does not fill Stash's job list. (The outage
+# breaker, when it lands, arms its own probe times through the same `arm` API.)
+PLEX_DOWN_RECHECK = 30.0
+# A drain cut short by queue_timeout leaves due jobs: the next one starts this much later,
+# which lets the jobs queued behind it in Stash (scans, generates) run in between.
+MIN_GAP = 2.0
 
 
 def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
@@ -30,10 +43,27 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
         return build_processor(ctx)
 
     try:
-        return Drain(
+        out = Drain(
             queue, build, lock_path=os.path.join(ctx.data_dir, LOCK_NAME),
             enabled=settings.enabled, queue_timeout=settings.queue_timeout,
             clock=ctx.clock, sleep=ctx.sleep, progress=ctx.progress,
         ).run()
+        due = queue.next_due_at()
     finally:
         queue.close()
+    if due is not None and settings.wake_timer:
+        _arm(ctx, wake_at(due, ctx.clock(), str(out.get("stopped", ""))))
+    return out
+
+
+def wake_at(due: float, now: float, stopped: str) -> float:
+    """When the timer should ask for the next drain, given the queue's earliest due time."""
+    if stopped == "plex_down":
+        return max(due, now + PLEX_DOWN_RECHECK)
+    return max(due, now + MIN_GAP)
+
+
+def _arm(ctx: TaskContext, at: float) -> None:
+    from plexsync.timer.arm import arm_quietly
+
+    arm_quietly(ctx.data_dir, at, ctx.server_connection, enabled=ctx.settings.wake_timer)

@@ -106,6 +106,7 @@ def write_settings_snapshot(data_dir: str, settings: Settings) -> None:
         "obfuscate_paths": settings.obfuscate_paths,
         **{f"sync_{name}": settings.syncs(name) for name in SYNC_FIELDS},
         "sync_background": settings.sync_background,  # a cover edit matters to either image
+        "wake_timer": settings.wake_timer,  # the timer process reads it (timer/state.py)
     }
     path = os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)
     if datadir.read_json(path, {}) != snapshot:

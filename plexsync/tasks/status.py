@@ -12,11 +12,21 @@ from typing import Any
 
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
-from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.job_queue import JobQueue, iso
+from plexsync.timer.state import timer_status
 
 
-def build_status(queue: JobQueue) -> dict[str, Any]:
-    """The status JSON of SPEC §8 (keys in the order the spec lists them, plus `drain`)."""
+def timer_json(data_dir: str | None, now: float) -> dict[str, Any] | None:
+    """`{"armed_until": ISO time, "pid": int}` of the live wake-up timer, or None."""
+    live = timer_status(data_dir, now) if data_dir else None
+    if live is None:
+        return None
+    return {"armed_until": iso(live["armed_until"]), "pid": live["pid"]}
+
+
+def build_status(queue: JobQueue, data_dir: str | None = None) -> dict[str, Any]:
+    """The status JSON of SPEC §8 (keys in the order the spec lists them, plus `drain` and
+    `timer`, the wake-up timer: plexsync/timer/)."""
     q = queue.status()
     return {
         "pending": q["pending"],
@@ -30,6 +40,7 @@ def build_status(queue: JobQueue) -> dict[str, Any]:
         "last_sync_at": q["last_sync_at"],
         "next_retry_at": q["next_due_at"],
         "drain": queue.drain_state(),
+        "timer": timer_json(data_dir, queue.clock()),
         "reconcile": {"last_run_at": None, "history": [], "gaps_by_type": {}},
         "outages": {"count": 0, "mttr_s": None, "mtbf_s": None, "availability": None},
         "stats": q["stats"],
@@ -43,7 +54,9 @@ def summary_lines(status: dict[str, Any]) -> list[str]:
         f"Queue: {status['pending']} pending, {status['in_progress']} in progress, "
         f"{status['retrying']} waiting to retry"
         + (f" (next at {status['next_retry_at']})" if status["next_retry_at"] else "")
-        + f"; Process Queue is {status['drain']}.",
+        + f"; Process Queue is {status['drain']}"
+        + (f"; the wake-up timer (pid {status['timer']['pid']}) asks for it at "
+           f"{status['timer']['armed_until']}" if status.get("timer") else "") + ".",
         f"Dead-letter queue: {status['dlq']}"
         + (" (" + ", ".join(f"{k} {v}" for k, v in status["dlq_by_error"].items()) + ")"
            if status["dlq_by_error"] else "") + ".",
@@ -64,7 +77,7 @@ def summary_lines(status: dict[str, Any]) -> list[str]:
 def run_queue_status(ctx: TaskContext) -> dict[str, Any]:
     queue = JobQueue.open(ctx.data_dir, clock=ctx.clock)
     try:
-        status = build_status(queue)
+        status = build_status(queue, ctx.data_dir)
     finally:
         queue.close()
     for line in summary_lines(status):

@@ -217,7 +217,7 @@ def test_an_edit_made_while_a_retry_waits_gets_a_drain_request_from_its_hook(
     fill(world, [1])
     world.run(ScriptedProcessor(default=lambda j: failed(j, PlexNotFound("x"))))
     # the drain has ended: the next hook sees no drain and requests one (markers.py)
-    status, meta = world.queue.storage.enqueue(
+    _, meta = world.queue.storage.enqueue(
         2, world.clock(), "hook", [], world.clock(), urgent=True,
         meta_fn=markers.schedule_if_idle(world.clock(), "tok"))
     assert meta.get(markers.SCHEDULED_AT) == "tok"

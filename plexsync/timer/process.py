@@ -1,0 +1,207 @@
+"""The wake-up timer process: `python plexsync.py wake-timer <data_dir>` (spawned by `arm`).
+
+Life of one timer:
+1. Take `wake-timer.lock` (waiting up to `RUN_LOCK_WAIT` s for a timer that is just exiting);
+   if it stays held, another timer runs: exit. Then, under the state lock, check the state file
+   names this pid (else exit: a newer arm replaced it) and mark it `ready`.
+2. Loop: exit when `wake_timer` is off (the settings snapshot) or the state file no longer names
+   this pid. Sleep until `armed_until`, at most `MAX_SLEEP` (15 min) at a stretch, woken early
+   by SIGUSR1 when an arm moves the time earlier (POSIX; Windows re-reads every `WINDOWS_POLL`).
+3. When due, open the queue, read the earliest due time and the drain markers, close it (no
+   connection is held while asleep), and:
+   - no job left: exit ("the work is gone");
+   - the earliest job is due later: re-arm itself for then and sleep again;
+   - a drain is running or already requested: check again in `ACTIVE_RECHECK` s (that drain
+     re-arms the timer when it ends; the re-check covers a drain that was killed);
+   - otherwise claim the request (`markers.schedule_if_idle`, the hook's rule) and ask Stash
+     for Process Queue with `runPluginTask`; then exit. If Stash does not answer, withdraw the
+     marker and exit: the next hook or task drains.
+4. On exit, clear the state file if it still names this pid, and release the lock.
+
+It never talks to Plex and imports nothing heavy (standard library, the SQLite store, the
+markers, the raw-socket POST). Its stdout/stderr are `wake-timer.log`: one line per decision.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from plexsync.hook import stash_post
+from plexsync.queue import markers
+from plexsync.timer import lockfile, state
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+MAX_SLEEP = 15 * 60.0
+ACTIVE_RECHECK = 60.0
+WINDOWS_POLL = 30.0
+RUN_LOCK_WAIT = 10.0
+DUE_SLACK = 0.5        # a job due within this is due now (clock granularity, not a wait)
+
+
+def _say(message: str) -> None:
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    sys.stderr.write(f"{stamp} wake-timer[{os.getpid()}] {message}\n")
+    sys.stderr.flush()
+
+
+class Waiter:
+    """Sleeps up to N seconds; SIGUSR1 (an earlier arm) ends the sleep at once (POSIX)."""
+
+    def __init__(self) -> None:
+        self._read: int | None = None
+        if os.name == "nt":
+            return
+        import signal
+
+        read, write = os.pipe()
+        os.set_blocking(write, False)
+        os.set_blocking(read, False)
+        signal.set_wakeup_fd(write)
+        signal.signal(signal.SIGUSR1, lambda *_: None)
+        self._read = read
+
+    def __call__(self, seconds: float) -> None:
+        if self._read is None:
+            time.sleep(min(seconds, WINDOWS_POLL))
+            return
+        import select
+
+        ready, _, _ = select.select([self._read], [], [], max(0.0, seconds))
+        if ready:
+            try:
+                while os.read(self._read, 512):
+                    pass
+            except BlockingIOError:
+                pass
+
+
+def _open_store(data_dir: str) -> Any:
+    from plexsync.queue.sqlite_store import SQLiteStore
+
+    return SQLiteStore.open(data_dir)
+
+
+class WakeTimer:
+    """One timer's loop; clock, sleep, Stash request and store are injectable for tests."""
+
+    def __init__(
+        self,
+        data_dir: str,
+        *,
+        pid: int | None = None,
+        clock: Callable[[], float] = time.time,
+        wait: Callable[[float], None] | None = None,
+        request: Callable[[Mapping[str, Any]], None] = stash_post.request_drain,
+        open_store: Callable[[str], Any] = _open_store,
+    ) -> None:
+        self.data_dir = data_dir
+        self.pid = pid if pid is not None else os.getpid()
+        self.clock = clock
+        self._wait = wait
+        self.request = request
+        self.open_store = open_store
+
+    def run(self) -> str:
+        """Run until done; returns why it exited (also logged)."""
+        run_lock = lockfile.lock(state.path(self.data_dir, state.RUN_LOCK), RUN_LOCK_WAIT)
+        if run_lock is None:
+            return self._exit("another wake-up timer is running")
+        try:
+            with state.StateLock(self.data_dir):
+                current = state.read_state(self.data_dir)
+                if current.get("pid") != self.pid:
+                    return self._exit("not the armed timer (a newer one replaced it)")
+                wait = self._wait or Waiter()   # the signal handler first, then `ready`
+                state.write_state(self.data_dir, {**current, "ready": True})
+            reason = self._loop(wait)
+            self._disarm()
+            return self._exit(reason)
+        except BaseException:
+            self._disarm()
+            raise
+        finally:
+            lockfile.unlock(run_lock)
+
+    def _loop(self, wait: Callable[[float], None]) -> str:
+        while True:
+            if not state.enabled(self.data_dir):
+                return "wake_timer is off"
+            current = state.read_state(self.data_dir)
+            if current.get("pid") != self.pid or current.get("armed_until") is None:
+                return "disarmed"
+            armed = float(current["armed_until"])
+            now = self.clock()
+            if now < armed - DUE_SLACK:
+                wait(min(armed - now, MAX_SLEEP))
+                continue
+            verdict = self._check(now)
+            if verdict is None:
+                continue
+            return verdict
+
+    def _check(self, now: float) -> str | None:
+        """Due: decide from the queue. None = keep sleeping (re-armed), else the exit reason."""
+        token = markers.new_token(now)
+        store = self.open_store(self.data_dir)
+        try:
+            due = store.next_due()
+            if due is None:
+                return "the queue is empty"
+            if due > now + DUE_SLACK:
+                self._rearm(due, now)
+                return None
+            meta = store.update_meta(markers.schedule_if_idle(now, token))
+            if meta.get(markers.SCHEDULED_AT) != token:
+                self._rearm(now + ACTIVE_RECHECK, now)
+                _say(f"a drain is {markers.drain_state(meta, now)}; checking again in "
+                     f"{ACTIVE_RECHECK:.0f} s")
+                return None
+            try:
+                self.request(state.read_credentials(self.data_dir))
+            except (OSError, ValueError) as exc:
+                store.update_meta(markers.withdraw(token))
+                return f"Stash did not answer ({type(exc).__name__}: {str(exc)[:120]})"
+            return "asked Stash to run Process Queue"
+        finally:
+            store.close()
+
+    def _rearm(self, at: float, now: float) -> None:
+        """Sleep again until `at`, unless an arm moved the time meanwhile (keep the earlier)."""
+        with state.StateLock(self.data_dir):
+            current = state.read_state(self.data_dir)
+            if current.get("pid") != self.pid:
+                return
+            armed = current.get("armed_until")
+            if armed is None or float(armed) <= now + DUE_SLACK or float(armed) > at:
+                state.write_state(self.data_dir, {**current, "armed_until": at})
+
+    def _disarm(self) -> None:
+        try:
+            with state.StateLock(self.data_dir):
+                current = state.read_state(self.data_dir)
+                if current.get("pid") == self.pid:
+                    state.write_state(self.data_dir, {"armed_until": None, "pid": None})
+        except (OSError, TimeoutError):
+            pass  # a stale state names a dead pid: `timer_alive` sees through it
+
+    def _exit(self, reason: str) -> str:
+        _say(f"exits: {reason}")
+        return reason
+
+
+def main(argv: list[str]) -> int:
+    """`plexsync.py wake-timer <data_dir>`: run one timer; exit status 0 whatever happened."""
+    if len(argv) != 1 or not os.path.isdir(argv[0]):
+        sys.stderr.write("usage: plexsync.py wake-timer <data_dir>\n")
+        return 2
+    try:
+        WakeTimer(argv[0]).run()
+    except Exception as exc:  # never a traceback loop: one line in the log and gone
+        _say(f"exits on an error: {type(exc).__name__}: {exc}")
+    return 0

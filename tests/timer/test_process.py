@@ -1,0 +1,167 @@
+"""The wake-up timer's loop, in-process with a fake clock (no sleeping, no real Stash)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from plexsync.core.datadir import SETTINGS_SNAPSHOT
+from plexsync.queue import markers
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.timer import process, state
+from plexsync.timer.process import WakeTimer
+from tests.helpers import FakeClock
+
+ROOT = Path(__file__).resolve().parents[2]
+CREDS = {"Host": "127.0.0.1", "Port": 9999, "ApiKey": "key-secret"}
+
+
+class Harness:
+    def __init__(self, tmp_path: Path) -> None:
+        self.dir = str(tmp_path)
+        self.clock = FakeClock()
+        self.requests: list[Mapping[str, Any]] = []
+        self.fail_request: Exception | None = None
+        self.open_stores = 0
+        self.on_wait: list[Any] = []
+        store = SQLiteStore.open(self.dir)
+        store.close()
+        state.write_json(state.path(self.dir, state.CREDENTIALS_FILE), CREDS)
+
+    def enqueue(self, scene_id: int, due_in: float) -> None:
+        store = SQLiteStore.open(self.dir)
+        try:
+            now = self.clock()
+            store.enqueue(scene_id, now, "hook", [], now + due_in, urgent=False)
+        finally:
+            store.close()
+
+    def arm(self, at: float) -> None:
+        state.write_state(self.dir, {"armed_until": at, "pid": os.getpid(),
+                                     "spawned_at": self.clock(), "ready": False})
+
+    def request(self, creds: Mapping[str, Any]) -> None:
+        if self.fail_request is not None:
+            raise self.fail_request
+        self.requests.append(creds)
+
+    def open_store(self, data_dir: str) -> Any:
+        harness = self
+        harness.open_stores += 1
+
+        class Counted(SQLiteStore):
+            def close(self) -> None:
+                harness.open_stores -= 1
+                super().close()
+
+        return Counted.open(data_dir)
+
+    def wait(self, seconds: float) -> None:
+        assert self.open_stores == 0, "a database connection is held while asleep"
+        for hook in list(self.on_wait):
+            hook()
+        self.clock.sleep(seconds)
+
+    def run(self) -> str:
+        return WakeTimer(self.dir, clock=self.clock, wait=self.wait, request=self.request,
+                         open_store=self.open_store).run()
+
+    def meta(self) -> dict[str, str]:
+        store = SQLiteStore.open(self.dir)
+        try:
+            return store.read_meta()
+        finally:
+            store.close()
+
+
+def test_it_sleeps_until_the_due_time_in_stretches_of_at_most_15_minutes(
+        tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.enqueue(1, due_in=3600)
+    h.arm(h.clock() + 3600)
+    assert h.run() == "asked Stash to run Process Queue"
+    assert h.clock.sleeps == [900.0, 900.0, 900.0, 900.0]
+    assert h.requests == [CREDS] and h.open_stores == 0
+    assert markers.drain_state(h.meta(), h.clock()) == "scheduled"
+    assert state.read_state(h.dir) == {"armed_until": None, "pid": None}
+
+
+def test_it_exits_without_asking_when_the_queue_was_emptied_meanwhile(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.arm(h.clock() + 60)
+    assert h.run() == "the queue is empty" and h.requests == []
+
+
+def test_work_moved_later_makes_it_sleep_again_until_then(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.enqueue(1, due_in=500)
+    h.arm(h.clock() + 60)
+    assert h.run() == "asked Stash to run Process Queue"
+    assert h.clock.sleeps == [60.0, 440.0]
+
+
+def test_an_earlier_arm_while_asleep_is_honoured(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.enqueue(1, due_in=30)
+    h.arm(h.clock() + 600)
+
+    def moved_earlier() -> None:
+        h.on_wait.clear()
+        h.arm(h.clock() + 30)     # what `arm` writes (the signal only ends the sleep early)
+
+    h.on_wait.append(moved_earlier)
+    h.run()
+    assert h.clock.sleeps == [600.0]  # the fake wait is not interrupted...
+    assert h.requests == [CREDS]       # ...but the earlier time was read before sleeping again
+
+
+def test_a_running_drain_is_not_duplicated_and_is_checked_again_later(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.enqueue(1, due_in=0)
+    h.arm(h.clock())
+    store = SQLiteStore.open(h.dir)
+    store.update_meta(lambda meta, _: {markers.HEARTBEAT_AT: f"{h.clock():.6f}"})
+    store.close()
+    assert h.run() == "asked Stash to run Process Queue"   # after the drain's heartbeat aged
+    assert h.clock.sleeps[0] == process.ACTIVE_RECHECK and len(h.requests) == 1
+
+
+def test_an_unreachable_stash_ends_the_timer_and_withdraws_its_request(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.enqueue(1, due_in=0)
+    h.arm(h.clock())
+    h.fail_request = ConnectionRefusedError(111, "Connection refused")
+    assert h.run().startswith("Stash did not answer (ConnectionRefusedError")
+    assert markers.drain_state(h.meta(), h.clock()) == "idle"
+
+
+def test_turning_wake_timer_off_ends_the_timer_at_its_next_check(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.enqueue(1, due_in=0)
+    h.arm(h.clock() + 60)
+    (tmp_path / SETTINGS_SNAPSHOT).write_text(json.dumps({"wake_timer": False}))
+    assert h.run() == "wake_timer is off" and h.requests == []
+
+
+def test_a_timer_the_state_file_does_not_name_exits_at_once(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    state.write_state(h.dir, {"armed_until": h.clock(), "pid": 2**22 + 12345})
+    assert h.run() == "not the armed timer (a newer one replaced it)"
+    assert h.clock.sleeps == []
+
+
+def test_the_timer_process_loads_nothing_heavy() -> None:
+    script = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+              "import plexsync.timer.process\n"
+              "print(' '.join(sorted(sys.modules)))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    loaded = set(subprocess.run([sys.executable, "-c", script], capture_output=True,
+                                text=True, check=True, env=env).stdout.split())
+    heavy = {"plexapi", "requests", "urllib3", "stashapi", "filelock", "http.client",
+             "plexsync.sync", "plexsync.plex", "plexsync.tasks", "plexsync.queue.job_queue"}
+    assert loaded & heavy == set()
