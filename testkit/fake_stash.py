@@ -32,9 +32,10 @@ What matches Stash (about v0.30.1):
 
 Simplified:
 - There is one in-memory store behind one lock, so requests run one at a time.
-- Hooks never fire and tasks never run. ``task_runs`` records task requests, and
-  ``on_task_run`` can act on them. That callback runs in the server thread before the
-  response goes out, so start a thread for long work.
+- Hooks never fire, and tasks run only when a test asks: ``task_runs`` records task
+  requests, and ``on_task_run`` can act on them (``testkit/stash_jobs.PluginJobs`` runs them
+  one at a time as Stash's job manager does). That callback runs in the server thread before
+  the response goes out, so start a thread for long work.
 - Only ``POST /graphql`` is served; gqlgen's GET and websocket transports are not.
 - The schema is a subset: no galleries, images, markers or stash-box.
 - Media other than the screenshot is not served.

@@ -518,3 +518,15 @@ def test_the_request_log_keeps_decoded_query_keys_and_counts_by_method_and_path(
     assert fake.count("PUT") == 1
     assert fake.count("GET", "/library/metadata/") == 1  # plexapi's reload to read the genres
     assert fake.count("PUT", "/library/sections/1/all") == 1
+
+
+def test_with_a_scan_delay_a_refresh_answers_at_once_and_the_file_appears_later(
+        fake: FakePlex, plex: PlexClient) -> None:
+    fake.stage_item(1, f"{MOVIES}/new/late.mp4", size=10, duration_ms=1000)
+    fake.scan_delay = 0.3
+    plex.query(f"/library/sections/1/refresh?path={MOVIES}/new")
+    assert fake.find_by_file(f"{MOVIES}/new/late.mp4") is None     # PMS scans in the background
+    deadline = time.monotonic() + 5
+    while fake.find_by_file(f"{MOVIES}/new/late.mp4") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake.find_by_file(f"{MOVIES}/new/late.mp4") is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -546,3 +547,21 @@ def test_fail_next_fails_exactly_n_requests_with_the_status(fake: FakeStash) -> 
     assert [r.status for r in fake.requests] == [503, 503, 200]
     fake.fail_next(1, path_prefix="/scene/")
     assert _post(fake, "{ version { hash } }").status_code == 200
+
+
+def test_plugin_jobs_run_requested_tasks_one_at_a_time_in_order(tmp_path: Path) -> None:
+    from plexsync.hook.stash_post import post_graphql
+    from testkit.stash_jobs import PluginJobs
+
+    with FakeStash(plugin_dir=str(tmp_path / "plugin")) as fake, \
+            PluginJobs(fake, tmp_path / "data") as jobs:
+        for mode in ("queue_status", "clear_queue"):
+            post_graphql(fake.server_connection(), (
+                "mutation($m: Map) { runPluginTask(plugin_id: \"PlexSync\", "
+                "task_name: \"T\", args_map: $m) }"), {"m": {"mode": mode}}, 5.0)
+        assert jobs.wait_idle(60)
+    first, second = jobs.runs
+    assert (first.mode, second.mode) == ("queue_status", "clear_queue")
+    assert first.returncode == 0 and first.answer["error"] is None, first.stderr
+    assert first.answer["output"]["pending"] == 0 and second.returncode == 0
+    assert second.started_at >= first.ended_at   # never two at once, as Stash's job manager
