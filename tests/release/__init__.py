@@ -1,0 +1,1 @@
+"""Tests of the plugin-manager release: the zip, the index, the one version, the changelog."""
