@@ -123,9 +123,9 @@ class _Resolver:
             variants: list[tuple[Segment, ...]] = [()]
             for value in node.values:
                 if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    variants = [v + (value.value,) for v in variants]
+                    variants = [(*v, value.value) for v in variants]
                 else:
-                    variants = [v + (WILD,) for v in variants]
+                    variants = [(*v, WILD) for v in variants]
             return variants
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left = self.resolve(node.left, scope, depth + 1)
