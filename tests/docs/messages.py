@@ -3,10 +3,12 @@
 Collected (by reading the source with `ast`, never by running it):
 - the first argument of `<...>log.warning(...)`, `log.warn(...)` and `log.error(...)`;
 - the first argument (or `message=`) of every call to a class that derives from `PlexSyncError`
-  (ConfigError, InputError, StashError, StoreError, ... anywhere in the code), raised or not;
+  (ConfigError, InputError, StashError, StoreError, ... anywhere in the code), raised or not, or
+  to a parameter or field annotated `type[<such a class>]`;
 - `respond(error=...)` (Stash logs a task's error at error level);
 - per-job warnings: the strings in a `warnings=(...)` argument and in `warnings.append(...)`.
-An argument is followed through f-strings, `+`, `a if c else b`, `log.redact(...)`, local
+An argument is followed through f-strings, `str.format`, `%`, `+`, `a if c else b`,
+`log.redact(...)`, local
 variables assigned in the same function, and helper functions defined in the code (their
 `return` expressions). Each f-string placeholder becomes a wildcard. An argument that stays
 unresolved (`str(exc)`, a parameter) is a wildcard too; a message whose literal text is shorter
@@ -106,6 +108,20 @@ class _Index:
                 if name not in self.errors and parents & self.errors:
                     self.errors.add(name)
                     grew = True
+        # Parameters and fields annotated `type[SomeError]` are called like the class itself
+        # (`not_found(f"...")`): their calls carry messages too.
+        self.factories: set[str] = set()
+        for tree in trees.values():
+            for node in ast.walk(tree):
+                if isinstance(node, ast.arg) and node.annotation is not None:
+                    name, annotation = node.arg, node.annotation
+                elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                    name, annotation = node.target.id, node.annotation
+                else:
+                    continue
+                if (isinstance(annotation, ast.Subscript) and _name_of(annotation.value) == "type"
+                        and _name_of(annotation.slice) in self.errors):
+                    self.factories.add(name)
 
 
 class _Resolver:
@@ -140,7 +156,14 @@ class _Resolver:
             if found:
                 return [v for variants in found for v in variants][:_MAX_VARIANTS]
             return [(WILD,)]
+        if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)
+                and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)):
+            return [_split(node.left.value, _PERCENT_FIELD)]
         if isinstance(node, ast.Call):
+            if (isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+                    and isinstance(node.func.value, ast.Constant)
+                    and isinstance(node.func.value.value, str)):
+                return [_split(node.func.value.value, _FORMAT_FIELD)]
             name = _name_of(node.func)
             if name == "redact" and node.args:
                 return self.resolve(node.args[0], scope, depth + 1)
@@ -153,6 +176,21 @@ class _Resolver:
                 if out:
                     return out[:_MAX_VARIANTS]
         return [(WILD,)]
+
+
+_FORMAT_FIELD = re.compile(r"\{[^{}]*\}")
+_PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifgexXo]")
+
+
+def _split(template: str, field: re.Pattern[str]) -> tuple[Segment, ...]:
+    """A `str.format` or `%` template as segments, each replacement field a wildcard."""
+    out: list[Segment] = []
+    last = 0
+    for match in field.finditer(template):
+        out += [template[last:match.start()], WILD]
+        last = match.end()
+    out.append(template[last:])
+    return tuple(out)
 
 
 def _assignments(scope: ast.AST, name: str) -> list[ast.expr]:
@@ -175,7 +213,7 @@ def _message_args(node: ast.Call, index: _Index) -> list[tuple[str, ast.expr]]:
             and _name_of(func.value) in LOGGER_NAMES and node.args):
         found.append((f"log.{func.attr}", node.args[0]))
     name = _name_of(func)
-    if name in index.errors:
+    if name in index.errors or name in index.factories:
         if node.args:
             found.append((name, node.args[0]))
         found += [(name, kw.value) for kw in node.keywords if kw.arg == "message"]

@@ -71,6 +71,11 @@ def more(x):
     log.error(str(err))
     respond(error="the task was stopped by the user")
     return Outcome(warnings=(f"poster upload failed: {x}",))
+
+def translate(what: str, not_found: type[StoreError]):
+    log.warning("old style %s formatting of %d things" % (what, 3))
+    log.error("the {} format method, {name}".format(what, name=what))
+    return not_found(f"nothing answered for {what}.")
 '''
 
 
@@ -89,6 +94,9 @@ def test_extractor_follows_fstrings_variables_helpers_and_error_subclasses(
         "the thing … broke; restart it.",
         "the task was stopped by the user",
         "poster upload failed: …",
+        "old style … formatting of … things",
+        "the … format method, …",
+        "nothing answered for ….",
     }
 
 
