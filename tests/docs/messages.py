@@ -70,8 +70,9 @@ class Message:
 
 
 def normalise(text: str) -> str:
-    """Docs and code compared without backticks and with `...` spelled `…`."""
-    return text.replace("`", "").replace("...", "…")
+    """Docs and code compared without backticks, with `...` spelled `…` and a table's `\\|`
+    read as `|`."""
+    return text.replace("`", "").replace("...", "…").replace("\\|", "|")
 
 
 def source_files(root: Path) -> list[Path]:
