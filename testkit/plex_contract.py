@@ -52,7 +52,7 @@ class Disagreement:
 
     what: str
     spec_says: str
-    plexapi_does: str
+    plexsync_does: str  # as plexapi does, unless it says otherwise
 
 
 #: Requests: (method, path regex) → (spec method, spec template) whose parameters apply.
@@ -98,11 +98,11 @@ DISAGREEMENTS: tuple[Disagreement, ...] = (
                  "POST /library/metadata/{ids}/{element}, element one of thumb, art, poster, ...",
                  "POST /library/metadata/{rk}/posters and /arts (uploadPoster, uploadArt)"),
     Disagreement("page a listing", "X-Plex-Container-Start/-Size as query parameters",
-                 "the same names as request headers (PMS honours both)"),
+                 "the same names as request headers, as plexapi sends them"),
     Disagreement("trim a listing", "includeFields/excludeFields/includeElements/excludeElements "
                  "documented in prose on one endpoint only",
-                 "PMS honours them on every MediaContainer GET; PlexSync trims the section "
-                 "listing with excludeFields/excludeElements"),
+                 "PlexSync (not plexapi) trims the section listing with excludeFields/"
+                 "excludeElements; a server that ignored them would only send a larger page"),
     Disagreement("item elements", "JSON array Metadata",
                  "XML elements named by kind: Video (movies), Directory, Track, Photo"),
     Disagreement("tag types", "Metadata lists Genre, Role, Director, Writer, Country, ...",
@@ -347,7 +347,7 @@ class PlexSpec:
                         yield f"{at} {name}={value!r} is not an integer"
                     continue
                 yield f"{at} attribute {name!r} is not a documented field of {obj}" + _case_hint(
-                    name, props)
+                    name, [*props, *extras])
                 continue
             problem = _value_problem(self, self.resolve(prop), value)
             if problem:
@@ -364,7 +364,7 @@ class PlexSpec:
                     yield from self._check_element(child, child_schema, child_obj, where)
                     continue
                 yield f"{at} child <{child.tag}> is not a documented field of {obj}" + _case_hint(
-                    name, props)
+                    name, [*props, *extras])
                 continue
             prop = self.resolve(prop)
             item = self.resolve(prop.get("items", {})) if prop.get("type") == "array" else prop
@@ -383,7 +383,7 @@ def _pattern(name: str) -> str:
     return "".join(out)
 
 
-def _case_hint(name: str, props: Mapping[str, Any]) -> str:
+def _case_hint(name: str, props: Iterable[str]) -> str:
     same = [p for p in props if p.lower() == name.lower()]
     return f" (the spec spells it {same[0]!r})" if same else ""
 

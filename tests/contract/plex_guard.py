@@ -20,7 +20,7 @@ does nothing; ``tests/contract/test_plex_contract.py`` then skips, saying why.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 
 import pytest
@@ -42,6 +42,27 @@ def spec_or_none() -> PlexSpec | None:
         return None
 
 
+def checking_observer(problems: list[str],
+                      spec: Callable[[], PlexSpec | None] = spec_or_none) -> fake_plex.Observer:
+    """An observer that appends to ``problems`` every way a request (unless the tests' own
+    plexapi client sent it) or the fake's answer departs from the spec."""
+
+    def observe(record: RequestRecord, pairs: list[tuple[str, str]], response: Response) -> None:
+        if TEST_CLIENT_HEADER in record.headers:  # a user's plexapi script, not PlexSync
+            return
+        loaded = spec()  # loaded on the first request a fake serves (~0.4 s, once)
+        if loaded is None:
+            return
+        try:
+            problems.extend(loaded.check_request(record.method, record.path, pairs))
+            problems.extend(loaded.check_response(record.method, record.path, response.status,
+                                                  response.headers, response.body))
+        except Exception as exc:  # a checker bug must show, not kill the fake's thread
+            problems.append(f"{record.method} {record.path}: contract check crashed: {exc!r}")
+
+    return observe
+
+
 @pytest.fixture(autouse=True)
 def plex_contract_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     nodeid = request.node.nodeid
@@ -49,20 +70,7 @@ def plex_contract_guard(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     problems: list[str] = []
-
-    def observe(record: RequestRecord, pairs: list[tuple[str, str]], response: Response) -> None:
-        if TEST_CLIENT_HEADER in record.headers:  # a user's plexapi script, not PlexSync
-            return
-        spec = spec_or_none()  # loaded on the first request a fake serves (~0.4 s, once)
-        if spec is None:
-            return
-        try:
-            problems.extend(spec.check_request(record.method, record.path, pairs))
-            problems.extend(spec.check_response(record.method, record.path, response.status,
-                                                response.headers, response.body))
-        except Exception as exc:  # a checker bug must show, not kill the fake's thread
-            problems.append(f"{record.method} {record.path}: contract check crashed: {exc!r}")
-
+    observe = checking_observer(problems)
     fake_plex.OBSERVERS.append(observe)
     try:
         yield
