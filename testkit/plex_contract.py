@@ -62,14 +62,12 @@ ROUTE_ALIASES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", r"/library/metadata/\d+/(?:posters|arts)"):
         ("POST", "/library/metadata/{ids}/{element}"),
 }
-#: Query keys PMS takes on any MediaContainer GET; the spec names them in prose only
-#: (on ``/status/sessions/history/all``: "this endpoint supports includeFields, ...").
+#: Trimming keys the spec names in prose only, on ``/status/sessions/history/all`` ("this
+#: endpoint supports includeFields, ..."); accepted on any GET (see DISAGREEMENTS).
 GENERIC_GET_PARAMS = frozenset({"includeFields", "excludeFields", "includeElements",
                                 "excludeElements"})
 #: Edit names of tag types PMS uses that the spec's ``Metadata`` does not list as tag arrays.
 EXTRA_TAG_TYPES = frozenset({"actor", "collection", "label", "producer"})
-#: Lockable names besides fields and tag types (``thumb.locked``, ``art.locked``).
-#: (They are Metadata fields, so they pass as ``field`` already; listed for the doc.)
 #: Query keys an operation takes that its parameter list omits: (spec method, template) → keys.
 #: ``id`` selects the items to edit; the operation's own description uses it (``id=42,43``).
 EXTRA_PARAMS: dict[tuple[str, str], frozenset[str]] = {
