@@ -15,13 +15,18 @@ Faithful:
   ``offset``, ``type=`` filter, ``title=`` (case-insensitive contains), ``titleSort`` order.
   ``<Media><Part file size duration/></Media>`` is nested as real PMS does. List views carry only
   the first ``list_tag_limit`` tags of each kind (python-plexapi #713) and no ``<Field>``.
+- Every MediaContainer answer carries the ``X-Plex-Container-Start`` and
+  ``X-Plex-Container-Total-Size`` headers. Elements and attributes are the ones the PMS API
+  spec documents, plus the few it omits that plexapi reads (``tests/contract/
+  test_plex_contract.py`` holds the fake to that; ``docs/plex-api.md`` lists the gaps).
 - ``GET /library/metadata/{rk}[,rk…]``: full tags, ``<Field name locked="1"/>`` per lock,
   ``librarySectionID`` on container and Video; unknown → 404.
 - ``PUT /library/sections/{id}/all``: the edit contract. Keys are URL-decoded; ``type`` and ``id``
   are required (400); every id must exist and be in that section (404); ``type`` must match the
   section. ``f.value`` sets (``''`` clears), ``f.locked=0|1`` (also tag kinds, ``thumb``, ``art``),
   ``tag[i].tag.tag`` *replaces* that kind's list, ``tag[].tag.tag-=a,b`` removes (each value
-  quoted, then comma-joined). Adds apply before removes. Unknown keys, bad values, duplicate keys
+  quoted, then comma-joined), ``tag[].tag`` removes every association of that kind. Clears
+  apply first, then adds, then removes. Unknown keys, bad values, duplicate keys
   → 400, and nothing is applied (the whole request is validated first).
 - ``PUT /:/rate``, ``POST /library/metadata/{rk}/posters|arts`` (raw body or ``?url=``),
   ``GET /library/sections/{id}/refresh[?path=]`` (empty 200 body).
@@ -85,8 +90,8 @@ from testkit.plex_state import (
 )
 
 __all__ = [
-    "LOCKABLE", "SECTION_TYPES", "TAG_KINDS", "FakePlex", "ItemState", "RequestRecord", "Route",
-    "SectionState",
+    "LOCKABLE", "OBSERVERS", "SECTION_TYPES", "TAG_KINDS", "FakePlex", "ItemState", "Observer",
+    "RequestRecord", "Route", "SectionState",
 ]
 
 
@@ -101,6 +106,11 @@ class RequestRecord:
 
 
 Route = Callable[[re.Match[str], Request], Response]
+#: Called after every request any FakePlex serves, with the decoded query pairs (in order,
+#: repeats kept) and the response. The session-wide Plex contract check registers here
+#: (``tests/plex_contract_guard.py``); an observer must not raise.
+Observer = Callable[[RequestRecord, list[tuple[str, str]], Response], None]
+OBSERVERS: list[Observer] = []
 
 
 class FakePlex(PlexLibrary):
@@ -275,9 +285,11 @@ class FakePlex(PlexLibrary):
                 self._wake.wait(self._delay)
             request = Request(method, path, pairs, dict(pairs), headers, body)
             response = self._respond(request, handler)
+        record = RequestRecord(method, path, dict(pairs), headers, len(body), response.status)
         with self._lock:
-            self._requests.append(RequestRecord(method, path, dict(pairs), headers, len(body),
-                                                response.status))
+            self._requests.append(record)
+        for observe in list(OBSERVERS):
+            observe(record, pairs, response)
         send(handler, response)
 
     def _respond(self, req: Request, handler: Handler) -> Response:
@@ -339,14 +351,11 @@ class FakePlex(PlexLibrary):
                 else parse_int(size_text, "container size"))
         page = items[start:start + size]
         root = plex_xml.container(
-            size=len(page), totalSize=len(items), offset=start, allowSync=1,
+            size=len(page), totalSize=len(items), offset=start,
             identifier=plex_xml.LIBRARY_IDENTIFIER,
             librarySectionID=section.section_id if section else None,
             librarySectionTitle=section.title if section else None,
-            librarySectionUUID=section.uuid if section else None,
-            mediaTagPrefix="/system/bundle/media/flags/", mediaTagVersion=1700000000,
-            title1=section.title if section else "Library", title2="All Movies",
-            viewGroup="movie")
+            librarySectionUUID=section.uuid if section else None)
         for item in page:
             root.append(plex_xml.video(item, self._sections[item.section_id],
                                        tag_limit=self.list_tag_limit, detail=False,
@@ -366,11 +375,10 @@ class FakePlex(PlexLibrary):
         sections = {i.section_id for i in found}
         section = self._sections[found[0].section_id] if len(sections) == 1 else None
         root = plex_xml.container(
-            size=len(found), allowSync=1, identifier=plex_xml.LIBRARY_IDENTIFIER,
+            size=len(found), identifier=plex_xml.LIBRARY_IDENTIFIER,
             librarySectionID=section.section_id if section else None,
             librarySectionTitle=section.title if section else None,
-            librarySectionUUID=section.uuid if section else None,
-            mediaTagPrefix="/system/bundle/media/flags/", mediaTagVersion=1700000000)
+            librarySectionUUID=section.uuid if section else None)
         for item in found:
             root.append(plex_xml.video(item, self._sections[item.section_id], tag_limit=None,
                                        detail=True, tag_id=self._tag_id))

@@ -5,6 +5,11 @@ into it is an untyped call. ``connect`` makes the one such call, ``PlexServer(..
 the server back as ``PlexClient``: a Protocol naming the part of ``PlexServer`` the tests use,
 with the types plexapi documents. mypy checks that ``PlexServer`` has those members. What
 they return (items, sections, media parts) stays ``Any``: plexapi's dynamic objects.
+
+Requests sent through ``connect`` stand for the user's own plexapi scripts, not PlexSync: they
+carry the ``TEST_CLIENT_HEADER``, so the session-wide Plex contract check
+(``tests/contract/plex_guard.py``) leaves them alone (plexapi itself sends some off-spec
+requests, such as ``GET /library``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import requests
+
+#: Marks a request as the tests' own plexapi client (a user's script), not PlexSync.
+TEST_CLIENT_HEADER = "X-Testkit-Client"
 
 
 class PlexClient(Protocol):
@@ -42,9 +50,14 @@ class PlexClient(Protocol):
 
 
 def connect(url: str, token: str, **kwargs: Any) -> PlexClient:
-    """``PlexServer(url, token, **kwargs)``: one ``GET /``; raises as plexapi does."""
+    """``PlexServer(url, token, **kwargs)``: one ``GET /``; raises as plexapi does. Every request
+    it sends carries ``TEST_CLIENT_HEADER`` (unless a ``session`` is passed in)."""
     from plexapi.server import PlexServer
 
+    if "session" not in kwargs:
+        session = requests.Session()
+        session.headers[TEST_CLIENT_HEADER] = "user-script"
+        kwargs["session"] = session
     # plexapi is unannotated: this is the tests' one untyped call into it.
     server: PlexClient = PlexServer(url, token, **kwargs)  # type: ignore[no-untyped-call]
     return server

@@ -5,8 +5,10 @@
 ``apply_edit`` then applies the resulting ``EditPlan`` to an item. The wire keys are
 ``f.value`` (``''`` clears), ``f.locked=0|1`` (also tag kinds, ``thumb``, ``art``),
 ``tag[i].tag.tag`` (replaces that kind's list), ``tag[].tag.tag-=a,b`` (removes; each value
-quoted, then comma-joined) and ``actor[i].tagging.text`` (the role). Adds apply before
-removes. Checking ``type`` and ``id`` against the section's items is ``FakePlex``'s job.
+quoted, then comma-joined), ``tag[].tag`` (removes every association of that kind; the spec
+gives its value no meaning, so any value is taken) and ``actor[i].tagging.text`` (the role).
+Clears apply first, then adds, then removes. Checking ``type`` and ``id`` against the
+section's items is ``FakePlex``'s job.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from testkit.plex_http import HTTPError, parse_float, parse_int
 from testkit.plex_state import FIELDS, LOCKABLE, TAG_KINDS, ItemState
 
 _TAG_KEY = re.compile(r"([A-Za-z]+)\[(\d*)\]\.tag\.tag(-?)")
+_CLEAR_KEY = re.compile(r"([A-Za-z]+)\[\]\.tag")
 _TAGGING_KEY = re.compile(r"actor\[(\d+)\]\.tagging\.text")
 _FIELD_KEY = re.compile(r"([A-Za-z]+)\.(value|locked)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2})?")
@@ -34,9 +37,10 @@ class EditPlan:
     replace: dict[str, list[str]] = field(default_factory=dict)
     remove: dict[str, list[str]] = field(default_factory=dict)
     characters: dict[str, str] = field(default_factory=dict)
+    clear: set[str] = field(default_factory=set)  # tag kinds whose every association goes
 
     def is_empty(self) -> bool:
-        return not (self.values or self.locks or self.replace or self.remove)
+        return not (self.values or self.locks or self.replace or self.remove or self.clear)
 
 
 def parse_edit(pairs: Iterable[tuple[str, str]]) -> tuple[int, list[int], EditPlan]:
@@ -67,6 +71,10 @@ def parse_edit(pairs: Iterable[tuple[str, str]]) -> tuple[int, list[int], EditPl
                 adds.setdefault(kind, {})[int(index)] = value
             else:
                 raise HTTPError(400, f"malformed tag key {key}")
+        elif clear := _CLEAR_KEY.fullmatch(key):
+            if clear[1] not in TAG_KINDS:
+                raise HTTPError(400, f"unknown tag kind {clear[1]!r}")
+            plan.clear.add(clear[1])
         elif tagging := _TAGGING_KEY.fullmatch(key):
             characters[int(tagging[1])] = value
         elif fld := _FIELD_KEY.fullmatch(key):
@@ -130,6 +138,10 @@ def _field_value(name: str, value: str) -> dict[str, Any]:
 
 
 def apply_edit(item: ItemState, plan: EditPlan) -> None:
+    for kind in plan.clear:
+        item.tags[kind] = []
+        if kind == "actor":
+            item.roles = {}
     for kind, values in plan.replace.items():
         item.tags[kind] = list(values)
         if kind == "actor":

@@ -78,7 +78,8 @@ def paging(req: Request, name: str) -> str | None:
 
 
 def xml_response(root: ET.Element) -> Response:
-    return Response(200, plex_xml.to_bytes(root))
+    """A MediaContainer answer, with PMS's paging headers."""
+    return Response(200, plex_xml.to_bytes(root), headers=plex_xml.paging_headers(root))
 
 
 def error_response(status: int, detail: str) -> Response:

@@ -40,7 +40,6 @@ FIELDS: dict[str, tuple[str, str]] = {
     "tagline": ("tagline", "text"),
     "contentRating": ("content_rating", "text"),
     "originalTitle": ("original_title", "text"),
-    "editionTitle": ("edition_title", "text"),
     "originallyAvailableAt": ("originally_available_at", "date"),
     "year": ("year", "year"),
     "userRating": ("user_rating", "rating"),
@@ -65,7 +64,6 @@ class ItemState:
     tagline: str | None = None
     content_rating: str | None = None
     original_title: str | None = None
-    edition_title: str | None = None
     originally_available_at: str | None = None  # "YYYY-MM-DD"
     year: int | None = None
     user_rating: float | None = None

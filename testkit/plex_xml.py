@@ -55,6 +55,13 @@ def _escape_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def paging_headers(root: ET.Element) -> dict[str, str]:
+    """The headers PMS sends with every MediaContainer: where this page starts and the total."""
+    start = root.get("offset", "0")
+    total = root.get("totalSize", root.get("size", "0"))
+    return {"X-Plex-Container-Start": start, "X-Plex-Container-Total-Size": total}
+
+
 def to_bytes(root: ET.Element) -> bytes:
     """Serialise a container with the XML declaration PMS sends."""
     body = ET.tostring(root, encoding="unicode")
@@ -117,7 +124,6 @@ def sections(all_sections: Iterable[SectionState]) -> ET.Element:
     """``GET /library/sections``: one ``<Directory>`` with ``<Location>`` children per section."""
     items = list(all_sections)
     root = container(size=len(items), allowSync=0, identifier=LIBRARY_IDENTIFIER,
-                     mediaTagPrefix="/system/bundle/media/flags/", mediaTagVersion=1700000000,
                      title1="Plex Library")
     for sec in items:
         directory = ET.SubElement(root, "Directory")
@@ -148,7 +154,7 @@ def video(item: ItemState, section: SectionState, *, tag_limit: int | None,
     duration = item.files[0][2] if item.files else None
     _set(elem, {
         "ratingKey": rk, "key": f"/library/metadata/{rk}", "guid": f"local://{rk}",
-        "editionTitle": item.edition_title, "studio": item.studio, "type": "movie",
+        "studio": item.studio, "type": "movie",
         "title": item.title, "titleSort": item.title_sort,
         "librarySectionTitle": section.title, "librarySectionID": section.section_id,
         "librarySectionKey": f"/library/sections/{section.section_id}",

@@ -16,7 +16,10 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.memory_store import MemoryStore
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.queue.storage import Storage
+from tests.contract.plex_guard import plex_contract_guard
 from tests.helpers import FakeClock
+
+__all__ = ["plex_contract_guard"]  # autouse: every test's fake Plex traffic meets the PMS spec
 
 
 @pytest.fixture(params=["sqlite", "memory"])

@@ -27,6 +27,7 @@ from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor, build_processor
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
+from testkit.plex_client import connect
 
 STASH_ROOT, PLEX_ROOT = "/data/videos", "/media/videos"
 
@@ -97,9 +98,7 @@ def kinds(outcomes: list[Outcome]) -> list[OutcomeKind]:
 
 def user_edit(env: Env, rk: int) -> Any:
     """The item as a user's own plexapi script sees it (to make edits PlexSync did not)."""
-    from plexapi.server import PlexServer
-
-    return PlexServer(env.plex.url, env.plex.token).fetchItem(rk)  # type: ignore[no-untyped-call]
+    return connect(env.plex.url, env.plex.token).fetchItem(rk)
 
 
 def rich(env: Env, name: str, **over: Any) -> tuple[int, int]:
