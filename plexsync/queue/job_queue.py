@@ -183,6 +183,11 @@ class JobQueue:
         rows = self.storage.records_for(scene_ids)
         return {sid: record_from_row(row) for sid, row in rows.items()}
 
+    def record_on_item(self, rating_key: int) -> SyncRecord | None:
+        """The sync record holding this Plex item (one item holds one record at most)."""
+        row = self.storage.record_on_item(rating_key)
+        return record_from_row(row) if row is not None else None
+
     def apply(self, outcome: Outcome, owner: str) -> Applied:
         """Settle one job from its outcome (see the module docstring)."""
         job, now = outcome.job, self.clock()

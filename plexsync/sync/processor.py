@@ -63,6 +63,7 @@ from plexsync.queue.model import (
 )
 from plexsync.sync import fields, images, matcher
 from plexsync.sync.diff import diff
+from plexsync.sync.ownership import Ownership, RecordOnItem, cached_view, trusted
 
 ALWAYS_LOOK = frozenset({JobSource.RECONCILE, JobSource.RECOVER})
 T = TypeVar("T")
@@ -80,6 +81,10 @@ class SyncProcessor:
         self._plex = plex
         self._sections: list[Section] | None = None
         self._index: LibraryIndex | None = None
+        # One item belongs to one scene: owner checks, cached for this drain (ownership.py).
+        self._ownership = Ownership(ctx.stash, self._settings.path_map)
+        self._record_on_item: RecordOnItem = lambda rating_key: None
+        self._views: dict[int, LibraryIndex | None] = {}
 
     # ------------------------------------------------------------------ lazy Plex
     def plex(self) -> PlexClient:
@@ -126,6 +131,7 @@ class SyncProcessor:
 
     # ------------------------------------------------------------------ the batch
     def process(self, batch: Batch) -> Iterator[Outcome]:
+        self._record_on_item = batch.record_on_item
         pending: list[Job] = []
         for job in batch.jobs:
             record = batch.records.get(job.scene_id)
@@ -180,7 +186,8 @@ class SyncProcessor:
         updated_at = str(scene.get("updated_at") or "")
         if (record is not None and job.source not in ALWAYS_LOOK
                 and not _newer(updated_at, record.stash_updated_at)
-                and record.values_hash == values_hash and record.poster_key == want.poster_url):
+                and record.values_hash == values_hash and record.poster_key == want.poster_url
+                and self._still_own(record, scene)):
             return Outcome(job, OutcomeKind.UNCHANGED, confidence=record.confidence,
                            record=dataclasses.replace(record, fetched_at=fetched_at),
                            detail="unchanged since the last sync")
@@ -243,7 +250,8 @@ class SyncProcessor:
                 return item, matcher.Confidence.HIGH.value
         index = self.index()
         for attempt in range(2):
-            result = matcher.match(files, self._settings.path_map, index, index.locations)
+            result, located = self._ownership.match(job.scene_id, files, index,
+                                                    index.locations)
             missed = isinstance(result, matcher.NotInPlex) or (
                 isinstance(result, matcher.Match) and result.confidence is matcher.Confidence.LOW)
             # a file Plex does not have yet concerns its own section; a LOW guess, any of them
@@ -263,11 +271,17 @@ class SyncProcessor:
                 log.info(f"scene {job.scene_id}: LOW-confidence match, syncing the best of "
                          f"{len(result.candidates)} candidates: {quote_path(result.plex_path)}")
             try:
-                return plex.fetch_item(result.rating_key), result.confidence.value
+                item = plex.fetch_item(result.rating_key)
             except PlexNotFound:
                 if attempt == 0 and index.refresh_on_miss(result.section_id):
                     continue
                 raise
+            self._ownership.guard(job.scene_id, result, item, self._record_on_item)
+            if located is not None and not result.exact:
+                log.info(f"scene {job.scene_id}: matched {quote_path(result.plex_path)} "
+                         f"(ratingKey {item.rating_key}) by basename, {result.confidence.value}: "
+                         f"{located.why()}")
+            return item, result.confidence.value
         raise PlexNotFound(f"scene {job.scene_id}: its Plex item vanished while syncing")
 
     def _holds(self, item: PlexItem, files: list[matcher.SceneFile]) -> bool:
@@ -278,6 +292,20 @@ class SyncProcessor:
             return False
         mapped = {FsPath.parse(self._settings.path_map.to_plex(f.path)).key() for f in files}
         return any(FsPath.parse(p).key() in mapped for p in item.files)
+
+    def _still_own(self, record: SyncRecord, scene: Mapping[str, Any]) -> bool:
+        """The unchanged shortcut trusts the recorded item only while the index (already
+        loaded, or as last saved: no request) still resolves the scene's files to it."""
+        lookup = self._index
+        if lookup is None:
+            if record.section_id not in self._views:
+                self._views[record.section_id] = cached_view(self._ctx.data_dir,
+                                                             record.section_id)
+            lookup = self._views[record.section_id]
+        if lookup is None:
+            return False
+        return trusted(record, fields.scene_files(scene), self._settings.path_map, lookup,
+                       lookup.locations)
 
     def _unmatched(self, job: Job, result: matcher.NotInPlex | matcher.OutOfScope,
                    index: LibraryIndex) -> Outcome:
