@@ -181,7 +181,8 @@ def populate(world: World, stash: FakeStash, plex: FakePlex, *, section_id: int 
 # --------------------------------------------------------------------------- ownership worlds
 @dataclass(frozen=True)
 class FileSpec:
-    """One scene of an ownership world: its file `<folder>/<name>`, size, and whether Plex has it."""
+    """One scene of an ownership world: its file `<folder>/<name>`, its size, and whether Plex
+    has it."""
 
     folder: str
     name: str

@@ -44,7 +44,8 @@ def test_exact_mapped_path_is_a_high_match() -> None:
     lookup = DictLookup(cand("/media/videos/a/x.mp4", 7))
     result = match(scene("/data/videos/a/x.mp4"), PathMap.parse("/data/videos=/media/videos"),
                    lookup, LOCATIONS)
-    assert result == Match(7, 1, Confidence.HIGH, "/media/videos/a/x.mp4", reason="exact path", exact=True)
+    assert result == Match(7, 1, Confidence.HIGH, "/media/videos/a/x.mp4", reason="exact path",
+                           exact=True)
 
 
 def test_exact_path_of_a_secondary_file_beats_a_basename_guess_for_the_primary() -> None:
