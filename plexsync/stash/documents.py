@@ -69,11 +69,14 @@ query PlexSyncSceneIdPage($scene_filter: SceneFilterType, $filter: FindFilterTyp
 }
 """
 
-# Which scenes own these files: an OR chain of `path` EQUALS criteria (Stash compares them with
-# SQL LIKE, so `_`/`%` may match more: the caller compares the returned paths exactly).
+# Which scenes own these files (an OR chain of `path` EQUALS criteria), or have a file of these
+# names (INCLUDES). Stash compares with SQL LIKE, so `_`/`%` may match more: the caller
+# compares the returned paths exactly.
 SCENES_BY_PATH = """
 query PlexSyncScenesByPath($scene_filter: SceneFilterType, $filter: FindFilterType) {
-  findScenes(scene_filter: $scene_filter, filter: $filter) { count scenes { id files { path } } }
+  findScenes(scene_filter: $scene_filter, filter: $filter) {
+    count scenes { id files { path size } }
+  }
 }
 """
 

@@ -135,10 +135,13 @@ def match(
     lookup: Lookup,
     locations: Mapping[int, Sequence[str]],
     excluded: Collection[int] = frozenset(),
+    contested: Collection[int] = frozenset(),
 ) -> Result:
     """Apply SPEC §6 to a scene's files; see the module docstring for the exact rules.
 
-    `excluded`: ratingKeys the basename search must never pick (another scene owns them)."""
+    `excluded`: ratingKeys the basename search must never pick (another scene owns them).
+    `contested`: ratingKeys whose file could as well be another Stash scene's (it has a file
+    of that name and size): never a HIGH basename match, at best LOW."""
     mapped = [(f, path_map.to_plex(f.path)) for f in files]
     hit = exact(files, path_map, lookup)
     if hit is not None:
@@ -152,7 +155,7 @@ def match(
                  if c.rating_key not in excluded]
         if not items:
             continue
-        decided = _decide(scene_file, items)
+        decided = _decide(scene_file, items, contested)
         if decided is not None:
             return decided
         low.append((scene_file, items))
@@ -188,8 +191,10 @@ def _duration_agrees(f: SceneFile, c: Candidate) -> bool:
     return abs(c.duration_ms - round(f.duration_s * 1000)) <= DURATION_TOLERANCE_MS
 
 
-def _decide(f: SceneFile, items: list[Candidate]) -> Match | None:
+def _decide(f: SceneFile, items: list[Candidate], contested: Collection[int]) -> Match | None:
     """HIGH when the basename candidates decide it, else None (LOW is decided by the caller)."""
+    if any(c.rating_key in contested for c in items):
+        return None
     if len(items) == 1 and _size_agrees(f, items[0]):
         c = items[0]
         return Match(c.rating_key, c.section_id, Confidence.HIGH, c.path,

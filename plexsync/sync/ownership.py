@@ -4,7 +4,9 @@ The matcher (pure) decides from the index; this module adds what needs Stash or 
 - `Ownership.match`: the matcher with the basename candidates another scene owns left out. A
   candidate is another scene's when its file, mapped back through `path_map` (longest
   Plex-side prefix), is a file of another Stash scene (asked of Stash by path, batched per
-  scene, cached for the drain: a processor lives for one drain).
+  scene, cached for the drain: a processor lives for one drain). A candidate is contested
+  (never HIGH, so LowConfidence under strict matching) when another Stash scene has a file of
+  the same name and size: without a full `path_map` nothing tells whose copy Plex holds.
 - `Ownership.guard`: after the item is read, the last word before any write. The item is
   refused (`Conflict`, dead-lettered at once, naming both scenes and the item) when
   - a basename pick holds a file of another Stash scene (a part the candidate list did not
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from plexsync.core.log import quote_path
-from plexsync.core.paths import PathMap, nfc
+from plexsync.core.paths import PathMap, basename, fold, nfc
 from plexsync.errors import Conflict
 from plexsync.plex.client import Page, PlexItem, Section
 from plexsync.plex.index import LibraryIndex
@@ -40,7 +42,8 @@ RecordOnItem = Callable[[int], SyncRecord | None]
 
 
 class StashPaths(Protocol):
-    def scenes_by_path(self, paths: Sequence[str]) -> dict[int, list[str]]: ...
+    def scenes_by_path(self, paths: Sequence[str], *,
+                       modifier: str = "EQUALS") -> dict[int, list[tuple[str, int]]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,8 @@ class Ownership:
         self._stash = stash
         self._path_map = path_map
         self._owners: dict[str, frozenset[int]] = {}   # NFC Stash path → owning scene ids
+        # folded basename → (scene id, size) of every Stash file of that name
+        self._namesakes: dict[str, list[tuple[int, int]]] = {}
         self.asked = 0                                  # Stash queries made (tests, logs)
 
     # ------------------------------------------------------------------ Stash by path
@@ -83,12 +88,30 @@ class Ownership:
             self.asked += 1
             owners: dict[str, set[int]] = {s: set() for s in missing}
             for scene_id, paths in found.items():
-                for path in paths:
+                for path, _ in paths:
                     key = nfc(path)
                     if key in owners:    # exact only (Stash's EQUALS is a LIKE)
                         owners[key].add(scene_id)
             self._owners.update({k: frozenset(v) for k, v in owners.items()})
         return {p: self._owners[s] for p, s in stash_of.items()}
+
+    def namesakes(self, names: Iterable[str]) -> dict[str, list[tuple[int, int]]]:
+        """Folded basename → (scene id, size) of every Stash file of that name."""
+        wanted = list(dict.fromkeys(names))
+        missing = [n for n in wanted if n not in self._namesakes]
+        if missing:
+            forms = list(dict.fromkeys(
+                f for n in missing for f in (n, unicodedata.normalize("NFD", n))))
+            found = self._stash.scenes_by_path(forms, modifier="INCLUDES")
+            self.asked += 1
+            fresh: dict[str, list[tuple[int, int]]] = {n: [] for n in missing}
+            for scene_id, files in found.items():
+                for path, size in files:
+                    name = fold(basename(path))
+                    if name in fresh:
+                        fresh[name].append((scene_id, size))
+            self._namesakes.update(fresh)
+        return {n: self._namesakes[n] for n in wanted}
 
     # ------------------------------------------------------------------ matching
     def match(self, scene_id: int, files: Sequence[matcher.SceneFile], lookup: matcher.Lookup,
@@ -99,13 +122,18 @@ class Ownership:
         else:
             rescue = []
         excluded: dict[int, int] = {}
+        contested: set[int] = set()
         if rescue:
             owners = self.owners(c.path for c in rescue)
+            namesakes = self.namesakes(fold(basename(c.path)) for c in rescue)
             for cand in rescue:
                 others = owners[cand.path] - {scene_id}
                 if others:
                     excluded[cand.rating_key] = min(others)
-        result = matcher.match(files, self._path_map, lookup, locations, excluded)
+                elif any(sid != scene_id and (size == cand.size or 0 in (size, cand.size))
+                         for sid, size in namesakes[fold(basename(cand.path))]):
+                    contested.add(cand.rating_key)   # could as well be that scene's file
+        result = matcher.match(files, self._path_map, lookup, locations, excluded, contested)
         located = Located(result, excluded) if isinstance(result, matcher.Match) else None
         return result, located
 
