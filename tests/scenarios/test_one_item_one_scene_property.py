@@ -77,7 +77,7 @@ def test_no_item_receives_two_scenes_edits_or_another_scenes_edits(
     specs: list[FileSpec], decoys: list[tuple[str, str, int]], mode: str, order: random.Random,
 ) -> None:
     world = ownership_world(specs)
-    with FakePlex() as plex, FakeStash() as stash, _tmp() as data_dir:
+    with FakePlex() as plex, FakeStash() as stash, tempfile.TemporaryDirectory() as data_dir:
         ids = populate(world, stash, plex, stage_absent=False)
         for folder, name, size in decoys:
             plex.add_item(1, f"{world.plex_root}/{folder}/{name}", size=size, duration_ms=1)
@@ -102,11 +102,3 @@ def assert_every_in_plex_scene_synced(world: World, plex: FakePlex) -> None:
             item = plex.find_by_file(path)
             assert item is not None and item.title == scene.title
 
-
-class _tmp:
-    def __enter__(self) -> str:
-        self._dir = tempfile.TemporaryDirectory()
-        return self._dir.name
-
-    def __exit__(self, *exc: object) -> None:
-        self._dir.cleanup()
