@@ -154,3 +154,30 @@ def test_windows_plex_paths_are_matched_by_basename_and_location() -> None:
 
 def test_a_scene_without_files_is_out_of_scope() -> None:
     assert match([], NO_MAP, DictLookup(), LOCATIONS) == OutOfScope(())
+
+
+def test_a_mapped_path_inside_a_library_is_never_guessed_by_basename() -> None:
+    lookup = DictLookup(cand("/media/videos/studio-a/clip.mp4", 3, size=5))
+    result = match(scene("/data/videos/studio-b/clip.mp4", size=5),
+                   PathMap.parse("/data/videos=/media/videos"), lookup, LOCATIONS)
+    assert result == NotInPlex(1, "/media/videos/studio-b/clip.mp4", "/media/videos/studio-b")
+
+
+def test_an_excluded_candidate_is_never_picked_and_leaves_the_scene_out_of_scope() -> None:
+    lookup = DictLookup(cand("/media/videos/a/clip.mp4", 3, size=5))
+    assert match(scene("/private/clip.mp4", size=5), NO_MAP, lookup, LOCATIONS,
+                 excluded={3}) == OutOfScope(("/private/clip.mp4",))
+
+
+def test_a_contested_candidate_is_at_best_low() -> None:
+    lookup = DictLookup(cand("/media/videos/a/clip.mp4", 3, size=5))
+    result = match(scene("/private/clip.mp4", size=5), NO_MAP, lookup, LOCATIONS,
+                   contested={3})
+    assert isinstance(result, Match) and result.confidence is Confidence.LOW
+    assert not result.exact
+
+
+def test_a_basename_match_says_why_it_was_accepted() -> None:
+    lookup = DictLookup(cand("/media/videos/a/clip.mp4", 3, size=5))
+    result = match(scene("/private/clip.mp4", size=5), NO_MAP, lookup, LOCATIONS)
+    assert isinstance(result, Match) and "same size (5 bytes)" in result.reason
