@@ -207,10 +207,10 @@ class MemoryStore:
             return {int(s): copy.deepcopy(self._records[int(s)])
                     for s in scene_ids if int(s) in self._records}
 
-    def record_on_item(self, rating_key: int) -> RecordRow | None:
-        with self._lock:
-            return next((copy.deepcopy(r) for r in self._records.values()
-                         if r["rating_key"] == int(rating_key)), None)
+    def records_on_item(self, rating_key: int) -> list[RecordRow]:
+        with self._lock:   # (no upgrade ever displaced records here)
+            return [copy.deepcopy(r) for r in self._records.values()
+                    if r["rating_key"] == int(rating_key)]
 
     def job(self, scene_id: int) -> JobRow | None:
         with self._lock:

@@ -118,20 +118,20 @@ class Outcome:
     seconds: float = 0.0
 
 
-def _no_record(rating_key: int) -> SyncRecord | None:
-    return None
+def _no_records(rating_key: int) -> list[SyncRecord]:
+    return []
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
     """A batch of claimed jobs with the sync records the queue holds for their scenes.
 
-    `record_on_item(ratingKey)`: the record (of any scene) holding a Plex item, read live from
-    the queue, so the processor can tell an item another scene already holds."""
+    `records_on_item(ratingKey)`: the records (of any scene) on a Plex item, read live from the
+    queue, so the processor can tell an item another scene already holds."""
 
     jobs: Sequence[Job]
     records: Mapping[int, SyncRecord] = field(default_factory=dict)
-    record_on_item: Callable[[int], SyncRecord | None] = _no_record
+    records_on_item: Callable[[int], list[SyncRecord]] = _no_records
 
 
 class Processor(Protocol):

@@ -231,11 +231,19 @@ class SQLiteStore(Database):
 
         return self._read(txn) if chunks else {}
 
-    def record_on_item(self, rating_key: int) -> RecordRow | None:
-        def txn(conn: sqlite3.Connection) -> RecordRow | None:
-            t = conn.execute(f"SELECT {_RECORD_COLS} FROM sync_records WHERE rating_key = ?",
-                             (int(rating_key),)).fetchone()
-            return _record_row(t) if t is not None else None
+    def records_on_item(self, rating_key: int) -> list[RecordRow]:
+        def txn(conn: sqlite3.Connection) -> list[RecordRow]:
+            rows = [_record_row(t) for t in conn.execute(
+                f"SELECT {_RECORD_COLS} FROM sync_records WHERE rating_key = ?",
+                (int(rating_key),))]
+            for sid, rk, collections, pushed in conn.execute(
+                "SELECT scene_id, rating_key, collections_added, pushed_fields "
+                "FROM displaced_records WHERE rating_key = ? ORDER BY scene_id",
+                (int(rating_key),),
+            ):
+                rows.append(_record_row((sid, rk, 0, "", 0.0, "", 0.0, "", "", "", collections,
+                                         "", pushed)))
+            return rows
 
         return self._read(txn)
 
@@ -391,6 +399,8 @@ def _upsert_record(conn: sqlite3.Connection, record: RecordRow, now: float) -> N
     ).fetchall():
         conn.execute("DELETE FROM sync_records WHERE scene_id = ?", (displaced,))
         _fold(conn, displaced, now, "reconcile", (), now, True)
+    conn.execute("DELETE FROM displaced_records WHERE rating_key = ? OR scene_id = ?",
+                 (record["rating_key"], record["scene_id"]))
     conn.execute(
         f"INSERT OR REPLACE INTO sync_records ({_RECORD_COLS}) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -14,8 +14,9 @@ The matcher (pure) decides from the index; this module adds what needs Stash or 
   - an exact pick is held by another scene's record while that scene also owns one of the
     item's files (Plex merged both scenes' files into one item).
   An exact pick held by another scene's record whose files are not in the item is the scene's
-  own: the other record was a wrong guess; the queue drops it and matches that scene again
-  when this scene's record is stored.
+  own: the other record was a wrong guess. This sync undoes what it pushed (its collections,
+  the fields it filled that this scene leaves empty); the queue drops that record and
+  matches its scene again when this scene's record is stored.
 - `trusted`: the unchanged shortcut's check, from the index alone (no request): the recorded
   item is still the one the scene's files resolve to.
 
@@ -38,7 +39,7 @@ from plexsync.plex.index import LibraryIndex
 from plexsync.queue.model import SyncRecord
 from plexsync.sync import matcher
 
-RecordOnItem = Callable[[int], SyncRecord | None]
+RecordsOnItem = Callable[[int], list[SyncRecord]]
 
 
 class StashPaths(Protocol):
@@ -138,25 +139,28 @@ class Ownership:
         return result, located
 
     def guard(self, scene_id: int, match: matcher.Match, item: PlexItem,
-              record_on_item: RecordOnItem) -> None:
-        """Raise `Conflict` unless `item` may receive this scene's metadata (module doc)."""
-        holder = record_on_item(item.rating_key)
-        other = holder.scene_id if holder is not None and holder.scene_id != scene_id else None
-        if match.exact and other is None:
-            return
+              records_on_item: RecordsOnItem) -> tuple[SyncRecord, ...]:
+        """Raise `Conflict` unless `item` may receive this scene's metadata (module doc).
+
+        Returns the other scenes' records on the item that this write supersedes (wrong
+        guesses, incl. those an upgrade displaced): what they pushed is to be undone."""
+        others = tuple(r for r in records_on_item(item.rating_key) if r.scene_id != scene_id)
+        if match.exact and not others:
+            return ()
         owned = self.owners(item.files) if item.files else {}
         stash_others = sorted({sid for ids in owned.values() for sid in ids} - {scene_id})
         if match.exact:
-            assert other is not None
-            if other not in stash_others:
-                return        # the other record was a wrong guess: this file is ours
-            raise _conflict(scene_id, other, item, "both scenes' files are parts of it")
+            both = [r.scene_id for r in others if r.scene_id in stash_others]
+            if both:
+                raise _conflict(scene_id, both[0], item, "both scenes' files are parts of it")
+            return others     # their records were wrong guesses: this file is ours
         if stash_others:
             raise _conflict(scene_id, stash_others[0], item,
                             "one of its files is the other scene's")
-        if other is not None:
-            raise _conflict(scene_id, other, item,
+        if others:
+            raise _conflict(scene_id, others[0].scene_id, item,
                             "both resolve to it; the other scene's sync record holds it")
+        return ()
 
 
 def _conflict(scene_id: int, other: int, item: PlexItem, why: str) -> Conflict:

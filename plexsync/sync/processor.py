@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log, quote_path
 from plexsync.core.paths import FsPath
+from plexsync.core.vocab import CLEARABLE
 from plexsync.errors import (
     ConfigError,
     Internal,
@@ -63,7 +64,7 @@ from plexsync.queue.model import (
 )
 from plexsync.sync import fields, images, matcher
 from plexsync.sync.diff import diff
-from plexsync.sync.ownership import Ownership, RecordOnItem, cached_view, trusted
+from plexsync.sync.ownership import Ownership, RecordsOnItem, cached_view, trusted
 
 ALWAYS_LOOK = frozenset({JobSource.RECONCILE, JobSource.RECOVER})
 T = TypeVar("T")
@@ -83,7 +84,8 @@ class SyncProcessor:
         self._index: LibraryIndex | None = None
         # One item belongs to one scene: owner checks, cached for this drain (ownership.py).
         self._ownership = Ownership(ctx.stash, self._settings.path_map)
-        self._record_on_item: RecordOnItem = lambda rating_key: None
+        self._records_on_item: RecordsOnItem = lambda rating_key: []
+        self._superseded: tuple[SyncRecord, ...] = ()   # other scenes' records on the item
         self._views: dict[int, LibraryIndex | None] = {}
 
     # ------------------------------------------------------------------ lazy Plex
@@ -131,7 +133,7 @@ class SyncProcessor:
 
     # ------------------------------------------------------------------ the batch
     def process(self, batch: Batch) -> Iterator[Outcome]:
-        self._record_on_item = batch.record_on_item
+        self._records_on_item = batch.records_on_item
         pending: list[Job] = []
         for job in batch.jobs:
             record = batch.records.get(job.scene_id)
@@ -206,6 +208,12 @@ class SyncProcessor:
             values_hash = want.values_hash
             if want.skip_reason:
                 return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
+        undo = _undo(self._superseded)
+        if undo is not None:   # another scene's values sit on this item: empty what it filled
+            owned = tuple(dict.fromkeys([*owned, *undo[0]]))
+            want = fields.wanted(scene, self._settings, {*job.cleared_fields, *CLEARABLE},
+                                 owned)
+            values_hash = want.values_hash
         prev = (images.Previous(record.poster_key, record.poster_hash, record.art_hash)
                 if record is not None and same_item else images.Previous())
         # preserve_plex_edits keeps images Plex has, except those PlexSync itself uploaded to
@@ -215,8 +223,10 @@ class SyncProcessor:
                    if has and not ours]
         pictures = images.sync_images(want, prev, item.rating_key, self._ctx.stash.download,
                                       self.plex().upload_image, plex_has=present)
-        edit = diff(want, item, record.collections_added if record and same_item else (),
-                    lock_images=pictures.managed(), owned=owned)
+        added = record.collections_added if record and same_item else ()
+        if undo is not None:
+            added = tuple(dict.fromkeys([*added, *undo[1]]))
+        edit = diff(want, item, added, lock_images=pictures.managed(), owned=owned)
         if edit:
             self.plex().edit(item.section_id, item.rating_key, edit.params)
         if pictures.note:
@@ -240,6 +250,7 @@ class SyncProcessor:
     def _locate(self, job: Job, files: list[matcher.SceneFile],
                 record: SyncRecord | None) -> tuple[PlexItem, str] | Outcome:
         """The Plex item to write, read in full, or the outcome that ends the job."""
+        self._superseded = ()
         plex = self.plex()
         if record is not None:
             try:
@@ -276,7 +287,8 @@ class SyncProcessor:
                 if attempt == 0 and index.refresh_on_miss(result.section_id):
                     continue
                 raise
-            self._ownership.guard(job.scene_id, result, item, self._record_on_item)
+            self._superseded = self._ownership.guard(job.scene_id, result, item,
+                                                     self._records_on_item)
             if located is not None and not result.exact:
                 log.info(f"scene {job.scene_id}: matched {quote_path(result.plex_path)} "
                          f"(ratingKey {item.rating_key}) by basename, {result.confidence.value}: "
@@ -339,6 +351,14 @@ def _not_an_outage(exc: PlexServerDown) -> PlexServerDown:
 def _failed(job: Job, error: PlexSyncError) -> Outcome:
     candidates = error.candidates if isinstance(error, LowConfidence) else ()
     return Outcome(job, OutcomeKind.FAILED, error=error, detail=str(error), candidates=candidates)
+
+
+def _undo(others: tuple[SyncRecord, ...]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """What other scenes' records pushed to the item: (fields, collections), or None."""
+    if not others:
+        return None
+    return (tuple(dict.fromkeys(f for r in others for f in r.pushed_fields)),
+            tuple(dict.fromkeys(c for r in others for c in r.collections_added)))
 
 
 def _newer(updated_at: str, synced: str) -> bool:

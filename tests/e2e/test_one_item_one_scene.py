@@ -110,19 +110,26 @@ def test_two_scenes_recorded_on_one_item_are_matched_again_and_the_item_repaired
     assert plex_path is not None and intruder.files[0].plex_path is None
     item = plex.find_by_file(plex_path)
     assert item is not None
-    # What an earlier version left: the intruder's title on the item, two records on it.
-    connect(plex.url, plex.token).fetchItem(item.rating_key).editTitle(intruder.title)
+    # What an earlier version left: the intruder's values on the item, two records on it.
+    video = connect(plex.url, plex.token).fetchItem(item.rating_key)
+    video.editTitle(intruder.title)
+    video.editSummary(intruder.details)
+    video.addGenre(list(intruder.tags))
+    video.addCollection(["Intruder's collection"])
     data_dir.mkdir(parents=True)
     db = sqlite3.connect(data_dir / "plexsync.db")
     for version, step in enumerate(MIGRATIONS[:2]):
         for statement in step:
             db.execute(statement)
         db.execute(f"PRAGMA user_version = {version + 1}")
-    for key in (owner.key, intruder.key):
+    for key, collections, pushed in (
+            (owner.key, "[]", "[]"),
+            (intruder.key, '["Intruder\'s collection"]', '["title", "summary", "genre"]')):
         db.execute(
             "INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at, "
-            "fetched_at, values_hash, synced_at) VALUES (?, ?, 1, '2999-01-01T00:00:00Z', 0, "
-            "'same', 0)", (ids[key], item.rating_key))
+            "fetched_at, values_hash, synced_at, collections_added, pushed_fields) "
+            "VALUES (?, ?, 1, '2999-01-01T00:00:00Z', 0, 'same', 0, ?, ?)",
+            (ids[key], item.rating_key, collections, pushed))
     db.commit()
     db.close()
 

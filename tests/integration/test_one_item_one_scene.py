@@ -55,8 +55,8 @@ def test_nfc_and_nfd_spellings_of_one_path_match_high_by_exact_path(
 
 def held(env: Env) -> Batch:
     """A batch whose record-on-item lookup sees env.records, as the queue does."""
-    return Batch([], dict(env.records), lambda rk: next(
-        (r for r in env.records.values() if r.rating_key == rk), None))
+    return Batch([], dict(env.records), lambda rk: [
+        r for r in env.records.values() if r.rating_key == rk])
 
 
 def test_two_scenes_whose_files_plex_merged_into_one_item_never_share_it(env: Env) -> None:
@@ -73,7 +73,7 @@ def test_two_scenes_whose_files_plex_merged_into_one_item_never_share_it(env: En
     batch = held(env)
     processor = build_processor(env.ctx())
     outcomes = list(processor.process(Batch([env.job(two)], batch.records,
-                                            batch.record_on_item)))
+                                            batch.records_on_item)))
     assert kinds(outcomes) == [OutcomeKind.FAILED]
     error = outcomes[0].error
     assert isinstance(error, Conflict)

@@ -25,8 +25,7 @@ def test_a_record_on_an_item_another_scene_held_displaces_it_and_requeues_that_s
     queue.apply(Outcome(claim_one(queue), OutcomeKind.SYNCED, record=record(2, rating_key=77)),
                 OWNER)
 
-    holder = queue.record_on_item(77)
-    assert holder is not None and holder.scene_id == 2
+    assert [r.scene_id for r in queue.records_on_item(77)] == [2]
     assert set(queue.records_for([1, 2])) == {2}
     again = queue.job(1)
     assert again is not None and again.state is JobState.PENDING
@@ -73,6 +72,12 @@ def test_the_upgrade_requeues_scenes_recorded_on_one_item_and_forbids_it_from_th
         job = queue.job(scene_id)
         assert job is not None and job.source is JobSource.RECONCILE
     assert queue.job(3) is None
+    displaced = queue.records_on_item(1017)          # what they pushed, to be undone
+    assert sorted(r.scene_id for r in displaced) == [59, 84]
+    queue.enqueue(59)
+    queue.apply(Outcome(claim_one(queue), OutcomeKind.SYNCED,
+                        record=record(59, rating_key=1017)), OWNER)
+    assert [r.scene_id for r in queue.records_on_item(1017)] == [59]   # the rest forgotten
     store.close()
 
     db = sqlite3.connect(path)

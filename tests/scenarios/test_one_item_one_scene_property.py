@@ -45,8 +45,8 @@ class Records:
     def __init__(self) -> None:
         self.by_scene: dict[int, SyncRecord] = {}
 
-    def on_item(self, rating_key: int) -> SyncRecord | None:
-        return next((r for r in self.by_scene.values() if r.rating_key == rating_key), None)
+    def on_item(self, rating_key: int) -> list[SyncRecord]:
+        return [r for r in self.by_scene.values() if r.rating_key == rating_key]
 
     def store(self, record: SyncRecord) -> None:
         for other in [s for s, r in self.by_scene.items()
