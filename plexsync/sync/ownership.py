@@ -53,11 +53,14 @@ class Located:
 
     match: matcher.Match
     excluded: Mapping[int, int]      # ratingKey → the scene owning it, left out of the search
+    contested: frozenset[int] = frozenset()   # another Stash scene has a file of that name
 
     def why(self) -> str:
         """Why a basename match was accepted: its size/duration rule and the owner checks."""
         parts = [self.match.reason, "its file is no other Stash scene's",
                  "no other scene's sync record holds it"]
+        if self.match.rating_key in self.contested:
+            parts[1] = "another Stash scene has a file of that name and size (so at best LOW)"
         if self.excluded:
             owned = ", ".join(f"ratingKey {rk} (scene {sid})"
                               for rk, sid in sorted(self.excluded.items()))
@@ -135,7 +138,8 @@ class Ownership:
                          for sid, size in namesakes[fold(basename(cand.path))]):
                     contested.add(cand.rating_key)   # could as well be that scene's file
         result = matcher.match(files, self._path_map, lookup, locations, excluded, contested)
-        located = Located(result, excluded) if isinstance(result, matcher.Match) else None
+        located = (Located(result, excluded, frozenset(contested))
+                   if isinstance(result, matcher.Match) else None)
         return result, located
 
     def guard(self, scene_id: int, match: matcher.Match, item: PlexItem,
