@@ -6,10 +6,11 @@ matters). It deliberately includes the awkward cases the matcher must handle:
 
 - `absent`: files Plex has not got (some under the Plex section, so PlexNotFound; one outside
   every section, so out of scope);
-- `moved`: files Plex has in another folder than path_map predicts, with a unique basename and the
-  same size (a HIGH match by basename + size);
-- `ambiguous`: a file whose basename appears twice in Plex in other folders with sizes that do not
-  decide it (a LOW match);
+- `moved`: a file Stash keeps where `path_map` does not reach (`/data/incoming`, outside every
+  Plex library once mapped) and Plex has in a folder of its own, with a unique basename and the
+  same size (a HIGH match by basename + size: the rescue of an incomplete path_map);
+- `ambiguous`: a file in `/data/incoming` whose basename appears twice in Plex in other folders
+  with sizes that do not decide it (a LOW match);
 - `shared basename`: different scenes in different folders whose files share a name (exact paths
   still match HIGH);
 - `multi-file`: scenes with two files (primary first).
@@ -106,9 +107,9 @@ def generate(n: int, *, seed: int = 7, stash_root: str = "/data/videos",
         elif kind == "outside":
             stash_path, plex_path = f"/data/elsewhere/{stem}.mp4", None
         elif kind == "moved":
-            plex_path = f"{plex_root}/sorted/{stem}.mp4"
+            stash_path, plex_path = f"/data/incoming/{stem}.mp4", f"{plex_root}/sorted/{stem}.mp4"
         elif kind == "ambiguous":
-            plex_path = None
+            stash_path, plex_path = f"/data/incoming/{stem}.mp4", None
             for i, other in enumerate(("copy-a", "copy-b")):
                 decoys.append(WorldFile(f"/unused/{i}", f"{plex_root}/{other}/{stem}.mp4",
                                         size + 1000 * (i + 1), duration))
