@@ -32,7 +32,8 @@ def sync_all(stash: FakeStash, data_dir: Path) -> None:
 
 def configure(stash: FakeStash, plex: FakePlex, path_map: str) -> None:
     stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
-                                       "path_map": path_map, "queue_timeout": 20}
+                                       "path_map": path_map, "queue_timeout": 20,
+                                       "wake_timer": False}
 
 
 def status(stash: FakeStash, data_dir: Path) -> dict[str, object]:
