@@ -29,6 +29,7 @@ class ErrorClass(StrEnum):
     PLEX_BAD_REQUEST = "PlexBadRequest"
     STASH_ERROR = "StashError"
     INTERNAL = "Internal"
+    CONFLICT = "Conflict"
 
 
 class PlexSyncError(Exception):
@@ -77,6 +78,21 @@ class LowConfidence(PlexSyncError):
     def __init__(self, message: str, candidates: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.candidates = candidates
+
+
+class Conflict(PlexSyncError):
+    """Two scenes resolve to one Plex item: neither may write it (one item belongs to one
+    scene, docs/design.md). The later one is dead-lettered at once, naming both scenes and the
+    item; retrying cannot help until the user fixes the files, then Recover DLQ Jobs does."""
+
+    error_class = ErrorClass.CONFLICT
+
+    def __init__(self, message: str, *, scene_id: int = 0, other_scene_id: int = 0,
+                 rating_key: int = 0) -> None:
+        super().__init__(message)
+        self.scene_id = scene_id
+        self.other_scene_id = other_scene_id
+        self.rating_key = rating_key
 
 
 class PlexAuth(PlexSyncError):

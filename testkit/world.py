@@ -6,10 +6,11 @@ matters). It deliberately includes the awkward cases the matcher must handle:
 
 - `absent`: files Plex has not got (some under the Plex section, so PlexNotFound; one outside
   every section, so out of scope);
-- `moved`: files Plex has in another folder than path_map predicts, with a unique basename and the
-  same size (a HIGH match by basename + size);
-- `ambiguous`: a file whose basename appears twice in Plex in other folders with sizes that do not
-  decide it (a LOW match);
+- `moved`: a file Stash keeps where `path_map` does not reach (`/data/incoming`, outside every
+  Plex library once mapped) and Plex has in a folder of its own, with a unique basename and the
+  same size (a HIGH match by basename + size: the rescue of an incomplete path_map);
+- `ambiguous`: a file in `/data/incoming` whose basename appears twice in Plex in other folders
+  with sizes that do not decide it (a LOW match);
 - `shared basename`: different scenes in different folders whose files share a name (exact paths
   still match HIGH);
 - `multi-file`: scenes with two files (primary first).
@@ -106,9 +107,9 @@ def generate(n: int, *, seed: int = 7, stash_root: str = "/data/videos",
         elif kind == "outside":
             stash_path, plex_path = f"/data/elsewhere/{stem}.mp4", None
         elif kind == "moved":
-            plex_path = f"{plex_root}/sorted/{stem}.mp4"
+            stash_path, plex_path = f"/data/incoming/{stem}.mp4", f"{plex_root}/sorted/{stem}.mp4"
         elif kind == "ambiguous":
-            plex_path = None
+            stash_path, plex_path = f"/data/incoming/{stem}.mp4", None
             for i, other in enumerate(("copy-a", "copy-b")):
                 decoys.append(WorldFile(f"/unused/{i}", f"{plex_root}/{other}/{stem}.mp4",
                                         size + 1000 * (i + 1), duration))
@@ -176,3 +177,94 @@ def populate(world: World, stash: FakeStash, plex: FakePlex, *, section_id: int 
         plex.add_item(section_id, decoy.plex_path, size=decoy.size,
                       duration_ms=int(decoy.duration_s * 1000))
     return ids
+
+
+# --------------------------------------------------------------------------- ownership worlds
+@dataclass(frozen=True)
+class FileSpec:
+    """One scene of an ownership world: its file `<folder>/<name>`, its size, and whether Plex
+    has it."""
+
+    folder: str
+    name: str
+    size: int
+    in_plex: bool = True
+
+
+def ownership_world(specs: list[FileSpec], *, seed: int = 8, stash_root: str = "/data/videos",
+                    plex_root: str = "/media/videos") -> World:
+    """A world of one-file scenes laid out exactly as `specs` say (repeated names, equal sizes,
+    files Plex lacks), for the one-item-one-scene tests. Titles are unique per scene."""
+    rng = random.Random(seed)
+    scenes: list[WorldScene] = []
+    for key, spec in enumerate(specs, start=1):
+        rel = f"{spec.folder}/{spec.name}"
+        studio = rng.choice(STUDIOS)
+        scenes.append(WorldScene(
+            key=key, title=f"{rng.choice(WORDS).title()} scene #{key}",
+            details=f"Scene {key}, the {rng.choice(WORDS)}.", date=f"2021-03-{key % 28 + 1:02d}",
+            rating100=rng.choice((None, 40, 80)), studio=studio,
+            performers=tuple(rng.sample(PERFORMERS, rng.randrange(1, 3))),
+            tags=tuple(rng.sample(TAGS, rng.randrange(1, 4))), groups=(), director="",
+            files=(WorldFile(f"{stash_root}/{rel}",
+                             f"{plex_root}/{rel}" if spec.in_plex else None,
+                             spec.size, 60.0 + key),),
+            kind="plain" if spec.in_plex else "absent",
+        ))
+    return World(scenes=scenes, stash_root=stash_root, plex_root=plex_root)
+
+
+def issue_world(n: int = 40) -> World:
+    """The world of the one-item-one-scene defect: `n` scenes in studio folders; three file names
+    repeat across studios with the same size (re-releases), and 4 files are not in Plex, three
+    of them the second copy of a repeated name."""
+    rng = random.Random(40)
+    specs: list[FileSpec] = []
+    studios = ("Studio A", "Studio B", "Studio C", "Studio D")
+    for key in range(1, n + 1):
+        specs.append(FileSpec(studios[key % 4], f"{rng.choice(WORDS).title()}.{key:03d}.mp4",
+                              rng.randrange(50_000_000, 900_000_000)))
+    # (in Plex, its namesake in another studio's folder, same size): the first three namesakes
+    # are missing from Plex, the last pair is in Plex twice; scene 36 is missing too.
+    for original, copy in ((2, 9), (5, 14), (11, 22), (17, 30)):
+        first = specs[original - 1]
+        specs[copy - 1] = FileSpec(studios[(studios.index(first.folder) + 1) % 4], first.name,
+                                   first.size, in_plex=copy not in ISSUE_MISSING)
+    for key in ISSUE_MISSING:
+        s = specs[key - 1]
+        specs[key - 1] = FileSpec(s.folder, s.name, s.size, in_plex=False)
+    return ownership_world(specs)
+
+
+ISSUE_MISSING = (9, 14, 22, 36)
+
+
+def scene_of_item(world: World, plex: FakePlex, rating_key: int) -> WorldScene | None:
+    """The world scene whose own file the Plex item holds (None: a file of no scene)."""
+    files = {f[0] for f in plex.item(rating_key).files}
+    return next((s for s in world.scenes for f in s.files if f.plex_path in files), None)
+
+
+def edited_titles(plex: FakePlex) -> dict[int, list[str]]:
+    """ratingKey → every title PlexSync's edit PUTs sent to it, oldest first."""
+    out: dict[int, list[str]] = {}
+    for r in plex.requests:
+        if r.method == "PUT" and r.path.endswith("/all") and "title.value" in r.query:
+            out.setdefault(int(r.query["id"]), []).append(r.query["title.value"])
+    return out
+
+
+def ownership_violations(world: World, plex: FakePlex) -> list[str]:
+    """Edits that broke "one item belongs to one scene": an item edited with two scenes'
+    titles, or with a title of a scene other than the one whose file it holds."""
+    by_title = {s.title: s for s in world.scenes}
+    problems: list[str] = []
+    for rk, titles in edited_titles(plex).items():
+        writers = {by_title[t].key for t in titles if t in by_title}
+        if len(writers) > 1:
+            problems.append(f"item {rk} received the edits of scenes {sorted(writers)}")
+        owner = scene_of_item(world, plex, rk)
+        if owner is not None and writers - {owner.key}:
+            problems.append(f"item {rk} holds scene {owner.key}'s file but received the edits "
+                            f"of scene(s) {sorted(writers - {owner.key})}")
+    return problems

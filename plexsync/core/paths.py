@@ -1,10 +1,16 @@
 """File paths as Stash and Plex write them: POSIX or Windows, and `path_map` between them.
 
 Pure: no I/O. Imported by settings (to parse `path_map`), the library index and the matcher.
+
+Unicode: the same file name may reach PlexSync composed (NFC, as Linux tools and Stash usually
+store it) or decomposed (NFD, as macOS-hosted Plex libraries report it). Every path that is
+compared is normalised to NFC first (`nfc`): both sides of `path_map`, every mapped path, and
+every path the library index stores (docs/design.md, matching).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from plexsync.errors import ConfigError
@@ -23,6 +29,7 @@ class FsPath:
 
     @classmethod
     def parse(cls, text: str) -> FsPath:
+        text = nfc(text)
         drive = len(text) >= 2 and text[1] == ":" and text[0].isalpha()
         if drive or text.startswith("\\\\"):
             parts = tuple(p for p in text.replace("/", "\\").split("\\") if p)
@@ -73,16 +80,44 @@ class PathMap:
         return cls(tuple(entries))
 
     def to_plex(self, stash_path: str) -> str:
-        """Map a Stash path to the path Plex sees; unchanged when no prefix matches."""
+        """Map a Stash path to the path Plex sees (NFC); unchanged but NFC when no prefix
+        matches."""
         path = FsPath.parse(stash_path)
         for entry in self.entries:
-            prefix = entry.stash_prefix
-            n = len(prefix.parts)
-            if (path.windows, path.lead) == (prefix.windows, prefix.lead) and \
-                    path.key()[:n] == prefix.key():
-                plex = entry.plex_prefix
-                return str(FsPath(plex.windows, plex.lead, plex.parts + path.parts[n:]))
-        return stash_path
+            mapped = _swap(path, entry.stash_prefix, entry.plex_prefix)
+            if mapped is not None:
+                return mapped
+        return nfc(stash_path)
+
+    def to_stash(self, plex_path: str) -> str:
+        """Map a Plex path back to the path Stash sees (NFC): the longest Plex-side prefix
+        wins; unchanged but NFC when no prefix matches."""
+        path = FsPath.parse(plex_path)
+        for entry in sorted(self.entries, key=lambda e: len(e.plex_prefix.parts), reverse=True):
+            mapped = _swap(path, entry.plex_prefix, entry.stash_prefix)
+            if mapped is not None:
+                return mapped
+        return nfc(plex_path)
+
+
+def _swap(path: FsPath, old: FsPath, new: FsPath) -> str | None:
+    """`path` with its prefix `old` replaced by `new` (in `new`'s style), or None."""
+    n = len(old.parts)
+    if (path.windows, path.lead) == (old.windows, old.lead) and path.key()[:n] == old.key():
+        return str(FsPath(new.windows, new.lead, new.parts + path.parts[n:]))
+    return None
+
+
+def nfc(text: str) -> str:
+    """The NFC form of `text` (cheap when it already is: the common case)."""
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def same_path(a: str, b: str) -> bool:
+    """Whether two paths name the same file: segment by segment, after NFC, case-insensitive
+    on Windows (as `FsPath.key`)."""
+    pa, pb = FsPath.parse(a), FsPath.parse(b)
+    return (pa.windows, pa.lead, pa.key()) == (pb.windows, pb.lead, pb.key())
 
 
 
@@ -93,8 +128,8 @@ def basename(path: str) -> str:
 
 
 def fold(name: str) -> str:
-    """How basenames are compared: case-insensitive (casefold), nothing else."""
-    return name.casefold()
+    """How basenames are compared: NFC, then case-insensitive (casefold)."""
+    return nfc(nfc(name).casefold())
 
 
 def folder_of(path: str) -> str:

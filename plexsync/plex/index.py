@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from plexsync.core.log import log
-from plexsync.core.paths import basename, fold
+from plexsync.core.paths import basename, fold, nfc
 from plexsync.plex.client import Page, Section
 from plexsync.plex.index_cache import CacheError, Store, open_store
 from plexsync.plex.model import Candidate
@@ -49,7 +49,7 @@ AFTER_SCAN_INTERVAL = 25.0  # a one-folder scan takes Plex seconds; retries come
 SCAN_THROTTLE = 600.0
 BUILD_LEASE = 600.0
 SHARD_TARGET = 256
-_V = "v1"
+_V = "v2"   # v2: paths stored in NFC (v1 caches are simply not read again)
 _ENTRY = struct.Struct("<QQQ")   # 57 bytes per entry as bytes, against ~150 as a tuple
 
 PathShard = dict[str, bytes]   # path → _ENTRY-packed (ratingKey, size, duration_ms)
@@ -128,6 +128,7 @@ class LibraryIndex:
 
     # ------------------------------------------------------------------ lookups
     def by_path(self, plex_path: str) -> Candidate | None:
+        plex_path = nfc(plex_path)   # the index holds NFC paths (Plex may report NFD)
         for section in self.sections:
             meta = self.meta(section.id)
             if meta is not None:
@@ -251,7 +252,8 @@ class LibraryIndex:
                 n = shard_count(max(total, len(rows)))
                 paths, names = [{} for _ in range(n)], [{} for _ in range(n)]
             n = len(paths)
-            for path, rk, size, dur in rows:
+            for raw, rk, size, dur in rows:
+                path = nfc(raw)
                 shard = paths[_shard_of(path, n)]
                 if path not in shard:
                     count += 1

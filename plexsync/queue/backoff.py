@@ -16,8 +16,8 @@ Policies:
   enough for Plex to have scanned the folder PlexSync asked it to scan and for the library index
   to be allowed a rebuild (`index.AFTER_SCAN_INTERVAL`).
 - StashError and any other retryable class: base 10 s, cap 600 s, `max_retries` (a setting).
-- LowConfidence, PlexBadRequest, PlexAuth, Internal: never retried. (PlexAuth stops the whole
-  drain before an outcome is applied; see drain.py.)
+- LowConfidence, Conflict, PlexBadRequest, PlexAuth, Internal: never retried. (PlexAuth stops
+  the whole drain before an outcome is applied; see drain.py.)
 
 `retry_delay` returns None when the job must be dead-lettered instead. The random source is
 injectable so tests are deterministic. The policy is chosen per failure from the live error
@@ -53,6 +53,7 @@ POLICIES: Mapping[ErrorClass, Policy] = {
     ErrorClass.PLEX_NOT_FOUND: Policy(60.0, 1800.0, 12, floor=30.0),
     ErrorClass.STASH_ERROR: DEFAULT_RETRYABLE,
     ErrorClass.LOW_CONFIDENCE: NEVER,
+    ErrorClass.CONFLICT: NEVER,
     ErrorClass.PLEX_BAD_REQUEST: NEVER,
     ErrorClass.PLEX_AUTH: NEVER,
     ErrorClass.INTERNAL: NEVER,

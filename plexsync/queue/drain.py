@@ -228,7 +228,7 @@ class Drain:
             self.counts["released"] += self.queue.release(todo, self.owner)
             raise
         known = {j.scene_id: records[j.scene_id] for j in todo if j.scene_id in records}
-        return self._run_batch(processor, Batch(todo, known))
+        return self._run_batch(processor, Batch(todo, known, self.queue.records_on_item))
 
     def _run_batch(self, processor: Processor, batch: Batch) -> str | None:
         """Apply each outcome as it arrives; handle a batch-level failure (module docstring).

@@ -183,6 +183,11 @@ class JobQueue:
         rows = self.storage.records_for(scene_ids)
         return {sid: record_from_row(row) for sid, row in rows.items()}
 
+    def records_on_item(self, rating_key: int) -> list[SyncRecord]:
+        """The sync record holding this Plex item (one at most), then records an upgrade
+        displaced from it (see storage.Storage.records_on_item)."""
+        return [record_from_row(row) for row in self.storage.records_on_item(rating_key)]
+
     def apply(self, outcome: Outcome, owner: str) -> Applied:
         """Settle one job from its outcome (see the module docstring)."""
         job, now = outcome.job, self.clock()

@@ -153,6 +153,11 @@ class MemoryStore:
     ) -> bool:
         with self._lock:
             if record is not None:
+                for other in [r for r in self._records.values()   # one item, one record
+                              if r["rating_key"] == record["rating_key"]
+                              and r["scene_id"] != record["scene_id"]]:
+                    del self._records[other["scene_id"]]
+                    self._fold(other["scene_id"], now, "reconcile", (), now, True)
                 row = copy.deepcopy(record)
                 row.setdefault("pushed_fields", [])   # as SQLite's column default gives it
                 self._records[record["scene_id"]] = row
@@ -201,6 +206,11 @@ class MemoryStore:
         with self._lock:
             return {int(s): copy.deepcopy(self._records[int(s)])
                     for s in scene_ids if int(s) in self._records}
+
+    def records_on_item(self, rating_key: int) -> list[RecordRow]:
+        with self._lock:   # (no upgrade ever displaced records here)
+            return [copy.deepcopy(r) for r in self._records.values()
+                    if r["rating_key"] == int(rating_key)]
 
     def job(self, scene_id: int) -> JobRow | None:
         with self._lock:

@@ -7,7 +7,7 @@ touches SQLite, Stash or Plex.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -118,12 +118,20 @@ class Outcome:
     seconds: float = 0.0
 
 
+def _no_records(rating_key: int) -> list[SyncRecord]:
+    return []
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """A batch of claimed jobs with the sync records the queue holds for their scenes."""
+    """A batch of claimed jobs with the sync records the queue holds for their scenes.
+
+    `records_on_item(ratingKey)`: the records (of any scene) on a Plex item, read live from the
+    queue, so the processor can tell an item another scene already holds."""
 
     jobs: Sequence[Job]
     records: Mapping[int, SyncRecord] = field(default_factory=dict)
+    records_on_item: Callable[[int], list[SyncRecord]] = _no_records
 
 
 class Processor(Protocol):

@@ -76,4 +76,35 @@ V2 = (
     "ALTER TABLE dead_letters ADD COLUMN cleared_fields TEXT NOT NULL DEFAULT '[]'",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2)
+# Sync records on an item that another scene's record also holds (earlier versions could
+# match two scenes to one item by basename): which one is right is not knowable here, so both
+# records go and both scenes come back as reconcile jobs (they always look at Plex), due now:
+# the next drain matches them again. What they pushed stays in `displaced_records` until the
+# item's own scene is written to it again, so that sync can undo the other scene's values
+# (collections it added, fields it filled). Then one item can hold one record only.
+_SHARED_ITEMS = (
+    "SELECT scene_id FROM sync_records WHERE rating_key IN "
+    "(SELECT rating_key FROM sync_records GROUP BY rating_key HAVING count(*) > 1)"
+)
+_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+V3 = (
+    """CREATE TABLE displaced_records (
+        scene_id INTEGER PRIMARY KEY,
+        rating_key INTEGER NOT NULL,
+        collections_added TEXT NOT NULL DEFAULT '[]',
+        pushed_fields TEXT NOT NULL DEFAULT '[]'
+    )""",
+    "CREATE INDEX displaced_records_item ON displaced_records (rating_key)",
+    "INSERT INTO displaced_records (scene_id, rating_key, collections_added, pushed_fields) "
+    f"SELECT scene_id, rating_key, collections_added, pushed_fields FROM sync_records "
+    f"WHERE scene_id IN ({_SHARED_ITEMS})",
+    "INSERT INTO jobs (scene_id, state, source, event_at, enqueued_at, not_before) "
+    f"SELECT scene_id, 'pending', 'reconcile', {_NOW}, {_NOW}, {_NOW} FROM ({_SHARED_ITEMS}) "
+    "WHERE true ON CONFLICT(scene_id) DO UPDATE SET source = 'reconcile', "
+    "not_before = min(jobs.not_before, excluded.not_before), "
+    "dirty = CASE WHEN jobs.state = 'in_progress' THEN 1 ELSE jobs.dirty END",
+    f"DELETE FROM sync_records WHERE scene_id IN ({_SHARED_ITEMS})",
+    "CREATE UNIQUE INDEX sync_records_item ON sync_records (rating_key)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3)

@@ -164,7 +164,7 @@ class SQLiteStore(Database):
     ) -> bool:
         def txn(conn: sqlite3.Connection) -> bool:
             if record is not None:  # the Plex write happened, whatever became of the lease
-                _upsert_record(conn, record)
+                _upsert_record(conn, record, now)
             row = conn.execute(
                 "SELECT scene_id, attempts, first_failure_at, source, dirty, cleared_fields "
                 "FROM jobs WHERE id = ? AND state = 'in_progress' AND lease_owner = ?",
@@ -230,6 +230,22 @@ class SQLiteStore(Database):
             return found
 
         return self._read(txn) if chunks else {}
+
+    def records_on_item(self, rating_key: int) -> list[RecordRow]:
+        def txn(conn: sqlite3.Connection) -> list[RecordRow]:
+            rows = [_record_row(t) for t in conn.execute(
+                f"SELECT {_RECORD_COLS} FROM sync_records WHERE rating_key = ?",
+                (int(rating_key),))]
+            for sid, rk, collections, pushed in conn.execute(
+                "SELECT scene_id, rating_key, collections_added, pushed_fields "
+                "FROM displaced_records WHERE rating_key = ? ORDER BY scene_id",
+                (int(rating_key),),
+            ):
+                rows.append(_record_row((sid, rk, 0, "", 0.0, "", 0.0, "", "", "", collections,
+                                         "", pushed)))
+            return rows
+
+        return self._read(txn)
 
     def job(self, scene_id: int) -> JobRow | None:
         def txn(conn: sqlite3.Connection) -> JobRow | None:
@@ -375,7 +391,16 @@ def _apply_meta(conn: sqlite3.Connection, fn: MetaFn) -> dict[str, str]:
     return meta
 
 
-def _upsert_record(conn: sqlite3.Connection, record: RecordRow) -> None:
+def _upsert_record(conn: sqlite3.Connection, record: RecordRow, now: float) -> None:
+    # One item holds one record: a scene that held this item before is matched afresh.
+    for (displaced,) in conn.execute(
+        "SELECT scene_id FROM sync_records WHERE rating_key = ? AND scene_id != ?",
+        (record["rating_key"], record["scene_id"]),
+    ).fetchall():
+        conn.execute("DELETE FROM sync_records WHERE scene_id = ?", (displaced,))
+        _fold(conn, displaced, now, "reconcile", (), now, True)
+    conn.execute("DELETE FROM displaced_records WHERE rating_key = ? OR scene_id = ?",
+                 (record["rating_key"], record["scene_id"]))
     conn.execute(
         f"INSERT OR REPLACE INTO sync_records ({_RECORD_COLS}) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -21,7 +21,10 @@ Semantics every backend must honour (the contract the shared tests check):
   (a stale ack is ignored for the job row; a sync record is still stored, because the Plex
   write it describes did happen). `settle` returns whether the job row was settled.
 - settle actions: "done" (delete the job; with `record`, upsert the sync record and drop the
-  scene's dead letter and out-of-scope mark), "out_of_scope" (delete the job, mark the scene),
+  scene's dead letter and out-of-scope mark; one item holds one record: another scene's
+  record on the same ratingKey is deleted and that scene queued again as a reconcile job,
+  due now, so it is matched afresh; records displaced from that item are forgotten),
+  "out_of_scope" (delete the job, mark the scene),
   "retry" (state retrying, attempts + 1, not_before = retry_at, error remembered),
   "dead" (dead-letter the job with attempts + 1). "done"/"out_of_scope"/"dead" on a dirty job
   make it pending again (attempts 0, due now) instead of deleting it.
@@ -122,6 +125,11 @@ class Storage(Protocol):
     ) -> bool: ...
 
     def records_for(self, scene_ids: Iterable[int]) -> dict[int, RecordRow]: ...
+
+    def records_on_item(self, rating_key: int) -> list[RecordRow]:
+        """The sync record holding this Plex item (at most one), then the records an upgrade
+        displaced from it (two scenes on one item; only `scene_id`, `rating_key`,
+        `collections_added` and `pushed_fields` are meaningful in those)."""
 
     def job(self, scene_id: int) -> JobRow | None: ...
 

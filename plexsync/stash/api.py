@@ -116,6 +116,28 @@ class StashClient:
         scenes = (data.get("findScenes") or {}).get("scenes") or []
         return {int(s["id"]): s for s in scenes}
 
+    def scenes_by_path(self, paths: Sequence[str], *,
+                       modifier: str = "EQUALS") -> dict[int, list[tuple[str, int]]]:
+        """The scenes having a file at one of `paths` (Stash's own path text; with
+        `modifier="INCLUDES"`, a file whose path contains one of them): scene id → its files
+        (path, size). Chunks of `FILTER_CHUNK` per query; exact comparison is the caller's
+        (Stash's EQUALS is an SQL LIKE)."""
+        found: dict[int, list[tuple[str, int]]] = {}
+        unique = list(dict.fromkeys(paths))
+        for start in range(0, len(unique), FILTER_CHUNK):
+            scene_filter: dict[str, Any] | None = None
+            for path in reversed(unique[start:start + FILTER_CHUNK]):
+                node: dict[str, Any] = {"path": {"value": path, "modifier": modifier}}
+                if scene_filter is not None:
+                    node["OR"] = scene_filter
+                scene_filter = node
+            data = self.call(gql.SCENES_BY_PATH,
+                             {"scene_filter": scene_filter, "filter": {"per_page": -1}})
+            for scene in (data.get("findScenes") or {}).get("scenes") or []:
+                found[int(scene["id"])] = [(str(f.get("path") or ""), int(f.get("size") or 0))
+                                           for f in scene.get("files") or []]
+        return found
+
     def scene_id_page(
         self, scene_filter: Mapping[str, Any] | None, page: int, per_page: int
     ) -> tuple[int, list[dict[str, Any]]]:

@@ -69,6 +69,17 @@ query PlexSyncSceneIdPage($scene_filter: SceneFilterType, $filter: FindFilterTyp
 }
 """
 
+# Which scenes own these files (an OR chain of `path` EQUALS criteria), or have a file of these
+# names (INCLUDES). Stash compares with SQL LIKE, so `_`/`%` may match more: the caller
+# compares the returned paths exactly.
+SCENES_BY_PATH = """
+query PlexSyncScenesByPath($scene_filter: SceneFilterType, $filter: FindFilterType) {
+  findScenes(scene_filter: $scene_filter, filter: $filter) {
+    count scenes { id files { path size } }
+  }
+}
+"""
+
 DOCUMENTS: dict[str, str] = {
     "PLUGIN_CONFIG": PLUGIN_CONFIG,
     "CONFIGURE_PLUGIN": CONFIGURE_PLUGIN,
@@ -76,4 +87,5 @@ DOCUMENTS: dict[str, str] = {
     "FIND_SCENES_BY_ID": FIND_SCENES_BY_ID,
     "FIND_SCENES_BY_FILTER": FIND_SCENES_BY_FILTER,
     "SCENE_ID_PAGE": SCENE_ID_PAGE,
+    "SCENES_BY_PATH": SCENES_BY_PATH,
 }

@@ -1,10 +1,14 @@
 """Scene files → one Plex item, with a confidence (SPEC §6). Pure: no I/O, no clock.
 
 Rules, applied to the scene's files in order (primary first), each path mapped through
-`path_map` first:
+`path_map` first (paths compared in NFC, see core/paths.py):
 1. A mapped path found exactly in the index of a configured section → HIGH (exact beats every
    basename guess, whichever file it comes from).
-2. Else the same basename (case-insensitive) in the configured sections, per file in order:
+2. Else, only for files whose mapped path lies OUTSIDE every configured section's folders (the
+   basename search rescues a missing or incomplete `path_map`; a path inside them that Plex
+   lacks is not scanned yet, never a guess), the same basename (case-insensitive) in the
+   configured sections, leaving out the `excluded` items (another scene owns them: the caller
+   decides, see sync/ownership.py), per file in order:
    - one candidate item whose size equals the file's → HIGH;
    - one candidate without size agreement, or several → LOW, unless exactly one of them agrees on
      size and on duration (±1 s) → HIGH.
@@ -18,7 +22,7 @@ Candidates are items, not paths: two parts of one multi-file Plex item count onc
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple, Protocol
@@ -58,6 +62,7 @@ class Match:
     plex_path: str
     candidates: tuple[str, ...] = ()   # for LOW: every candidate path, the pick first
     reason: str = ""
+    exact: bool = False                # found by exact mapped path (else by basename)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,26 +102,60 @@ def section_of(plex_path: str, locations: Mapping[int, Sequence[str]]) -> int | 
     return best[0] if best else None
 
 
+def exact(
+    files: Sequence[SceneFile], path_map: PathMap, lookup: Lookup
+) -> Match | None:
+    """Rule 1 alone: the first file whose mapped path the index holds exactly."""
+    for f in files:
+        hit = lookup.by_path(path_map.to_plex(f.path))
+        if hit is not None:
+            return Match(hit.rating_key, hit.section_id, Confidence.HIGH, hit.path,
+                         reason="exact path", exact=True)
+    return None
+
+
+def rescue_candidates(
+    files: Sequence[SceneFile],
+    path_map: PathMap,
+    lookup: Lookup,
+    locations: Mapping[int, Sequence[str]],
+) -> list[Candidate]:
+    """Every basename candidate rule 2 would weigh (before exclusions), one per item."""
+    out: list[Candidate] = []
+    for f in files:
+        plex_path = path_map.to_plex(f.path)
+        if section_of(plex_path, locations) is None:
+            out.extend(lookup.by_basename(fold(basename(plex_path))))
+    return _distinct_items(out)
+
+
 def match(
     files: Sequence[SceneFile],
     path_map: PathMap,
     lookup: Lookup,
     locations: Mapping[int, Sequence[str]],
+    excluded: Collection[int] = frozenset(),
+    contested: Collection[int] = frozenset(),
 ) -> Result:
-    """Apply SPEC §6 to a scene's files; see the module docstring for the exact rules."""
+    """Apply SPEC §6 to a scene's files; see the module docstring for the exact rules.
+
+    `excluded`: ratingKeys the basename search must never pick (another scene owns them).
+    `contested`: ratingKeys whose file could as well be another Stash scene's (it has a file
+    of that name and size): never a HIGH basename match, at best LOW."""
     mapped = [(f, path_map.to_plex(f.path)) for f in files]
-    for _, plex_path in mapped:
-        hit = lookup.by_path(plex_path)
-        if hit is not None:
-            return Match(hit.rating_key, hit.section_id, Confidence.HIGH, hit.path,
-                         reason="exact path")
+    hit = exact(files, path_map, lookup)
+    if hit is not None:
+        return hit
 
     low: list[tuple[SceneFile, list[Candidate]]] = []
     for scene_file, plex_path in mapped:
-        items = _distinct_items(lookup.by_basename(fold(basename(plex_path))))
+        if section_of(plex_path, locations) is not None:
+            continue   # inside a library: Plex has not scanned it yet (rule 3), never a guess
+        items = [c for c in _distinct_items(lookup.by_basename(fold(basename(plex_path))))
+                 if c.rating_key not in excluded]
         if not items:
             continue
-        decided = _decide(scene_file, items)
+        decided = _decide(scene_file, items, contested)
         if decided is not None:
             return decided
         low.append((scene_file, items))
@@ -152,17 +191,20 @@ def _duration_agrees(f: SceneFile, c: Candidate) -> bool:
     return abs(c.duration_ms - round(f.duration_s * 1000)) <= DURATION_TOLERANCE_MS
 
 
-def _decide(f: SceneFile, items: list[Candidate]) -> Match | None:
+def _decide(f: SceneFile, items: list[Candidate], contested: Collection[int]) -> Match | None:
     """HIGH when the basename candidates decide it, else None (LOW is decided by the caller)."""
+    if any(c.rating_key in contested for c in items):
+        return None
     if len(items) == 1 and _size_agrees(f, items[0]):
         c = items[0]
         return Match(c.rating_key, c.section_id, Confidence.HIGH, c.path,
-                     reason="unique basename, same size")
+                     reason=f"unique basename, same size ({f.size} bytes)")
     both = [c for c in items if _size_agrees(f, c) and _duration_agrees(f, c)]
     if len(both) == 1:
         c = both[0]
         return Match(c.rating_key, c.section_id, Confidence.HIGH, c.path,
-                     reason="basename, the only candidate with the same size and duration")
+                     reason=f"basename, the only one of {len(items)} candidates with the same "
+                            f"size ({f.size} bytes) and duration ({f.duration_s:.0f} s)")
     return None
 
 

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log, quote_path
 from plexsync.core.paths import FsPath
+from plexsync.core.vocab import CLEARABLE
 from plexsync.errors import (
     ConfigError,
     Internal,
@@ -63,6 +64,7 @@ from plexsync.queue.model import (
 )
 from plexsync.sync import fields, images, matcher
 from plexsync.sync.diff import diff
+from plexsync.sync.ownership import Ownership, RecordsOnItem, cached_view, trusted
 
 ALWAYS_LOOK = frozenset({JobSource.RECONCILE, JobSource.RECOVER})
 T = TypeVar("T")
@@ -80,6 +82,11 @@ class SyncProcessor:
         self._plex = plex
         self._sections: list[Section] | None = None
         self._index: LibraryIndex | None = None
+        # One item belongs to one scene: owner checks, cached for this drain (ownership.py).
+        self._ownership = Ownership(ctx.stash, self._settings.path_map)
+        self._records_on_item: RecordsOnItem = lambda rating_key: []
+        self._superseded: tuple[SyncRecord, ...] = ()   # other scenes' records on the item
+        self._views: dict[int, LibraryIndex | None] = {}
 
     # ------------------------------------------------------------------ lazy Plex
     def plex(self) -> PlexClient:
@@ -126,6 +133,7 @@ class SyncProcessor:
 
     # ------------------------------------------------------------------ the batch
     def process(self, batch: Batch) -> Iterator[Outcome]:
+        self._records_on_item = batch.records_on_item
         pending: list[Job] = []
         for job in batch.jobs:
             record = batch.records.get(job.scene_id)
@@ -180,7 +188,8 @@ class SyncProcessor:
         updated_at = str(scene.get("updated_at") or "")
         if (record is not None and job.source not in ALWAYS_LOOK
                 and not _newer(updated_at, record.stash_updated_at)
-                and record.values_hash == values_hash and record.poster_key == want.poster_url):
+                and record.values_hash == values_hash and record.poster_key == want.poster_url
+                and self._still_own(record, scene)):
             return Outcome(job, OutcomeKind.UNCHANGED, confidence=record.confidence,
                            record=dataclasses.replace(record, fetched_at=fetched_at),
                            detail="unchanged since the last sync")
@@ -199,6 +208,12 @@ class SyncProcessor:
             values_hash = want.values_hash
             if want.skip_reason:
                 return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
+        undo = _undo(self._superseded)
+        if undo is not None:   # another scene's values sit on this item: empty what it filled
+            owned = tuple(dict.fromkeys([*owned, *undo[0]]))
+            want = fields.wanted(scene, self._settings, {*job.cleared_fields, *CLEARABLE},
+                                 owned)
+            values_hash = want.values_hash
         prev = (images.Previous(record.poster_key, record.poster_hash, record.art_hash)
                 if record is not None and same_item else images.Previous())
         # preserve_plex_edits keeps images Plex has, except those PlexSync itself uploaded to
@@ -208,8 +223,10 @@ class SyncProcessor:
                    if has and not ours]
         pictures = images.sync_images(want, prev, item.rating_key, self._ctx.stash.download,
                                       self.plex().upload_image, plex_has=present)
-        edit = diff(want, item, record.collections_added if record and same_item else (),
-                    lock_images=pictures.managed(), owned=owned)
+        added = record.collections_added if record and same_item else ()
+        if undo is not None:
+            added = tuple(dict.fromkeys([*added, *undo[1]]))
+        edit = diff(want, item, added, lock_images=pictures.managed(), owned=owned)
         if edit:
             self.plex().edit(item.section_id, item.rating_key, edit.params)
         if pictures.note:
@@ -233,6 +250,7 @@ class SyncProcessor:
     def _locate(self, job: Job, files: list[matcher.SceneFile],
                 record: SyncRecord | None) -> tuple[PlexItem, str] | Outcome:
         """The Plex item to write, read in full, or the outcome that ends the job."""
+        self._superseded = ()
         plex = self.plex()
         if record is not None:
             try:
@@ -243,7 +261,8 @@ class SyncProcessor:
                 return item, matcher.Confidence.HIGH.value
         index = self.index()
         for attempt in range(2):
-            result = matcher.match(files, self._settings.path_map, index, index.locations)
+            result, located = self._ownership.match(job.scene_id, files, index,
+                                                    index.locations)
             missed = isinstance(result, matcher.NotInPlex) or (
                 isinstance(result, matcher.Match) and result.confidence is matcher.Confidence.LOW)
             # a file Plex does not have yet concerns its own section; a LOW guess, any of them
@@ -263,11 +282,18 @@ class SyncProcessor:
                 log.info(f"scene {job.scene_id}: LOW-confidence match, syncing the best of "
                          f"{len(result.candidates)} candidates: {quote_path(result.plex_path)}")
             try:
-                return plex.fetch_item(result.rating_key), result.confidence.value
+                item = plex.fetch_item(result.rating_key)
             except PlexNotFound:
                 if attempt == 0 and index.refresh_on_miss(result.section_id):
                     continue
                 raise
+            self._superseded = self._ownership.guard(job.scene_id, result, item,
+                                                     self._records_on_item)
+            if located is not None and not result.exact:
+                log.info(f"scene {job.scene_id}: matched {quote_path(result.plex_path)} "
+                         f"(ratingKey {item.rating_key}) by basename, {result.confidence.value}: "
+                         f"{located.why()}")
+            return item, result.confidence.value
         raise PlexNotFound(f"scene {job.scene_id}: its Plex item vanished while syncing")
 
     def _holds(self, item: PlexItem, files: list[matcher.SceneFile]) -> bool:
@@ -278,6 +304,20 @@ class SyncProcessor:
             return False
         mapped = {FsPath.parse(self._settings.path_map.to_plex(f.path)).key() for f in files}
         return any(FsPath.parse(p).key() in mapped for p in item.files)
+
+    def _still_own(self, record: SyncRecord, scene: Mapping[str, Any]) -> bool:
+        """The unchanged shortcut trusts the recorded item only while the index (already
+        loaded, or as last saved: no request) still resolves the scene's files to it."""
+        lookup = self._index
+        if lookup is None:
+            if record.section_id not in self._views:
+                self._views[record.section_id] = cached_view(self._ctx.data_dir,
+                                                             record.section_id)
+            lookup = self._views[record.section_id]
+        if lookup is None:
+            return False
+        return trusted(record, fields.scene_files(scene), self._settings.path_map, lookup,
+                       lookup.locations)
 
     def _unmatched(self, job: Job, result: matcher.NotInPlex | matcher.OutOfScope,
                    index: LibraryIndex) -> Outcome:
@@ -311,6 +351,14 @@ def _not_an_outage(exc: PlexServerDown) -> PlexServerDown:
 def _failed(job: Job, error: PlexSyncError) -> Outcome:
     candidates = error.candidates if isinstance(error, LowConfidence) else ()
     return Outcome(job, OutcomeKind.FAILED, error=error, detail=str(error), candidates=candidates)
+
+
+def _undo(others: tuple[SyncRecord, ...]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """What other scenes' records pushed to the item: (fields, collections), or None."""
+    if not others:
+        return None
+    return (tuple(dict.fromkeys(f for r in others for f in r.pushed_fields)),
+            tuple(dict.fromkeys(c for r in others for c in r.collections_added)))
 
 
 def _newer(updated_at: str, synced: str) -> bool:

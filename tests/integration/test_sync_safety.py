@@ -14,7 +14,7 @@ import pytest
 
 from plexsync.core.context import TaskContext
 from plexsync.core.settings import Settings
-from plexsync.errors import ConfigError, LowConfidence
+from plexsync.errors import ConfigError, LowConfidence, PlexNotFound
 from plexsync.plex import index as index_mod
 from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import Drain
@@ -70,7 +70,13 @@ def test_a_recorded_item_matching_only_by_basename_with_another_size_is_not_edit
         {"path": f"{STASH_ROOT}/b/clip.mp4", "size": 55}])
     outcomes = env.run(sid)
 
+    # Its mapped path lies inside the library: Plex has not scanned it yet, never a guess.
     assert kinds(outcomes) == [OutcomeKind.FAILED]
+    assert isinstance(outcomes[0].error, PlexNotFound)
+    assert env.plex.item(rk).title == "Clip"
+    # Without path_map the basename search runs, and the other size leaves it LOW.
+    env.stash.update_scene(sid, title="Third")
+    outcomes = env.run(sid, path_map="")
     assert isinstance(outcomes[0].error, LowConfidence)
     assert env.plex.item(rk).title == "Clip"
 
