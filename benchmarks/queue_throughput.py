@@ -55,7 +55,7 @@ def enqueue_latency(tmp: str, n: int) -> None:
     for i in range(n):
         now = time.time()
         start = time.perf_counter()
-        store.enqueue(i % 500 + 1, now, "hook", (), now,
+        store.enqueue(i % 500 + 1, now, JobSource.HOOK, (), now,
                       meta_fn=markers.schedule_if_idle(now, markers.new_token(now)))
         samples.append((time.perf_counter() - start) * 1000)
     store.close()
@@ -64,7 +64,7 @@ def enqueue_latency(tmp: str, n: int) -> None:
         now = time.time()
         start = time.perf_counter()
         cycle = SQLiteStore(path)
-        cycle.enqueue(i + 1000, now, "hook", (), now)
+        cycle.enqueue(i + 1000, now, JobSource.HOOK, (), now)
         cycle.close()
         cycles.append((time.perf_counter() - start) * 1000)
     print(f"enqueue (one transaction), {n} calls: p50 {statistics.median(samples):.3f} ms, "

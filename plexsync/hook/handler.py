@@ -2,8 +2,9 @@
 
 Invariants:
 - Never talks to Plex and imports nothing heavy: the standard library's json/os/sqlite3/time
-  and the light PlexSync modules (store, scheduler). At most one request to Stash:
-  `runPluginTask(Process Queue)`, and only when no drain is running or already requested.
+  and the light PlexSync modules (queue.sqlite_store, queue.markers, queue.enums). At most one
+  request to Stash: `runPluginTask(Process Queue)`, and only when no drain is running or
+  already requested.
 - Settings come from the snapshot file the last task wrote (`datadir.SETTINGS_SNAPSHOT`); when
   it is absent the defaults apply (enabled, every field synced).
 - Gate: a scan (`input` null) and Scene.Create.Post always enqueue. An update enqueues only when
@@ -31,6 +32,7 @@ from plexsync.core.vocab import CLEARABLE, INPUT_FIELDS
 from plexsync.errors import InputError
 from plexsync.hook import stash_post
 from plexsync.queue import markers
+from plexsync.queue.enums import JobSource
 from plexsync.queue.sqlite_store import SQLiteStore
 
 TYPE_CHECKING = False
@@ -149,10 +151,11 @@ def run_hook(invocation: Invocation) -> dict[str, Any]:
     token = markers.new_token(now)
     store = SQLiteStore.open(data_dir)
     try:
-        status, meta = store.enqueue(scene_id, now, "hook", cleared, now, urgent=True,
+        # Urgency (due now) follows from the source, as for every enqueue (enums.JobSource).
+        status, meta = store.enqueue(scene_id, now, JobSource.HOOK, cleared, now,
                                      meta_fn=markers.schedule_if_idle(now, token))
         drain = "requested" if meta.get(markers.SCHEDULED_AT) == token else \
-            markers.drain_state(meta, now)
+            markers.drain_state(meta, now).value
         if drain == "requested":
             try:
                 stash_post.request_drain(conn)
@@ -164,6 +167,6 @@ def run_hook(invocation: Invocation) -> dict[str, Any]:
                     f"({type(exc).__name__}: {exc}); the next edit or task will run it."))
     finally:
         store.close()
-    log.debug(f"scene {scene_id} queued ({status}"
+    log.debug(f"scene {scene_id} queued ({status.value}"
               + (f", cleared {', '.join(cleared)}" if cleared else "") + f"); drain {drain}")
     return {"queued": scene_id, "drain": drain}

@@ -10,7 +10,7 @@ Invariants and failure behaviour:
 - Jobs are claimed in batches under a lease and acked one by one as outcomes arrive, so a kill
   loses at most the in-flight work, which the next drain redoes (delivery is at least once).
 - The drain clears its heartbeat only in the transaction that finds no due job
-  (`JobQueue.finish_drain`), so a job queued meanwhile is never left without a drain.
+  (`DrainMarkers.finish`), so a job queued meanwhile is never left without a drain.
 - The drain ends when no job is due now: it never sleeps for a retry due later, because Stash
   runs one job at a time and the user's scans would wait behind it (docs/design.md, "Stash's
   job queue"). The task that ran it then arms the wake-up timer (plexsync/timer/) for the
@@ -31,23 +31,23 @@ Invariants and failure behaviour:
   their leases expire and the next drain releases them at once as orphans) and is raised: the
   task fails with that one error line, and no job is counted or dead-lettered for it.
 - `queue_timeout` is checked after every outcome: the rest of the batch is released uncounted.
-- Progress needs the queue's size: it is counted at most every `PROGRESS_RECOUNT` seconds and
-  estimated in between (`counts()` runs five aggregates).
 - Hook jobs are dropped (one info line per drain) when `enabled` is off.
+- Everything the drain reports (log lines, counters, progress, the summary) goes through its
+  `DrainListener` (drain_report.py); the listener never changes what the drain does.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import traceback
-from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 from plexsync.core.log import log
 from plexsync.errors import ConfigError, Internal, PlexAuth, PlexServerDown, PlexSyncError
-from plexsync.queue.job_queue import Applied, JobQueue
+from plexsync.queue.drain_report import DrainListener, DrainLog, StopReason
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.markers import DrainState
 from plexsync.queue.model import (
     Batch,
     Job,
@@ -62,7 +62,6 @@ LOCK_NAME = "drain.lock"
 BATCH_SIZE = 25
 LEASE_SECONDS = 600.0
 HEARTBEAT_EVERY = 30.0
-PROGRESS_RECOUNT = 30.0
 LOCK_POLLS = 100          # × LOCK_POLL seconds waiting for a finishing drain to let go
 LOCK_POLL = 0.1
 
@@ -82,7 +81,9 @@ class Drain:
         sleep: Callable[[float], None] = time.sleep,
         progress: Callable[[float], None] = log.progress,
         owner: str | None = None,
+        listener: DrainListener | None = None,
     ) -> None:
+        """`progress` feeds the default listener (`DrainLog`); `listener` replaces it."""
         self.queue = queue
         self._factory = processor_factory
         self._processor: Processor | None = None
@@ -93,13 +94,10 @@ class Drain:
         self.lease_seconds = lease_seconds
         self.clock = clock or queue.clock
         self.sleep = sleep
-        self.progress = progress
+        self.listener = listener or DrainLog(queue, self.clock, progress)
         self.owner = owner or f"drain-{os.getpid()}-{os.urandom(3).hex()}"
-        self.counts: Counter[str] = Counter()
+        self.markers = queue.markers
         self._last_beat = 0.0
-        self._waiting = 0                    # queued jobs outside the current batch (estimate)
-        self._counted_at: float | None = None
-        self._batch_left = 0                 # jobs of the current batch not settled yet
         self._outage = ""                    # why Plex was unreachable (stopped "plex_down")
         self._deadline: float | None = None
 
@@ -115,9 +113,8 @@ class Drain:
                 lock.acquire(timeout=0)
                 break
             except Timeout:
-                if poll == LOCK_POLLS or self.queue.drain_state() == "running":
-                    log.info("Another Process Queue is already running; it will sync the "
-                             "queued scenes. Nothing to do here.")
+                if poll == LOCK_POLLS or self.markers.state() is DrainState.RUNNING:
+                    self.listener.on_busy()
                     return {"skipped": "another drain is running"}
                 self.sleep(LOCK_POLL)
         try:
@@ -127,30 +124,30 @@ class Drain:
 
     def _run_locked(self) -> dict[str, Any]:
         start = self.clock()
-        self.queue.begin_drain(self.owner)
+        self.markers.begin(self.owner)
         self._last_beat = start
         finished = False
         try:
             orphans = self.queue.release_orphans(self.owner)
             if orphans:
-                log.info(f"Picked up {orphans} job(s) left claimed by a drain that was stopped.")
+                self.listener.on_orphans(orphans)
             stopped = self._loop(start)
-            finished = stopped == "empty"
+            finished = stopped is StopReason.EMPTY
         finally:
             if not finished:
                 self._end_quietly()
-        return self._summary(start, stopped)
+        return self.listener.on_stop(stopped, self.clock() - start, self._outage)
 
-    def _loop(self, start: float) -> str:
+    def _loop(self, start: float) -> StopReason:
         deadline = self._deadline = start + self.queue_timeout if self.queue_timeout > 0 else None
         while True:
             now = self.clock()
             if deadline is not None and now >= deadline:
-                return "timeout"
+                return StopReason.TIMEOUT
             jobs = self.queue.claim(self.batch_size, self.lease_seconds, self.owner)
             if jobs:
                 try:
-                    self._count_waiting(len(jobs))
+                    self.listener.on_claimed(len(jobs))
                     self._beat(force=True)
                     stop = self._process(jobs)
                 except BaseException:
@@ -159,59 +156,44 @@ class Drain:
                 if stop is not None:
                     return stop
                 continue
-            if self.queue.finish_drain(self.owner):
-                return "empty"
+            if self.markers.finish(self.owner):
+                return StopReason.EMPTY
 
     def _beat(self, force: bool = False) -> None:
         now = self.clock()
         if force or now - self._last_beat >= HEARTBEAT_EVERY:
-            self.queue.heartbeat(self.owner)
+            self.markers.heartbeat(self.owner)
             self.queue.renew(self.owner, self.lease_seconds)
             self._last_beat = now
-
-    def _count_waiting(self, claimed: int) -> None:
-        """The jobs still queued behind a batch just claimed, for the progress bar."""
-        now = self.clock()
-        if self._counted_at is None or now - self._counted_at >= PROGRESS_RECOUNT:
-            counts = self.queue.counts()
-            self._waiting = counts["pending"] + counts["retrying"]
-            self._counted_at = now
-        else:
-            self._waiting = max(0, self._waiting - claimed)
 
     def _give_back(self, jobs: list[Job]) -> None:
         """After an error: release the claimed jobs still leased to us (best effort)."""
         try:
             released = self.queue.release(jobs, self.owner)
         except Exception as exc:
-            log.debug(f"could not give back {len(jobs)} claimed job(s) ({exc}); their leases "
-                      "expire, and the next Process Queue takes them at once")
+            self.listener.on_give_back_failed(len(jobs), exc)
             return
         if released:
-            self.counts["released"] += released
-            log.debug(f"gave back {released} claimed job(s) without counting an attempt")
+            self.listener.on_given_back(released)
 
     def _end_quietly(self) -> None:
         try:
-            self.queue.end_drain(self.owner)
+            self.markers.end(self.owner)
         except PlexSyncError as exc:  # the stop reason matters more than the marker
-            log.debug(f"could not clear the drain heartbeat: {exc}")
+            self.listener.on_heartbeat_stuck(exc)
 
     # ------------------------------------------------------------------ one batch
 
-    def _process(self, jobs: list[Job]) -> str | None:
+    def _process(self, jobs: list[Job]) -> StopReason | None:
         """Process one claimed batch; returns why the drain must stop, or None to go on."""
         if not self.enabled:
             dropped = [j for j in jobs if j.source is JobSource.HOOK]
             for job in dropped:
                 self.queue.apply(Outcome(job, OutcomeKind.SKIPPED, detail="disabled"),
                                  self.owner)
-            if dropped and not self.counts["disabled"]:  # one line per drain, total in summary
-                log.info("PlexSync is disabled (Settings → Plugins → PlexSync → Enabled): "
-                         "dropping queued hook jobs; Sync and Reconcile jobs still run.")
-            self.counts["disabled"] += len(dropped)
+            self.listener.on_dropped(len(dropped))
             jobs = [j for j in jobs if j.source is not JobSource.HOOK]
-        self._batch_left = len(jobs)
+        self.listener.on_batch(len(jobs))
         records = self.queue.records_for(j.scene_id for j in jobs)
         todo: list[Job] = []
         for job in jobs:
@@ -225,12 +207,12 @@ class Drain:
         try:
             processor = self._get_processor()
         except BaseException:  # e.g. plex_url unset: not the jobs' fault, so nothing counted
-            self.counts["released"] += self.queue.release(todo, self.owner)
+            self._release(todo)
             raise
         known = {j.scene_id: records[j.scene_id] for j in todo if j.scene_id in records}
         return self._run_batch(processor, Batch(todo, known, self.queue.records_on_item))
 
-    def _run_batch(self, processor: Processor, batch: Batch) -> str | None:
+    def _run_batch(self, processor: Processor, batch: Batch) -> StopReason | None:
         """Apply each outcome as it arrives; handle a batch-level failure (module docstring).
 
         Only what the processor raises is the batch's failure: an error of the queue itself
@@ -241,18 +223,17 @@ class Drain:
         try:
             for outcome in outcomes:
                 if pending.pop(outcome.job.id, None) is None:
-                    log.warning(f"ignored an outcome for job {outcome.job.id}: not in this batch")
+                    self.listener.on_stray_outcome(outcome.job.id)
                     continue
                 if outcome.kind is OutcomeKind.FAILED and isinstance(outcome.error, PlexAuth):
-                    self.counts["released"] += self.queue.release(
-                        [outcome.job, *pending.values()], self.owner)
+                    self._release([outcome.job, *pending.values()])
                     raise outcome.error
                 self._settle(outcome)
                 self._beat()
                 if self._deadline is not None and self.clock() >= self._deadline:
                     # queue_timeout: stop mid-batch; the unprocessed jobs go back uncounted
-                    self.counts["released"] += self.queue.release(pending.values(), self.owner)
-                    return "timeout"
+                    self._release(pending.values())
+                    return StopReason.TIMEOUT
         except _ProcessorFailed as failed:
             failure = failed.error
         finally:
@@ -263,17 +244,17 @@ class Drain:
             self._fail_all(pending, Internal("the sync returned no outcome for this job"))
         return None
 
-    def _batch_failed(self, error: Exception, pending: dict[int, Job]) -> str | None:
+    def _batch_failed(self, error: Exception, pending: dict[int, Job]) -> StopReason | None:
         """The processor raised `error` for the batch; `pending` jobs got no outcome yet."""
         if isinstance(error, PlexAuth | ConfigError):  # nothing in it can succeed: count nothing
-            self.counts["released"] += self.queue.release(pending.values(), self.owner)
+            self._release(pending.values())
             raise error
         if isinstance(error, PlexServerDown):  # Plex itself is down (the processor probed it)
-            self.counts["released"] += self.queue.release(pending.values(), self.owner)
+            self._release(pending.values())
             self._outage = str(error)
-            return "plex_down"
+            return StopReason.PLEX_DOWN
         if not isinstance(error, PlexSyncError):  # a bug in the processor: fail its jobs
-            log.debug("".join(traceback.format_exception(error)))
+            self.listener.on_processor_bug(error)
             error = Internal(f"the sync failed: {type(error).__name__}: {error}")
         self._fail_all(pending, error)
         return None
@@ -289,40 +270,11 @@ class Drain:
         pending.clear()
 
     def _settle(self, outcome: Outcome) -> None:
-        applied = self.queue.apply(outcome, self.owner)
-        self.counts[_counter(outcome, applied)] += 1
-        _log_outcome(outcome, applied)
-        self._batch_left = max(0, self._batch_left - 1)
-        done = sum(self.counts.values())
-        self.progress(done / max(1, done + self._batch_left + self._waiting))
+        self.listener.on_outcome(outcome, self.queue.apply(outcome, self.owner))
 
-    def _summary(self, start: float, stopped: str) -> dict[str, Any]:
-        counts = self.queue.counts()
-        seconds = round(self.clock() - start, 3)
-        out: dict[str, Any] = {
-            key: self.counts.get(key, 0) for key in (
-                "synced", "unchanged", "skipped", "out_of_scope", "retried", "dead_lettered",
-                "released", "disabled", "stale")
-        }
-        out.update(stopped=stopped, seconds=seconds, pending=counts["pending"],
-                   retrying=counts["retrying"], dlq=counts["dlq"])
-        self.progress(1.0)
-        if stopped == "plex_down":
-            waiting = out["pending"] + out["retrying"]
-            jobs = "1 job waits" if waiting == 1 else f"{waiting} jobs wait"
-            log.warning(log.redact(f"Plex unreachable; {jobs} for the next run "
-                                   f"({self._outage.rstrip('.')})."))
-        parts = [f"{out[k]} {label}" for k, label in (
-            ("synced", "synced"), ("unchanged", "unchanged"), ("skipped", "skipped"),
-            ("out_of_scope", "out of scope"), ("retried", "to retry"),
-            ("dead_lettered", "dead-lettered"), ("released", "released"),
-            ("disabled", "dropped (disabled)")) if out[k] or k in ("synced", "unchanged")]
-        ending = {"empty": "queue empty", "timeout": "queue_timeout reached",
-                  "plex_down": "Plex unreachable"}.get(stopped, stopped)
-        log.info(f"Process Queue finished in {seconds:.1f} s ({ending}): {', '.join(parts)}; "
-                 f"{out['pending']} pending, {out['retrying']} waiting to retry, "
-                 f"{out['dlq']} in the dead-letter queue.")
-        return out
+    def _release(self, jobs: Iterable[Job]) -> None:
+        """Give jobs back uncounted (not their fault): timeout, outage, auth, config."""
+        self.listener.on_released(self.queue.release(jobs, self.owner))
 
 
 class _ProcessorFailed(Exception):
@@ -352,41 +304,3 @@ def _guarded(processor: Processor, batch: Batch) -> Generator[Outcome, None, Non
         close = getattr(outcomes, "close", None)
         if close is not None:  # a generator left mid-batch: let it clean up now
             close()
-
-
-def _counter(outcome: Outcome, applied: Applied) -> str:
-    if applied.action == "retry":
-        return "retried"
-    if applied.action == "dead":
-        return "dead_lettered"
-    if applied.action in ("released", "stale"):
-        return applied.action
-    return outcome.kind.value
-
-
-def _log_outcome(outcome: Outcome, applied: Applied) -> None:
-    scene = f"scene {outcome.job.scene_id} →"
-    record, kind = outcome.record, outcome.kind
-    error = outcome.error
-    reason = f"{error.error_class.value} {error}" if error is not None else ""
-    if applied.action == "stale":
-        log.warning(f"{scene} {kind.value}, but its lease had expired; left to the newer claim.")
-    elif applied.action == "retry":
-        log.info(f"{scene} retry in {applied.delay or 0:.0f} s: {reason}")
-    elif applied.action == "dead":
-        log.warning(f"{scene} dead-lettered: {reason}")
-    elif applied.action == "released":
-        log.info(f"{scene} released: {reason}")
-    elif kind is OutcomeKind.SYNCED and record is not None:
-        confidence = outcome.confidence or record.confidence
-        line = f"{scene} synced (ratingKey {record.rating_key}, {confidence})"
-        if outcome.warnings:
-            log.warning(f"{line}; warnings: {'; '.join(outcome.warnings)}")
-        else:
-            log.info(line)
-    elif kind is OutcomeKind.UNCHANGED and record is not None:
-        log.info(f"{scene} unchanged (ratingKey {record.rating_key})")
-    elif kind is OutcomeKind.OUT_OF_SCOPE:  # quiet by design (SPEC §6): counted in the status
-        log.debug(f"{scene} out of scope: {outcome.detail or 'outside every Plex section'}")
-    else:
-        log.info(f"{scene} skipped: {outcome.detail or 'nothing to sync'}")

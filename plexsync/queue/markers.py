@@ -7,7 +7,8 @@
   An older one counts as lost (Stash restarted, the task was cancelled): request again.
 
 No lost wake-up: the hook commits its job and reads the markers in one write transaction; the
-drain clears its heartbeat only in a transaction that finds no due job (`JobQueue.finish_drain`).
+drain clears its heartbeat only in a transaction that finds no due job (`DrainMarkers.finish`,
+drain_markers.py, the drain's side of this protocol).
 Those transactions are serialised, so either the drain sees the job or the hook sees no drain.
 Standard library only: the hook imports this.
 """
@@ -15,6 +16,7 @@ Standard library only: the hook imports this.
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,22 +38,28 @@ def _age(meta: Mapping[str, str], key: str, now: float) -> float | None:
         return None
 
 
-def drain_state(meta: Mapping[str, str], now: float) -> str:
-    """"running", "scheduled" or "idle", from the markers alone."""
+class DrainState(StrEnum):
+    RUNNING = "running"        # a fresh heartbeat: the running drain will see new jobs
+    SCHEDULED = "scheduled"    # a fresh request: Stash will start a drain
+    IDLE = "idle"              # neither: the next enqueue requests a drain
+
+
+def drain_state(meta: Mapping[str, str], now: float) -> DrainState:
+    """The drain's state from the markers alone."""
     beat = _age(meta, HEARTBEAT_AT, now)
     if beat is not None and beat < RUNNING_FRESH:
-        return "running"
+        return DrainState.RUNNING
     scheduled = _age(meta, SCHEDULED_AT, now)
     if scheduled is not None and scheduled < SCHEDULED_FRESH:
-        return "scheduled"
-    return "idle"
+        return DrainState.SCHEDULED
+    return DrainState.IDLE
 
 
 def schedule_if_idle(now: float, token: str) -> MetaFn:
     """A meta update for the enqueue transaction: claim the right to request a drain."""
 
     def fn(meta: dict[str, str], _next_due: Callable[[], float | None]) -> dict[str, str | None]:
-        return {SCHEDULED_AT: token} if drain_state(meta, now) == "idle" else {}
+        return {SCHEDULED_AT: token} if drain_state(meta, now) is DrainState.IDLE else {}
 
     return fn
 

@@ -14,24 +14,13 @@ from typing import Protocol
 
 from plexsync.core.vocab import CLEAR_EMPTIES, CLEARABLE
 from plexsync.errors import ErrorClass, PlexSyncError
-
-
-class JobState(StrEnum):
-    PENDING = "pending"        # due at `not_before`; attempts == 0
-    RETRYING = "retrying"      # pending again after a transient failure; attempts > 0
-    IN_PROGRESS = "in_progress"  # claimed by a drain until `lease_until`
-
-
-class JobSource(StrEnum):
-    HOOK = "hook"
-    SYNC_TASK = "sync"          # Sync All / Sync Recent
-    RECONCILE = "reconcile"
-    RECOVER = "recover"         # re-queued from the dead-letter queue
+from plexsync.queue.enums import JobSource as JobSource
+from plexsync.queue.enums import JobState as JobState
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One pending sync of one scene. There is at most one job per scene.
+    """One pending sync of one scene (a row of the `jobs` table). At most one job per scene.
 
     `event_at` is the (epoch) time of the newest event folded into this job; a sync that fetched
     the scene after that time already covers it (late-update rule of SPEC §5).
@@ -52,11 +41,15 @@ class Job:
     last_error_class: ErrorClass | None = None
     first_failure_at: float | None = None
     lease_until: float | None = None
+    last_error: str | None = None           # the redacted message of the last failure
+    lease_owner: str | None = None          # the drain holding the lease (in_progress only)
+    dirty: bool = False   # an event arrived while in_progress: settling keeps the job pending
 
 
 @dataclass(frozen=True, slots=True)
 class SyncRecord:
-    """What PlexSync last pushed for a scene (SPEC §5); the basis of skip-if-unchanged."""
+    """What PlexSync last pushed for a scene (a row of `sync_records`); the basis of
+    skip-if-unchanged."""
 
     scene_id: int
     rating_key: int
@@ -74,6 +67,27 @@ class SyncRecord:
     # director, collection) that hold a non-empty value PlexSync pushed to this item: the only
     # ones an explicit clear in Stash may empty (a Plex agent's or user's value never is).
     pushed_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A job that failed for good (a row of `dead_letters`), kept until recovered or purged.
+
+    `cleared_fields` are the job's explicit clears: Recover DLQ puts them back into the queue
+    with the job, so a clear that failed still clears once it succeeds. `error_class` is kept
+    as stored text (a class written by another PlexSync version is still listed and counted).
+    """
+
+    scene_id: int
+    error_class: str
+    message: str
+    attempts: int
+    first_failure_at: float | None
+    last_failure_at: float
+    candidates: tuple[str, ...]
+    source: JobSource
+    created_at: float
+    cleared_fields: frozenset[str] = frozenset()
 
 
 def superseded(job: Job, record: SyncRecord | None) -> bool:

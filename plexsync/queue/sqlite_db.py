@@ -1,4 +1,4 @@
-"""The SQLite connection under the queue (store.py): WAL, locking, migrations, corruption.
+"""The SQLite connection under the queue (sqlite_store.py): WAL, locking, migrations, corruption.
 
 Invariants and failure behaviour:
 - WAL journal, `synchronous=NORMAL`: readers never block the writer; a commit survives the
@@ -11,6 +11,7 @@ Invariants and failure behaviour:
 - The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[n]` (store_schema.py) takes
   version n to n+1 and runs in the same transaction as the version bump. A database from a
   newer PlexSync is refused with a clear error rather than altered.
+- Rows come back as `sqlite3.Row`, read by column name.
 - A file that SQLite cannot read ("file is not a database", "malformed") is moved aside with
   `datadir.move_aside` (one warning) and rebuilt empty. The move happens under a file lock and
   only after re-checking, so two processes never both rebuild (or move a fresh database).
@@ -83,6 +84,7 @@ class Database:
 
     def _open(self) -> None:
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
+        conn.row_factory = sqlite3.Row  # rows are read by column name (sqlite_store.py)
         try:
             conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -2,9 +2,14 @@
 
 `SQLiteStore` implements the `storage.Storage` contract (see there for each operation's
 semantics) with one short transaction per operation; connection handling, locking, schema
-migrations and corruption recovery live in store_db.py (`Database`).
+migrations and corruption recovery live in sqlite_db.py (`Database`).
 
-On the hook path: only the standard library's json/os/sqlite3/time at import time.
+Rows are read by column name (`sqlite3.Row`, set by sqlite_db) and mapped to the model's
+records by sqlite_rows.py, which is imported only when rows are read or records written (the
+hook does neither). States and sources go into the SQL as parameters (enums.py), never as
+literals.
+
+On the hook path: only the standard library's json/os/sqlite3/time (and `enum`) at import time.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ except ImportError:  # pragma: no cover - not CPython
     import sqlite3  # type: ignore[no-redef]
 
 from plexsync.core import datadir
+from plexsync.queue.enums import EnqueueStatus, JobSource, JobState, SettleAction
 from plexsync.queue.sqlite_db import SCHEMA_VERSION, Database, StoreError
 
 TYPE_CHECKING = False
@@ -26,50 +32,11 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
     from typing import Any
 
-    from plexsync.queue.storage import DeadRow, ErrorInfo, JobRow, MetaFn, RecordRow
+    from plexsync.queue.model import DeadLetter, Job, SyncRecord
+    from plexsync.queue.storage import ErrorInfo, MetaFn
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "StoreError"]
 _CHUNK = 500         # ids per IN (...) list, far below SQLite's variable limit
-
-_JOB_COLS = (
-    "id, scene_id, state, source, event_at, enqueued_at, not_before, attempts, cleared_fields, "
-    "last_error_class, last_error, first_failure_at, lease_until, lease_owner, dirty"
-)
-_RECORD_COLS = (
-    "scene_id, rating_key, section_id, stash_updated_at, fetched_at, values_hash, synced_at, "
-    "poster_key, poster_hash, art_hash, collections_added, confidence, pushed_fields"
-)
-_DEAD_COLS = (
-    "scene_id, error_class, message, attempts, first_failure_at, last_failure_at, candidates, "
-    "source, created_at, cleared_fields"
-)
-
-
-def _job_row(t: Sequence[Any]) -> JobRow:
-    return {
-        "id": t[0], "scene_id": t[1], "state": t[2], "source": t[3], "event_at": t[4],
-        "enqueued_at": t[5], "not_before": t[6], "attempts": t[7],
-        "cleared_fields": json.loads(t[8]), "last_error_class": t[9], "last_error": t[10],
-        "first_failure_at": t[11], "lease_until": t[12], "lease_owner": t[13], "dirty": t[14],
-    }  # fmt: skip
-
-
-def _record_row(t: Sequence[Any]) -> RecordRow:
-    return {
-        "scene_id": t[0], "rating_key": t[1], "section_id": t[2], "stash_updated_at": t[3],
-        "fetched_at": t[4], "values_hash": t[5], "synced_at": t[6], "poster_key": t[7],
-        "poster_hash": t[8], "art_hash": t[9], "collections_added": json.loads(t[10]),
-        "confidence": t[11], "pushed_fields": json.loads(t[12]),
-    }  # fmt: skip
-
-
-def _dead_row(t: Sequence[Any]) -> DeadRow:
-    return {
-        "scene_id": t[0], "error_class": t[1], "message": t[2], "attempts": t[3],
-        "first_failure_at": t[4], "last_failure_at": t[5], "candidates": json.loads(t[6]),
-        "source": t[7], "created_at": t[8], "cleared_fields": json.loads(t[9]),
-    }  # fmt: skip
-
 
 def _chunks(ids: Iterable[int]) -> list[list[int]]:
     unique = sorted({int(i) for i in ids})
@@ -90,26 +57,32 @@ class SQLiteStore(Database):
     # ------------------------------------------------------------------ enqueue
 
     def enqueue(
-        self, scene_id: int, event_at: float, source: str, cleared_fields: Collection[str],
-        now: float, *, urgent: bool = True, meta_fn: MetaFn | None = None,
-    ) -> tuple[str, dict[str, str]]:
-        def txn(conn: sqlite3.Connection) -> tuple[str, dict[str, str]]:
-            status = _fold(conn, scene_id, event_at, source, cleared_fields, now, urgent)
+        self, scene_id: int, event_at: float, source: JobSource, cleared_fields: Collection[str],
+        now: float, *, meta_fn: MetaFn | None = None,
+    ) -> tuple[EnqueueStatus, dict[str, str]]:
+        def txn(conn: sqlite3.Connection) -> tuple[EnqueueStatus, dict[str, str]]:
+            status = _fold(conn, scene_id, event_at, source, cleared_fields, now, source.urgent)
             meta = _apply_meta(conn, meta_fn) if meta_fn is not None else {}
             return status, meta
 
         return self._write(txn)
 
-    def enqueue_many(self, items: Sequence[tuple[int, float]], source: str, now: float) -> int:
+    def enqueue_many(
+        self, items: Sequence[tuple[int, float]], source: JobSource, now: float
+    ) -> int:
         def txn(conn: sqlite3.Connection) -> int:
             conn.executemany(
                 "INSERT INTO jobs (scene_id, state, source, event_at, enqueued_at, not_before) "
-                "VALUES (?, 'pending', ?, ?, ?, ?) ON CONFLICT(scene_id) DO UPDATE SET "
+                "VALUES (:scene_id, :pending, :source, :event_at, :now, :now) "
+                "ON CONFLICT(scene_id) DO UPDATE SET "
                 "event_at = max(jobs.event_at, excluded.event_at), "
-                "source = CASE WHEN jobs.source = 'hook' THEN excluded.source "
+                # JobSource.replaceable: only a hook's job takes the newer source
+                "source = CASE WHEN jobs.source = :hook THEN excluded.source "
                 "ELSE jobs.source END, "
-                "dirty = CASE WHEN jobs.state = 'in_progress' THEN 1 ELSE jobs.dirty END",
-                [(int(sid), source, float(at), now, now) for sid, at in items],
+                "dirty = CASE WHEN jobs.state = :in_progress THEN 1 ELSE jobs.dirty END",
+                [{"scene_id": int(sid), "event_at": float(at), "source": source, "now": now,
+                  "pending": JobState.PENDING, "in_progress": JobState.IN_PROGRESS,
+                  "hook": JobSource.HOOK} for sid, at in items],
             )
             return len(items)
 
@@ -117,49 +90,48 @@ class SQLiteStore(Database):
 
     # ------------------------------------------------------------------ claim / settle
 
-    def claim(self, now: float, limit: int, lease_until: float, owner: str) -> list[JobRow]:
-        def txn(conn: sqlite3.Connection) -> list[JobRow]:
-            rows = [_job_row(t) for t in conn.execute(
-                f"SELECT {_JOB_COLS} FROM jobs WHERE not_before <= ? AND "
-                "(state != 'in_progress' OR lease_until <= ?) ORDER BY not_before, id LIMIT ?",
-                (now, now, limit),
-            )]
-            for row in rows:
-                row.update({"state": "in_progress", "lease_until": lease_until,
-                            "lease_owner": owner})
+    def claim(self, now: float, limit: int, lease_until: float, owner: str) -> list[Job]:
+        from plexsync.queue import sqlite_rows as m
+
+        def txn(conn: sqlite3.Connection) -> list[Job]:
+            rows = conn.execute(
+                f"SELECT {m.JOB_COLS} FROM jobs WHERE not_before <= :now AND "
+                "(state != :in_progress OR lease_until <= :now) ORDER BY not_before, id "
+                "LIMIT :limit",
+                {"now": now, "limit": limit, "in_progress": JobState.IN_PROGRESS},
+            ).fetchall()
             conn.executemany(
-                "UPDATE jobs SET state = 'in_progress', lease_until = ?, lease_owner = ? "
-                "WHERE id = ?", [(lease_until, owner, row["id"]) for row in rows],
+                "UPDATE jobs SET state = ?, lease_until = ?, lease_owner = ? WHERE id = ?",
+                [(JobState.IN_PROGRESS, lease_until, owner, row["id"]) for row in rows],
             )
-            return rows
+            return [m.job(row, leased=(owner, lease_until)) for row in rows]
 
         return self._write(txn)
 
     def renew(self, owner: str, lease_until: float) -> int:
         return self._write(lambda conn: conn.execute(
-            "UPDATE jobs SET lease_until = ? WHERE state = 'in_progress' AND lease_owner = ?",
-            (lease_until, owner),
+            "UPDATE jobs SET lease_until = ? WHERE state = ? AND lease_owner = ?",
+            (lease_until, JobState.IN_PROGRESS, owner),
         ).rowcount)
 
     def release(self, job_ids: Iterable[int], owner: str, not_before: float | None) -> int:
         ids = list(job_ids)
         return self._write(lambda conn: sum(conn.execute(
-            f"{_RELEASE} WHERE id = ? AND state = 'in_progress' AND lease_owner = ?",
-            (not_before, job_id, owner),
+            f"{_RELEASE}, not_before = coalesce(:not_before, not_before) "
+            "WHERE id = :id AND state = :in_progress AND lease_owner = :owner",
+            {**_WAITING, "not_before": not_before, "id": job_id, "owner": owner},
         ).rowcount for job_id in ids))
 
     def release_orphans(self, owner: str, now: float) -> int:
         return self._write(lambda conn: conn.execute(
-            "UPDATE jobs SET state = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, "
-            "not_before = min(not_before, ?), lease_until = NULL, lease_owner = NULL, "
-            "dirty = 0 "
-            "WHERE state = 'in_progress' AND (lease_owner IS NULL OR lease_owner != ?)",
-            (now, owner),
+            f"{_RELEASE}, not_before = min(not_before, :now) WHERE state = :in_progress "
+            "AND (lease_owner IS NULL OR lease_owner != :owner)",
+            {**_WAITING, "now": now, "owner": owner},
         ).rowcount)
 
     def settle(
-        self, job_id: int, owner: str, now: float, action: str, *,
-        record: RecordRow | None = None, retry_at: float | None = None,
+        self, job_id: int, owner: str, now: float, action: SettleAction, *,
+        record: SyncRecord | None = None, retry_at: float | None = None,
         error: ErrorInfo | None = None, stats: Mapping[str, float] | None = None,
     ) -> bool:
         def txn(conn: sqlite3.Connection) -> bool:
@@ -167,43 +139,23 @@ class SQLiteStore(Database):
                 _upsert_record(conn, record, now)
             row = conn.execute(
                 "SELECT scene_id, attempts, first_failure_at, source, dirty, cleared_fields "
-                "FROM jobs WHERE id = ? AND state = 'in_progress' AND lease_owner = ?",
-                (job_id, owner),
+                "FROM jobs WHERE id = ? AND state = ? AND lease_owner = ?",
+                (job_id, JobState.IN_PROGRESS, owner),
             ).fetchone()
             if row is None:
                 return False
-            scene_id, attempts, first_failure, source, dirty, cleared = row
-            if action == "retry":
+            if action is SettleAction.RETRY:
                 assert error is not None and retry_at is not None
                 conn.execute(
-                    "UPDATE jobs SET state = 'retrying', attempts = attempts + 1, "
+                    "UPDATE jobs SET state = ?, attempts = attempts + 1, "
                     "not_before = ?, last_error_class = ?, last_error = ?, "
                     "first_failure_at = coalesce(first_failure_at, ?), lease_until = NULL, "
                     "lease_owner = NULL, dirty = 0 WHERE id = ?",
-                    (retry_at, error["error_class"], error["message"], now, job_id),
+                    (JobState.RETRYING, retry_at, error["error_class"], error["message"], now,
+                     job_id),
                 )
             else:
-                if action == "dead":
-                    assert error is not None
-                    conn.execute(
-                        f"INSERT OR REPLACE INTO dead_letters ({_DEAD_COLS}) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (scene_id, error["error_class"], error["message"], attempts + 1,
-                         first_failure if first_failure is not None else now, now,
-                         json.dumps(error["candidates"]), source, now, cleared),
-                    )
-                elif action == "out_of_scope":
-                    conn.execute("INSERT OR REPLACE INTO out_of_scope (scene_id, seen_at) "
-                                 "VALUES (?, ?)", (scene_id, now))
-                if dirty:  # an edit arrived while we worked: keep the job for another pass
-                    conn.execute(
-                        "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?, "
-                        "last_error_class = NULL, last_error = NULL, first_failure_at = NULL, "
-                        "lease_until = NULL, lease_owner = NULL, dirty = 0 WHERE id = ?",
-                        (now, job_id),
-                    )
-                else:
-                    conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+                _finish(conn, job_id, row, now, action, error)
             if stats:
                 conn.executemany(
                     "INSERT INTO stats (key, value) VALUES (?, ?) "
@@ -216,73 +168,80 @@ class SQLiteStore(Database):
 
     # ------------------------------------------------------------------ reads
 
-    def records_for(self, scene_ids: Iterable[int]) -> dict[int, RecordRow]:
+    def records_for(self, scene_ids: Iterable[int]) -> dict[int, SyncRecord]:
+        from plexsync.queue import sqlite_rows as m
+
         chunks = _chunks(scene_ids)
 
-        def txn(conn: sqlite3.Connection) -> dict[int, RecordRow]:
-            found: dict[int, RecordRow] = {}
+        def txn(conn: sqlite3.Connection) -> dict[int, SyncRecord]:
+            found: dict[int, SyncRecord] = {}
             for chunk in chunks:
-                for t in conn.execute(
-                    f"SELECT {_RECORD_COLS} FROM sync_records "
+                for row in conn.execute(
+                    f"SELECT {m.RECORD_COLS} FROM sync_records "
                     f"WHERE scene_id IN ({_marks(len(chunk))})", chunk,
                 ):
-                    found[t[0]] = _record_row(t)
+                    found[row["scene_id"]] = m.record(row)
             return found
 
         return self._read(txn) if chunks else {}
 
-    def records_on_item(self, rating_key: int) -> list[RecordRow]:
-        def txn(conn: sqlite3.Connection) -> list[RecordRow]:
-            rows = [_record_row(t) for t in conn.execute(
-                f"SELECT {_RECORD_COLS} FROM sync_records WHERE rating_key = ?",
+    def records_on_item(self, rating_key: int) -> list[SyncRecord]:
+        from plexsync.queue import sqlite_rows as m
+
+        def txn(conn: sqlite3.Connection) -> list[SyncRecord]:
+            held = [m.record(row) for row in conn.execute(
+                f"SELECT {m.RECORD_COLS} FROM sync_records WHERE rating_key = ?",
                 (int(rating_key),))]
-            for sid, rk, collections, pushed in conn.execute(
+            return held + [m.displaced_record(row) for row in conn.execute(
                 "SELECT scene_id, rating_key, collections_added, pushed_fields "
                 "FROM displaced_records WHERE rating_key = ? ORDER BY scene_id",
-                (int(rating_key),),
-            ):
-                rows.append(_record_row((sid, rk, 0, "", 0.0, "", 0.0, "", "", "", collections,
-                                         "", pushed)))
-            return rows
+                (int(rating_key),))]
 
         return self._read(txn)
 
-    def job(self, scene_id: int) -> JobRow | None:
-        def txn(conn: sqlite3.Connection) -> JobRow | None:
-            t = conn.execute(f"SELECT {_JOB_COLS} FROM jobs WHERE scene_id = ?",
-                             (scene_id,)).fetchone()
-            return _job_row(t) if t is not None else None
+    def job(self, scene_id: int) -> Job | None:
+        from plexsync.queue import sqlite_rows as m
+
+        def txn(conn: sqlite3.Connection) -> Job | None:
+            row = conn.execute(f"SELECT {m.JOB_COLS} FROM jobs WHERE scene_id = ?",
+                               (scene_id,)).fetchone()
+            return m.job(row) if row is not None else None
 
         return self._read(txn)
 
     def counts(self) -> dict[str, Any]:
         def txn(conn: sqlite3.Connection) -> dict[str, Any]:
-            states = dict(conn.execute("SELECT state, count(*) FROM jobs GROUP BY state"))
-            by_error = dict(conn.execute(
-                "SELECT error_class, count(*) FROM dead_letters GROUP BY error_class"))
-            synced, last_sync = conn.execute(
-                "SELECT count(*), max(synced_at) FROM sync_records").fetchone()
+            states = {row["state"]: row["n"] for row in conn.execute(
+                "SELECT state, count(*) AS n FROM jobs GROUP BY state")}
+            by_error = {row["error_class"]: row["n"] for row in conn.execute(
+                "SELECT error_class, count(*) AS n FROM dead_letters GROUP BY error_class")}
+            synced = conn.execute(
+                "SELECT count(*) AS n, max(synced_at) AS last FROM sync_records").fetchone()
             return {
-                "pending": states.get("pending", 0),
-                "in_progress": states.get("in_progress", 0),
-                "retrying": states.get("retrying", 0),
+                "pending": states.get(JobState.PENDING, 0),
+                "in_progress": states.get(JobState.IN_PROGRESS, 0),
+                "retrying": states.get(JobState.RETRYING, 0),
                 "dlq": sum(by_error.values()),
                 "dlq_by_error": by_error,
-                "synced": synced,
-                "out_of_scope": conn.execute("SELECT count(*) FROM out_of_scope").fetchone()[0],
-                "last_sync_at": last_sync,
+                "synced": synced["n"],
+                "out_of_scope": conn.execute(
+                    "SELECT count(*) AS n FROM out_of_scope").fetchone()["n"],
+                "last_sync_at": synced["last"],
                 "next_due_at": _next_due(conn),
-                "stats": dict(conn.execute("SELECT key, value FROM stats")),
+                "stats": {row["key"]: row["value"] for row in conn.execute(
+                    "SELECT key, value FROM stats")},
             }
 
         return self._read(txn)
 
     def dead_letters(
         self, error_classes: Collection[str] | None = None, since: float | None = None
-    ) -> list[DeadRow]:
+    ) -> list[DeadLetter]:
+        from plexsync.queue import sqlite_rows as m
+
         where, params = _dead_filter(error_classes, since)
-        return self._read(lambda conn: [_dead_row(t) for t in conn.execute(
-            f"SELECT {_DEAD_COLS} FROM dead_letters{where} ORDER BY last_failure_at, scene_id",
+        return self._read(lambda conn: [m.dead_letter(row) for row in conn.execute(
+            f"SELECT {m.DEAD_COLS} FROM dead_letters{where} ORDER BY last_failure_at, scene_id",
             params,
         )])
 
@@ -290,7 +249,7 @@ class SQLiteStore(Database):
 
     def clear_pending(self) -> int:
         return self._write(lambda conn: conn.execute(
-            "DELETE FROM jobs WHERE state != 'in_progress'").rowcount)
+            "DELETE FROM jobs WHERE state != ?", (JobState.IN_PROGRESS,)).rowcount)
 
     def clear_dlq(self) -> int:
         return self._write(lambda conn: conn.execute("DELETE FROM dead_letters").rowcount)
@@ -305,7 +264,7 @@ class SQLiteStore(Database):
             f"DELETE FROM dead_letters WHERE scene_id IN ({_marks(len(c))})", c).rowcount
             for c in chunks))
 
-    def requeue_dead(self, scene_ids: Iterable[int], source: str, now: float) -> int:
+    def requeue_dead(self, scene_ids: Iterable[int], source: JobSource, now: float) -> int:
         ids = sorted({int(i) for i in scene_ids})
 
         def txn(conn: sqlite3.Connection) -> int:
@@ -315,7 +274,8 @@ class SQLiteStore(Database):
                                    (scene_id,)).fetchone()   # (no RETURNING: SQLite < 3.35)
                 if row is not None:   # the user's clears come back with the job
                     conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (scene_id,))
-                    _fold(conn, scene_id, now, source, json.loads(row[0]), now, True)
+                    _fold(conn, scene_id, now, source, json.loads(row["cleared_fields"]), now,
+                          True)
                     moved += 1
             return moved
 
@@ -325,22 +285,25 @@ class SQLiteStore(Database):
         return self._write(lambda conn: _apply_meta(conn, fn))
 
     def read_meta(self) -> dict[str, str]:
-        return self._read(lambda conn: dict(conn.execute("SELECT key, value FROM meta")))
+        return self._read(_read_meta)
 
     def next_due(self) -> float | None:
         return self._read(_next_due)
 
 
+# Back to waiting (pending, or retrying once failed), lease dropped; callers add not_before.
 _RELEASE = (
-    "UPDATE jobs SET state = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, "
-    "not_before = coalesce(?, not_before), lease_until = NULL, lease_owner = NULL, dirty = 0"
+    "UPDATE jobs SET state = CASE WHEN attempts > 0 THEN :retrying ELSE :pending END, "
+    "lease_until = NULL, lease_owner = NULL, dirty = 0"
 )
+_WAITING = {"retrying": JobState.RETRYING, "pending": JobState.PENDING,
+            "in_progress": JobState.IN_PROGRESS}
 
 
 def _fold(
-    conn: sqlite3.Connection, scene_id: int, event_at: float, source: str,
+    conn: sqlite3.Connection, scene_id: int, event_at: float, source: JobSource,
     cleared_fields: Collection[str], now: float, urgent: bool,
-) -> str:
+) -> EnqueueStatus:
     """Insert the scene's job or fold this event into it (see storage.Storage.enqueue)."""
     row = conn.execute(
         "SELECT id, state, source, not_before, cleared_fields FROM jobs WHERE scene_id = ?",
@@ -349,38 +312,75 @@ def _fold(
     if row is None:
         conn.execute(
             "INSERT INTO jobs (scene_id, state, source, event_at, enqueued_at, not_before, "
-            "cleared_fields) VALUES (?, 'pending', ?, ?, ?, ?, ?)",
-            (scene_id, source, event_at, now, now, json.dumps(sorted(cleared_fields))),
+            "cleared_fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (scene_id, JobState.PENDING, source, event_at, now, now,
+             json.dumps(sorted(cleared_fields))),
         )
-        return "new"
-    job_id, state, old_source, not_before, old_cleared = row
-    cleared = json.dumps(sorted(set(json.loads(old_cleared)) | set(cleared_fields)))
-    new_source = source if old_source == "hook" else old_source
-    if state == "in_progress":
+        return EnqueueStatus.NEW
+    cleared = json.dumps(sorted(set(json.loads(row["cleared_fields"])) | set(cleared_fields)))
+    new_source = source if JobSource.stored(row["source"]).replaceable else row["source"]
+    if row["state"] == JobState.IN_PROGRESS:
         conn.execute(
             "UPDATE jobs SET event_at = max(event_at, ?), cleared_fields = ?, source = ?, "
-            "dirty = 1 WHERE id = ?", (event_at, cleared, new_source, job_id),
+            "dirty = 1 WHERE id = ?", (event_at, cleared, new_source, row["id"]),
         )
-        return "dirty"
+        return EnqueueStatus.DIRTY
+    not_before = min(row["not_before"], now) if urgent else row["not_before"]
     conn.execute(
         "UPDATE jobs SET event_at = max(event_at, ?), cleared_fields = ?, source = ?, "
-        "not_before = ? WHERE id = ?",
-        (event_at, cleared, new_source, min(not_before, now) if urgent else not_before, job_id),
+        "not_before = ? WHERE id = ?", (event_at, cleared, new_source, not_before, row["id"]),
     )
-    return "updated"
+    return EnqueueStatus.UPDATED
+
+
+def _finish(
+    conn: sqlite3.Connection, job_id: int, row: sqlite3.Row, now: float, action: SettleAction,
+    error: ErrorInfo | None,
+) -> None:
+    """Settle DONE / OUT_OF_SCOPE / DEAD: record the end, then delete the job, or make it
+    pending again when an edit arrived while it was processed (dirty)."""
+    from plexsync.queue import sqlite_rows as m
+
+    if action is SettleAction.DEAD:
+        assert error is not None
+        first = row["first_failure_at"]
+        conn.execute(
+            f"INSERT OR REPLACE INTO dead_letters ({m.DEAD_COLS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (row["scene_id"], error["error_class"], error["message"], row["attempts"] + 1,
+             first if first is not None else now, now, json.dumps(error["candidates"]),
+             row["source"], now, row["cleared_fields"]),
+        )
+    elif action is SettleAction.OUT_OF_SCOPE:
+        conn.execute("INSERT OR REPLACE INTO out_of_scope (scene_id, seen_at) VALUES (?, ?)",
+                     (row["scene_id"], now))
+    if row["dirty"]:  # an edit arrived while we worked: keep the job for another pass
+        conn.execute(
+            "UPDATE jobs SET state = ?, attempts = 0, not_before = ?, "
+            "last_error_class = NULL, last_error = NULL, first_failure_at = NULL, "
+            "lease_until = NULL, lease_owner = NULL, dirty = 0 WHERE id = ?",
+            (JobState.PENDING, now, job_id),
+        )
+    else:
+        conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
 
 def _next_due(conn: sqlite3.Connection) -> float | None:
-    waiting, leased = conn.execute(
-        "SELECT (SELECT min(not_before) FROM jobs WHERE state != 'in_progress'), "
-        "(SELECT min(lease_until) FROM jobs WHERE state = 'in_progress')"
+    row = conn.execute(
+        "SELECT (SELECT min(not_before) FROM jobs WHERE state != :in_progress) AS waiting, "
+        "(SELECT min(lease_until) FROM jobs WHERE state = :in_progress) AS leased",
+        {"in_progress": JobState.IN_PROGRESS},
     ).fetchone()
-    times = [t for t in (waiting, leased) if t is not None]
+    times = [t for t in (row["waiting"], row["leased"]) if t is not None]
     return min(times) if times else None
 
 
+def _read_meta(conn: sqlite3.Connection) -> dict[str, str]:
+    return {row["key"]: row["value"] for row in conn.execute("SELECT key, value FROM meta")}
+
+
 def _apply_meta(conn: sqlite3.Connection, fn: MetaFn) -> dict[str, str]:
-    meta: dict[str, str] = dict(conn.execute("SELECT key, value FROM meta"))
+    meta = _read_meta(conn)
     for key, value in fn(dict(meta), lambda: _next_due(conn)).items():
         if value is None:
             conn.execute("DELETE FROM meta WHERE key = ?", (key,))
@@ -391,27 +391,22 @@ def _apply_meta(conn: sqlite3.Connection, fn: MetaFn) -> dict[str, str]:
     return meta
 
 
-def _upsert_record(conn: sqlite3.Connection, record: RecordRow, now: float) -> None:
+def _upsert_record(conn: sqlite3.Connection, record: SyncRecord, now: float) -> None:
+    from plexsync.queue import sqlite_rows as m
+
     # One item holds one record: a scene that held this item before is matched afresh.
-    for (displaced,) in conn.execute(
+    for row in conn.execute(
         "SELECT scene_id FROM sync_records WHERE rating_key = ? AND scene_id != ?",
-        (record["rating_key"], record["scene_id"]),
+        (record.rating_key, record.scene_id),
     ).fetchall():
-        conn.execute("DELETE FROM sync_records WHERE scene_id = ?", (displaced,))
-        _fold(conn, displaced, now, "reconcile", (), now, True)
+        conn.execute("DELETE FROM sync_records WHERE scene_id = ?", (row["scene_id"],))
+        _fold(conn, row["scene_id"], now, JobSource.RECONCILE, (), now, True)
     conn.execute("DELETE FROM displaced_records WHERE rating_key = ? OR scene_id = ?",
-                 (record["rating_key"], record["scene_id"]))
-    conn.execute(
-        f"INSERT OR REPLACE INTO sync_records ({_RECORD_COLS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (record["scene_id"], record["rating_key"], record["section_id"],
-         record["stash_updated_at"], record["fetched_at"], record["values_hash"],
-         record["synced_at"], record["poster_key"], record["poster_hash"], record["art_hash"],
-         json.dumps(record["collections_added"]), record["confidence"],
-         json.dumps(record.get("pushed_fields", []))),
-    )
-    conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (record["scene_id"],))
-    conn.execute("DELETE FROM out_of_scope WHERE scene_id = ?", (record["scene_id"],))
+                 (record.rating_key, record.scene_id))
+    conn.execute(f"INSERT OR REPLACE INTO sync_records ({m.RECORD_COLS}) VALUES "
+                 f"({_marks(m.RECORD_COLS.count(',') + 1)})", m.record_values(record))
+    conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (record.scene_id,))
+    conn.execute("DELETE FROM out_of_scope WHERE scene_id = ?", (record.scene_id,))
 
 
 def _dead_filter(
@@ -426,5 +421,3 @@ def _dead_filter(
         clauses.append("last_failure_at >= ?")
         params.append(since)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-

@@ -12,7 +12,8 @@ from typing import Any
 
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
-from plexsync.queue.job_queue import JobQueue, iso
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.status_view import iso, queue_status
 from plexsync.timer.state import timer_status
 
 
@@ -27,7 +28,7 @@ def timer_json(data_dir: str | None, now: float) -> dict[str, Any] | None:
 def build_status(queue: JobQueue, data_dir: str | None = None) -> dict[str, Any]:
     """The status JSON of SPEC §8 (keys in the order the spec lists them, plus `drain` and
     `timer`, the wake-up timer: plexsync/timer/)."""
-    q = queue.status()
+    q = queue_status(queue)
     return {
         "pending": q["pending"],
         "in_progress": q["in_progress"],
@@ -39,7 +40,7 @@ def build_status(queue: JobQueue, data_dir: str | None = None) -> dict[str, Any]
         "circuit": "closed",
         "last_sync_at": q["last_sync_at"],
         "next_retry_at": q["next_due_at"],
-        "drain": queue.drain_state(),
+        "drain": queue.markers.state().value,
         "timer": timer_json(data_dir, queue.clock()),
         "reconcile": {"last_run_at": None, "history": [], "gaps_by_type": {}},
         "outages": {"count": 0, "mttr_s": None, "mtbf_s": None, "availability": None},

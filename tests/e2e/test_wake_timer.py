@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from plexsync.queue import markers
+from plexsync.queue.enums import JobSource
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.timer import state
 from testkit.fake_plex import FakePlex
@@ -109,7 +110,7 @@ def arm_in_subprocess(data_dir: Path, at: float, conn: dict[str, object]) -> sub
 def enqueue(data_dir: Path, scene_id: int, due_at: float) -> None:
     store = SQLiteStore.open(str(data_dir))
     try:
-        store.enqueue(scene_id, time.time(), "hook", [], due_at, urgent=False)
+        store.enqueue(scene_id, time.time(), JobSource.HOOK, [], due_at)  # new job: due at due_at
     finally:
         store.close()
 

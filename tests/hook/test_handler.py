@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,13 +10,15 @@ import pytest
 
 from plexsync.core import datadir
 from plexsync.core.protocol import parse
-from plexsync.errors import InputError
+from plexsync.errors import InputError, StashError
 from plexsync.hook import stash_post
 from plexsync.hook.handler import gate, run_hook
 from plexsync.queue import markers
+from plexsync.queue.enums import JobSource, JobState
+from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
 from testkit.fake_stash import FakeStash
-from tests.helpers import captured_log, lines
+from tests.helpers import OWNER, captured_log, claim_one, failed, lines
 
 
 def update(fields: dict[str, Any], hook_type: str = "Scene.Update.Post") -> dict[str, Any]:
@@ -227,7 +230,24 @@ def test_cleared_fields_reach_the_queued_job(stash: FakeStash, data_dir: Path) -
     store = SQLiteStore.open(str(data_dir))
     job = store.job(4)
     store.close()
-    assert job is not None and job["cleared_fields"] == ["title"] and job["source"] == "hook"
+    assert job is not None and job.cleared_fields == {"title"} and job.source is JobSource.HOOK
+
+
+def test_an_edit_pulls_a_job_waiting_for_its_retry_forward(
+        stash: FakeStash, data_dir: Path) -> None:
+    hook(stash, 5)
+    queue = JobQueue.open(str(data_dir))
+    try:
+        job = claim_one(queue)
+        queue.apply(failed(job, StashError("busy")), OWNER)   # retry in a while
+        waiting = queue.job(5)
+        assert waiting is not None and waiting.not_before > time.time() + 1
+        hook(stash, 5)   # the user edits again: the same rule as JobQueue.enqueue (urgent)
+        again = queue.job(5)
+        assert again is not None and again.not_before <= time.time()
+        assert again.attempts == 1 and again.state is JobState.RETRYING
+    finally:
+        queue.close()
 
 
 def test_a_hook_without_a_scene_id_is_an_input_error(stash: FakeStash, data_dir: Path) -> None:

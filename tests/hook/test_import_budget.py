@@ -21,7 +21,7 @@ PLEXSYNC_ALLOWED = {
     "plexsync.core", "plexsync.core.datadir", "plexsync.core.fastjson", "plexsync.core.log",
     "plexsync.core.protocol", "plexsync.core.vocab",
     "plexsync.hook", "plexsync.hook.handler", "plexsync.hook.stash_post",
-    "plexsync.queue", "plexsync.queue.markers", "plexsync.queue.schema",
+    "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
     "plexsync.queue.sqlite_db", "plexsync.queue.sqlite_store",
     "plexsync.stash", "plexsync.stash.documents",
 }

@@ -18,9 +18,10 @@ from plexsync.core.settings import Settings
 from plexsync.core.vocab import CLEARABLE
 from plexsync.hook.handler import gate
 from plexsync.plex.client import PlexItem
+from plexsync.queue.enums import JobSource, SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.memory_store import MemoryStore
-from plexsync.queue.model import Outcome, OutcomeKind
+from plexsync.queue.model import Outcome, OutcomeKind, SyncRecord
 from plexsync.queue.schema import MIGRATIONS
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.queue.storage import Storage
@@ -217,14 +218,13 @@ def test_pushed_fields_round_trip_through_every_storage_backend(storage: Storage
 
 
 def test_a_row_without_pushed_fields_reads_back_as_owning_nothing(storage: Storage) -> None:
-    storage.enqueue(1, T0, "hook", [], T0)
-    [row] = storage.claim(T0, 5, T0 + 60, "me")
-    storage.settle(row["id"], "me", T0, "done", record={
-        "scene_id": 1, "rating_key": 9, "section_id": 2, "stash_updated_at": "x",
-        "fetched_at": T0, "values_hash": "h", "synced_at": T0, "poster_key": "",
-        "poster_hash": "", "art_hash": "", "collections_added": [], "confidence": "HIGH",
-    })
-    assert storage.records_for([1])[1].get("pushed_fields") == []
+    storage.enqueue(1, T0, JobSource.HOOK, [], T0)
+    [job] = storage.claim(T0, 5, T0 + 60, "me")
+    storage.settle(job.id, "me", T0, SettleAction.DONE, record=SyncRecord(
+        scene_id=1, rating_key=9, section_id=2, stash_updated_at="x", fetched_at=T0,
+        values_hash="h", synced_at=T0,
+    ))
+    assert storage.records_for([1])[1].pushed_fields == ()
 
 
 def test_a_database_of_the_first_schema_is_migrated_and_its_records_own_nothing(
@@ -242,6 +242,6 @@ def test_a_database_of_the_first_schema_is_migrated_and_its_records_own_nothing(
 
     store = SQLiteStore(db)
     try:
-        assert store.records_for([1])[1]["pushed_fields"] == []
+        assert store.records_for([1])[1].pushed_fields == ()
     finally:
         store.close()

@@ -21,9 +21,10 @@ from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Batch, Job, JobSource, JobState, OutcomeKind
 from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.status_view import queue_status
 from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor
-from plexsync.tasks import admin
+from plexsync.tasks import args
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.helpers import FakeClock, captured_log, lines
@@ -119,7 +120,7 @@ def test_that_scene_is_dead_lettered_as_plex_server_down_and_recover_dlq_takes_i
     assert dead.attempts == 4 and "timeout" in dead.message
     assert "GET /identity" in dead.message          # says why it is not an outage
     monkeypatch.undo()
-    assert queue.requeue_dlq(admin.parse_error_types(None)) == 1
+    assert queue.requeue_dlq(args.parse_error_types(None)) == 1
     assert env.drain(queue)["synced"] == 1 and env.titles()[0] == "T0"
     queue.close()
 
@@ -195,6 +196,6 @@ def test_a_plex_that_cannot_list_its_library_never_dead_letters_the_backlog(
     for _ in range(5):                       # five drains, as five bursts of edits would start
         out = env.drain(queue)
         assert out["stopped"] == "plex_down" and out["dead_lettered"] == 0
-    status = queue.status()
+    status = queue_status(queue)
     assert status["dlq"] == 0 and status["pending"] + status["retrying"] == len(env.scenes)
     assert all(job.attempts == 0 for sid in env.scenes if (job := queue.job(sid)))

@@ -21,6 +21,7 @@ from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import OutcomeKind
 from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.status_view import queue_status
 from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor
 from testkit.fake_plex import FakePlex
@@ -160,7 +161,7 @@ def test_a_plex_url_that_is_not_plex_stops_the_drain_with_the_fix_and_keeps_ever
             queue.enqueue(sid)
         with pytest.raises(ConfigError) as info:
             drain.run()
-        status = queue.status()
+        status = queue_status(queue)
         jobs = [queue.job(sid) for sid in sids]
         queue.close()
     message = str(info.value)
@@ -183,7 +184,7 @@ def test_plex_without_a_movie_library_stops_the_drain_naming_the_libraries_it_ha
             queue.enqueue(sid)
         with pytest.raises(ConfigError) as info:
             drain.run()
-        status = queue.status()
+        status = queue_status(queue)
         queue.close()
     assert "no movie library" in str(info.value) and "'TV' (show)" in str(info.value)
     assert status["out_of_scope"] == 0 and status["dlq"] == 0

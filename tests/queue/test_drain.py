@@ -84,7 +84,7 @@ def test_the_drain_processes_every_job_in_batches_and_summarises(world: World) -
     assert out["synced"] == 60 and out["stopped"] == "empty" and out["pending"] == 0
     assert world.queue.counts()["synced"] == 60
     assert world.progress[-1] == 1.0 and world.progress[0] > 0
-    assert world.queue.drain_state() == "idle"
+    assert world.queue.markers.state() == "idle"
 
 
 def test_outcomes_are_acked_as_they_arrive(world: World) -> None:
@@ -142,9 +142,9 @@ def test_starting_fulfils_the_drain_request_and_finishing_clears_the_heartbeat(
     fill(world, [1])
     states: list[str] = []
     world.run(ScriptedProcessor(before_each=lambda job: states.append(
-        world.queue.drain_state())))
+        world.queue.markers.state())))
     assert states == ["running"]
-    assert world.queue.drain_state() == "idle"
+    assert world.queue.markers.state() == "idle"
 
 
 # ---------------------------------------------------------------------- one drain at a time
@@ -152,7 +152,7 @@ def test_starting_fulfils_the_drain_request_and_finishing_clears_the_heartbeat(
 
 def test_a_second_drain_exits_at_once_while_another_is_running(world: World) -> None:
     fill(world, [1])
-    world.queue.begin_drain("first")
+    world.queue.markers.begin("first")
     with FileLock(str(world.tmp / "drain.lock")), captured_log() as stream:
         out = world.drain(ScriptedProcessor()).run()
     assert out == {"skipped": "another drain is running"}
@@ -208,7 +208,7 @@ def test_a_retry_due_soon_is_not_waited_for(world: World) -> None:
     # the retry (30 s floor + 0.5 x 30 s) is left to the wake-up timer: Stash's queue is free
     assert tries == [0] and out["retried"] == 1 and out["retrying"] == 1
     assert out["stopped"] == "empty" and world.clock.sleeps == []
-    assert world.queue.drain_state() == "idle"
+    assert world.queue.markers.state() == "idle"
     assert world.queue.next_due_at() == world.clock() + 45.0
 
 
@@ -218,7 +218,7 @@ def test_an_edit_made_while_a_retry_waits_gets_a_drain_request_from_its_hook(
     world.run(ScriptedProcessor(default=lambda j: failed(j, PlexNotFound("x"))))
     # the drain has ended: the next hook sees no drain and requests one (markers.py)
     _, meta = world.queue.storage.enqueue(
-        2, world.clock(), "hook", [], world.clock(), urgent=True,
+        2, world.clock(), JobSource.HOOK, [], world.clock(),
         meta_fn=markers.schedule_if_idle(world.clock(), "tok"))
     assert meta.get(markers.SCHEDULED_AT) == "tok"
 
@@ -230,7 +230,7 @@ def test_queue_timeout_stops_the_drain_mid_batch_and_releases_the_rest(world: Wo
     assert out["stopped"] == "timeout" and out["synced"] == 3
     assert out["released"] == 7 and out["pending"] == 7
     assert world.queue.counts()["in_progress"] == 0
-    assert world.queue.drain_state() == "idle"
+    assert world.queue.markers.state() == "idle"
 
 
 # ---------------------------------------------------------------------- failures
@@ -249,7 +249,7 @@ def test_plex_auth_releases_the_batch_uncounted_and_fails_the_task(world: World)
     counts = world.queue.counts()
     assert counts["synced"] == 1 and counts["pending"] == 2 and counts["in_progress"] == 0
     assert all(world.queue.job(s).attempts == 0 for s in (2, 3))  # type: ignore[union-attr]
-    assert world.queue.drain_state() == "idle"
+    assert world.queue.markers.state() == "idle"
 
 
 def test_a_plex_auth_outcome_stops_the_drain_the_same_way(world: World) -> None:

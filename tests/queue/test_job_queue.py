@@ -10,10 +10,11 @@ from plexsync.errors import (
     PlexServerDown,
     StashError,
 )
-from plexsync.queue import markers
 from plexsync.queue.backoff import Backoff
+from plexsync.queue.enums import EnqueueStatus
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobSource, JobState, Outcome, OutcomeKind
+from plexsync.queue.status_view import queue_status
 from tests.helpers import LEASE, OWNER, T0, FakeClock, claim_one, failed, record, synced
 
 # ---------------------------------------------------------------------- enqueue / coalescing
@@ -62,6 +63,17 @@ def test_a_task_event_leaves_the_retry_schedule_alone(queue: JobQueue, clock: Fa
     queue.enqueue_many([3], JobSource.SYNC_TASK)
     after = queue.job(3)
     assert before is not None and after is not None and after.not_before == before.not_before
+
+
+def test_a_job_reads_back_with_its_lease_and_the_mark_of_an_event_during_processing(
+        queue: JobQueue) -> None:
+    queue.enqueue(3, cleared_fields=["title"])
+    claimed = claim_one(queue)
+    assert claimed.lease_owner == OWNER and claimed.lease_until == queue.clock() + LEASE
+    assert queue.enqueue(3) == EnqueueStatus.DIRTY
+    job = queue.job(3)
+    assert job is not None and job.dirty and job.state is JobState.IN_PROGRESS
+    assert job.lease_owner == OWNER and job.cleared_fields == {"title"}
 
 
 def test_a_task_job_does_not_turn_into_a_hook_job(queue: JobQueue) -> None:
@@ -186,7 +198,7 @@ def test_synced_outcome_stores_the_record_and_deletes_the_job(queue: JobQueue) -
     assert queue.job(1) is None
     rec = queue.records_for([1, 2])
     assert set(rec) == {1} and rec[1].rating_key == 1001
-    status = queue.status()
+    status = queue_status(queue)
     assert status["synced"] == 1
     assert status["stats"]["succeeded"] == 1 and status["stats"]["by_confidence"] == {"HIGH": 1}
 
@@ -196,7 +208,7 @@ def test_unchanged_outcome_refreshes_the_record(queue: JobQueue) -> None:
     job = claim_one(queue)
     queue.apply(Outcome(job, OutcomeKind.UNCHANGED, record=record(1, fetched_at=T0 + 9)), OWNER)
     assert queue.records_for([1])[1].fetched_at == T0 + 9
-    assert queue.status()["stats"]["unchanged"] == 1
+    assert queue_status(queue)["stats"]["unchanged"] == 1
 
 
 def test_skipped_outcome_deletes_the_job_without_a_record(queue: JobQueue) -> None:
@@ -229,7 +241,7 @@ def test_a_transient_failure_schedules_a_retry(queue: JobQueue, clock: FakeClock
     assert job is not None and job.state is JobState.RETRYING and job.attempts == 1
     assert job.not_before == clock() + 45 and job.first_failure_at == clock()
     assert str(job.last_error_class) == "PlexNotFound"
-    assert queue.status()["retrying"] == 1
+    assert queue_status(queue)["retrying"] == 1
 
 
 def test_plex_not_found_is_dead_lettered_after_twelve_retries(
@@ -270,7 +282,7 @@ def test_low_confidence_is_dead_lettered_at_once_with_its_candidates(queue: JobQ
     assert queue.apply(failed(claim_one(queue), error), OWNER).action == "dead"
     [dead] = queue.dlq_entries()
     assert dead.candidates == ("/m/a.mp4", "/n/a.mp4") and dead.source == "sync"
-    assert queue.status()["dlq_by_error"] == {"LowConfidence": 1}
+    assert queue_status(queue)["dlq_by_error"] == {"LowConfidence": 1}
 
 
 def test_plex_auth_failure_is_released_uncounted(queue: JobQueue) -> None:
@@ -285,8 +297,8 @@ def test_failure_messages_are_redacted(queue: JobQueue, clock: FakeClock) -> Non
     queue.enqueue(1)
     queue.apply(failed(claim_one(queue), PlexNotFound("GET /x?X-Plex-Token=sekrit-token-123")),
                 OWNER)
-    row = queue.storage.job(1)
-    assert row is not None and "sekrit" not in str(row["last_error"])
+    job = queue.job(1)
+    assert job is not None and job.last_error is not None and "sekrit" not in job.last_error
     clock.advance(10_000)
     queue.apply(failed(claim_one(queue), LowConfidence("see sekrit-token-123")), OWNER)
     [dead] = queue.dlq_entries()
@@ -314,7 +326,7 @@ def test_status_counts_every_state_and_the_stats(queue: JobQueue, clock: FakeClo
     jobs = queue.claim(3, LEASE, OWNER)
     queue.apply(synced(jobs[0]), OWNER)
     queue.apply(failed(jobs[1], StashError("x")), OWNER)
-    status = queue.status()
+    status = queue_status(queue)
     assert (status["pending"], status["in_progress"], status["retrying"]) == (2, 1, 1)
     assert status["last_sync_at"] is not None and status["next_due_at"] is not None
     assert status["stats"]["processed"] == 2 and status["stats"]["failed"] == 1
@@ -358,35 +370,3 @@ def test_requeue_dlq_filters_by_class_since_and_scene(queue: JobQueue, clock: Fa
     assert requeued.attempts == 0
     assert queue.requeue_dlq(None, scene_ids={99}) == 0
     assert [d.scene_id for d in queue.dlq_entries()] == [1]
-
-
-# ---------------------------------------------------------------------- drain markers
-
-
-def test_finish_drain_keeps_running_while_a_job_is_due(queue: JobQueue) -> None:
-    queue.begin_drain(OWNER)
-    queue.enqueue(1)
-    assert queue.finish_drain(OWNER) is False
-    assert queue.drain_state() == "running"
-
-
-def test_finish_drain_clears_the_heartbeat_when_nothing_is_due(
-        queue: JobQueue, clock: FakeClock) -> None:
-    queue.storage.update_meta(lambda m, d: {markers.SCHEDULED_AT: f"{clock():.6f} 1"})
-    assert queue.drain_state() == "scheduled"
-    queue.begin_drain(OWNER)
-    assert queue.drain_state() == "running"
-    queue.enqueue(1)
-    queue.apply(failed(claim_one(queue), StashError("x")), OWNER)  # due later, not now
-    assert queue.finish_drain(OWNER) is True
-    assert queue.drain_state() == "idle"
-
-
-def test_a_stale_heartbeat_or_request_counts_as_no_drain(
-        queue: JobQueue, clock: FakeClock) -> None:
-    queue.begin_drain(OWNER)
-    clock.advance(markers.RUNNING_FRESH + 1)
-    assert queue.drain_state() == "idle"
-    queue.storage.update_meta(lambda m, d: {markers.SCHEDULED_AT: f"{clock():.6f} 1"})
-    clock.advance(markers.SCHEDULED_FRESH + 1)
-    assert queue.drain_state() == "idle"

@@ -18,7 +18,7 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobState
 from plexsync.queue.sqlite_store import SQLiteStore, StoreError
 from plexsync.queue.storage import Storage
-from plexsync.tasks import admin
+from plexsync.tasks import args
 from tests.helpers import LEASE, OWNER, FakeClock, claim_one, failed
 
 
@@ -82,7 +82,7 @@ def test_recover_dlq_by_default_takes_back_those_dead_letters(
     for _ in range(4):
         clock.advance(1000)
         queue.apply(failed(claim_one(queue), not_an_outage()), OWNER)
-    assert queue.requeue_dlq(admin.parse_error_types(None)) == 1
+    assert queue.requeue_dlq(args.parse_error_types(None)) == 1
     job = queue.job(1)
     assert job is not None and job.attempts == 0 and queue.dlq_entries() == []
 
@@ -153,12 +153,12 @@ def test_next_due_at_asks_one_question_not_the_whole_status(
 def test_drain_state_is_read_without_writing(storage: Storage, clock: FakeClock) -> None:
     full = JobQueue(storage, clock=clock)
     lean = JobQueue(_NoCounts(storage), clock=clock)
-    assert lean.drain_state() == "idle"
-    full.begin_drain(OWNER)
-    assert lean.drain_state() == "running"
+    assert lean.markers.state() == "idle"
+    full.markers.begin(OWNER)
+    assert lean.markers.state() == "running"
     storage.update_meta(lambda meta, due: {markers.HEARTBEAT_AT: None,
                                            markers.SCHEDULED_AT: f"{clock():.6f} 1"})
-    assert lean.drain_state() == "scheduled"
+    assert lean.markers.state() == "scheduled"
 
 
 def test_drain_state_and_next_due_answer_while_another_process_holds_the_write_lock(
@@ -166,13 +166,13 @@ def test_drain_state_and_next_due_answer_while_another_process_holds_the_write_l
     db = str(tmp_path / "q.db")
     setup = JobQueue(SQLiteStore(db), clock=clock)
     setup.enqueue(1)
-    setup.begin_drain(OWNER)
+    setup.markers.begin(OWNER)
     setup.close()
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     queue = JobQueue(SQLiteStore(db, busy_timeout=0.01, retries=0), clock=clock)
     try:
-        assert queue.drain_state() == "running"
+        assert queue.markers.state() == "running"
         assert queue.next_due_at() == clock()
         with pytest.raises(StoreError):   # a write still waits for the lock, as it must
             queue.enqueue(2)

@@ -12,6 +12,7 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobSource, JobState, Outcome, OutcomeKind
 from plexsync.queue.schema import MIGRATIONS
 from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.status_view import queue_status
 from tests.helpers import OWNER, claim_one, failed, record
 
 
@@ -39,7 +40,7 @@ def test_a_conflict_is_dead_lettered_at_once_counted_and_recoverable(queue: JobQ
     applied = queue.apply(failed(claim_one(queue), error), OWNER)
 
     assert applied.action == "dead"
-    assert queue.status()["dlq_by_error"] == {"Conflict": 1}
+    assert queue_status(queue)["dlq_by_error"] == {"Conflict": 1}
     assert "scenes 5 and 6" in queue.dlq_entries()[0].message
     assert queue.requeue_dlq(["Conflict"]) == 1
     job = queue.job(5)

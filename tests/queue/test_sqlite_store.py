@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from plexsync.queue import sqlite_db as store_db
+from plexsync.queue.enums import JobSource, JobState, SettleAction
+from plexsync.queue.model import SyncRecord
 from plexsync.queue.schema import MIGRATIONS
 from plexsync.queue.sqlite_store import SCHEMA_VERSION, SQLiteStore, StoreError
 from tests.helpers import T0, captured_log, lines
@@ -31,7 +33,7 @@ def test_a_later_migration_upgrades_an_existing_database_and_keeps_its_jobs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = str(tmp_path / "q.db")
     old = SQLiteStore(db)
-    old.enqueue(5, T0, "hook", ["title"], T0)
+    old.enqueue(5, T0, JobSource.HOOK, ["title"], T0)
     old.close()
     v2 = ("ALTER TABLE jobs ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
     monkeypatch.setattr(store_db, "MIGRATIONS", (*MIGRATIONS, v2))
@@ -39,7 +41,7 @@ def test_a_later_migration_upgrades_an_existing_database_and_keeps_its_jobs(
     upgraded = SQLiteStore(db)
     job = upgraded.job(5)
     upgraded.close()
-    assert job is not None and job["cleared_fields"] == ["title"]
+    assert job is not None and job.cleared_fields == {"title"}
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
         assert conn.execute("SELECT note FROM jobs").fetchone() == ("",)
@@ -59,7 +61,7 @@ def test_a_garbage_file_is_moved_aside_and_rebuilt_with_a_warning(tmp_path: Path
     db.write_bytes(os.urandom(8192))
     with captured_log() as stream:
         store = SQLiteStore(str(db))
-        store.enqueue(1, T0, "hook", [], T0)
+        store.enqueue(1, T0, JobSource.HOOK, [], T0)
         assert store.counts()["pending"] == 1
         store.close()
     [warning] = lines(stream, "w")
@@ -73,7 +75,7 @@ def test_corruption_found_by_a_later_operation_is_recovered_once(tmp_path: Path)
     store.close()
     db.write_bytes(b"this is not a database" * 400)
     with captured_log():
-        store.enqueue(2, T0, "hook", [], T0)  # reopens lazily, finds garbage, rebuilds
+        store.enqueue(2, T0, JobSource.HOOK, [], T0)  # reopens lazily, finds garbage, rebuilds
     assert store.counts()["pending"] == 1
     store.close()
 
@@ -94,13 +96,13 @@ def test_a_lock_held_too_long_fails_after_bounded_retries_with_a_clear_error(
     store = SQLiteStore(db, busy_timeout=0.01, retries=3, sleep=sleeps.append)
     try:
         with pytest.raises(StoreError, match="stayed locked"):
-            store.enqueue(1, T0, "hook", [], T0)
+            store.enqueue(1, T0, JobSource.HOOK, [], T0)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     assert len(sleeps) == 3  # exponential (20 ms · 2^n), jittered by a factor in [0.5, 1.5)
     assert all(0.01 * 2**n <= slept < 0.03 * 2**n for n, slept in enumerate(sleeps))
-    store.enqueue(1, T0, "hook", [], T0)
+    store.enqueue(1, T0, JobSource.HOOK, [], T0)
     store.close()
 
 
@@ -115,7 +117,7 @@ def test_a_lock_released_during_the_retries_lets_the_write_succeed(tmp_path: Pat
             holder.execute("ROLLBACK")
 
     store = SQLiteStore(db, busy_timeout=0.01, retries=3, sleep=release)
-    assert store.enqueue(1, T0, "hook", [], T0)[0] == "new"
+    assert store.enqueue(1, T0, JobSource.HOOK, [], T0)[0] == "new"
     store.close()
     holder.close()
 
@@ -129,8 +131,8 @@ def test_threads_enqueueing_together_lose_no_job(tmp_path: Path) -> None:
         store = SQLiteStore(db)
         try:
             for scene in range(offset, offset + 50):
-                store.enqueue(scene, T0, "hook", [], T0)
-                store.enqueue(scene, T0 + 1, "hook", ["title"], T0)
+                store.enqueue(scene, T0, JobSource.HOOK, [], T0)
+                store.enqueue(scene, T0 + 1, JobSource.HOOK, ["title"], T0)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -146,23 +148,34 @@ def test_threads_enqueueing_together_lose_no_job(tmp_path: Path) -> None:
     store.close()
 
 
-def test_rows_round_trip_lists_as_json(tmp_path: Path) -> None:
+def test_records_round_trip_their_lists_as_json(tmp_path: Path) -> None:
     store = SQLiteStore(str(tmp_path / "q.db"))
-    store.enqueue(1, T0, "hook", ["title", "details"], T0)
-    [row] = store.claim(T0, 5, T0 + 60, "me")
-    store.settle(row["id"], "me", T0, "done", record={
-        "scene_id": 1, "rating_key": 9, "section_id": 2, "stash_updated_at": "x",
-        "fetched_at": T0, "values_hash": "h", "synced_at": T0, "poster_key": "",
-        "poster_hash": "", "art_hash": "", "collections_added": ["Studio A"],
-        "confidence": "LOW",
-    })
-    assert row["cleared_fields"] == ["details", "title"]
-    assert store.records_for([1])[1]["collections_added"] == ["Studio A"]
+    store.enqueue(1, T0, JobSource.HOOK, ["title", "details"], T0)
+    [job] = store.claim(T0, 5, T0 + 60, "me")
+    store.settle(job.id, "me", T0, SettleAction.DONE, record=SyncRecord(
+        scene_id=1, rating_key=9, section_id=2, stash_updated_at="x", fetched_at=T0,
+        values_hash="h", synced_at=T0, collections_added=("Studio A",), confidence="LOW",
+    ))
+    assert job.cleared_fields == {"details", "title"}
+    assert store.records_for([1])[1].collections_added == ("Studio A",)
+    with sqlite3.connect(tmp_path / "q.db") as conn:
+        assert conn.execute("SELECT collections_added FROM sync_records").fetchone() == (
+            '["Studio A"]',)
     store.close()
 
 
 def test_memory_path_gives_a_private_volatile_store() -> None:
     store = SQLiteStore(":memory:")
-    store.enqueue(1, T0, "hook", [], T0)
+    store.enqueue(1, T0, JobSource.HOOK, [], T0)
     assert store.counts()["pending"] == 1
     store.close()
+
+
+def test_the_sql_names_states_and_sources_only_through_the_enums() -> None:
+    import plexsync.queue.sqlite_rows as rows
+    import plexsync.queue.sqlite_store as store
+
+    literals = [f"'{value}'" for value in (*JobState, *JobSource)]
+    for module in (store, rows):
+        source = Path(str(module.__file__)).read_text(encoding="utf-8")
+        assert [text for text in literals if text in source] == [], module.__name__

@@ -12,6 +12,7 @@ from typing import Any
 
 from plexsync.core.datadir import SETTINGS_SNAPSHOT
 from plexsync.queue import markers
+from plexsync.queue.enums import JobSource
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.timer import process, state
 from plexsync.timer.process import WakeTimer
@@ -37,7 +38,7 @@ class Harness:
         store = SQLiteStore.open(self.dir)
         try:
             now = self.clock()
-            store.enqueue(scene_id, now, "hook", [], now + due_in, urgent=False)
+            store.enqueue(scene_id, now, JobSource.HOOK, [], now + due_in)  # new: due then
         finally:
             store.close()
 
