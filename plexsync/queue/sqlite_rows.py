@@ -1,4 +1,5 @@
-"""Rows of the queue database ↔ the model's records (model.py), by column name.
+"""Rows of the queue database ↔ the model's records (model.py), by column name; the SQL
+text that selects them (column lists, placeholders, the dead-letter filter).
 
 Each table has one record type: `jobs` ↔ `Job`, `sync_records` ↔ `SyncRecord`,
 `dead_letters` ↔ `DeadLetter`; lists are JSON text. sqlite_store.py imports this only when it
@@ -16,6 +17,21 @@ from plexsync.queue.model import DeadLetter, Job, SyncRecord
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Collection, Iterable
+
+CHUNK = 500         # ids per IN (...) list, far below SQLite's variable limit
+
+
+def chunks(ids: Iterable[int]) -> list[list[int]]:
+    """The distinct ids, sorted, in lists short enough for one `IN (...)` each."""
+    unique = sorted({int(i) for i in ids})
+    return [unique[i:i + CHUNK] for i in range(0, len(unique), CHUNK)]
+
+
+def marks(n: int) -> str:
+    """`n` comma-separated placeholders."""
+    return ",".join("?" * n)
+
 
 JOB_COLS = (
     "id, scene_id, state, source, event_at, enqueued_at, not_before, attempts, cleared_fields, "
@@ -88,3 +104,17 @@ def displaced_record(row: sqlite3.Row) -> SyncRecord:
         collections_added=tuple(json.loads(row["collections_added"])), confidence="",
         pushed_fields=tuple(json.loads(row["pushed_fields"])),
     )
+
+
+def dead_filter(
+    error_classes: Collection[str] | None, since: float | None
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if error_classes is not None:
+        clauses.append(f"error_class IN ({marks(len(error_classes))})")
+        params.extend(error_classes)
+    if since is not None:
+        clauses.append("last_failure_at >= ?")
+        params.append(since)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

@@ -36,15 +36,6 @@ if TYPE_CHECKING:
     from plexsync.queue.storage import ErrorInfo, MetaFn
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "StoreError"]
-_CHUNK = 500         # ids per IN (...) list, far below SQLite's variable limit
-
-def _chunks(ids: Iterable[int]) -> list[list[int]]:
-    unique = sorted({int(i) for i in ids})
-    return [unique[i:i + _CHUNK] for i in range(0, len(unique), _CHUNK)]
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
 
 
 class SQLiteStore(Database):
@@ -171,14 +162,14 @@ class SQLiteStore(Database):
     def records_for(self, scene_ids: Iterable[int]) -> dict[int, SyncRecord]:
         from plexsync.queue import sqlite_rows as m
 
-        chunks = _chunks(scene_ids)
+        chunks = m.chunks(scene_ids)
 
         def txn(conn: sqlite3.Connection) -> dict[int, SyncRecord]:
             found: dict[int, SyncRecord] = {}
             for chunk in chunks:
                 for row in conn.execute(
                     f"SELECT {m.RECORD_COLS} FROM sync_records "
-                    f"WHERE scene_id IN ({_marks(len(chunk))})", chunk,
+                    f"WHERE scene_id IN ({m.marks(len(chunk))})", chunk,
                 ):
                     found[row["scene_id"]] = m.record(row)
             return found
@@ -239,7 +230,7 @@ class SQLiteStore(Database):
     ) -> list[DeadLetter]:
         from plexsync.queue import sqlite_rows as m
 
-        where, params = _dead_filter(error_classes, since)
+        where, params = m.dead_filter(error_classes, since)
         return self._read(lambda conn: [m.dead_letter(row) for row in conn.execute(
             f"SELECT {m.DEAD_COLS} FROM dead_letters{where} ORDER BY last_failure_at, scene_id",
             params,
@@ -259,9 +250,11 @@ class SQLiteStore(Database):
             "DELETE FROM dead_letters WHERE last_failure_at < ?", (before,)).rowcount)
 
     def delete_dead(self, scene_ids: Iterable[int]) -> int:
-        chunks = _chunks(scene_ids)
+        from plexsync.queue import sqlite_rows as m
+
+        chunks = m.chunks(scene_ids)
         return self._write(lambda conn: sum(conn.execute(
-            f"DELETE FROM dead_letters WHERE scene_id IN ({_marks(len(c))})", c).rowcount
+            f"DELETE FROM dead_letters WHERE scene_id IN ({m.marks(len(c))})", c).rowcount
             for c in chunks))
 
     def requeue_dead(self, scene_ids: Iterable[int], source: JobSource, now: float) -> int:
@@ -404,20 +397,6 @@ def _upsert_record(conn: sqlite3.Connection, record: SyncRecord, now: float) -> 
     conn.execute("DELETE FROM displaced_records WHERE rating_key = ? OR scene_id = ?",
                  (record.rating_key, record.scene_id))
     conn.execute(f"INSERT OR REPLACE INTO sync_records ({m.RECORD_COLS}) VALUES "
-                 f"({_marks(m.RECORD_COLS.count(',') + 1)})", m.record_values(record))
+                 f"({m.marks(m.RECORD_COLS.count(',') + 1)})", m.record_values(record))
     conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (record.scene_id,))
     conn.execute("DELETE FROM out_of_scope WHERE scene_id = ?", (record.scene_id,))
-
-
-def _dead_filter(
-    error_classes: Collection[str] | None, since: float | None
-) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if error_classes is not None:
-        clauses.append(f"error_class IN ({_marks(len(error_classes))})")
-        params.extend(error_classes)
-    if since is not None:
-        clauses.append("last_failure_at >= ?")
-        params.append(since)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
