@@ -102,6 +102,18 @@ class Page(NamedTuple):
     rows: list[IndexRow]  # one per file (an item may have several)
 
 
+class ListedItem(NamedTuple):
+    """An item as a section listing shows it: no locks, tag lists possibly truncated."""
+
+    item: PlexItem
+    updated_at: int       # Plex's updatedAt (epoch seconds, Plex's clock); 0 when absent
+
+
+class ListingPage(NamedTuple):
+    page: Page
+    items: list[ListedItem]
+
+
 def configure_identity(device_id: str) -> None:
     """Make plexapi announce one stable device (mutates plexapi's shared header dict)."""
     import plexapi
@@ -289,31 +301,25 @@ class PlexClient:
         video = root.find("Video") if root is not None else None
         if video is None or root is None:
             raise PlexNotFound(f"Plex has no item {rating_key} any more.")
-        tags: dict[str, list[str]] = {k: [] for k in TAG_KINDS}
-        locked: set[str] = set()
-        files: list[str] = []
-        for child in video:
-            kind = _TAG_ELEMENTS.get(child.tag)
-            if kind and child.get("tag"):
-                tags[kind].append(child.get("tag", ""))
-            elif child.tag == "Field" and child.get("locked") == "1":
-                name = _LOCK_NAMES.get(child.get("name", ""))
-                if name:
-                    locked.add(name)
-            elif child.tag == "Media":
-                files.extend(p.get("file", "") for p in child.iterfind("Part") if p.get("file"))
-        rating = video.get("userRating")
-        return PlexItem(
-            rating_key=_int(video.get("ratingKey")) or rating_key,
-            section_id=_int(video.get("librarySectionID") or root.get("librarySectionID")),
-            title=video.get("title", ""), summary=video.get("summary", ""),
-            studio=video.get("studio", ""), date=(video.get("originallyAvailableAt") or "")[:10],
-            year=_int(video.get("year")),
-            rating=float(rating) if rating not in (None, "") else None,
-            tags={k: tuple(v) for k, v in tags.items()}, locked=frozenset(locked),
-            files=tuple(files), has_poster=bool(video.get("thumb")),
-            has_art=bool(video.get("art")),
-        )
+        return _parse_video(video, _int(root.get("librarySectionID")), rating_key)
+
+    def listing_page(self, section_id: int, start: int, size: int) -> ListingPage:
+        """One page of a section listing WITH its values (one GET): the index rows plus each
+        item as the list view shows it (`ListedItem`). List views carry no locks and only the
+        first few tags of each kind; callers must treat those lists as possibly truncated."""
+        root = self._call(
+            "GET", f"/library/sections/{section_id}/all?type={MOVIE_TYPE}",
+            headers={"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)})
+        if root is None:
+            return ListingPage(Page(0, 0, []), [])
+        videos = root.findall("Video")
+        items = [ListedItem(_parse_video(v, section_id, 0), _int(v.get("updatedAt")))
+                 for v in videos]
+        rows: list[IndexRow] = []
+        for video in videos:
+            _rows(video, rows)
+        total = _int(root.get("totalSize")) or _int(root.get("size"))
+        return ListingPage(Page(total, len(videos), rows), items)
 
     def edit(self, section_id: int, rating_key: int, params: Mapping[str, str]) -> None:
         """ONE `PUT /library/sections/{sid}/all?type=1&id={rk}&<params>`. 404 → PlexNotFound."""
@@ -331,6 +337,47 @@ class PlexClient:
     def scan_folder(self, section_id: int, folder: str) -> None:
         """Ask Plex to scan one folder: `GET /library/sections/{id}/refresh?path=<folder>`."""
         self._call("GET", f"/library/sections/{section_id}/refresh?path={quote_plus(folder)}")
+
+
+def _rows(video: ET.Element, rows: list[IndexRow]) -> None:
+    rk = _int(video.get("ratingKey"))
+    item_ms = _int(video.get("duration"))
+    for media in video.iterfind("Media"):
+        media_ms = _int(media.get("duration")) or item_ms
+        for part in media.iterfind("Part"):
+            path = part.get("file")
+            if path and rk:
+                rows.append((path, rk, _int(part.get("size")),
+                             _int(part.get("duration")) or media_ms))
+
+
+def _parse_video(video: ET.Element, section_id: int, rating_key: int) -> PlexItem:
+    """A `<Video>` (detail or list view) as a PlexItem; `section_id` when the element has none."""
+    tags: dict[str, list[str]] = {k: [] for k in TAG_KINDS}
+    locked: set[str] = set()
+    files: list[str] = []
+    for child in video:
+        kind = _TAG_ELEMENTS.get(child.tag)
+        if kind and child.get("tag"):
+            tags[kind].append(child.get("tag", ""))
+        elif child.tag == "Field" and child.get("locked") == "1":
+            name = _LOCK_NAMES.get(child.get("name", ""))
+            if name:
+                locked.add(name)
+        elif child.tag == "Media":
+            files.extend(p.get("file", "") for p in child.iterfind("Part") if p.get("file"))
+    rating = video.get("userRating")
+    return PlexItem(
+        rating_key=_int(video.get("ratingKey")) or rating_key,
+        section_id=_int(video.get("librarySectionID")) or section_id,
+        title=video.get("title", ""), summary=video.get("summary", ""),
+        studio=video.get("studio", ""), date=(video.get("originallyAvailableAt") or "")[:10],
+        year=_int(video.get("year")),
+        rating=float(rating) if rating not in (None, "") else None,
+        tags={k: tuple(v) for k, v in tags.items()}, locked=frozenset(locked),
+        files=tuple(files), has_poster=bool(video.get("thumb")),
+        has_art=bool(video.get("art")),
+    )
 
 
 def _library_names(sections: Sequence[Section]) -> str:

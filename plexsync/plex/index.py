@@ -169,6 +169,12 @@ class LibraryIndex:
             if meta is None or now - meta["built_at"] >= self.max_age:
                 self._build(section, meta)
 
+    def rebuild(self) -> list[int]:
+        """Build every section now, whatever its age (reconciliation's one listing pass);
+        returns the ids of the sections this call built (a section another process is
+        building, under its lease, is left to it)."""
+        return [s.id for s in self.sections if self._build(s, self.meta(s.id, reload=True))]
+
     def refresh_on_miss(self, section_id: int | None = None) -> bool:
         """After a lookup missed: rebuild the sections allowed to be rebuilt now; True if any.
 

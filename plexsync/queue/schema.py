@@ -107,4 +107,22 @@ V3 = (
     "CREATE UNIQUE INDEX sync_records_item ON sync_records (rating_key)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3)
+V4 = (
+    # Reconciliation runs (plexsync/reconcile/): append-only history. `gaps` is a JSON object
+    # gap type -> count; `trigger` is "task" or "auto"; `finished_at` the end (a run killed
+    # halfway writes no row, so the last run stays the last COMPLETE one).
+    """CREATE TABLE reconcile_runs (
+        id INTEGER PRIMARY KEY,
+        started_at REAL NOT NULL,
+        finished_at REAL NOT NULL,
+        scope TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        scanned INTEGER NOT NULL,
+        gaps TEXT NOT NULL DEFAULT '{}',
+        enqueued INTEGER NOT NULL,
+        seconds REAL NOT NULL
+    )""",
+    "CREATE INDEX reconcile_runs_started ON reconcile_runs (started_at)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4)

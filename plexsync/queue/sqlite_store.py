@@ -283,6 +283,46 @@ class SQLiteStore(Database):
     def next_due(self) -> float | None:
         return self._read(_next_due)
 
+    # ------------------------------------------------------------------ reconciliation
+    def queued_or_dead(self, scene_ids: Iterable[int]) -> set[int]:
+        """The scenes among `scene_ids` that have a job (any state) or a dead letter: a
+        reconciliation leaves those to the queue and to Recover DLQ Jobs."""
+        from plexsync.queue import sqlite_rows as m
+
+        chunks = m.chunks(scene_ids)
+
+        def txn(conn: sqlite3.Connection) -> set[int]:
+            found: set[int] = set()
+            for chunk in chunks:
+                marks = m.marks(len(chunk))
+                found.update(r["scene_id"] for r in conn.execute(
+                    f"SELECT scene_id FROM jobs WHERE scene_id IN ({marks}) UNION "
+                    f"SELECT scene_id FROM dead_letters WHERE scene_id IN ({marks})",
+                    [*chunk, *chunk]))
+            return found
+
+        return self._read(txn) if chunks else set()
+
+    def add_reconcile_run(self, run: Mapping[str, Any]) -> None:
+        """Append one finished run (keys: the reconcile_runs columns; `gaps` a dict)."""
+        self._write(lambda conn: conn.execute(
+            "INSERT INTO reconcile_runs (started_at, finished_at, scope, trigger, scanned, gaps, "
+            "enqueued, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run["started_at"], run["finished_at"], run["scope"], run["trigger"],
+             run["scanned"], json.dumps(run["gaps"], sort_keys=True), run["enqueued"],
+             run["seconds"])))
+
+    def reconcile_runs(self, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` runs, newest first."""
+        def txn(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            return [{**dict(row), "gaps": json.loads(row["gaps"])}
+                    for row in conn.execute(
+                        "SELECT started_at, finished_at, scope, trigger, scanned, gaps, "
+                        "enqueued, seconds FROM reconcile_runs ORDER BY started_at DESC, id DESC "
+                        "LIMIT ?", (limit,))]
+
+        return self._read(txn)
+
 
 # Back to waiting (pending, or retrying once failed), lease dropped; callers add not_before.
 _RELEASE = (

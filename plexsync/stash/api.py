@@ -152,6 +152,23 @@ class StashClient:
         found = data.get("findScenes") or {}
         return int(found.get("count") or 0), list(found.get("scenes") or [])
 
+    def reconcile_page(
+        self, scene_filter: Mapping[str, Any] | None, after_id: int, per_page: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Scenes with id > `after_id` (and `scene_filter`), id order, `per_page` of them,
+        with the fields gap detection needs; plus how many such scenes remain in all.
+        Keyed by id, not page number, so scenes added or deleted meanwhile shift nothing."""
+        node: dict[str, Any] = {"id": {"value": int(after_id), "modifier": "GREATER_THAN"}}
+        if scene_filter:
+            node["AND"] = dict(scene_filter)
+        data = self.call(
+            gql.RECONCILE_SCENE_PAGE,
+            {"scene_filter": node,
+             "filter": {"page": 1, "per_page": per_page, "sort": "id", "direction": "ASC"}},
+        )
+        found = data.get("findScenes") or {}
+        return int(found.get("count") or 0), list(found.get("scenes") or [])
+
     def run_plugin_task(self, task_name: str, args_map: Mapping[str, str]) -> str:
         data = self.call(
             gql.RUN_PLUGIN_TASK,

@@ -80,6 +80,22 @@ query PlexSyncScenesByPath($scene_filter: SceneFilterType, $filter: FindFilterTy
 }
 """
 
+# Reconciliation: a page of scenes with only what gap detection needs (the sync's values, the
+# files to match, the timestamps; no ids of related objects), paged by id (`id > last`).
+RECONCILE_SCENE_PAGE = """
+query PlexSyncReconcilePage($scene_filter: SceneFilterType, $filter: FindFilterType) {
+  findScenes(scene_filter: $scene_filter, filter: $filter) { count scenes {
+    id title details director date rating100 created_at updated_at
+    studio { name }
+    performers { name }
+    tags { name }
+    groups { group { name } }
+    files { path size duration }
+    paths { screenshot }
+  } }
+}
+"""
+
 DOCUMENTS: dict[str, str] = {
     "PLUGIN_CONFIG": PLUGIN_CONFIG,
     "CONFIGURE_PLUGIN": CONFIGURE_PLUGIN,
@@ -88,4 +104,5 @@ DOCUMENTS: dict[str, str] = {
     "FIND_SCENES_BY_FILTER": FIND_SCENES_BY_FILTER,
     "SCENE_ID_PAGE": SCENE_ID_PAGE,
     "SCENES_BY_PATH": SCENES_BY_PATH,
+    "RECONCILE_SCENE_PAGE": RECONCILE_SCENE_PAGE,
 }

@@ -142,4 +142,25 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
         args={k: v for k, v in invocation.args.items() if k != "mode"},
         server_connection=invocation.server_connection,
     )
-    return handler(context)
+    output = handler(context)
+    if invocation.mode not in RECONCILE_MODES:
+        auto = _auto_reconcile(context)
+        if auto is not None and isinstance(output, dict):
+            output = {**output, "auto_reconcile": auto}
+    return output
+
+
+RECONCILE_MODES = frozenset({"reconcile_all", "reconcile_recent", "reconcile_7days"})
+
+
+def _auto_reconcile(context: TaskContext) -> dict[str, Any] | None:
+    """The on-invocation check of automatic reconciliation (plexsync/reconcile/auto.py),
+    after the task's own work. Its failure is a warning: the task itself succeeded."""
+    from plexsync.errors import PlexSyncError
+    from plexsync.tasks.reconcile import auto_reconcile
+
+    try:
+        return auto_reconcile(context)
+    except PlexSyncError as exc:
+        log.warning(f"Automatic reconciliation failed: {exc}")
+        return None

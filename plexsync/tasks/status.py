@@ -2,7 +2,7 @@
 
 Subsystems that later issues add report their honest empty values until then, never invented
 numbers: `circuit` is "closed" (no circuit breaker yet, so nothing can open it), `reconcile`
-has no runs (`last_run_at` null, empty `history` and `gaps_by_type`), and `outages` has no
+shows the newest runs from the history table (`gaps_by_type`: the last run's), and `outages` has no
 recorded outages (count 0; MTTR, MTBF and availability null because nothing was measured).
 """
 
@@ -13,8 +13,11 @@ from typing import Any
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
 from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.queue.status_view import iso, queue_status
 from plexsync.timer.state import timer_status
+
+HISTORY = 10
 
 
 def timer_json(data_dir: str | None, now: float) -> dict[str, Any] | None:
@@ -25,10 +28,13 @@ def timer_json(data_dir: str | None, now: float) -> dict[str, Any] | None:
     return {"armed_until": iso(live["armed_until"]), "pid": live["pid"]}
 
 
-def build_status(queue: JobQueue, data_dir: str | None = None) -> dict[str, Any]:
+def build_status(queue: JobQueue, data_dir: str | None = None,
+                 history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The status JSON of SPEC §8 (keys in the order the spec lists them, plus `drain` and
-    `timer`, the wake-up timer: plexsync/timer/)."""
+    `timer`, the wake-up timer: plexsync/timer/). `history`: the newest reconciliation runs,
+    newest first (the `reconcile` block)."""
     q = queue_status(queue)
+    runs = [{**run, "at": iso(run["started_at"])} for run in history or []]
     return {
         "pending": q["pending"],
         "in_progress": q["in_progress"],
@@ -42,7 +48,8 @@ def build_status(queue: JobQueue, data_dir: str | None = None) -> dict[str, Any]
         "next_retry_at": q["next_due_at"],
         "drain": queue.markers.state().value,
         "timer": timer_json(data_dir, queue.clock()),
-        "reconcile": {"last_run_at": None, "history": [], "gaps_by_type": {}},
+        "reconcile": {"last_run_at": runs[0]["at"] if runs else None, "history": runs,
+                      "gaps_by_type": dict(runs[0]["gaps"]) if runs else {}},
         "outages": {"count": 0, "mttr_s": None, "mtbf_s": None, "availability": None},
         "stats": q["stats"],
     }
@@ -72,13 +79,25 @@ def summary_lines(status: dict[str, Any]) -> list[str]:
            if stats["by_confidence"] else "") + ".",
         f"Plex circuit: {status['circuit']}.",
     ]
+    rec = status["reconcile"]
+    if rec["history"]:
+        last = rec["history"][0]
+        lines.append(
+            f"Last reconciliation: {rec['last_run_at']} ({last['scope']}, {last['trigger']}): "
+            f"scanned {last['scanned']}, gaps "
+            + ", ".join(f"{k} {v}" for k, v in rec["gaps_by_type"].items())
+            + f"; enqueued {last['enqueued']}; {last['seconds']:.1f} s.")
+    else:
+        lines.append("Reconciliation: no run yet.")
     return lines
 
 
 def run_queue_status(ctx: TaskContext) -> dict[str, Any]:
     queue = JobQueue.open(ctx.data_dir, clock=ctx.clock)
     try:
-        status = build_status(queue, ctx.data_dir)
+        store = queue.storage
+        history = store.reconcile_runs(HISTORY) if isinstance(store, SQLiteStore) else []
+        status = build_status(queue, ctx.data_dir, history)
     finally:
         queue.close()
     for line in summary_lines(status):
