@@ -1,0 +1,163 @@
+"""Reconciliation runs against the fake Plex and Stash: scopes with an injected clock, the
+automatic check, the single-run lock, the history in the status JSON."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import filelock
+import pytest
+
+from plexsync.core.context import TaskContext
+from plexsync.core.settings import Settings
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.reconcile.engine import LOCK_NAME, Scope, Trigger, reconcile
+from plexsync.stash.api import StashClient
+from plexsync.tasks.reconcile import auto_reconcile
+from plexsync.tasks.status import run_queue_status
+from testkit.fake_plex import FakePlex
+from testkit.fake_stash import FakeStash
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+STASH_ROOT, PLEX_ROOT = "/data/videos", "/media/videos"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Env:
+    plex: FakePlex
+    stash: FakeStash
+    data_dir: Path
+    clock: Clock
+
+    def ctx(self, **settings: Any) -> TaskContext:
+        raw = {"plex_url": self.plex.url, "plex_token": self.plex.token,
+               "path_map": f"{STASH_ROOT}={PLEX_ROOT}", **settings}
+        return TaskContext(settings=Settings.from_mapping(raw), data_dir=str(self.data_dir),
+                           stash=StashClient(self.stash.server_connection()), clock=self.clock,
+                           progress=lambda _: None)
+
+    def scene(self, name: str, created: timedelta, updated: timedelta | None = None) -> int:
+        """A scene created / updated that long before NOW, whose Plex item lacks its title."""
+        rel = f"folder/{name}.mp4"
+        sid = self.stash.add_scene(
+            title=f"Title {name}", files=[{"path": f"{STASH_ROOT}/{rel}", "size": 10,
+                                           "duration": 1.0}],
+            created_at=NOW - created, updated_at=NOW - (updated or created))
+        self.plex.add_item(1, f"{PLEX_ROOT}/{rel}", size=10, duration_ms=1000)
+        return sid
+
+    def queued(self) -> set[int]:
+        queue = JobQueue.open(str(self.data_dir), clock=self.clock)
+        try:
+            return {sid for sid in self.stash.scene_ids() if queue.job(sid) is not None}
+        finally:
+            queue.close()
+
+    def runs(self) -> list[dict[str, Any]]:
+        store = SQLiteStore.open(str(self.data_dir))
+        try:
+            return store.reconcile_runs(100)
+        finally:
+            store.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    with FakePlex() as plex, FakeStash(clock=lambda: NOW) as stash:
+        plex.add_section(1, "Movies", [PLEX_ROOT])
+        data_dir = tmp_path / "data"
+        data_dir.mkdir(mode=0o700)
+        yield Env(plex, stash, data_dir, Clock())
+
+
+def test_scopes_pick_exactly_the_scenes_created_or_updated_inside_their_window(env: Env) -> None:
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    old = env.scene("old", 30 * day)
+    touched = env.scene("touched", 30 * day, updated=2 * hour)
+    three_days = env.scene("three-days", 3 * day)
+    ten_hours = env.scene("ten-hours", 10 * hour)
+    six_days = env.scene("six-days", 8 * day, updated=6 * day)
+    yesterday = env.scene("yesterday", 25 * hour)
+    expected = {
+        Scope.DAY: {touched, ten_hours},
+        Scope.WEEK: {touched, three_days, ten_hours, six_days, yesterday},
+        Scope.ALL: {old, touched, three_days, ten_hours, six_days, yesterday},
+    }
+    for scope, scenes in expected.items():
+        result = reconcile(env.ctx(), scope, Trigger.TASK)
+        assert result.scanned == len(scenes), scope
+        assert env.queued() == scenes, scope
+        assert result.gaps["empty"] == len(scenes)
+        queue = JobQueue.open(str(env.data_dir), clock=env.clock)
+        queue.clear_pending()
+        queue.close()
+
+
+def test_auto_reconcile_fires_on_the_interval_and_at_start_up_and_not_otherwise(
+    env: Env,
+) -> None:
+    env.scene("a", timedelta(days=30))
+    hour = 3600.0
+
+    def tick(hours: float, parent: int, **settings: Any) -> bool:
+        env.clock.now += hours * hour
+        before = len(env.runs())
+        auto_reconcile(env.ctx(**{"reconcile_interval": "daily", **settings}), parent_pid=parent)
+        return len(env.runs()) > before
+
+    assert tick(0, parent=100)                      # no run yet: the first one
+    assert env.runs()[0]["trigger"] == "auto" and env.runs()[0]["scope"] == "24h"
+    assert not tick(0.5, parent=100)                # same Stash, within the day
+    assert not tick(0, parent=200)                  # Stash restarted, but the last run is fresh
+    assert not tick(2, parent=200)                  # 2.5 h later, no restart since: not due
+    assert tick(0, parent=300)                      # a restart, last run over an hour ago
+    assert not tick(23, parent=300)                 # 23 h after that run: not yet
+    assert tick(1, parent=300)                      # 24 h: the interval
+    assert not tick(100, parent=400, reconcile_interval="never")   # never: not even start-up
+
+
+def test_a_second_reconciliation_while_one_runs_leaves_it_alone(env: Env) -> None:
+    env.scene("a", timedelta(days=30))
+    held = filelock.FileLock(os.path.join(env.data_dir, LOCK_NAME))
+    with held.acquire(timeout=0):
+        result = reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
+    assert result.skipped and result.scanned == 0 and env.runs() == [] and env.queued() == set()
+    assert env.plex.count() == 0
+
+
+def test_runs_are_recorded_and_shown_in_the_status_json(env: Env) -> None:
+    env.scene("a", timedelta(days=30))
+    env.scene("b", timedelta(days=30))
+    reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
+    status = run_queue_status(env.ctx())["reconcile"]
+    assert status["last_run_at"] == NOW.isoformat(timespec="seconds")
+    assert status["gaps_by_type"] == {"stale": 0, "empty": 2, "missing": 0}
+    [run] = status["history"]
+    assert (run["scope"], run["trigger"], run["scanned"], run["enqueued"]) == ("all", "task", 2, 2)
+    assert run["seconds"] >= 0
+
+
+def test_plex_requests_are_the_listing_pages_when_the_library_is_in_step(env: Env) -> None:
+    for i in range(5):
+        env.scene(f"s{i}", timedelta(days=30))
+    reconcile(env.ctx(), Scope.ALL, Trigger.TASK)   # queues all five (Plex lacks titles)
+    env.plex.clear_requests()
+    result = reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
+    assert result.already_queued == 5
+    listings = env.plex.count("GET", "/library/sections/1/all")
+    assert listings == result.listing_pages == 1
+    assert env.plex.count() == listings + 2      # + GET / and GET /library/sections
