@@ -184,7 +184,7 @@ def _run(ctx: TaskContext, result: RunResult, plex: PlexClient) -> None:
                 result.enqueued += queue.enqueue_many(gaps, JobSource.RECONCILE)
             ctx.progress(min(1.0, result.scanned / max(1, result.scanned + remaining
                                                       - len(scenes))))
-            if len(scenes) < PER_PAGE:
+            if len(scenes) < PER_PAGE or remaining <= len(scenes):
                 break
         result.seconds = time.monotonic() - started
         store.add_reconcile_run({
