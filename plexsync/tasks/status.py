@@ -15,6 +15,7 @@ from plexsync.core.log import log
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.queue.status_view import iso, queue_status
+from plexsync.reconcile.gaps import GapType
 from plexsync.timer.state import timer_status
 
 HISTORY = 10
@@ -49,7 +50,8 @@ def build_status(queue: JobQueue, data_dir: str | None = None,
         "drain": queue.markers.state().value,
         "timer": timer_json(data_dir, queue.clock()),
         "reconcile": {"last_run_at": runs[0]["at"] if runs else None, "history": runs,
-                      "gaps_by_type": dict(runs[0]["gaps"]) if runs else {}},
+                      "gaps_by_type": {t.value: runs[0]["gaps"].get(t.value, 0) for t in GapType}
+                      if runs else {}},
         "outages": {"count": 0, "mttr_s": None, "mtbf_s": None, "availability": None},
         "stats": q["stats"],
     }
@@ -85,7 +87,7 @@ def summary_lines(status: dict[str, Any]) -> list[str]:
         lines.append(
             f"Last reconciliation: {rec['last_run_at']} ({last['scope']}, {last['trigger']}): "
             f"scanned {last['scanned']}, gaps "
-            + ", ".join(f"{k} {v}" for k, v in rec["gaps_by_type"].items())
+            + ", ".join(f"{t.value} {rec['gaps_by_type'].get(t.value, 0)}" for t in GapType)
             + f"; enqueued {last['enqueued']}; {last['seconds']:.1f} s.")
     else:
         lines.append("Reconciliation: no run yet.")

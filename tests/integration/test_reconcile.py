@@ -20,7 +20,7 @@ from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile.engine import LOCK_NAME, Scope, Trigger, reconcile
 from plexsync.stash.api import StashClient
 from plexsync.tasks.reconcile import auto_reconcile
-from plexsync.tasks.status import run_queue_status
+from plexsync.tasks.status import build_status, run_queue_status, summary_lines
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 
@@ -73,6 +73,14 @@ class Env:
             return store.reconcile_runs(100)
         finally:
             store.close()
+
+
+def build_status_for(env: Env) -> dict[str, Any]:
+    queue = JobQueue.open(str(env.data_dir), clock=env.clock)
+    try:
+        return build_status(queue, env.runs())
+    finally:
+        queue.close()
 
 
 @pytest.fixture
@@ -142,7 +150,11 @@ def test_a_second_reconciliation_while_one_runs_leaves_it_alone(env: Env) -> Non
 def test_runs_are_recorded_and_shown_in_the_status_json(env: Env) -> None:
     env.scene("a", timedelta(days=30))
     env.scene("b", timedelta(days=30))
+    assert summary_lines(build_status_for(env))[-1] == "Reconciliation: no run yet."
     reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
+    assert summary_lines(build_status_for(env))[-1].startswith(
+        "Last reconciliation: 2026-03-10T12:00:00+00:00 (all, task): scanned 2, gaps stale 0, "
+        "empty 2, missing 0; enqueued 2;")
     status = run_queue_status(env.ctx())["reconcile"]
     assert status["last_run_at"] == NOW.isoformat(timespec="seconds")
     assert status["gaps_by_type"] == {"stale": 0, "empty": 2, "missing": 0}
