@@ -38,9 +38,12 @@ from plexsync.sync.fields import Wanted
 
 # A list view may cut a tag list this long or longer (real PMS and the fake send 3 or more).
 LIST_TAG_FLOOR = 3
-# Plex stamps updatedAt in whole seconds, and an image upload after the edit can move it a
-# second past PlexSync's own clock reading: within this slack the item counts as unchanged.
-UPDATED_SLACK = 2.0
+# Plex stamps updatedAt in whole seconds and keeps it increasing, so one sync's writes (the
+# edit PUT, a poster, an art upload, right after the item appeared) can leave it a few seconds
+# past PlexSync's own clock reading: within this slack the item counts as unchanged. (The
+# cost of a wrong guess either way is one item read, or a hand edit made within these seconds
+# that only added tags the list view hides.)
+UPDATED_SLACK = 5.0
 
 
 class GapType(StrEnum):
