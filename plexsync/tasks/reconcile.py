@@ -7,12 +7,12 @@ drain, which re-checks the queue before it stops, syncs the new jobs.
 
 `auto_reconcile(ctx)` is called by the router after every task except the reconcile tasks
 themselves: when a run is due (plexsync/reconcile/auto.py) it runs one with
-`reconcile_scope`, then drains; when one is due later it arms the wake-up timer for then.
+`reconcile_scope`, then drains; when one is due later it arms the wake-up timer for then
+(the timer reads the due time from the queue meta and asks Stash for Process Queue).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from typing import Any
 
@@ -22,6 +22,7 @@ from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile import auto
 from plexsync.reconcile.engine import Scope, Trigger, reconcile
 from plexsync.tasks.process_queue import run_process_queue
+from plexsync.timer.state import RECONCILE_DUE_KEY
 
 
 def _reconcile(ctx: TaskContext, scope: Scope, trigger: Trigger) -> dict[str, Any]:
@@ -44,37 +45,51 @@ def run_reconcile_7days(ctx: TaskContext) -> dict[str, Any]:
 
 
 def auto_reconcile(ctx: TaskContext, parent_pid: int | None = None) -> dict[str, Any] | None:
-    """Run an automatic reconciliation if one is due; returns its output, else None."""
-    if ctx.settings.reconcile_interval not in auto.INTERVALS:
-        return None   # never: not even the meta read
+    """Run an automatic reconciliation if one is due; returns its output, else None.
+
+    Keeps the queue meta `RECONCILE_DUE_KEY` (the next due time; absent when automatic runs
+    are off) for the wake-up timer, and arms the timer for that time."""
     parent = os.getppid() if parent_pid is None else parent_pid
     store = SQLiteStore.open(ctx.data_dir)
     try:
         runs = store.reconcile_runs(1)
         meta = store.read_meta()
         startup = auto.started_up(meta, parent)
+        now = ctx.clock()
+        decision = auto.due(ctx.settings, runs[0]["started_at"] if runs else None, now, startup)
+        changes: dict[str, str | None] = {}
         if startup:
-            store.update_meta(lambda m, _next: {auto.PARENT_KEY: str(parent)})
+            changes[auto.PARENT_KEY] = str(parent)
+        next_at = decision.next_at if not decision.now else None
+        wanted = None if next_at is None else repr(next_at)
+        if meta.get(RECONCILE_DUE_KEY) != wanted and not decision.now:
+            changes[RECONCILE_DUE_KEY] = wanted
+        if changes:
+            store.update_meta(lambda _meta, _next: changes)
     finally:
         store.close()
-    now = ctx.clock()
-    decision = auto.due(ctx.settings, runs[0]["started_at"] if runs else None, now, startup)
     if not decision.now:
-        if decision.next_at is not None:
-            arm_wake_timer(ctx, decision.next_at)
+        if next_at is not None:
+            arm_wake_timer(ctx, next_at)
         return None
     log.info(f"Automatic reconciliation ({decision.reason}, scope "
              f"{ctx.settings.reconcile_scope}).")
     out = _reconcile(ctx, Scope(ctx.settings.reconcile_scope), Trigger.AUTO)
-    interval = auto.INTERVALS[ctx.settings.reconcile_interval]
-    arm_wake_timer(ctx, now + interval)
+    if out.get("skipped"):
+        return out
+    next_at = now + auto.INTERVALS[ctx.settings.reconcile_interval]
+    store = SQLiteStore.open(ctx.data_dir)
+    try:
+        store.update_meta(lambda _meta, _next: {RECONCILE_DUE_KEY: repr(next_at)})
+    finally:
+        store.close()
+    arm_wake_timer(ctx, next_at)
     return out
 
 
 def arm_wake_timer(ctx: TaskContext, due_at: float) -> None:
-    """WAKE-UP TIMER CALL SITE (plexsync/timer/, built concurrently): arm it for `due_at`.
-    Until that package lands this only notes the time; nothing else waits on it."""
-    if importlib.util.find_spec("plexsync.timer") is None:
-        log.debug(f"automatic reconciliation next due at {due_at:.0f} (no wake-up timer)")
-        return
-    log.debug(f"automatic reconciliation next due at {due_at:.0f}")
+    """Have the wake-up timer bring Process Queue (which runs the due reconciliation) back
+    at `due_at`; best effort (plexsync/timer/arm.py)."""
+    from plexsync.timer.arm import arm_quietly
+
+    arm_quietly(ctx.data_dir, due_at, ctx.server_connection, enabled=ctx.settings.wake_timer)

@@ -9,7 +9,7 @@ Life of one timer:
    by SIGUSR1 when an arm moves the time earlier (POSIX; Windows re-reads every `WINDOWS_POLL`).
 3. When due, open the queue, read the earliest due time and the drain markers, close it (no
    connection is held while asleep), and:
-   - no job left: exit ("the work is gone");
+   - no job left and no automatic reconciliation due (`state.RECONCILE_DUE_KEY`): exit;
    - the earliest job is due later: re-arm itself for then and sleep again;
    - a drain is running or already requested: check again in `ACTIVE_RECHECK` s (that drain
      re-arms the timer when it ends; the re-check covers a drain that was killed);
@@ -150,7 +150,7 @@ class WakeTimer:
         token = markers.new_token(now)
         store = self.open_store(self.data_dir)
         try:
-            due = store.next_due()
+            due = _earliest(store.next_due(), store.read_meta().get(state.RECONCILE_DUE_KEY))
             if due is None:
                 return "the queue is empty"
             if due > now + DUE_SLACK:
@@ -193,6 +193,18 @@ class WakeTimer:
     def _exit(self, reason: str) -> str:
         _say(f"exits: {reason}")
         return reason
+
+
+def _earliest(job_due: float | None, reconcile_due: str | None) -> float | None:
+    """The earliest of a job's due time and the next automatic reconciliation's (a Process
+    Queue task runs the reconciliation when it is due)."""
+    try:
+        other = float(reconcile_due) if reconcile_due else None
+    except ValueError:
+        other = None
+    if job_due is None or other is None:
+        return job_due if other is None else other
+    return min(job_due, other)
 
 
 def main(argv: list[str]) -> int:

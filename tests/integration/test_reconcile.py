@@ -21,6 +21,8 @@ from plexsync.reconcile.engine import LOCK_NAME, Scope, Trigger, reconcile
 from plexsync.stash.api import StashClient
 from plexsync.tasks.reconcile import auto_reconcile
 from plexsync.tasks.status import build_status, run_queue_status, summary_lines
+from plexsync.timer import arm as timer_arm
+from plexsync.timer.state import RECONCILE_DUE_KEY
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 
@@ -67,6 +69,13 @@ class Env:
         finally:
             queue.close()
 
+    def meta(self) -> dict[str, str]:
+        store = SQLiteStore.open(str(self.data_dir))
+        try:
+            return store.read_meta()
+        finally:
+            store.close()
+
     def runs(self) -> list[dict[str, Any]]:
         store = SQLiteStore.open(str(self.data_dir))
         try:
@@ -78,7 +87,7 @@ class Env:
 def build_status_for(env: Env) -> dict[str, Any]:
     queue = JobQueue.open(str(env.data_dir), clock=env.clock)
     try:
-        return build_status(queue, env.runs())
+        return build_status(queue, history=env.runs())
     finally:
         queue.close()
 
@@ -116,10 +125,13 @@ def test_scopes_pick_exactly_the_scenes_created_or_updated_inside_their_window(e
 
 
 def test_auto_reconcile_fires_on_the_interval_and_at_start_up_and_not_otherwise(
-    env: Env,
+    env: Env, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     env.scene("a", timedelta(days=30))
     hour = 3600.0
+    armed: list[float] = []
+    monkeypatch.setattr(timer_arm, "arm_quietly", lambda data_dir, at, conn, enabled: (
+        armed.append(at)))
 
     def tick(hours: float, parent: int, **settings: Any) -> bool:
         env.clock.now += hours * hour
@@ -135,7 +147,12 @@ def test_auto_reconcile_fires_on_the_interval_and_at_start_up_and_not_otherwise(
     assert tick(0, parent=300)                      # a restart, last run over an hour ago
     assert not tick(23, parent=300)                 # 23 h after that run: not yet
     assert tick(1, parent=300)                      # 24 h: the interval
+    # the wake-up timer is armed for the next run, and told so through the queue meta
+    assert armed[-1] == env.clock.now + 24 * hour == float(env.meta()[RECONCILE_DUE_KEY])
+    assert not tick(1, parent=300)
+    assert armed[-1] == env.clock.now + 23 * hour
     assert not tick(100, parent=400, reconcile_interval="never")   # never: not even start-up
+    assert RECONCILE_DUE_KEY not in env.meta()      # and the timer no longer wakes for it
 
 
 def test_a_second_reconciliation_while_one_runs_leaves_it_alone(env: Env) -> None:
