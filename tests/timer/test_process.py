@@ -166,3 +166,14 @@ def test_the_timer_process_loads_nothing_heavy() -> None:
     heavy = {"plexapi", "requests", "urllib3", "stashapi", "filelock", "http.client",
              "plexsync.sync", "plexsync.plex", "plexsync.tasks", "plexsync.queue.job_queue"}
     assert loaded & heavy == set()
+
+
+def test_a_due_automatic_reconciliation_wakes_it_with_an_empty_queue(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    due = h.clock() + 1800
+    store = SQLiteStore.open(h.dir)
+    store.update_meta(lambda meta, _: {state.RECONCILE_DUE_KEY: repr(due)})
+    store.close()
+    h.arm(h.clock() + 60)
+    assert h.run() == "asked Stash to run Process Queue"   # Process Queue then reconciles
+    assert h.clock.sleeps == [60.0, 900.0, 840.0] and h.requests == [CREDS]
