@@ -41,8 +41,8 @@ TOKEN = "contract-token"
 MOVIES = "/media/movies"
 
 #: Every PlexClient method that sends a request, each called once by the session below.
-REQUEST_METHODS = frozenset({"identity", "connect", "sections", "section_page", "fetch_item",
-                             "edit", "upload_image", "scan_folder"})
+REQUEST_METHODS = frozenset({"identity", "connect", "sections", "section_page", "listing_page",
+                             "fetch_item", "edit", "upload_image", "scan_folder"})
 #: PlexClient's other public members (no request of their own).
 NO_REQUEST = frozenset({"configured_sections", "connected"})
 
@@ -127,6 +127,7 @@ def test_plex_client_sends_only_documented_requests_and_the_fake_answers_on_spec
     plex.connect()
     plex.sections()
     plex.section_page(1, 0, 50)
+    plex.listing_page(1, 0, 50)
     plex.fetch_item(rk)
     plex.edit(1, rk, every_edit_key_form())
     plex.upload_image(rk, "poster", b"\xff\xd8poster")
