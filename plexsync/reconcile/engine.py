@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -38,6 +39,8 @@ from plexsync.queue.model import JobSource
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile.gaps import GapType, PlexView, Verdict, assess
 from plexsync.reconcile.listing import Listing
+from plexsync.sync.matcher import Result, SceneFile
+from plexsync.sync.ownership import Ownership
 
 PER_PAGE = 250
 LOCK_NAME = "reconcile.lock"
@@ -150,7 +153,12 @@ def _run(ctx: TaskContext, result: RunResult, plex: PlexClient) -> None:
             result.plex_items_read += 1
             return plex.fetch_item(rating_key)
 
-        view = PlexView(index, index.locations, listing.listed, fetch)
+        owners = Ownership(ctx.stash, settings.path_map)
+
+        def match(scene_id: int, files: Sequence[SceneFile]) -> Result:
+            return owners.match(scene_id, files, index, index.locations)[0]
+
+        view = PlexView(match, listing.listed, fetch)
         scene_filter = scope_filter(result.scope, ctx.clock())
         after = 0
         while True:

@@ -70,10 +70,10 @@ class Assessment:
 
 @dataclass(frozen=True, slots=True)
 class PlexView:
-    """What `assess` may know of Plex: the index (matching), the listing, the full item."""
+    """What `assess` may know of Plex: matching (the sync's own: the matcher over the index,
+    with other scenes' items left out, `sync.ownership`), the listing, the full item."""
 
-    lookup: matcher.Lookup
-    locations: Mapping[int, Sequence[str]]
+    match: Callable[[int, Sequence[matcher.SceneFile]], matcher.Result]
     listed: Callable[[int], ListedItem | None]
     fetch: Callable[[int], PlexItem]
 
@@ -93,7 +93,7 @@ def assess(scene: Mapping[str, Any], record: SyncRecord | None, settings: Settin
     updated_at = str(scene.get("updated_at") or "")
     if record is not None and newer(updated_at, record.stash_updated_at):
         return _gap(GapType.STALE, f"edited in Stash at {updated_at}, after its last sync")
-    found = _locate(files, record, settings, plex)
+    found = _locate(int(scene.get("id") or 0), files, record, settings, plex)
     if isinstance(found, matcher.OutOfScope):
         return Assessment(Verdict.OUT_OF_SCOPE)
     if isinstance(found, matcher.NotInPlex | matcher.Match):
@@ -114,8 +114,8 @@ def assess(scene: Mapping[str, Any], record: SyncRecord | None, settings: Settin
     return Assessment(Verdict.IN_STEP)
 
 
-def _locate(files: list[matcher.SceneFile], record: SyncRecord | None, settings: Settings,
-            plex: PlexView) -> ListedItem | matcher.OutOfScope | matcher.NotInPlex | matcher.Match:
+def _locate(scene_id: int, files: list[matcher.SceneFile], record: SyncRecord | None,
+            settings: Settings, plex: PlexView) -> ListedItem | matcher.Result:
     """The scene's Plex item as the sync would pick it: the record's item while it still
     holds one of the scene's files at its mapped path, else the matcher's HIGH match (or
     LOW when `strict_matching` is off). A `Match` returned is a LOW one under strict."""
@@ -125,7 +125,7 @@ def _locate(files: list[matcher.SceneFile], record: SyncRecord | None, settings:
             mapped = {FsPath.parse(settings.path_map.to_plex(f.path)).key() for f in files}
             if any(FsPath.parse(p).key() in mapped for p in listed.item.files):
                 return listed
-    result = matcher.match(files, settings.path_map, plex.lookup, plex.locations)
+    result = plex.match(scene_id, files)
     if not isinstance(result, matcher.Match):
         return result
     if result.confidence is matcher.Confidence.LOW and settings.strict_matching:

@@ -11,7 +11,7 @@ from plexsync.plex.client import ListedItem, PlexItem
 from plexsync.plex.model import Candidate
 from plexsync.queue.model import SyncRecord
 from plexsync.reconcile.gaps import GapType, PlexView, Verdict, assess
-from plexsync.sync import fields
+from plexsync.sync import fields, matcher
 
 SETTINGS = Settings.from_mapping({"plex_url": "http://plex:32400", "plex_token": "t",
                                   "path_map": "/data=/media", "sync_poster": False,
@@ -68,8 +68,11 @@ class View:
         assert self.item is not None
         return self.item
 
+    def match(self, scene_id: int, files: Sequence[matcher.SceneFile]) -> matcher.Result:
+        return matcher.match(files, SETTINGS.path_map, self, {1: ("/media",)})
+
     def view(self) -> PlexView:
-        return PlexView(self, {1: ("/media",)}, self.listed, self.fetch)
+        return PlexView(self.match, self.listed, self.fetch)
 
 
 def record(**changes: Any) -> SyncRecord:
