@@ -15,11 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from plexsync.core.paths import PathMap
+from plexsync.core.vocab import TOGGLES
 from plexsync.errors import ConfigError
 
-SYNC_FIELDS = (
-    "title", "summary", "date", "studio", "performers", "tags", "collections", "rating", "poster",
-)
+# Every field with a `sync_<field>` toggle (core/vocab.py holds them and their defaults).
+SYNC_FIELDS: tuple[str, ...] = tuple(TOGGLES)
 TAGS_AS = ("genres", "labels", "both")
 RECONCILE_INTERVALS = ("never", "hourly", "daily", "weekly")
 RECONCILE_SCOPES = ("all", "24h", "7days")
@@ -36,16 +36,16 @@ class Settings:
     strict_matching: bool = True
     preserve_plex_edits: bool = False
     lock_fields: bool = True
-    sync_title: bool = True
-    sync_summary: bool = True
-    sync_date: bool = True
-    sync_studio: bool = True
-    sync_performers: bool = True
-    sync_tags: bool = True
-    sync_collections: bool = True
-    sync_rating: bool = True
-    sync_poster: bool = True
-    sync_background: bool = False
+    sync_title: bool = TOGGLES["title"]
+    sync_summary: bool = TOGGLES["summary"]
+    sync_date: bool = TOGGLES["date"]
+    sync_studio: bool = TOGGLES["studio"]
+    sync_performers: bool = TOGGLES["performers"]
+    sync_tags: bool = TOGGLES["tags"]
+    sync_collections: bool = TOGGLES["collections"]
+    sync_rating: bool = TOGGLES["rating"]
+    sync_poster: bool = TOGGLES["poster"]
+    sync_background: bool = TOGGLES["background"]
     scan_missing: bool = True
     tags_as: str = "genres"
     max_tags: int = 100

@@ -1,14 +1,34 @@
-"""Stash's scene-update input names → the PlexSync fields they feed. Constants only.
+"""The field vocabulary: every name a synced field goes by, in one place. Constants only.
 
-The one table both the hook (which inputs matter, which ones the user cleared) and `fields`
-(which Plex fields a clear may empty) read. On the hook path: no imports at all.
+Read by `core.settings` (the `sync_*` toggles and their defaults), the hook (which Stash inputs
+matter, which ones the user cleared, which toggles are on by default), `sync.fields` and
+`sync.diff` (which Plex fields PlexSync can own, their wire names) and `plex.client` (the
+wire names it parses). A field added here is added everywhere; nothing else restates these.
 
-Our field names are the `sync_*` toggle names of SPEC §3 (title, summary, date, studio,
-performers, tags, collections, rating, poster, background) plus `director` and `files`,
-which have no toggle.
+On the hook path: no imports at all (not even `typing`), so it costs one small module.
+
+Three name spaces meet here (docs/design.md, "Field ownership"):
+- *our fields*: the `sync_<field>` toggle names (title, summary, date, studio, performers,
+  tags, collections, rating, poster, background), plus `director` and `files`, which have no
+  toggle and are always synced;
+- *Stash inputs*: the `SceneUpdateInput` field names a hook's `inputFields` carries;
+- *Plex fields*: the names PlexSync keeps per Plex item (`SyncRecord.pushed_fields`,
+  `PlexItem.locked`): the scalars, the tag kinds, and the images "poster" and "art", each
+  with the wire name Plex's edit and lock parameters use.
 """
 
-# Stash input field → the PlexSync fields it feeds. Inputs not listed (code, organized, urls,
+# ------------------------------------------------------------------ our fields
+# Every `sync_<field>` toggle and its default. `Settings` takes its `sync_*` defaults from here
+# and the hook gates on them when no settings snapshot exists yet.
+TOGGLES: dict[str, bool] = {
+    "title": True, "summary": True, "date": True, "studio": True, "performers": True,
+    "tags": True, "collections": True, "rating": True, "poster": True, "background": False,
+}
+# Fields with no toggle: director is always synced; a file change may re-match the item.
+ALWAYS_SYNCED: frozenset[str] = frozenset({"director", "files"})
+
+# ------------------------------------------------------------------ Stash inputs
+# Stash input field → the fields it feeds. Inputs not listed (code, organized, urls,
 # stash_ids, o_counter, play_count, resume_time, play_duration, gallery_ids...) are not synced.
 INPUT_FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("title",),
@@ -36,6 +56,30 @@ CLEARABLE: dict[str, str] = {
     "group_ids": "collections", "movies": "collections", "movie_ids": "collections",
     "rating100": "rating", "director": "director",
 }
+
+# ------------------------------------------------------------------ Plex fields
+# Scalar Plex fields (our names) → the wire name of their edit (`<wire>.value`) and lock
+# (`<wire>.locked`) parameters. Order matters: it is the order of `OWNABLE`.
+FIELD_WIRE: dict[str, str] = {
+    "title": "title", "summary": "summary", "date": "originallyAvailableAt",
+    "studio": "studio", "rating": "userRating",
+}
+# Tag kinds: our name is the wire name (`genre[0].tag.tag`, `genre.locked`).
+TAG_KINDS: tuple[str, ...] = ("actor", "genre", "label", "director", "collection")
+# The XML element a tag kind comes back as in an item's metadata.
+TAG_ELEMENTS: dict[str, str] = {
+    "Role": "actor", "Genre": "genre", "Label": "label", "Director": "director",
+    "Collection": "collection",
+}
+# Images (our names) → their lock's wire name.
+IMAGE_WIRE: dict[str, str] = {"poster": "thumb", "art": "art"}
+# A `<Field name=... locked="1">` wire name → our name, for every field PlexSync may lock.
+LOCK_NAMES: dict[str, str] = {
+    **{wire: ours for ours, wire in FIELD_WIRE.items()}, **{k: k for k in TAG_KINDS},
+    **{wire: ours for ours, wire in IMAGE_WIRE.items()},
+}
+# The Plex fields PlexSync can own (`SyncRecord.pushed_fields`), in the order it stores them.
+OWNABLE: tuple[str, ...] = (*FIELD_WIRE, *TAG_KINDS)
 
 # A cleared field → the Plex fields (as `SyncRecord.pushed_fields` names them) it may empty.
 CLEAR_EMPTIES: dict[str, tuple[str, ...]] = {

@@ -13,7 +13,7 @@ Invariants:
 - `cleared_fields` lists the synced Stash inputs the user explicitly emptied (named in
   `inputFields` with a null/""/[] value, or a bulk `{mode: SET, ids: []}`), by their Stash
   input name (title, details, date, studio_id, performer_ids, tag_ids, groups, group_ids,
-  movies, movie_ids, rating100, director; the table is `stash_inputs.CLEARABLE`), as
+  movies, movie_ids, rating100, director; the table is `core.vocab.CLEARABLE`), as
   `jobs.Job` and `fields.wanted` expect; only these may clear a Plex field, and only one
   PlexSync pushed a value to before (Stash's edit form sends every field on save).
 - Failure: a database problem raises (Stash logs one error line); a failed drain request is one
@@ -28,7 +28,7 @@ import time
 from plexsync.core import datadir
 from plexsync.core import fastjson as json
 from plexsync.core.log import log
-from plexsync.core.vocab import CLEARABLE, INPUT_FIELDS
+from plexsync.core.vocab import ALWAYS_SYNCED, CLEARABLE, INPUT_FIELDS, TOGGLES
 from plexsync.errors import InputError
 from plexsync.hook import stash_post
 from plexsync.queue import markers
@@ -41,11 +41,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from plexsync.core.protocol import Invocation
-
-# Fields with no sync_* toggle: director is always synced; a file change may re-match the item.
-ALWAYS_SYNCED = frozenset({"director", "files"})
-# Toggles whose default is off (SPEC §3); every other sync_* defaults to on.
-OFF_BY_DEFAULT = frozenset({"background"})
 
 
 def read_snapshot(data_dir: str) -> dict[str, Any]:
@@ -62,9 +57,11 @@ def read_snapshot(data_dir: str) -> dict[str, Any]:
 
 
 def syncs(snapshot: Mapping[str, Any], field: str) -> bool:
+    """Whether `field` is synced: always for a field with no toggle, else its `sync_*` setting
+    as the snapshot has it, or its default (core/vocab.py) when the snapshot does not say."""
     if field in ALWAYS_SYNCED:
         return True
-    return bool(snapshot.get(f"sync_{field}", field not in OFF_BY_DEFAULT))
+    return bool(snapshot.get(f"sync_{field}", TOGGLES[field]))
 
 
 def _is_empty(value: Any) -> bool:

@@ -14,7 +14,7 @@ Invariants:
   the fix (plex_url is not a Plex server at all), which stops the drain instead of failing
   every job. So is a Plex with no movie library. Messages name the request (method and path,
   never the query).
-- Responses are parsed here into small snake_case values (`Section`, `PlexItem`, index rows);
+- Responses are parsed here into the plain values of `plex.model` (`Section`, `PlexItem`, `Page`);
   no plexapi object or Plex camelCase name leaves this module. plexapi's lazy-reloading Video
   objects are never built, so no hidden GET can happen.
 - Edits are sent as ONE `PUT /library/sections/{id}/all` whose query string is built exactly as
@@ -28,16 +28,20 @@ from __future__ import annotations
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
 from plexsync import __version__
 from plexsync.core import datadir
 from plexsync.core.log import log
 from plexsync.core.settings import Settings
+from plexsync.core.vocab import LOCK_NAMES, TAG_ELEMENTS, TAG_KINDS
 from plexsync.errors import ConfigError, PlexBadRequest, PlexNotFound, PlexSyncError
 from plexsync.plex.errors import StatusError, not_plex_message, translate
+from plexsync.plex.model import IndexRow, ListedItem, ListingPage, Page, PlexItem, Section
+
+__all__ = ["IndexRow", "ListedItem", "ListingPage", "Page", "PlexClient", "PlexItem", "Section",
+           "configure_identity"]
 
 if TYPE_CHECKING:
     import requests
@@ -45,73 +49,6 @@ if TYPE_CHECKING:
 MOVIE_TYPE = 1
 PRODUCT = "PlexSync"
 IDENTITY_TIMEOUT = (3.0, 5.0)
-# Our field names → Plex's edit/lock names (the only place these wire names are spelled).
-FIELD_WIRE: dict[str, str] = {
-    "title": "title", "summary": "summary", "studio": "studio",
-    "date": "originallyAvailableAt", "rating": "userRating",
-}
-TAG_KINDS: tuple[str, ...] = ("actor", "genre", "label", "director", "collection")
-IMAGE_WIRE: dict[str, str] = {"poster": "thumb", "art": "art"}
-_TAG_ELEMENTS: dict[str, str] = {
-    "Role": "actor", "Genre": "genre", "Label": "label", "Director": "director",
-    "Collection": "collection",
-}
-_LOCK_NAMES: dict[str, str] = {
-    **{w: ours for ours, w in FIELD_WIRE.items()}, **{k: k for k in TAG_KINDS},
-    **{w: ours for ours, w in IMAGE_WIRE.items()},
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    id: int
-    title: str
-    type: str
-    locations: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PlexItem:
-    """A Plex item's current values, read from its full metadata (never from a list view)."""
-
-    rating_key: int
-    section_id: int
-    title: str = ""
-    summary: str = ""
-    studio: str = ""
-    date: str = ""                       # originallyAvailableAt, YYYY-MM-DD
-    year: int = 0                        # Plex's own year field (0: none)
-    rating: float | None = None          # userRating, 0..10
-    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # TAG_KINDS → names
-    locked: frozenset[str] = frozenset()  # our names: title, summary, date, ..., genre, poster
-    files: tuple[str, ...] = ()
-    has_poster: bool = False
-    has_art: bool = False
-
-    def scalar(self, name: str) -> str | float | None:
-        value: str | float | None = getattr(self, name)
-        return value
-
-
-IndexRow = tuple[str, int, int, int]   # (file path, ratingKey, size bytes, duration ms)
-
-
-class Page(NamedTuple):
-    total: int            # totalSize of the listing
-    videos: int           # items on this page
-    rows: list[IndexRow]  # one per file (an item may have several)
-
-
-class ListedItem(NamedTuple):
-    """An item as a section listing shows it: no locks, tag lists possibly truncated."""
-
-    item: PlexItem
-    updated_at: int       # Plex's updatedAt (epoch seconds, Plex's clock); 0 when absent
-
-
-class ListingPage(NamedTuple):
-    page: Page
-    items: list[ListedItem]
 
 
 def configure_identity(device_id: str) -> None:
@@ -357,11 +294,11 @@ def _parse_video(video: ET.Element, section_id: int, rating_key: int) -> PlexIte
     locked: set[str] = set()
     files: list[str] = []
     for child in video:
-        kind = _TAG_ELEMENTS.get(child.tag)
+        kind = TAG_ELEMENTS.get(child.tag)
         if kind and child.get("tag"):
             tags[kind].append(child.get("tag", ""))
         elif child.tag == "Field" and child.get("locked") == "1":
-            name = _LOCK_NAMES.get(child.get("name", ""))
+            name = LOCK_NAMES.get(child.get("name", ""))
             if name:
                 locked.add(name)
         elif child.tag == "Media":

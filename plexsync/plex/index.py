@@ -38,9 +38,8 @@ from typing import Any, Protocol
 
 from plexsync.core.log import log
 from plexsync.core.paths import basename, fold, nfc
-from plexsync.plex.client import Page, Section
 from plexsync.plex.index_cache import CacheError, Store, open_store
-from plexsync.plex.model import Candidate
+from plexsync.plex.model import Candidate, Page, Section
 
 DEFAULT_PAGE_SIZE = 1000
 MAX_AGE = 6 * 3600.0

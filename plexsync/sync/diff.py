@@ -28,8 +28,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from plexsync.plex.client import FIELD_WIRE, IMAGE_WIRE, PlexItem
-from plexsync.sync.fields import OWNABLE, Wanted
+from plexsync.core.vocab import FIELD_WIRE, IMAGE_WIRE, OWNABLE
+from plexsync.plex.model import PlexItem
+from plexsync.sync.fields import Wanted
 
 RATING_EPSILON = 0.05
 
@@ -47,66 +48,89 @@ class Edit:
 
 def diff(wanted: Wanted, item: PlexItem, collections_added: Sequence[str] = (),
          lock_images: Iterable[str] = (), owned: Iterable[str] = ()) -> Edit:
-    params: dict[str, str] = {}
-    changed: list[str] = []
-    pushed = set(owned)
+    """The one edit that makes `item` hold `wanted` (see the module docstring)."""
+    edit = _EditBuilder(wanted, item, set(owned))
+    for name, value in wanted.scalars.items():
+        edit.scalar(name, value)
+    for kind, names in wanted.tags.items():
+        edit.tag_kind(kind, names)
+    added = edit.collections(collections_added)
+    for name in lock_images:
+        edit.lock(name, IMAGE_WIRE[name])
+    return Edit(edit.params, added, tuple(edit.changed),
+                tuple(n for n in OWNABLE if n in edit.pushed))
 
-    def lock(name: str, wire: str) -> None:
-        if wanted.lock and name not in item.locked:
-            params[f"{wire}.locked"] = "1"
+
+class _EditBuilder:
+    """The steps of `diff`: each adds the parameters of one field, notes whether its value
+    changes, and updates what PlexSync owns after the edit."""
+
+    def __init__(self, wanted: Wanted, item: PlexItem, pushed: set[str]) -> None:
+        self.wanted = wanted
+        self.item = item
+        self.params: dict[str, str] = {}
+        self.changed: list[str] = []
+        self.pushed = pushed
+
+    def lock(self, name: str, wire: str) -> None:
+        """Lock a field PlexSync manages, unless it is locked already (never unlocks)."""
+        if self.wanted.lock and name not in self.item.locked:
+            self.params[f"{wire}.locked"] = "1"
             if name == "date":
-                params["year.locked"] = "1"
+                self.params["year.locked"] = "1"
 
-    def own(name: str, wanted_empty: bool, plex_holds_it: bool) -> None:
+    def own(self, name: str, wanted_empty: bool, plex_holds_it: bool) -> None:
         """After the edit: PlexSync owns a field Plex holds its non-empty value in; a cleared
         field, or one holding another value (kept by preserve_plex_edits), is not its."""
         if wanted_empty or not plex_holds_it:
-            pushed.discard(name)
+            self.pushed.discard(name)
         else:
-            pushed.add(name)
+            self.pushed.add(name)
 
-    for name, value in wanted.scalars.items():
-        wire = FIELD_WIRE[name]
-        current = item.scalar(name)
-        if wanted.preserve and not _empty(current):
+    def scalar(self, name: str, value: str | float | None) -> None:
+        current = self.item.scalar(name)
+        if self.wanted.preserve and not _empty(current):
             if not _empty(value):
-                own(name, False, _same(name, current, value))
-            continue
+                self.own(name, False, _same(name, current, value))
+            return
         if not _same(name, current, value):
-            params[f"{wire}.value"] = _text(value)
-            changed.append(name)
-        if name == "date" and (not _same(name, current, value) or
-                               (value and str(item.year) != _text(value)[:4])):
-            # Plex keeps the year in a field of its own (plexapi editYear): written with the
-            # date, and corrected when it disagrees with it (an agent's year, an old sync).
-            params["year.value"] = _text(value)[:4]
-            if "date" not in changed:
-                changed.append("year")
-        own(name, _empty(value), True)
-        lock(name, wire)
+            self.params[f"{FIELD_WIRE[name]}.value"] = _text(value)
+            self.changed.append(name)
+        if name == "date":
+            self._year(current, value)
+        self.own(name, _empty(value), True)
+        self.lock(name, FIELD_WIRE[name])
 
-    for kind, names in wanted.tags.items():
-        current_tags = item.tags.get(kind, ())
-        if wanted.preserve and current_tags:
+    def _year(self, current: str | float | None, value: str | float | None) -> None:
+        # Plex keeps the year in a field of its own (plexapi editYear): written with the
+        # date, and corrected when it disagrees with it (an agent's year, an old sync).
+        if not _same("date", current, value) or (value and str(self.item.year) != _text(value)[:4]):
+            self.params["year.value"] = _text(value)[:4]
+            if "date" not in self.changed:
+                self.changed.append("year")
+
+    def tag_kind(self, kind: str, names: tuple[str, ...]) -> None:
+        current = self.item.tags.get(kind, ())
+        if self.wanted.preserve and current:
             if names:
-                own(kind, False, _folded(current_tags) == _folded(names))
-            continue
-        if _folded(current_tags) != _folded(names):
-            _put_tags(params, kind, names, current_tags)
-            changed.append(kind)
-        own(kind, not names, True)
-        lock(kind, kind)
+                self.own(kind, False, _folded(current) == _folded(names))
+            return
+        if _folded(current) != _folded(names):
+            _put_tags(self.params, kind, names, current)
+            self.changed.append(kind)
+        self.own(kind, not names, True)
+        self.lock(kind, kind)
 
-    added = tuple(collections_added)
-    if wanted.collections is not None:
-        added = _collections(params, changed, wanted.collections, item, collections_added)
-        if wanted.collections or "collection" in changed:
-            lock("collection", "collection")
-    own("collection", not added, True)   # collections: PlexSync owns the ones it added
-
-    for name in lock_images:
-        lock(name, IMAGE_WIRE[name])
-    return Edit(params, added, tuple(changed), tuple(n for n in OWNABLE if n in pushed))
+    def collections(self, collections_added: Sequence[str]) -> tuple[str, ...]:
+        """Collections (additive); returns the new `collections_added`."""
+        added = tuple(collections_added)
+        if self.wanted.collections is not None:
+            added = _collections(self.params, self.changed, self.wanted.collections, self.item,
+                                 collections_added)
+            if self.wanted.collections or "collection" in self.changed:
+                self.lock("collection", "collection")
+        self.own("collection", not added, True)   # PlexSync owns the collections it added
+        return added
 
 
 def _collections(params: dict[str, str], changed: list[str], want: Sequence[str],

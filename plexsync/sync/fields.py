@@ -30,17 +30,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plexsync.core.settings import Settings
-from plexsync.core.vocab import CLEARABLE
+from plexsync.core.vocab import CLEARABLE, OWNABLE
 from plexsync.sync.matcher import SceneFile
 
 MAX_SHORT = 255
 MAX_SUMMARY = 10_000
 HASH_VERSION = "plexsync-values-v1"
 
-# The Plex fields PlexSync can own (`SyncRecord.pushed_fields`): Wanted's scalar names, its tag
-# kinds and "collection".
-OWNABLE: tuple[str, ...] = ("title", "summary", "date", "studio", "rating", "actor", "genre",
-                            "label", "director", "collection")
+__all__ = ["OWNABLE", "Wanted", "clean_date", "clean_line", "clean_summary", "is_empty",
+           "scene_files", "wanted"]
 
 _LINE_BREAKS = re.compile(r"\r\n?")
 _DATE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
@@ -189,31 +187,66 @@ def wanted(scene: Mapping[str, Any], settings: Settings, cleared: Iterable[str] 
     Plex fields PlexSync pushed a value to before (`SyncRecord.pushed_fields`, empty for a scene
     never synced). A cleared field is cleared in Plex only when PlexSync owns it there.
     """
-    gone = {CLEARABLE[c] for c in cleared if c in CLEARABLE}
-    mine = frozenset(owned)
+    clears = _Clears(frozenset(CLEARABLE[c] for c in cleared if c in CLEARABLE),
+                     frozenset(owned))
+    studio = _studio(scene)
+    scalars = _scalars(scene, settings, clears, studio)
+    tags = _tags(scene, settings, clears)
+    collections = _collections(scene, settings, clears, studio)
+    empties = (any(v is None for v in scalars.values()) or any(not v for v in tags.values())
+               or collections == ())
+    if is_empty(scene) and not empties:
+        return Wanted(skip_reason="the scene's metadata is empty in Stash (quality gate); "
+                                  "Plex was left as it is")
+    url = str((scene.get("paths") or {}).get("screenshot") or "")
+    poster, art = bool(url) and settings.sync_poster, bool(url) and settings.sync_background
+    return Wanted(
+        scalars=scalars, tags=tags, collections=collections,
+        poster_url=url if (poster or art) else "", poster=poster, art=art,
+        lock=settings.lock_fields, preserve=settings.preserve_plex_edits,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Clears:
+    """Which of our fields the user cleared (`gone`) and which Plex fields PlexSync owns."""
+
+    gone: frozenset[str]
+    mine: frozenset[str]
+
+    def empties(self, field_name: str, plex_field: str) -> bool:
+        """Whether an empty Stash value of `field_name` must empty `plex_field` in Plex."""
+        return field_name in self.gone and plex_field in self.mine
+
+
+def _scalars(scene: Mapping[str, Any], settings: Settings, clears: _Clears,
+             studio: str) -> dict[str, str | float | None]:
+    """Title, summary, date, studio and rating: a value, None (clear it) or absent."""
     scalars: dict[str, str | float | None] = {}
-    tags: dict[str, tuple[str, ...]] = {}
-
-    def put(name: str, value: str | float | None, toggle: bool, key: str) -> None:
-        if not toggle:
-            return
-        if value not in ("", None):
-            scalars[name] = value
-        elif key in gone and name in mine:
-            scalars[name] = None
-
-    def mirror(kind: str, values: tuple[str, ...], toggle: bool, key: str) -> None:
-        if toggle and (values or (key in gone and kind in mine)):
-            tags[kind] = values
-
     title = clean_line(scene.get("title"))
     if settings.sync_title and title:          # an empty title leaves Plex's title
         scalars["title"] = title
-    put("summary", clean_summary(scene.get("details")), settings.sync_summary, "summary")
-    put("date", clean_date(scene.get("date")), settings.sync_date, "date")
-    studio = _studio(scene)
-    put("studio", studio, settings.sync_studio, "studio")
-    put("rating", _rating(scene.get("rating100")), settings.sync_rating, "rating")
+    for name, value in (("summary", clean_summary(scene.get("details"))),
+                        ("date", clean_date(scene.get("date"))),
+                        ("studio", studio),
+                        ("rating", _rating(scene.get("rating100")))):
+        if not settings.syncs(name):
+            continue
+        if value not in ("", None):
+            scalars[name] = value
+        elif clears.empties(name, name):
+            scalars[name] = None
+    return scalars
+
+
+def _tags(scene: Mapping[str, Any], settings: Settings,
+          clears: _Clears) -> dict[str, tuple[str, ...]]:
+    """The mirrored tag kinds: actor, genre and/or label (per `tags_as`), director."""
+    tags: dict[str, tuple[str, ...]] = {}
+
+    def mirror(kind: str, values: tuple[str, ...], toggle: bool, key: str) -> None:
+        if toggle and (values or clears.empties(key, kind)):
+            tags[kind] = values
 
     mirror("actor", _names(_related_names(scene, "performers")), settings.sync_performers,
            "performers")
@@ -225,25 +258,19 @@ def wanted(scene: Mapping[str, Any], settings: Settings, cleared: Iterable[str] 
         mirror("label", scene_tags, settings.sync_tags, "tags")
     director = clean_line(scene.get("director"))
     mirror("director", (director,) if director else (), True, "director")
+    return tags
 
-    collections: tuple[str, ...] | None = None
-    if settings.sync_collections:
-        names = _names([studio, *_group_names(scene)])
-        if names or (gone & {"studio", "collections"} and "collection" in mine):
-            collections = names
 
-    clears = (any(v is None for v in scalars.values()) or any(not v for v in tags.values())
-              or collections == ())
-    if is_empty(scene) and not clears:
-        return Wanted(skip_reason="the scene's metadata is empty in Stash (quality gate); "
-                                  "Plex was left as it is")
-    url = str((scene.get("paths") or {}).get("screenshot") or "")
-    poster, art = bool(url) and settings.sync_poster, bool(url) and settings.sync_background
-    return Wanted(
-        scalars=scalars, tags=tags, collections=collections,
-        poster_url=url if (poster or art) else "", poster=poster, art=art,
-        lock=settings.lock_fields, preserve=settings.preserve_plex_edits,
-    )
+def _collections(scene: Mapping[str, Any], settings: Settings, clears: _Clears,
+                 studio: str) -> tuple[str, ...] | None:
+    """The studio and group names as collections; None when collections are not managed."""
+    if not settings.sync_collections:
+        return None
+    names = _names([studio, *_group_names(scene)])
+    if names or clears.empties("studio", "collection") or clears.empties("collections",
+                                                                         "collection"):
+        return names
+    return None
 
 
 def _rating(value: object) -> float | None:

@@ -104,8 +104,8 @@ def write_settings_snapshot(data_dir: str, settings: Settings) -> None:
         "enabled": settings.enabled,
         "debug_logging": settings.debug_logging,
         "obfuscate_paths": settings.obfuscate_paths,
+        # every toggle, sync_background included: a cover edit matters to either image
         **{f"sync_{name}": settings.syncs(name) for name in SYNC_FIELDS},
-        "sync_background": settings.sync_background,  # a cover edit matters to either image
         "wake_timer": settings.wake_timer,  # the timer process reads it (timer/state.py)
     }
     path = os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)

@@ -17,7 +17,7 @@ import pytest
 from plexsync.core.settings import Settings
 from plexsync.core.vocab import CLEARABLE
 from plexsync.hook.handler import gate
-from plexsync.plex.client import PlexItem
+from plexsync.plex.model import PlexItem
 from plexsync.queue.enums import JobSource, SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.memory_store import MemoryStore

@@ -14,10 +14,10 @@ import pytest
 
 from plexsync.core.settings import Settings
 from plexsync.plex import index as index_mod
-from plexsync.plex.client import PlexClient, Section
+from plexsync.plex.client import PlexClient
 from plexsync.plex.index import LibraryIndex
 from plexsync.plex.index_cache import clear, open_store
-from plexsync.plex.model import Candidate
+from plexsync.plex.model import Candidate, Section
 from testkit.fake_plex import FakePlex
 
 MOVIES = Section(1, "Movies", "movie", ("/media/videos",))

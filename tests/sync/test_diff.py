@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plexsync.plex.client import PlexItem
+from plexsync.plex.model import PlexItem
 from plexsync.sync.diff import diff
 from plexsync.sync.fields import Wanted
 
