@@ -9,14 +9,19 @@ The mapping (`translate`), for the request `what` (method and path, never the qu
   where the caller asks for that check) → `ConfigError` naming the fix (`not_plex_message`);
 - other 4xx, non-XML answers and anything else → `PlexBadRequest`.
 
-Messages are redacted (`log.redact`, URLs in exception text replaced): the token never appears.
-plexapi and requests are imported lazily, so importing this module is cheap.
+The mapping is a table of foreign exception classes, most specific first (`_rules`), built on
+first use: plexapi and requests are imported lazily, so importing this module is cheap.
+Messages are redacted (`log.redact`, URLs in exception text replaced): the token never appears,
+and callers raise the result `from None` so the foreign exception (whose text may hold a
+tokenised URL) is not kept as its `__cause__`.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from plexsync.core.log import log
 from plexsync.errors import (
@@ -70,50 +75,114 @@ def _not_a_plex_answer(exc: BaseException) -> bool:
             or isinstance(exc, ET.ParseError | AttributeError))
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """The failed request, as its error message names it."""
+
+    what: str                          # method and path, never the query
+    where: str                         # " at <base url>" or ""
+    not_found: type[PlexSyncError]     # what a 404 means to the caller
+
+
+_Rule = Callable[[BaseException, _Request], PlexSyncError]
+_table: list[tuple[type[BaseException], _Rule]] = []
+
+
 def translate(exc: BaseException, what: str, not_found: type[PlexSyncError],
               base_url: str = "", *, not_plex: bool = False) -> PlexSyncError:
     """Map a plexapi / requests failure of request `what` to a PlexSync error (redacted).
 
     With `not_plex`, an answer that shows plex_url is not a Plex server (404, not XML)
-    is a ConfigError naming the fix."""
+    is a ConfigError naming the fix. Otherwise the first row of the table whose class `exc`
+    is an instance of decides (rows run most specific first); anything else is a
+    `PlexBadRequest`. The caller raises the result `from None`: the foreign exception's text
+    may hold the URL and its token, so it must not ride along as `__cause__`."""
     if not_plex and _not_a_plex_answer(exc):
         why = "404 Not Found" if _status_of(exc) == 404 or _is_not_found(exc) else \
             "an answer that is not Plex XML"
         return ConfigError(not_plex_message(base_url, what, why))
-    import requests
-    from plexapi.exceptions import BadRequest, NotFound, Unauthorized
-
-    status = _status_of(exc)
-    where = f" at {base_url}" if base_url else ""
-    if isinstance(exc, Unauthorized) or status == 401:
-        err: PlexSyncError = PlexAuth(
-            f"Plex{where} refused the token (401 Unauthorized) for {what}; check plex_token in "
-            "Settings → Plugins → PlexSync.")
-    elif isinstance(exc, NotFound) or status == 404:
-        err = not_found(f"Plex answered 404 Not Found for {what}.")
-    elif status is not None and (status >= 500 or status == 429):
-        busy = "is busy (429 Too Many Requests)" if status == 429 else f"failed ({status})"
-        err = PlexServerDown(f"Plex{where} {busy} for {what}; will retry.")
-    elif status is not None:
-        err = PlexBadRequest(f"Plex rejected {what} ({status}).")
-    elif isinstance(exc, requests.exceptions.SSLError):
-        err = PlexServerDown(f"TLS to Plex{where} failed for {what} ({_short(exc)}); fix the "
-                             "certificate or set verify_tls to false.")
-    elif isinstance(exc, requests.exceptions.Timeout):
-        err = PlexServerDown(f"Plex{where} did not answer {what} in time (timeout).")
-    elif isinstance(exc, requests.exceptions.ConnectionError):
-        err = PlexServerDown(f"cannot connect to Plex{where} for {what}; is Plex running and "
-                             "plex_url right?")
-    elif isinstance(exc, requests.exceptions.RequestException):
-        err = PlexServerDown(f"the request {what} to Plex{where} failed ({_short(exc)}).")
-    elif isinstance(exc, ET.ParseError | AttributeError):
-        err = PlexBadRequest(f"Plex{where} answered {what} with something that is not Plex XML; "
-                             "is plex_url the address of a Plex Media Server?")
-    elif isinstance(exc, BadRequest):
-        err = PlexBadRequest(f"plexapi refused {what}: {_short(exc)}")
-    else:
-        err = PlexBadRequest(f"{what} to Plex failed: {type(exc).__name__}: {_short(exc)}")
+    request = _Request(what, f" at {base_url}" if base_url else "", not_found)
+    rule = next((rule for cls, rule in _rules() if isinstance(exc, cls)), _unknown)
+    err = rule(exc, request)
     return type(err)(log.redact(str(err)))
+
+
+def _rules() -> list[tuple[type[BaseException], _Rule]]:
+    """Foreign exception class → how to translate it, most specific class first. Built on
+    first use: requests and plexapi are not imported on the hook path."""
+    if not _table:
+        import requests.exceptions as rex
+        from plexapi.exceptions import BadRequest, NotFound, Unauthorized
+
+        _table.extend([
+            (Unauthorized, _auth),            # a BadRequest subclass: before it
+            (NotFound, _not_found),
+            (StatusError, _by_status),
+            (rex.SSLError, _tls),             # a ConnectionError subclass: before it
+            (rex.Timeout, _timeout),          # ConnectTimeout is also a ConnectionError
+            (rex.ConnectionError, _unreachable),
+            (rex.RequestException, _request_failed),
+            (ET.ParseError, _not_xml),
+            (AttributeError, _not_xml),       # plexapi reading XML that is not Plex's
+            (BadRequest, _bad_request),
+        ])
+    return _table
+
+
+def _auth(exc: BaseException, r: _Request) -> PlexSyncError:
+    return PlexAuth(f"Plex{r.where} refused the token (401 Unauthorized) for {r.what}; check "
+                    "plex_token in Settings → Plugins → PlexSync.")
+
+
+def _not_found(exc: BaseException, r: _Request) -> PlexSyncError:
+    return r.not_found(f"Plex answered 404 Not Found for {r.what}.")
+
+
+def _by_status(exc: BaseException, r: _Request) -> PlexSyncError:
+    """An HTTP status decides: 401, 404, 5xx and 429 (busy), any other 4xx."""
+    status = _status_of(exc)
+    if status == 401:
+        return _auth(exc, r)
+    if status == 404:
+        return _not_found(exc, r)
+    if status is not None and (status >= 500 or status == 429):
+        busy = "is busy (429 Too Many Requests)" if status == 429 else f"failed ({status})"
+        return PlexServerDown(f"Plex{r.where} {busy} for {r.what}; will retry.")
+    return PlexBadRequest(f"Plex rejected {r.what} ({status}).")
+
+
+def _bad_request(exc: BaseException, r: _Request) -> PlexSyncError:
+    """plexapi's BadRequest: its status when its message starts with one."""
+    if _status_of(exc) is not None:
+        return _by_status(exc, r)
+    return PlexBadRequest(f"plexapi refused {r.what}: {_short(exc)}")
+
+
+def _tls(exc: BaseException, r: _Request) -> PlexSyncError:
+    return PlexServerDown(f"TLS to Plex{r.where} failed for {r.what} ({_short(exc)}); fix the "
+                          "certificate or set verify_tls to false.")
+
+
+def _timeout(exc: BaseException, r: _Request) -> PlexSyncError:
+    return PlexServerDown(f"Plex{r.where} did not answer {r.what} in time (timeout).")
+
+
+def _unreachable(exc: BaseException, r: _Request) -> PlexSyncError:
+    return PlexServerDown(f"cannot connect to Plex{r.where} for {r.what}; is Plex running and "
+                          "plex_url right?")
+
+
+def _request_failed(exc: BaseException, r: _Request) -> PlexSyncError:
+    return PlexServerDown(f"the request {r.what} to Plex{r.where} failed ({_short(exc)}).")
+
+
+def _not_xml(exc: BaseException, r: _Request) -> PlexSyncError:
+    return PlexBadRequest(f"Plex{r.where} answered {r.what} with something that is not Plex "
+                          "XML; is plex_url the address of a Plex Media Server?")
+
+
+def _unknown(exc: BaseException, r: _Request) -> PlexSyncError:
+    return PlexBadRequest(f"{r.what} to Plex failed: {type(exc).__name__}: {_short(exc)}")
 
 
 def _short(exc: BaseException) -> str:
