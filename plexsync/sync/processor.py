@@ -1,7 +1,7 @@
 """The sync `Processor`: a claimed batch of jobs → one outcome per job (SPEC §5–§7).
 
-Per batch: jobs whose event is older than the data last synced (`jobs.superseded`) are
-SKIPPED before anything is asked; the rest cost ONE Stash query. Per job, in order:
+Per batch: ONE Stash query (the drain has already skipped late events, `model.superseded`,
+before the batch reaches a processor). Per job, in order:
 - scene gone from Stash → SKIPPED; empty metadata (quality gate) → SKIPPED;
 - Stash `updated_at` not newer than the record's, same values hash and same screenshot key →
   UNCHANGED with no Plex request at all (reconcile and recover jobs always look at Plex);
@@ -35,7 +35,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log, quote_path
@@ -50,8 +50,9 @@ from plexsync.errors import (
     PlexServerDown,
     PlexSyncError,
 )
-from plexsync.plex.client import PlexClient, PlexItem, Section
+from plexsync.plex.client import PlexClient
 from plexsync.plex.index import LibraryIndex
+from plexsync.plex.model import PlexItem, Section
 from plexsync.queue.model import (
     Batch,
     Job,
@@ -60,11 +61,11 @@ from plexsync.queue.model import (
     OutcomeKind,
     Processor,
     SyncRecord,
-    superseded,
 )
 from plexsync.sync import fields, images, matcher
-from plexsync.sync.diff import diff
+from plexsync.sync.diff import Edit, diff
 from plexsync.sync.ownership import Ownership, RecordsOnItem, cached_view, trusted
+from plexsync.sync.ports import PlexPort
 
 ALWAYS_LOOK = frozenset({JobSource.RECONCILE, JobSource.RECOVER})
 T = TypeVar("T")
@@ -76,7 +77,10 @@ def build_processor(ctx: TaskContext) -> Processor:
 
 
 class SyncProcessor:
-    def __init__(self, ctx: TaskContext, plex: PlexClient | None = None) -> None:
+    """The drain's `Processor`. `plex`: any `PlexPort` (default: a `PlexClient` for the
+    settings, built on first need)."""
+
+    def __init__(self, ctx: TaskContext, plex: PlexPort | None = None) -> None:
         self._ctx = ctx
         self._settings = ctx.settings
         self._plex = plex
@@ -89,7 +93,7 @@ class SyncProcessor:
         self._views: dict[int, LibraryIndex | None] = {}
 
     # ------------------------------------------------------------------ lazy Plex
-    def plex(self) -> PlexClient:
+    def plex(self) -> PlexPort:
         if self._plex is None:
             self._plex = PlexClient(self._settings, self._ctx.data_dir)
         if self._sections is None:
@@ -134,14 +138,7 @@ class SyncProcessor:
     # ------------------------------------------------------------------ the batch
     def process(self, batch: Batch) -> Iterator[Outcome]:
         self._records_on_item = batch.records_on_item
-        pending: list[Job] = []
-        for job in batch.jobs:
-            record = batch.records.get(job.scene_id)
-            if superseded(job, record):
-                yield Outcome(job, OutcomeKind.SKIPPED,
-                              detail="late event: newer Stash data was already synced")
-            else:
-                pending.append(job)
+        pending = list(batch.jobs)
         if not pending:
             return
         fetched_at = self._ctx.clock()
@@ -178,74 +175,95 @@ class SyncProcessor:
     # ------------------------------------------------------------------ one job
     def _one(self, job: Job, scene: Mapping[str, Any] | None, record: SyncRecord | None,
              fetched_at: float) -> Outcome:
+        """One job, in the steps of the module docstring."""
         if scene is None:
             return Outcome(job, OutcomeKind.SKIPPED, detail="the scene no longer exists in Stash")
         owned = record.pushed_fields if record is not None else ()
         want = fields.wanted(scene, self._settings, job.cleared_fields, owned)
         if want.skip_reason:
             return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
-        values_hash = want.values_hash
         updated_at = str(scene.get("updated_at") or "")
-        if (record is not None and job.source not in ALWAYS_LOOK
-                and not _newer(updated_at, record.stash_updated_at)
-                and record.values_hash == values_hash and record.poster_key == want.poster_url
-                and self._still_own(record, scene)):
+        if record is not None and self._unchanged(job, record, want, updated_at, scene):
             return Outcome(job, OutcomeKind.UNCHANGED, confidence=record.confidence,
                            record=dataclasses.replace(record, fetched_at=fetched_at),
                            detail="unchanged since the last sync")
         files = fields.scene_files(scene)
         if not files:
             return Outcome(job, OutcomeKind.SKIPPED, detail="the scene has no files")
-
         found = self._locate(job, files, record)
         if isinstance(found, Outcome):
             return found
         item, confidence = found
-        same_item = record is not None and record.rating_key == item.rating_key
-        if not same_item and owned:   # what PlexSync owned was on another item: clear nothing
-            owned = ()
-            want = fields.wanted(scene, self._settings, job.cleared_fields, owned)
-            values_hash = want.values_hash
+        same_item = _same_item(record, item)
+        if not same_item and owned:
+            # what PlexSync owned was on another item: clear nothing
+            want = fields.wanted(scene, self._settings, job.cleared_fields, ())
             if want.skip_reason:
                 return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
+            owned = ()
+        added = record.collections_added if record is not None and same_item else ()
         undo = _undo(self._superseded)
         if undo is not None:   # another scene's values sit on this item: empty what it filled
             owned = tuple(dict.fromkeys([*owned, *undo[0]]))
             want = fields.wanted(scene, self._settings, {*job.cleared_fields, *CLEARABLE},
                                  owned)
-            values_hash = want.values_hash
-        prev = (images.Previous(record.poster_key, record.poster_hash, record.art_hash)
-                if record is not None and same_item else images.Previous())
-        # preserve_plex_edits keeps images Plex has, except those PlexSync itself uploaded to
-        # this item (a changed Stash cover must still replace PlexSync's own earlier poster).
-        present = [n for n, has, ours in (("poster", item.has_poster, bool(prev.poster_hash)),
-                                          ("art", item.has_art, bool(prev.art_hash)))
-                   if has and not ours]
-        pictures = images.sync_images(want, prev, item.rating_key, self._ctx.stash.download,
-                                      self.plex().upload_image, plex_has=present)
-        added = record.collections_added if record and same_item else ()
-        if undo is not None:
             added = tuple(dict.fromkeys([*added, *undo[1]]))
-        edit = diff(want, item, added, lock_images=pictures.managed(), owned=owned)
+        return self._write(job, item, confidence, _Plan(want, owned, added),
+                           record if same_item else None, _Read(updated_at, fetched_at))
+
+    def _unchanged(self, job: Job, record: SyncRecord, want: fields.Wanted, updated_at: str,
+                   scene: Mapping[str, Any]) -> bool:
+        """Nothing to ask Plex: Stash not newer than the record, same values and screenshot,
+        and the recorded item still the scene's (reconcile and recover jobs always look)."""
+        return (job.source not in ALWAYS_LOOK
+                and not _newer(updated_at, record.stash_updated_at)
+                and record.values_hash == want.values_hash
+                and record.poster_key == want.poster_url
+                and self._still_own(record, scene))
+
+    def _write(self, job: Job, item: PlexItem, confidence: str, plan: _Plan,
+               previous: SyncRecord | None, read: _Read) -> Outcome:
+        """Images, then ONE edit with only what differs; the outcome and the new record.
+        `previous`: the last sync's record when it wrote to this same item."""
+        pictures = self._images(plan.want, item, previous)
+        edit = diff(plan.want, item, plan.collections_added, lock_images=pictures.managed(),
+                    owned=plan.owned)
         if edit:
             self.plex().edit(item.section_id, item.rating_key, edit.params)
         if pictures.note:
             log.debug(f"scene {job.scene_id}: {pictures.note}")
         for warning in pictures.warnings:
             log.warning(f"scene {job.scene_id}: {warning}")
+        new_record = self._record(job, item, confidence, plan.want, read, pictures, edit)
         wrote = bool(edit) or bool(pictures.uploaded)
-        new_record = SyncRecord(
-            scene_id=job.scene_id, rating_key=item.rating_key, section_id=item.section_id,
-            stash_updated_at=updated_at, fetched_at=fetched_at, values_hash=values_hash,
-            synced_at=self._ctx.clock(), poster_key=pictures.key,
-            poster_hash=pictures.poster_hash, art_hash=pictures.art_hash,
-            collections_added=edit.collections_added, confidence=confidence,
-            pushed_fields=edit.pushed,
-        )
         what = ", ".join([*edit.changed, *pictures.uploaded]) or "locks only"
         return Outcome(job, OutcomeKind.SYNCED if wrote else OutcomeKind.UNCHANGED,
                        record=new_record, confidence=confidence, warnings=pictures.warnings,
                        detail=f"updated {what}" if wrote else "Plex already matched Stash")
+
+    def _images(self, want: fields.Wanted, item: PlexItem,
+                previous: SyncRecord | None) -> images.ImageResult:
+        """Poster and art; `previous` is the last sync of this same item, if any."""
+        prev = (images.Previous(previous.poster_key, previous.poster_hash, previous.art_hash)
+                if previous is not None else images.Previous())
+        # preserve_plex_edits keeps images Plex has, except those PlexSync itself uploaded to
+        # this item (a changed Stash cover must still replace PlexSync's own earlier poster).
+        present = [n for n, has, ours in (("poster", item.has_poster, bool(prev.poster_hash)),
+                                          ("art", item.has_art, bool(prev.art_hash)))
+                   if has and not ours]
+        return images.sync_images(want, prev, item.rating_key, self._ctx.stash.download,
+                                  self.plex().upload_image, plex_has=present)
+
+    def _record(self, job: Job, item: PlexItem, confidence: str, want: fields.Wanted,
+                read: _Read, pictures: images.ImageResult, edit: Edit) -> SyncRecord:
+        return SyncRecord(
+            scene_id=job.scene_id, rating_key=item.rating_key, section_id=item.section_id,
+            stash_updated_at=read.updated_at, fetched_at=read.fetched_at,
+            values_hash=want.values_hash, synced_at=self._ctx.clock(), poster_key=pictures.key,
+            poster_hash=pictures.poster_hash, art_hash=pictures.art_hash,
+            collections_added=edit.collections_added, confidence=confidence,
+            pushed_fields=edit.pushed,
+        )
 
     def _locate(self, job: Job, files: list[matcher.SceneFile],
                 record: SyncRecord | None) -> tuple[PlexItem, str] | Outcome:
@@ -337,6 +355,27 @@ class SyncProcessor:
         error = PlexNotFound(f"scene {job.scene_id}: Plex has no item for "
                              f"{quote_path(result.plex_path)} yet{note}")
         return _failed(job, error)
+
+
+class _Read(NamedTuple):
+    """When and what of Stash this sync read: the scene's `updated_at`, the fetch time."""
+
+    updated_at: str
+    fetched_at: float
+
+
+class _Plan(NamedTuple):
+    """What to write to the item: the wanted values, the fields PlexSync may clear there
+    (its own, plus another scene's it is undoing), and the collections PlexSync added."""
+
+    want: fields.Wanted
+    owned: tuple[str, ...]
+    collections_added: tuple[str, ...]
+
+
+def _same_item(record: SyncRecord | None, item: PlexItem) -> bool:
+    """Whether the last sync (`record`) wrote to this same Plex item."""
+    return record is not None and record.rating_key == item.rating_key
 
 
 class _SetupDown(PlexServerDown):
