@@ -14,10 +14,7 @@ from typing import Any
 
 import pytest
 
-from plexsync.core.settings import Settings
-from plexsync.core.vocab import CLEARABLE
 from plexsync.hook.handler import gate
-from plexsync.plex.model import PlexItem
 from plexsync.queue.enums import JobSource, SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.memory_store import MemoryStore
@@ -25,14 +22,11 @@ from plexsync.queue.model import Outcome, OutcomeKind, SyncRecord
 from plexsync.queue.schema import MIGRATIONS
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.queue.storage import Storage
-from plexsync.sync.diff import diff
-from plexsync.sync.fields import Wanted, wanted
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.helpers import T0, record
 from tests.integration.test_sync_processor import PLEX_ROOT, Env, kinds, rich, user_edit
 
-DEFAULTS = Settings.from_mapping({})
 # What Stash's scene edit form sends for a scene with only a title: every field, most empty.
 EDIT_FORM: dict[str, Any] = {
     "id": "1", "title": "New title", "code": "", "details": "", "director": "", "urls": [],
@@ -143,60 +137,6 @@ def test_ownership_does_not_follow_the_scene_to_another_plex_item(env: Env) -> N
     env.clock.now += 300
     env.run(jobs=[env.job(sid, cleared={"details"})])
     assert env.plex.item(new_rk).summary == "Agent summary"
-
-
-# --------------------------------------------------------------------------- pure parts
-def test_wanted_clears_only_the_fields_plexsync_owns() -> None:
-    scene: dict[str, Any] = {"title": "T", "details": "", "tags": [], "performers": [],
-                             "studio": None, "groups": [], "files": []}
-    cleared = {"details", "tag_ids", "performer_ids", "studio_id"}
-    assert wanted(scene, DEFAULTS, cleared).scalars == {"title": "T"}
-    some = wanted(scene, DEFAULTS, cleared, {"summary", "actor"})
-    assert some.scalars == {"title": "T", "summary": None} and some.tags == {"actor": ()}
-    assert some.collections is None
-
-
-def test_an_empty_scene_whose_clears_plexsync_does_not_own_passes_no_quality_gate() -> None:
-    empty = {"title": "", "details": "", "tags": [], "performers": [], "files": []}
-    assert wanted(empty, DEFAULTS, {"details", "tag_ids"}).skip_reason
-    assert not wanted(empty, DEFAULTS, {"details", "tag_ids"}, {"genre"}).skip_reason
-
-
-def test_a_non_empty_stash_list_mirrors_whether_or_not_plexsync_owned_it() -> None:
-    scene = {"title": "T", "tags": [{"name": "Drama"}], "performers": [{"name": "Ada"}]}
-    w = wanted(scene, DEFAULTS, {"tag_ids"})
-    assert w.tags == {"genre": ("Drama",), "actor": ("Ada",)}
-    edit = diff(w, PlexItem(1, 1, tags={"genre": ("Agent",), "actor": ()}))
-    assert edit.params["genre[0].tag.tag"] == "Drama" and "genre[].tag.tag-" in edit.params
-
-
-def test_diff_reports_what_plexsync_owns_after_the_edit() -> None:
-    want = Wanted(scalars={"title": "T", "summary": None, "studio": "S"},
-                  tags={"genre": ("G",), "actor": ()}, collections=("S",))
-    edit = diff(want, PlexItem(1, 1, summary="old", tags={"actor": ("A",)}),
-                owned={"summary", "actor", "date"})
-    assert set(edit.pushed) == {"title", "studio", "genre", "collection", "date"}
-
-
-def test_diff_under_preserve_owns_only_what_plex_holds_of_plexsync_s_values() -> None:
-    want = Wanted(scalars={"title": "T", "summary": "S", "studio": None}, preserve=True)
-    current = PlexItem(1, 1, title="T", summary="user's", studio="kept")
-    edit = diff(want, current, owned={"summary", "studio"})
-    assert set(edit.pushed) == {"title", "studio"}
-
-
-def test_every_input_the_hook_reports_cleared_can_clear_its_plex_field() -> None:
-    scene: dict[str, Any] = {"title": "T", "details": "", "date": "", "rating100": None,
-                             "studio": None, "performers": [], "tags": [], "groups": [],
-                             "director": ""}
-    owned = ("summary", "date", "studio", "rating", "actor", "genre", "director",
-             "collection")
-    for name, field in CLEARABLE.items():
-        w = wanted(scene, DEFAULTS, {name}, owned)
-        cleared = ({k for k, v in w.scalars.items() if v is None}
-                   | {k for k, v in w.tags.items() if not v}
-                   | ({"collection"} if w.collections == () else set()))
-        assert cleared or field == "title", name
 
 
 # --------------------------------------------------------------------------- storage

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from plexsync.core.settings import Settings
 from plexsync.plex.model import PlexItem
 from plexsync.sync.diff import diff
-from plexsync.sync.fields import Wanted
+from plexsync.sync.fields import Wanted, wanted
+
+DEFAULTS = Settings.from_mapping({})
 
 
 def item(**over: Any) -> PlexItem:
@@ -131,3 +134,27 @@ def test_a_year_that_disagrees_with_the_date_is_corrected_even_when_the_date_is_
     assert edit.params.get("year.value") == "2021"
     same = diff(Wanted(scalars={"date": "2021-02-03"}), item(date="2021-02-03", year=2021))
     assert "year.value" not in same.params
+
+
+# ----------------------------------------------------- ownership after the edit
+def test_a_non_empty_stash_list_mirrors_whether_or_not_plexsync_owned_it() -> None:
+    scene = {"title": "T", "tags": [{"name": "Drama"}], "performers": [{"name": "Ada"}]}
+    w = wanted(scene, DEFAULTS, {"tag_ids"})
+    assert w.tags == {"genre": ("Drama",), "actor": ("Ada",)}
+    edit = diff(w, PlexItem(1, 1, tags={"genre": ("Agent",), "actor": ()}))
+    assert edit.params["genre[0].tag.tag"] == "Drama" and "genre[].tag.tag-" in edit.params
+
+
+def test_diff_reports_what_plexsync_owns_after_the_edit() -> None:
+    want = Wanted(scalars={"title": "T", "summary": None, "studio": "S"},
+                  tags={"genre": ("G",), "actor": ()}, collections=("S",))
+    edit = diff(want, PlexItem(1, 1, summary="old", tags={"actor": ("A",)}),
+                owned={"summary", "actor", "date"})
+    assert set(edit.pushed) == {"title", "studio", "genre", "collection", "date"}
+
+
+def test_diff_under_preserve_owns_only_what_plex_holds_of_plexsync_s_values() -> None:
+    want = Wanted(scalars={"title": "T", "summary": "S", "studio": None}, preserve=True)
+    current = PlexItem(1, 1, title="T", summary="user's", studio="kept")
+    edit = diff(want, current, owned={"summary", "studio"})
+    assert set(edit.pushed) == {"title", "studio"}

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from plexsync.core.settings import Settings
+from plexsync.core.vocab import CLEARABLE
 from plexsync.sync.fields import (
     MAX_SUMMARY,
     OWNABLE,
@@ -161,3 +162,34 @@ def test_scene_files_keep_order_and_tolerate_missing_numbers() -> None:
     files = [{"path": "/a.mp4", "size": "12", "duration": None}, {"path": "/b.mp4"}]
     assert scene_files({"files": files}) == [SceneFile("/a.mp4", 12, 0.0),
                                              SceneFile("/b.mp4", 0, 0.0)]
+
+
+# ----------------------------------------------------- explicit clears and ownership
+def test_wanted_clears_only_the_fields_plexsync_owns() -> None:
+    scene: dict[str, Any] = {"title": "T", "details": "", "tags": [], "performers": [],
+                             "studio": None, "groups": [], "files": []}
+    cleared = {"details", "tag_ids", "performer_ids", "studio_id"}
+    assert wanted(scene, DEFAULTS, cleared).scalars == {"title": "T"}
+    some = wanted(scene, DEFAULTS, cleared, {"summary", "actor"})
+    assert some.scalars == {"title": "T", "summary": None} and some.tags == {"actor": ()}
+    assert some.collections is None
+
+
+def test_an_empty_scene_whose_clears_plexsync_does_not_own_passes_no_quality_gate() -> None:
+    empty = {"title": "", "details": "", "tags": [], "performers": [], "files": []}
+    assert wanted(empty, DEFAULTS, {"details", "tag_ids"}).skip_reason
+    assert not wanted(empty, DEFAULTS, {"details", "tag_ids"}, {"genre"}).skip_reason
+
+
+def test_every_input_the_hook_reports_cleared_can_clear_its_plex_field() -> None:
+    scene: dict[str, Any] = {"title": "T", "details": "", "date": "", "rating100": None,
+                             "studio": None, "performers": [], "tags": [], "groups": [],
+                             "director": ""}
+    owned = ("summary", "date", "studio", "rating", "actor", "genre", "director",
+             "collection")
+    for name, field in CLEARABLE.items():
+        w = wanted(scene, DEFAULTS, {name}, owned)
+        cleared = ({k for k, v in w.scalars.items() if v is None}
+                   | {k for k, v in w.tags.items() if not v}
+                   | ({"collection"} if w.collections == () else set()))
+        assert cleared or field == "title", name
