@@ -5,7 +5,8 @@ matter, which ones the user cleared, which toggles are on by default), `sync.fie
 `sync.diff` (which Plex fields PlexSync can own, their wire names) and `plex.client` (the
 wire names it parses). A field added here is added everywhere; nothing else restates these.
 
-On the hook path: no imports at all (not even `typing`), so it costs one small module.
+On the hook path: nothing imported but `__future__` (which the hook has loaded already, and
+which keeps the annotations below from being evaluated), so it costs one small module.
 
 Three name spaces meet here (docs/design.md, "Field ownership"):
 - *our fields*: the `sync_<field>` toggle names (title, summary, date, studio, performers,
@@ -16,6 +17,8 @@ Three name spaces meet here (docs/design.md, "Field ownership"):
   `PlexItem.locked`): the scalars, the tag kinds, and the images "poster" and "art", each
   with the wire name Plex's edit and lock parameters use.
 """
+
+from __future__ import annotations
 
 # ------------------------------------------------------------------ our fields
 # Every `sync_<field>` toggle and its default. `Settings` takes its `sync_*` defaults from here
