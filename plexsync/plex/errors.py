@@ -85,7 +85,12 @@ class _Request:
 
 
 _Rule = Callable[[BaseException, _Request], PlexSyncError]
-_table: list[tuple[type[BaseException], _Rule]] = []
+# A row's translation: a function, or our class and its message ({where}, {what}, {short}: the
+# foreign message's first line, redacted).
+_Translation = _Rule | tuple[type[PlexSyncError], str]
+_table: list[tuple[type[BaseException], _Translation]] = []
+_NOT_XML = ("Plex{where} answered {what} with something that is not Plex XML; is plex_url the "
+            "address of a Plex Media Server?")
 
 
 def translate(exc: BaseException, what: str, not_found: type[PlexSyncError],
@@ -102,14 +107,18 @@ def translate(exc: BaseException, what: str, not_found: type[PlexSyncError],
             "an answer that is not Plex XML"
         return ConfigError(not_plex_message(base_url, what, why))
     request = _Request(what, f" at {base_url}" if base_url else "", not_found)
-    rule = next((rule for cls, rule in _rules() if isinstance(exc, cls)), _unknown)
-    err = rule(exc, request)
+    translation = next((t for cls, t in _rules() if isinstance(exc, cls)), _unknown)
+    if callable(translation):
+        err = translation(exc, request)
+    else:
+        cls, message = translation
+        err = cls(message.format(where=request.where, what=what, short=_short(exc)))
     return type(err)(log.redact(str(err)))
 
 
-def _rules() -> list[tuple[type[BaseException], _Rule]]:
-    """Foreign exception class → how to translate it, most specific class first. Built on
-    first use: requests and plexapi are not imported on the hook path."""
+def _rules() -> list[tuple[type[BaseException], _Translation]]:
+    """Foreign exception class → its translation, most specific class first. Built on first
+    use: requests and plexapi are not imported on the hook path."""
     if not _table:
         import requests.exceptions as rex
         from plexapi.exceptions import BadRequest, NotFound, Unauthorized
@@ -118,12 +127,17 @@ def _rules() -> list[tuple[type[BaseException], _Rule]]:
             (Unauthorized, _auth),            # a BadRequest subclass: before it
             (NotFound, _not_found),
             (StatusError, _by_status),
-            (rex.SSLError, _tls),             # a ConnectionError subclass: before it
-            (rex.Timeout, _timeout),          # ConnectTimeout is also a ConnectionError
-            (rex.ConnectionError, _unreachable),
-            (rex.RequestException, _request_failed),
-            (ET.ParseError, _not_xml),
-            (AttributeError, _not_xml),       # plexapi reading XML that is not Plex's
+            (rex.SSLError, (PlexServerDown,   # a ConnectionError subclass: before it
+                            "TLS to Plex{where} failed for {what} ({short}); fix the "
+                            "certificate or set verify_tls to false.")),
+            (rex.Timeout, (PlexServerDown,    # ConnectTimeout is also a ConnectionError
+                           "Plex{where} did not answer {what} in time (timeout).")),
+            (rex.ConnectionError, (PlexServerDown, "cannot connect to Plex{where} for {what}; "
+                                                   "is Plex running and plex_url right?")),
+            (rex.RequestException, (PlexServerDown,
+                                    "the request {what} to Plex{where} failed ({short}).")),
+            (ET.ParseError, (PlexBadRequest, _NOT_XML)),
+            (AttributeError, (PlexBadRequest, _NOT_XML)),   # plexapi reading non-Plex XML
             (BadRequest, _bad_request),
         ])
     return _table
@@ -156,29 +170,6 @@ def _bad_request(exc: BaseException, r: _Request) -> PlexSyncError:
     if _status_of(exc) is not None:
         return _by_status(exc, r)
     return PlexBadRequest(f"plexapi refused {r.what}: {_short(exc)}")
-
-
-def _tls(exc: BaseException, r: _Request) -> PlexSyncError:
-    return PlexServerDown(f"TLS to Plex{r.where} failed for {r.what} ({_short(exc)}); fix the "
-                          "certificate or set verify_tls to false.")
-
-
-def _timeout(exc: BaseException, r: _Request) -> PlexSyncError:
-    return PlexServerDown(f"Plex{r.where} did not answer {r.what} in time (timeout).")
-
-
-def _unreachable(exc: BaseException, r: _Request) -> PlexSyncError:
-    return PlexServerDown(f"cannot connect to Plex{r.where} for {r.what}; is Plex running and "
-                          "plex_url right?")
-
-
-def _request_failed(exc: BaseException, r: _Request) -> PlexSyncError:
-    return PlexServerDown(f"the request {r.what} to Plex{r.where} failed ({_short(exc)}).")
-
-
-def _not_xml(exc: BaseException, r: _Request) -> PlexSyncError:
-    return PlexBadRequest(f"Plex{r.where} answered {r.what} with something that is not Plex "
-                          "XML; is plex_url the address of a Plex Media Server?")
 
 
 def _unknown(exc: BaseException, r: _Request) -> PlexSyncError:

@@ -100,23 +100,25 @@ def test_a_new_scene_is_matched_read_once_and_written_in_one_edit(world: World) 
     assert out.record.rating_key == rk and "title" in out.record.pushed_fields
 
 
-def test_an_unchanged_scene_costs_no_plex_call_at_all(world: World) -> None:
+def synced_once(world: World) -> SyncRecord:
+    """Scene 1 synced to its Plex item; the Plex call log cleared."""
     world.plex.add_item(1, "/media/a.mp4", size=10, duration_ms=1000)
     world.stash.scenes[1] = scene(1)
     [first] = world.run(world.job(1))
     assert first.record is not None
     world.plex.calls.clear()
-    [again] = world.run(world.job(1), records={1: first.record})
+    return first.record
+
+
+def test_an_unchanged_scene_costs_no_plex_call_at_all(world: World) -> None:
+    record = synced_once(world)
+    [again] = world.run(world.job(1), records={1: record})
     assert again.kind is OutcomeKind.UNCHANGED and world.plex.calls == []
 
 
 def test_a_reconcile_job_always_looks_at_plex(world: World) -> None:
-    world.plex.add_item(1, "/media/a.mp4", size=10, duration_ms=1000)
-    world.stash.scenes[1] = scene(1)
-    [first] = world.run(world.job(1))
-    assert first.record is not None
-    world.plex.calls.clear()
-    [again] = world.run(world.job(1, JobSource.RECONCILE), records={1: first.record})
+    record = synced_once(world)
+    [again] = world.run(world.job(1, JobSource.RECONCILE), records={1: record})
     assert again.kind is OutcomeKind.UNCHANGED and world.plex.count("fetch_item") == 1
     assert world.plex.count("edit") == 0
 
@@ -129,12 +131,9 @@ def test_a_scene_gone_from_stash_is_skipped_without_asking_plex(world: World) ->
 
 def test_the_processor_syncs_every_job_it_is_given_late_events_are_the_drain_s(
         world: World) -> None:
-    world.plex.add_item(1, "/media/a.mp4", size=10, duration_ms=1000)
-    world.stash.scenes[1] = scene(1)
-    [first] = world.run(world.job(1))
-    assert first.record is not None
+    record = synced_once(world)
     world.stash.scenes[1] = scene(1, title="Newer", updated_at="2026-02-01T00:00:00Z")
-    [late] = world.run(world.job(1, at=first.record.fetched_at - 1), records={1: first.record})
+    [late] = world.run(world.job(1, at=record.fetched_at - 1), records={1: record})
     assert late.kind is OutcomeKind.SYNCED
 
 
