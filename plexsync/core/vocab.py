@@ -8,7 +8,7 @@ wire names it parses). A field added here is added everywhere; nothing else rest
 On the hook path: nothing imported but `__future__` (which the hook has loaded already, and
 which keeps the annotations below from being evaluated), so it costs one small module.
 
-Three name spaces meet here (docs/design.md, "Field ownership"):
+Three name spaces meet here (docs/design.md#field-mapping and #field-ownership):
 - *our fields*: the `sync_<field>` toggle names (title, summary, date, studio, performers,
   tags, collections, rating, poster, background), plus `director` and `files`, which have no
   toggle and are always synced;

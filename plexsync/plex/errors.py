@@ -85,12 +85,8 @@ class _Request:
 
 
 _Rule = Callable[[BaseException, _Request], PlexSyncError]
-# A row's translation: a function, or our class and its message ({where}, {what}, {short}: the
-# foreign message's first line, redacted).
-_Translation = _Rule | tuple[type[PlexSyncError], str]
-_table: list[tuple[type[BaseException], _Translation]] = []
-_NOT_XML = ("Plex{where} answered {what} with something that is not Plex XML; is plex_url the "
-            "address of a Plex Media Server?")
+_Row = tuple[type[BaseException] | tuple[type[BaseException], ...], _Rule]
+_table: list[_Row] = []
 
 
 def translate(exc: BaseException, what: str, not_found: type[PlexSyncError],
@@ -107,18 +103,15 @@ def translate(exc: BaseException, what: str, not_found: type[PlexSyncError],
             "an answer that is not Plex XML"
         return ConfigError(not_plex_message(base_url, what, why))
     request = _Request(what, f" at {base_url}" if base_url else "", not_found)
-    translation = next((t for cls, t in _rules() if isinstance(exc, cls)), _unknown)
-    if callable(translation):
-        err = translation(exc, request)
-    else:
-        cls, message = translation
-        err = cls(message.format(where=request.where, what=what, short=_short(exc)))
+    rule = next((rule for cls, rule in _rules() if isinstance(exc, cls)), _unknown)
+    err = rule(exc, request)
     return type(err)(log.redact(str(err)))
 
 
-def _rules() -> list[tuple[type[BaseException], _Translation]]:
+def _rules() -> list[_Row]:
     """Foreign exception class → its translation, most specific class first. Built on first
-    use: requests and plexapi are not imported on the hook path."""
+    use: requests and plexapi are not imported on the hook path. (Each message is spelled as
+    a call of its class, so the troubleshooting guide's message check finds it.)"""
     if not _table:
         import requests.exceptions as rex
         from plexapi.exceptions import BadRequest, NotFound, Unauthorized
@@ -127,17 +120,19 @@ def _rules() -> list[tuple[type[BaseException], _Translation]]:
             (Unauthorized, _auth),            # a BadRequest subclass: before it
             (NotFound, _not_found),
             (StatusError, _by_status),
-            (rex.SSLError, (PlexServerDown,   # a ConnectionError subclass: before it
-                            "TLS to Plex{where} failed for {what} ({short}); fix the "
-                            "certificate or set verify_tls to false.")),
-            (rex.Timeout, (PlexServerDown,    # ConnectTimeout is also a ConnectionError
-                           "Plex{where} did not answer {what} in time (timeout).")),
-            (rex.ConnectionError, (PlexServerDown, "cannot connect to Plex{where} for {what}; "
-                                                   "is Plex running and plex_url right?")),
-            (rex.RequestException, (PlexServerDown,
-                                    "the request {what} to Plex{where} failed ({short}).")),
-            (ET.ParseError, (PlexBadRequest, _NOT_XML)),
-            (AttributeError, (PlexBadRequest, _NOT_XML)),   # plexapi reading non-Plex XML
+            (rex.SSLError, lambda exc, r: PlexServerDown(   # a ConnectionError: before it
+                f"TLS to Plex{r.where} failed for {r.what} ({_short(exc)}); fix the "
+                "certificate or set verify_tls to false.")),
+            (rex.Timeout, lambda exc, r: PlexServerDown(    # ConnectTimeout: before the next
+                f"Plex{r.where} did not answer {r.what} in time (timeout).")),
+            (rex.ConnectionError, lambda exc, r: PlexServerDown(
+                f"cannot connect to Plex{r.where} for {r.what}; is Plex running and "
+                "plex_url right?")),
+            (rex.RequestException, lambda exc, r: PlexServerDown(
+                f"the request {r.what} to Plex{r.where} failed ({_short(exc)}).")),
+            ((ET.ParseError, AttributeError), lambda exc, r: PlexBadRequest(  # plexapi, not XML
+                f"Plex{r.where} answered {r.what} with something that is not Plex XML; is "
+                "plex_url the address of a Plex Media Server?")),
             (BadRequest, _bad_request),
         ])
     return _table
