@@ -34,8 +34,8 @@ from typing import Protocol
 from plexsync.core.log import quote_path
 from plexsync.core.paths import PathMap, basename, fold, nfc
 from plexsync.errors import Conflict
-from plexsync.plex.client import Page, PlexItem, Section
 from plexsync.plex.index import LibraryIndex
+from plexsync.plex.model import Page, PlexItem, Section
 from plexsync.queue.model import SyncRecord
 from plexsync.sync import matcher
 

@@ -28,8 +28,9 @@ import pytest
 import requests
 
 from plexsync.core.settings import Settings
+from plexsync.core.vocab import FIELD_WIRE, IMAGE_WIRE, TAG_KINDS
 from plexsync.errors import PlexBadRequest, PlexNotFound
-from plexsync.plex.client import FIELD_WIRE, IMAGE_WIRE, TAG_KINDS, PlexClient
+from plexsync.plex.client import PlexClient
 from testkit import fake_plex
 from testkit.fake_plex import FakePlex, RequestRecord
 from testkit.plex_contract import DISAGREEMENTS, PlexSpec, spec_dir
