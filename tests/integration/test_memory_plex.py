@@ -80,6 +80,7 @@ def test_a_folder_scan_turns_staged_files_into_items_in_both(
     assert client.section_page(3, 0, 10) == memory.section_page(3, 0, 10)
 
 
+@pytest.mark.plex_offspec("edits Plex rejects, sent on purpose: both fakes must refuse them")
 @pytest.mark.parametrize(("call", "error"), [
     (lambda p: p.fetch_item(99), PlexNotFound),
     (lambda p: p.edit(1, 99, {"title.value": "x"}), PlexNotFound),
