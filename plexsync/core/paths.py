@@ -75,7 +75,18 @@ class PathMap:
                     f"path_map entry {chunk!r} is not of the form /stash/prefix=/plex/prefix; "
                     "separate entries with ';'."
                 )
-            entries.append(PathMapping(FsPath.parse(stash.strip()), FsPath.parse(plex.strip())))
+            mapping = PathMapping(FsPath.parse(stash.strip()), FsPath.parse(plex.strip()))
+            for side, prefix in (("Stash", mapping.stash_prefix), ("Plex", mapping.plex_prefix)):
+                if not (prefix.lead or prefix.windows):   # relative: it would match nothing, or the wrong folders
+                    raise ConfigError(
+                        f"path_map entry {chunk!r}: the {side} side {str(prefix)!r} is not an "
+                        "absolute path; write both sides in full, like /data=/media.")
+            if any(e.stash_prefix.key() == mapping.stash_prefix.key()
+                   and e.stash_prefix.windows == mapping.stash_prefix.windows for e in entries):
+                raise ConfigError(
+                    f"path_map maps the Stash prefix {str(mapping.stash_prefix)!r} twice; keep "
+                    "one entry per Stash prefix (entries are separated by ';').")
+            entries.append(mapping)
         entries.sort(key=lambda e: len(e.stash_prefix.parts), reverse=True)
         return cls(tuple(entries))
 

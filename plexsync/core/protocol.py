@@ -57,6 +57,10 @@ def parse(raw: str) -> Invocation:
             "stdin is not JSON; PlexSync expects Stash's plugin input "
             '({"server_connection": ..., "args": ...}).'
         ) from None
+    except RecursionError:  # JSON nested thousands of levels deep: never Stash's input
+        raise InputError(
+            "stdin JSON is nested too deeply to be Stash's plugin input; nothing was done."
+        ) from None
     if not isinstance(doc, dict):
         raise InputError("stdin JSON is not an object; expected Stash's plugin input.")
     args = doc.get("args")
@@ -66,6 +70,7 @@ def parse(raw: str) -> Invocation:
         )
     conn = doc.get("server_connection")
     conn = conn if isinstance(conn, dict) else {}
+    _check_connection(conn)
     hook = args.get("hookContext")
     if isinstance(hook, dict):
         hook_type = hook.get("type")
@@ -82,6 +87,24 @@ def parse(raw: str) -> Invocation:
             "Stash's Tasks page or a hook."
         )
     return Invocation(conn, args, mode, None)
+
+
+def _check_connection(conn: dict[str, Any]) -> None:
+    """The server_connection fields PlexSync uses must have the types Stash sends."""
+    cookie = conn.get("SessionCookie")
+    if cookie is not None and not (
+            isinstance(cookie, dict) and isinstance(cookie.get("Value", ""), str | None)
+            and isinstance(cookie.get("Name", ""), str | None)):
+        raise InputError('server_connection.SessionCookie must be an object whose "Name" and '
+                         '"Value" are strings; Stash sends it that way, check what runs PlexSync.')
+    for key in ("ApiKey", "PluginDir", "Host", "Scheme"):
+        value = conn.get(key)
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"server_connection.{key} must be a string, not "
+                             f"{type(value).__name__}; check what runs PlexSync.")
+        if isinstance(value, str) and "\x00" in value:
+            raise InputError(f"server_connection.{key} contains a NUL character; check what "
+                             "runs PlexSync.")
 
 
 def respond(output: Any = None, error: str | None = None) -> None:

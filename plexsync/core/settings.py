@@ -9,6 +9,7 @@ and local tasks work before the user has filled them in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -74,6 +75,10 @@ class Settings:
         if not values.get("plex_url") and raw.get("plexHost"):
             values["plex_url"] = _legacy_url(raw)
             values["legacy_used"] = True
+            try:
+                _check_url(values["plex_url"])
+            except ConfigError as exc:  # name the settings the user actually wrote
+                raise ConfigError(f"plexHost/plexPort (the old v0.1 settings) give {exc}") from None
         if not values.get("plex_token") and raw.get("plexToken"):
             values["plex_token"] = str(raw["plexToken"]).strip()
             values["legacy_used"] = True
@@ -83,11 +88,7 @@ class Settings:
 
     def _validate(self) -> None:
         if self.plex_url:
-            parts = urlsplit(self.plex_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ConfigError(
-                    f"plex_url {self.plex_url!r} is not a URL; set it like http://192.168.1.5:32400."
-                )
+            _check_url(self.plex_url)
         _choice("tags_as", self.tags_as, TAGS_AS)
         _choice("reconcile_interval", self.reconcile_interval, RECONCILE_INTERVALS)
         _choice("reconcile_scope", self.reconcile_scope, RECONCILE_SCOPES)
@@ -134,8 +135,12 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, int | float):
         try:
             number = float(str(value).strip()) if not isinstance(value, int | float) else value
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+        if not math.isfinite(number):   # nan, inf, 1e309: no count or timeout is infinite
+            raise ConfigError(f"{name} must be a finite number, not {value!r}; "
+                              "enter a plain number such as "
+                              f"{default:g} in Settings → Plugins → PlexSync.")
         if isinstance(default, int):
             if float(number) != int(number):
                 raise ConfigError(f"{name} must be a whole number, not {value!r}.")
@@ -156,9 +161,28 @@ def _legacy_url(raw: Mapping[str, Any]) -> str:
     port = str(raw.get("plexPort", "") or "32400").strip()
     if "://" not in host:
         host = f"http://{host}"
-    if urlsplit(host).port is None:
-        host = f"{host}:{port}"
-    return host
+    try:
+        has_port = urlsplit(host).port is not None
+    except ValueError as exc:
+        raise ConfigError(f"plexHost {host!r} (the old v0.1 setting) is not a valid address "
+                          f"({exc}); set plex_url like http://192.168.1.5:32400 in Settings → "
+                          "Plugins → PlexSync instead.") from None
+    return host if has_port else f"{host}:{port}"
+
+
+def _check_url(url: str) -> None:
+    """plex_url must be http(s)://host[:port] with a valid port (a typo is not an outage)."""
+    example = "set it like http://192.168.1.5:32400 in Settings → Plugins → PlexSync"
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        port = parts.port   # raises ValueError for a port that is not a number 0..65535
+    except ValueError as exc:
+        raise ConfigError(f"plex_url {url!r} is not a valid URL ({exc}); {example}.") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise ConfigError(f"plex_url {url!r} is not a URL; {example}.")
+    if port == 0:
+        raise ConfigError(f"plex_url {url!r} has port 0; {example}.")
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -113,11 +113,11 @@ def gate(hook: Mapping[str, Any], snapshot: Mapping[str, Any]) -> tuple[str | No
 def _scene_id(hook: Mapping[str, Any]) -> int:
     try:
         scene_id = int(hook["id"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise InputError(
             f"the {hook.get('type')} hook carried no scene id; nothing was queued."
         ) from None
-    if scene_id <= 0:
+    if not 0 < scene_id < 2**63:   # SQLite's INTEGER is 64-bit signed
         raise InputError(f"the hook's scene id {scene_id} is not valid; nothing was queued.")
     return scene_id
 

@@ -38,3 +38,35 @@ def test_respond_prints_exactly_one_json_object(capsys: pytest.CaptureFixture[st
     respond(output={"a": 1})
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and json.loads(out) == {"output": {"a": 1}, "error": None}
+
+
+def _doc(conn: dict[str, object]) -> str:
+    return json.dumps({"server_connection": conn, "args": {"mode": "queue_status"}})
+
+
+@pytest.mark.parametrize(("conn", "fragment"), [
+    ({"SessionCookie": {"Name": "session", "Value": 12345}}, "SessionCookie"),
+    ({"SessionCookie": "abc"}, "SessionCookie"),
+    ({"ApiKey": ["k"]}, "server_connection.ApiKey must be a string"),
+    ({"ApiKey": 7}, "server_connection.ApiKey must be a string"),
+    ({"PluginDir": "/plugins/plex\x00sync"}, "server_connection.PluginDir contains a NUL"),
+    ({"PluginDir": 3}, "server_connection.PluginDir must be a string"),
+])
+def test_a_server_connection_field_of_the_wrong_type_is_named(conn: dict[str, object],
+                                                              fragment: str) -> None:
+    with pytest.raises(InputError, match=fragment) as err:
+        parse(_doc(conn))
+    assert "\n" not in str(err.value)
+
+
+def test_json_nested_100000_levels_deep_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="nested too deeply"):
+        parse("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(InputError, match="nested too deeply"):
+        parse('{"args": ' + '{"a": ' * 100_000 + "1" + "}" * 100_001)
+
+
+def test_stash_shaped_connection_is_accepted() -> None:
+    inv = parse(_doc({"Scheme": "http", "Host": "localhost", "Port": 9999, "ApiKey": "",
+                      "SessionCookie": {"Name": "session", "Value": "v"}, "PluginDir": "/p"}))
+    assert inv.mode == "queue_status" and inv.plugin_dir == "/p"

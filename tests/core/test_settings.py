@@ -106,3 +106,46 @@ def test_path_map_handles_roots_drives_unc_and_windows_case(
     path_map: str, stash_path: str, plex_path: str
 ) -> None:
     assert PathMap.parse(path_map).to_plex(stash_path) == plex_path
+
+
+@pytest.mark.parametrize("name", ["max_tags", "queue_timeout", "dlq_retention_days",
+                                  "max_retries", "connect_timeout", "read_timeout"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e309", float("nan"), float("inf")])
+def test_a_non_finite_number_is_a_config_error_naming_the_setting(name: str,
+                                                                   value: object) -> None:
+    with pytest.raises(ConfigError, match=f"^{name} must be a finite number") as err:
+        Settings.from_mapping({name: value})
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("raw", "named"), [
+    ({"plex_url": "http://[::1"}, "plex_url"),
+    ({"plexHost": "http://[::1"}, "plexHost"),
+    ({"plex_url": "http://h:abc"}, "plex_url"),
+    ({"plex_url": "http://127.0.0.1:32400x"}, "plex_url"),
+    ({"plex_url": "http://127.0.0.1:99999"}, "plex_url"),
+    ({"plexHost": "10.0.0.2", "plexPort": "abc"}, "plexHost/plexPort"),
+])
+def test_an_unparsable_plex_url_or_port_is_a_config_error_not_an_outage(
+        raw: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{named} ") as err:
+        Settings.from_mapping(raw)
+    assert "http://192.168.1.5:32400" in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("/data=media", "the Plex side 'media' is not an absolute path"),
+    ("relative=/media", "the Stash side 'relative' is not an absolute path"),
+    ("/a=/b;/a=/c", "maps the Stash prefix '/a' twice"),
+    ("/a/=/b;/a=/c", "maps the Stash prefix '/a' twice"),
+])
+def test_a_relative_or_duplicate_path_map_entry_is_a_config_error(text: str,
+                                                                   fragment: str) -> None:
+    with pytest.raises(ConfigError, match="^path_map ") as err:
+        Settings.from_mapping({"path_map": text})
+    assert fragment in str(err.value)
+
+
+def test_windows_and_unc_path_map_prefixes_count_as_absolute() -> None:
+    s = Settings.from_mapping({"path_map": "C:\\x=/m;/data=D:\\Media;\\\\nas\\v=/v"})
+    assert len(s.path_map.entries) == 3

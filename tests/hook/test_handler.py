@@ -256,6 +256,16 @@ def test_a_hook_without_a_scene_id_is_an_input_error(stash: FakeStash, data_dir:
         run_hook(parse(json.dumps(doc)))
 
 
+@pytest.mark.parametrize("scene_id", [2**63, 2**64 + 5, 10**30, "1e400"])
+def test_a_scene_id_beyond_sqlite_integers_is_an_input_error(
+        stash: FakeStash, data_dir: Path, scene_id: object) -> None:
+    doc = stash.hook_input(0, input=None)
+    doc["args"]["hookContext"]["id"] = scene_id
+    raw = json.dumps(doc).replace('"1e400"', "1e400")
+    with pytest.raises(InputError, match="is not valid|no scene id"):
+        run_hook(parse(raw))
+
+
 def test_chunked_and_error_replies_are_understood() -> None:
     ok = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
           b"1c\r\n{\"data\":{\"runPluginTask\":\"7\"\r\n2\r\n}}\r\n0\r\n\r\n")
