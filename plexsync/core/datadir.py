@@ -115,7 +115,10 @@ def locked(path: str, timeout: float = 10.0) -> FileLock:
 
 
 def device_id(data_dir: str) -> str:
-    """The persistent X-Plex-Client-Identifier, so Plex sees one device, not one per run."""
+    """The persistent X-Plex-Client-Identifier, so Plex sees one device, not one per run.
+
+    A damaged file (not UTF-8, not a printable id, a folder in its place) is moved aside with a
+    warning and a new id is written: it must never fail the connection set-up."""
     path = os.path.join(data_dir, DEVICE_ID)
     value = _read_id(path)
     if value:
@@ -125,16 +128,27 @@ def device_id(data_dir: str) -> str:
         if value:
             return value
         value = f"plexsync-{_uuid4()}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # temp file + rename: a concurrent reader never sees it empty or half written
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(value)
+        os.replace(tmp, path)
     return value
 
 
 def _read_id(path: str) -> str | None:
+    """The id in `path`; None when missing, or when damaged (then moved aside)."""
     try:
         with open(path, encoding="utf-8") as fh:
-            value = fh.read().strip()
-    except OSError:
+            value = fh.read(4096).strip()
+    except FileNotFoundError:
         return None
-    return value if len(value) >= 16 else None
+    except (OSError, ValueError) as exc:   # a folder in its place, invalid UTF-8
+        move_aside(path, type(exc).__name__)
+        return None
+    # It goes into an HTTP header: printable ASCII without spaces, of a sane length.
+    if 16 <= len(value) <= 200 and value.isascii() and value.isprintable() and " " not in value:
+        return value
+    move_aside(path, "not a device id" if value else "empty")
+    return None

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from plexsync.core import datadir
+from tests.helpers import captured_log
 
 
 def test_env_var_overrides_the_plugin_folder(
@@ -42,3 +43,23 @@ def test_corrupt_json_is_moved_aside_and_default_returned(tmp_path: Path) -> Non
 def test_device_id_is_stable_across_calls(tmp_path: Path) -> None:
     first = datadir.device_id(str(tmp_path))
     assert first.startswith("plexsync-") and datadir.device_id(str(tmp_path)) == first
+
+
+@pytest.mark.parametrize("damage", ["invalid utf-8", "control chars", "empty", "directory",
+                                    "huge"])
+def test_a_damaged_device_id_is_moved_aside_and_rebuilt_with_a_warning(
+        tmp_path: Path, damage: str) -> None:
+    path = tmp_path / datadir.DEVICE_ID
+    if damage == "directory":
+        path.mkdir()
+        (path / "x").write_text("y")
+    else:
+        path.write_bytes({"invalid utf-8": b"\xff\xfe\x00garbage-garbage-garbage",
+                          "control chars": b"plexsync-\r\nX-Evil: 1\r\n-0000000000",
+                          "empty": b"", "huge": b"a" * 100_000}[damage])
+    with captured_log() as out:
+        value = datadir.device_id(str(tmp_path))
+    assert value.startswith("plexsync-") and datadir.device_id(str(tmp_path)) == value
+    assert path.read_text() == value
+    assert [p.name for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+    assert "device-id was unreadable" in out.getvalue()
