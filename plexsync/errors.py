@@ -44,6 +44,13 @@ class ConfigError(PlexSyncError):
     """A setting is missing or invalid; the message names the setting and how to fix it."""
 
 
+class PlexSetupError(ConfigError):
+    """A failure that is not about any one scene: connecting to Plex, listing its libraries or
+    building the library index failed (a proxy's 403 on `GET /`, a listing page that is not
+    Plex XML, a write redirected elsewhere). Like PlexAuth, the drain stops with this one
+    error and every job stays queued with its attempts unspent."""
+
+
 class InputError(PlexSyncError):
     """Stash (or a user) handed the plugin input it cannot act on."""
 

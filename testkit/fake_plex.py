@@ -64,6 +64,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from testkit import plex_xml
 from testkit.plex_edit import apply_edit, parse_edit
+from testkit.plex_hostile import RESET, HostileAnswers
 from testkit.plex_http import (
     HTML,
     Handler,
@@ -126,6 +127,7 @@ class FakePlex(PlexLibrary):
         self._refreshes: list[tuple[int, str | None]] = []
         self._requests: list[RequestRecord] = []
         self._faults: deque[int] = deque()
+        self.hostile = HostileAnswers()   # proxy-like answers (redirects, HTML, resets, ...)
         self._delay = 0.0
         self.scan_delay = 0.0  # seconds between a refresh request and its staged files appearing
         self._port = 0
@@ -167,6 +169,7 @@ class FakePlex(PlexLibrary):
         self._wake.clear()
         self._stopped = False
         self.come_up()
+        self.hostile.base_url = self.url
         return self
 
     def stop(self) -> None:
@@ -284,12 +287,15 @@ class FakePlex(PlexLibrary):
             if self._delay > 0:
                 self._wake.wait(self._delay)
             request = Request(method, path, pairs, dict(pairs), headers, body)
-            response = self._respond(request, handler)
+            response = self.hostile.answer(request, lambda: self._respond(request, handler))
         record = RequestRecord(method, path, dict(pairs), headers, len(body), response.status)
         with self._lock:
             self._requests.append(record)
         for observe in list(OBSERVERS):
             observe(record, pairs, response)
+        if response is RESET:   # drop the connection without an answer
+            handler.close_connection = True
+            return
         send(handler, response)
 
     def _respond(self, req: Request, handler: Handler) -> Response:

@@ -64,7 +64,7 @@ class PathMap:
 
     @classmethod
     def parse(cls, text: str) -> PathMap:
-        entries = []
+        entries: list[PathMapping] = []
         for raw in text.replace("\n", ";").split(";"):
             chunk = raw.strip()
             if not chunk:
@@ -77,7 +77,7 @@ class PathMap:
                 )
             mapping = PathMapping(FsPath.parse(stash.strip()), FsPath.parse(plex.strip()))
             for side, prefix in (("Stash", mapping.stash_prefix), ("Plex", mapping.plex_prefix)):
-                if not (prefix.lead or prefix.windows):   # relative: it would match nothing, or the wrong folders
+                if not (prefix.lead or prefix.windows):   # relative: matches nothing or wrong
                     raise ConfigError(
                         f"path_map entry {chunk!r}: the {side} side {str(prefix)!r} is not an "
                         "absolute path; write both sides in full, like /data=/media.")

@@ -36,7 +36,15 @@ from plexsync.core import datadir
 from plexsync.core.log import log
 from plexsync.core.settings import Settings
 from plexsync.core.vocab import LOCK_NAMES, TAG_ELEMENTS, TAG_KINDS
-from plexsync.errors import ConfigError, PlexBadRequest, PlexNotFound, PlexSyncError
+from plexsync.errors import (
+    ConfigError,
+    PlexAuth,
+    PlexBadRequest,
+    PlexNotFound,
+    PlexServerDown,
+    PlexSetupError,
+    PlexSyncError,
+)
 from plexsync.plex.errors import StatusError, not_plex_message, translate
 from plexsync.plex.model import IndexRow, ListedItem, ListingPage, Page, PlexItem, Section
 
@@ -47,6 +55,7 @@ if TYPE_CHECKING:
     import requests
 
 MOVIE_TYPE = 1
+WRITES = frozenset({"PUT", "POST", "DELETE"})
 PRODUCT = "PlexSync"
 IDENTITY_TIMEOUT = (3.0, 5.0)
 
@@ -142,9 +151,25 @@ class PlexClient:
                                   "timeout": timeout or self._timeout}
         if data is not None:
             kwargs["data"] = data
+        if method in WRITES:
+            # Never follow a redirect: requests would resend the write as a GET, Plex would
+            # answer 200 and the edit would be lost while looking done (docs/reliability.md).
+            kwargs["allow_redirects"] = False
+            kwargs["hooks"] = {"response": [self._refuse_redirect(what)]}
         root: ET.Element | None = self._guard(what, not_found, lambda: server.query(key, **kwargs),
                                               not_plex)
         return root
+
+    def _refuse_redirect(self, what: str) -> Callable[..., None]:
+        def check(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+            if response.is_redirect or 300 <= response.status_code < 400:
+                target = _where(response.headers.get("Location", ""), response.url)
+                raise PlexSetupError(log.redact(
+                    f"Plex at {self._base} answered {what} with a redirect "
+                    f"({response.status_code}) to {target} instead of applying it; nothing "
+                    "was written. Set plex_url to the address that reaches Plex without a "
+                    "redirect (a proxy's https:// address, or Plex's own http://host:32400)."))
+        return check
 
     # ------------------------------------------------------------------ requests
     def identity(self, timeout: tuple[float, float] | None = None) -> dict[str, str]:
@@ -209,26 +234,29 @@ class PlexClient:
         return chosen
 
     def section_page(self, section_id: int, start: int, size: int) -> Page:
-        """One page of a section listing (one GET), as index rows."""
-        root = self._call(
-            "GET", f"/library/sections/{section_id}/all?type={MOVIE_TYPE}"
-            "&excludeFields=summary,tagline&excludeElements=Genre,Role,Director,Writer,Country,"
-            "Collection,Label,Guid,Producer",
-            headers={"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)})
+        """One page of a section listing (one GET), as index rows. A failed listing is never
+        one scene's fault: besides PlexAuth and PlexServerDown it raises PlexSetupError."""
+        try:
+            root = self._call(
+                "GET", f"/library/sections/{section_id}/all?type={MOVIE_TYPE}"
+                "&excludeFields=summary,tagline&excludeElements=Genre,Role,Director,Writer,"
+                "Country,Collection,Label,Guid,Producer",
+                headers={"X-Plex-Container-Start": str(start),
+                         "X-Plex-Container-Size": str(size)})
+        except (PlexAuth, PlexServerDown, ConfigError):
+            raise
+        except PlexSyncError as exc:
+            raise PlexSetupError(f"listing library section {section_id} failed: {exc}") from None
         rows: list[IndexRow] = []
-        if root is None:
-            return Page(0, 0, rows)
+        if root is None or root.tag != "MediaContainer":
+            # an empty or HTML 200 (a proxy's page) is no listing: never an empty library
+            raise PlexSetupError(log.redact(
+                f"Plex at {self._base} answered the listing of library section {section_id} "
+                "with something that is not a Plex library listing; no job was charged. Check "
+                "that plex_url reaches Plex directly (not a proxy's login or error page)."))
         videos = root.findall("Video")
         for video in videos:
-            rk = _int(video.get("ratingKey"))
-            item_ms = _int(video.get("duration"))
-            for media in video.iterfind("Media"):
-                media_ms = _int(media.get("duration")) or item_ms
-                for part in media.iterfind("Part"):
-                    path = part.get("file")
-                    if path and rk:
-                        rows.append((path, rk, _int(part.get("size")),
-                                     _int(part.get("duration")) or media_ms))
+            _rows(video, rows)
         total = _int(root.get("totalSize")) or _int(root.get("size"))
         return Page(total, len(videos), rows)
 
@@ -247,8 +275,12 @@ class PlexClient:
         root = self._call(
             "GET", f"/library/sections/{section_id}/all?type={MOVIE_TYPE}",
             headers={"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)})
-        if root is None:
-            return ListingPage(Page(0, 0, []), [])
+        if root is None or root.tag != "MediaContainer":
+            # an empty or HTML 200 (a proxy's page) is no listing: never an empty library
+            raise PlexSetupError(log.redact(
+                f"Plex at {self._base} answered the listing of library section {section_id} "
+                "with something that is not a Plex library listing; no job was charged. Check "
+                "that plex_url reaches Plex directly (not a proxy's login or error page)."))
         videos = root.findall("Video")
         items = [ListedItem(_parse_video(v, section_id, 0), _int(v.get("updatedAt")))
                  for v in videos]
@@ -315,6 +347,14 @@ def _parse_video(video: ET.Element, section_id: int, rating_key: int) -> PlexIte
         files=tuple(files), has_poster=bool(video.get("thumb")),
         has_art=bool(video.get("art")),
     )
+
+
+def _where(location: str, base: str) -> str:
+    """A redirect target without its query (which may carry credentials)."""
+    from urllib.parse import urljoin, urlsplit
+
+    parts = urlsplit(urljoin(base, location))
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else "(no Location)"
 
 
 def _library_names(sections: Sequence[Section]) -> str:

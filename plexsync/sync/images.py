@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
-from plexsync.errors import PlexAuth, PlexServerDown, PlexSyncError
+from plexsync.errors import ConfigError, PlexAuth, PlexServerDown, PlexSyncError
 from plexsync.sync.fields import Wanted
 
 
@@ -104,7 +104,7 @@ def sync_images(
             continue
         try:
             upload(rating_key, target, data)
-        except (PlexServerDown, PlexAuth):
+        except (PlexServerDown, PlexAuth, ConfigError):   # not this image's fault
             raise
         except PlexSyncError as exc:
             warnings.append(f"{target} upload failed: {exc}")

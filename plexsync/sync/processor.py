@@ -48,6 +48,7 @@ from plexsync.errors import (
     PlexAuth,
     PlexNotFound,
     PlexServerDown,
+    PlexSetupError,
     PlexSyncError,
 )
 from plexsync.plex.client import PlexClient
@@ -123,6 +124,18 @@ class SyncProcessor:
             return step()
         except PlexServerDown as exc:
             raise _SetupDown(str(exc)) from None
+        except (PlexAuth, ConfigError):
+            raise
+        except PlexSyncError as exc:   # e.g. a proxy's 403 on GET /: no job's own failure
+            raise PlexSetupError(f"PlexSync could not set up its connection to Plex: {exc} "
+                                 "Every job stays queued; fix this and run Process Queue "
+                                 "again.") from None
+        except Exception as exc:   # e.g. unreadable local state: still not one scene's fault
+            log.debug(f"Plex set-up failed: {type(exc).__name__}: {exc}")
+            raise PlexSetupError(log.redact(
+                f"PlexSync could not set up its connection to Plex ({type(exc).__name__}: "
+                f"{exc}); every job stays queued. Run Process Queue again; if this repeats, "
+                "report it with the debug log.")) from None
 
     def _plex_answers(self) -> bool:
         """The health probe after a PlexServerDown: does Plex itself answer `GET /identity`?"""

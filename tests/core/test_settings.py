@@ -141,7 +141,7 @@ def test_an_unparsable_plex_url_or_port_is_a_config_error_not_an_outage(
 ])
 def test_a_relative_or_duplicate_path_map_entry_is_a_config_error(text: str,
                                                                    fragment: str) -> None:
-    with pytest.raises(ConfigError, match="^path_map ") as err:
+    with pytest.raises(ConfigError, match=r"^path_map ") as err:
         Settings.from_mapping({"path_map": text})
     assert fragment in str(err.value)
 

@@ -262,7 +262,7 @@ def test_a_scene_id_beyond_sqlite_integers_is_an_input_error(
     doc = stash.hook_input(0, input=None)
     doc["args"]["hookContext"]["id"] = scene_id
     raw = json.dumps(doc).replace('"1e400"', "1e400")
-    with pytest.raises(InputError, match="is not valid|no scene id"):
+    with pytest.raises(InputError, match=r"is not valid|no scene id"):
         run_hook(parse(raw))
 
 
