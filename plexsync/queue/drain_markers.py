@@ -28,14 +28,14 @@ class DrainMarkers:
 
     def begin(self, owner: str) -> None:
         """The drain started: heartbeat on, the pending request (if any) is fulfilled."""
-        stamp = f"{self.clock():.6f}"
+        stamp = markers.beat(self.clock())
         self.storage.update_meta(lambda meta, due: {
             markers.HEARTBEAT_AT: stamp, markers.DRAIN_OWNER: owner,
             markers.SCHEDULED_AT: None,
         })
 
     def heartbeat(self, owner: str) -> None:
-        stamp = f"{self.clock():.6f}"
+        stamp = markers.beat(self.clock())
         self.storage.update_meta(lambda meta, due: {
             markers.HEARTBEAT_AT: stamp, markers.DRAIN_OWNER: owner})
 
@@ -48,7 +48,7 @@ class DrainMarkers:
             due = next_due()
             if due is not None and due <= now:
                 finished.append(False)
-                return {markers.HEARTBEAT_AT: f"{now:.6f}", markers.DRAIN_OWNER: owner}
+                return {markers.HEARTBEAT_AT: markers.beat(now), markers.DRAIN_OWNER: owner}
             finished.append(True)
             return {markers.HEARTBEAT_AT: None, markers.DRAIN_OWNER: None}
 

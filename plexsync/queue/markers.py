@@ -1,7 +1,13 @@
 """Drain markers: the two `meta` keys that tell whether a drain is running or requested.
 
-- `drain.heartbeat_at`: written by the running drain when it starts and while it works;
-  fresh (younger than `RUNNING_FRESH`) means a drain is running and will see new jobs.
+- `drain.heartbeat_at`: written by the running drain when it starts and while it works, as
+  "<epoch> <pid>" (`beat`); fresh (younger than `RUNNING_FRESH`) AND its pid alive means a
+  drain is running and will see new jobs. Stash stops a task with SIGKILL, which leaves a fresh
+  heartbeat behind: the pid check (`os.kill(pid, 0)`, no signal is sent) tells that dead drain
+  from a live one at once, so a hook in that window requests a new drain instead of leaving
+  its job for a later run. A reused pid reads as alive: the heartbeat's age still ends that
+  after `RUNNING_FRESH`. On Windows `os.kill` would terminate the process, so there the check
+  is skipped and only the age counts (as do stamps without a pid, written by older versions).
 - `drain.scheduled_at`: written by the hook that requested a drain, in the same transaction as
   its enqueue; fresh (younger than `SCHEDULED_FRESH`) means one is requested but not started.
   An older one counts as lost (Stash restarted, the task was cancelled): request again.
@@ -44,10 +50,34 @@ class DrainState(StrEnum):
     IDLE = "idle"              # neither: the next enqueue requests a drain
 
 
+def beat(now: float) -> str:
+    """The heartbeat value: the time and this process's pid."""
+    return f"{now:.6f} {os.getpid()}"
+
+
+def _holder_dead(meta: Mapping[str, str]) -> bool:
+    """Whether the heartbeat's pid names a process that no longer exists (cheap, no blocking)."""
+    if os.name == "nt":   # os.kill(pid, 0) would TerminateProcess there: trust the age only
+        return False
+    try:
+        pid = int(meta[HEARTBEAT_AT].split()[1])
+    except (KeyError, ValueError, IndexError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError, OverflowError):   # exists (another user) or unknowable
+        return False
+    return False
+
+
 def drain_state(meta: Mapping[str, str], now: float) -> DrainState:
-    """The drain's state from the markers alone."""
-    beat = _age(meta, HEARTBEAT_AT, now)
-    if beat is not None and beat < RUNNING_FRESH:
+    """The drain's state from the markers (and the heartbeat holder's pid)."""
+    beat_age = _age(meta, HEARTBEAT_AT, now)
+    if beat_age is not None and beat_age < RUNNING_FRESH and not _holder_dead(meta):
         return DrainState.RUNNING
     scheduled = _age(meta, SCHEDULED_AT, now)
     if scheduled is not None and scheduled < SCHEDULED_FRESH:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -164,6 +166,34 @@ def test_no_drain_is_requested_while_one_is_running(stash: FakeStash, data_dir: 
     store.close()
     assert hook(stash, 2)["drain"] == "running"
     assert len(stash.task_runs) == 1
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_fresh_heartbeat_of_a_killed_drain_does_not_strand_the_next_edit(
+        stash: FakeStash, data_dir: Path) -> None:
+    # Stash stops Process Queue with SIGKILL: the heartbeat it leaves is fresh for 120 s.
+    hook(stash, 1)
+    store = SQLiteStore.open(str(data_dir))
+    now = float(meta(data_dir)[markers.SCHEDULED_AT].split()[0])
+    store.update_meta(lambda m, d: {markers.SCHEDULED_AT: None,
+                                    markers.HEARTBEAT_AT: f"{now:.6f} {_dead_pid()}",
+                                    markers.DRAIN_OWNER: "drain-killed"})
+    store.close()
+    assert hook(stash, 2)["drain"] == "requested"
+    assert len(stash.task_runs) == 2
+
+
+def test_the_heartbeat_names_the_live_drain_s_pid(data_dir: Path) -> None:
+    now = 1_000.0
+    assert markers.drain_state({markers.HEARTBEAT_AT: markers.beat(now)}, now + 1) == "running"
+    assert markers.drain_state({markers.HEARTBEAT_AT: f"{now:.6f}"}, now + 1) == "running"
+    dead = {markers.HEARTBEAT_AT: f"{now:.6f} {_dead_pid()}"}
+    assert markers.drain_state(dead, now + 1) == "idle"
 
 
 def test_a_request_that_never_started_is_made_again_after_three_minutes(
