@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import quote, urlencode
 
 from testkit.plex_http import HTML, Request, Response
 
@@ -86,7 +87,7 @@ class HostileAnswers:
         if rule is None:
             return real()
         if rule.kind == "redirect":
-            query = "&".join(f"{k}={v}" for k, v in req.pairs)
+            query = urlencode(req.pairs, quote_via=quote)
             location = f"{self.base_url}{req.path}?{query + '&' if query else ''}proxied=1"
             return Response(rule.status or 302, b"", HTML, {"Location": location})
         if rule.kind == "html":

@@ -137,7 +137,20 @@ class PlexClient:
         except PlexSyncError:
             raise
         except Exception as exc:
-            raise translate(exc, what, not_found, self._base, not_plex=not_plex) from None
+            error = translate(exc, what, not_found, self._base, not_plex=not_plex)
+            if isinstance(exc, ET.ParseError | AttributeError) and \
+                    not isinstance(error, ConfigError):
+                # A body that is not XML (a proxy's page, a cut-off answer) is about the
+                # link to Plex, never about one scene: stop the drain, keep every job.
+                raise PlexSetupError(str(error)) from None
+            if str(exc).startswith("(403)"):   # plexapi's BadRequest text starts "(status)"
+                # Forbidden: a proxy's access rule or a token without rights on the server;
+                # never one scene's fault.
+                raise PlexSetupError(log.redact(
+                    f"Plex at {self._base} refused {what} (403 Forbidden); no job was charged. "
+                    "Check that plex_token is the server owner's token and that no proxy "
+                    "blocks PlexSync.")) from None
+            raise error from None
 
     def _call(self, method: str, key: str, *, not_found: type[PlexSyncError] = PlexBadRequest,
               headers: Mapping[str, str] | None = None, data: bytes | None = None,
@@ -158,6 +171,13 @@ class PlexClient:
             kwargs["hooks"] = {"response": [self._refuse_redirect(what)]}
         root: ET.Element | None = self._guard(what, not_found, lambda: server.query(key, **kwargs),
                                               not_plex)
+        if method in WRITES and root is not None and root.tag != "MediaContainer":
+            # Plex confirms a write with an empty body (or a MediaContainer); a page with
+            # status 200 came from something else, and the write never reached Plex.
+            raise PlexSetupError(log.redact(
+                f"Plex at {self._base} answered {what} with a <{root.tag[:20]}> page instead "
+                "of confirming it; nothing was recorded. Check that plex_url reaches Plex "
+                "directly (not a proxy's login or error page)."))
         return root
 
     def _refuse_redirect(self, what: str) -> Callable[..., None]:
@@ -263,8 +283,13 @@ class PlexClient:
     def fetch_item(self, rating_key: int) -> PlexItem:
         """ONE `GET /library/metadata/{rk}` (full tags and locks). 404 → PlexNotFound."""
         root = self._call("GET", f"/library/metadata/{rating_key}", not_found=PlexNotFound)
-        video = root.find("Video") if root is not None else None
-        if video is None or root is None:
+        if root is None or root.tag != "MediaContainer":   # an empty or HTML 200: not Plex
+            raise PlexSetupError(log.redact(
+                f"Plex at {self._base} answered GET /library/metadata/{rating_key} with "
+                "something that is not Plex XML; no job was charged. Check that plex_url "
+                "reaches Plex directly (not a proxy's login or error page)."))
+        video = root.find("Video")
+        if video is None:
             raise PlexNotFound(f"Plex has no item {rating_key} any more.")
         return _parse_video(video, _int(root.get("librarySectionID")), rating_key)
 
