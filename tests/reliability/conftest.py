@@ -107,7 +107,7 @@ class World:
                       sleep=self._sleep, progress=lambda p: None)
         try:
             return drain.run()
-        except Exception as exc:   # noqa: BLE001 - the stop reason is what the test checks
+        except Exception as exc:   # the stop reason is what the test checks
             return exc
 
     def _sleep(self, seconds: float) -> None:

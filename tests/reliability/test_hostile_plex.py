@@ -90,8 +90,8 @@ def test_a_hostile_answer_never_dead_letters_or_records_a_sync_plex_lacks(
         world.plex.hostile.clear()   # the proxy is fixed, the link is back
         world.settle(queue)
         world.check_honest(queue)
-        status = queue.status()
-        assert status["pending"] + status["retrying"] + status["in_progress"] == 0, status
+        after = queue.status()
+        assert after["pending"] + after["retrying"] + after["in_progress"] == 0, after
         assert all(world.holds(sid) for sid in world.scenes)
         assert world.plex.hostile.served >= 1
     finally:
