@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
+from plexsync.core import datadir
 from plexsync.core.log import log
 from plexsync.errors import ConfigError, Internal, PlexAuth, PlexServerDown, PlexSyncError
 from plexsync.queue.drain_report import DrainListener, DrainLog, StopReason
@@ -107,6 +108,8 @@ class Drain:
         """Drain until empty, `queue_timeout`, or a stop; returns the summary (task output)."""
         from filelock import FileLock, Timeout
 
+        if os.path.isdir(self.lock_path):   # a folder where the lock file belongs
+            datadir.move_aside(self.lock_path, "a folder in its place")
         lock = FileLock(self.lock_path)
         for poll in range(LOCK_POLLS + 1):
             try:

@@ -135,7 +135,7 @@ class Database:
         if self.path == ":memory:":
             return
         with datadir.locked(self.path):
-            if _still_corrupt(self.path):
+            if os.path.isdir(self.path) or _still_corrupt(self.path):
                 target = f"{self.path}.corrupt-{int(time.time())}"
                 for suffix in ("-wal", "-shm"):  # a stale WAL must never meet the new file
                     if os.path.exists(self.path + suffix):
@@ -150,7 +150,8 @@ class Database:
             try:
                 return fn()
             except sqlite3.DatabaseError as exc:
-                if _is_corrupt(exc) and not recovered:
+                # a folder where the file belongs is as unusable as a corrupt file
+                if (_is_corrupt(exc) or os.path.isdir(self.path)) and not recovered:
                     recovered = True
                     self._recover(str(exc))
                     continue

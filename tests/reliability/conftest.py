@@ -8,6 +8,7 @@ with an injected clock so retries due later can be made due without sleeping.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -38,6 +39,10 @@ PLEX_ROOT = "/plex/media"
 settings.register_profile("reliability", deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.function_scoped_fixture])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "time_limit(seconds): this test's hard time limit")
 
 
 @pytest.fixture(autouse=True)
@@ -141,6 +146,23 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with FakePlex() as plex, FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash:
         plex.add_section(1, "Movies", [PLEX_ROOT])
         yield World(plex, stash, tmp_path / "data")
+
+
+def invoke(stdin: dict[str, Any]) -> dict[str, Any]:
+    """plexsync.py's main, in this process: the answer Stash would read ({output, error})."""
+    from plexsync.core.log import log
+    from plexsync.core.protocol import parse
+    from plexsync.errors import PlexSyncError
+    from plexsync.hook.handler import run_hook
+    from plexsync.tasks.router import run_task
+
+    try:
+        invocation = parse(json.dumps(stdin))
+        if invocation.hook_context is not None:
+            return {"output": run_hook(invocation), "error": None}
+        return {"output": run_task(invocation), "error": None}
+    except PlexSyncError as exc:
+        return {"output": None, "error": log.redact(str(exc))}
 
 
 def ps_command_lines() -> list[str]:
