@@ -128,34 +128,42 @@ def _names(values: Iterable[str], cap: int | None = None) -> tuple[str, ...]:
 def scene_files(scene: Mapping[str, Any]) -> list[SceneFile]:
     """The scene's files, primary first, as the matcher takes them."""
     files = []
-    for f in scene.get("files") or []:
+    for f in _list(scene.get("files")):
+        if not isinstance(f, Mapping):
+            continue
         path = str(f.get("path") or "")
         if path:
             files.append(SceneFile(path, _int(f.get("size")), _float(f.get("duration"))))
     return files
 
 
+def _list(value: object) -> list[Any]:
+    """A list field of the scene; anything else (wrong type from a broken answer) is empty."""
+    return value if isinstance(value, list) else []
+
+
 def _int(value: object) -> int:
     try:
         return int(value)  # type: ignore[call-overload,no-any-return]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 
 def _float(value: object) -> float:
     try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
         return 0.0
+    return number if number == number and abs(number) != float("inf") else 0.0
 
 
 def _related_names(scene: Mapping[str, Any], key: str) -> list[str]:
-    return [str(x.get("name") or "") for x in scene.get(key) or [] if isinstance(x, Mapping)]
+    return [str(x.get("name") or "") for x in _list(scene.get(key)) if isinstance(x, Mapping)]
 
 
 def _group_names(scene: Mapping[str, Any]) -> list[str]:
     names = []
-    for entry in scene.get("groups") or []:
+    for entry in _list(scene.get("groups")):
         group = entry.get("group") if isinstance(entry, Mapping) else None
         if isinstance(group, Mapping):
             names.append(str(group.get("name") or ""))
@@ -198,7 +206,8 @@ def wanted(scene: Mapping[str, Any], settings: Settings, cleared: Iterable[str] 
     if is_empty(scene) and not empties:
         return Wanted(skip_reason="the scene's metadata is empty in Stash (quality gate); "
                                   "Plex was left as it is")
-    url = str((scene.get("paths") or {}).get("screenshot") or "")
+    paths = scene.get("paths")
+    url = str((paths if isinstance(paths, Mapping) else {}).get("screenshot") or "")
     poster, art = bool(url) and settings.sync_poster, bool(url) and settings.sync_background
     return Wanted(
         scalars=scalars, tags=tags, collections=collections,
