@@ -25,7 +25,7 @@ from testkit.fake_stash import FakeStash
 from tests.helpers import captured_log
 
 EXAMPLES = 300
-settings.load_profile("reliability")
+PROFILE = settings(settings.get_profile("reliability"), max_examples=EXAMPLES)
 
 json_leaf = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
              | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40))
@@ -45,7 +45,7 @@ def _clean(error: PlexSyncError) -> None:
     assert text and "\n" not in text and "internal error" not in text
 
 
-@settings(max_examples=EXAMPLES)
+@PROFILE
 @given(st.text(max_size=200) | json_value.map(json.dumps)
        | st.builds(lambda c, a: json.dumps({"server_connection": c, "args": a}),
                    connection, json_value))
@@ -74,10 +74,10 @@ def stash() -> Any:
         yield fake
 
 
-@settings(max_examples=EXAMPLES)
+@PROFILE
 @given(hook=hook_context)
 def test_any_hook_context_queues_or_is_one_input_error(
-        stash: FakeStash, tmp_path_factory: pytest.TempPathFactory, hook: dict[str, Any],
+        stash: FakeStash, hook: dict[str, Any],
         monkeypatch_env: None) -> None:
     doc = {"server_connection": stash.server_connection(), "args": {"hookContext": hook}}
     with captured_log():
@@ -94,7 +94,7 @@ def monkeypatch_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLEXSYNC_DATA_DIR", str(tmp_path / "data"))
 
 
-@settings(max_examples=EXAMPLES)
+@PROFILE
 @given(st.dictionaries(st.sampled_from([*setting_names(), "plexHost", "plexPort", "plexToken"]),
                        json_leaf | st.sampled_from(
                            ["nan", "inf", "1e309", "-1", "http://[::1", "http://h:abc",
@@ -122,7 +122,7 @@ scene = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=EXAMPLES)
+@PROFILE
 @given(scene, st.sampled_from(["genres", "labels", "both"]))
 def test_any_stash_scene_data_gives_values_or_one_clean_error(scene: dict[str, Any],
                                                                tags_as: str) -> None:
