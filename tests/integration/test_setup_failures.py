@@ -22,6 +22,8 @@ from testkit.fake_stash import FakeStash
 from tests.integration.test_sync_processor import PLEX_ROOT, STASH_ROOT
 from tests.integration.test_sync_safety import _drain_world
 
+pytestmark = pytest.mark.plex_offspec("the fake Plex answers as a hostile proxy on purpose")
+
 
 @dataclass
 class World:

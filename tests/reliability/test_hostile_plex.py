@@ -15,6 +15,8 @@ import pytest
 from plexsync.errors import ConfigError, PlexSyncError
 from tests.reliability.conftest import World
 
+pytestmark = pytest.mark.plex_offspec("the fake Plex answers as a hostile proxy on purpose")
+
 SCENES = 6
 LISTING = r"/library/sections/\d+/all"
 EDIT = r"/library/sections/\d+/all"

@@ -11,10 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.e2e.conftest import ENTRYPOINT
 from tests.reliability.conftest import PLEX_ROOT, STASH_ROOT, ps_command_lines
+
+pytestmark = pytest.mark.plex_offspec("one run meets a hostile proxy on purpose")
 
 TOKEN = "PLEXTOKEN-zq7Xv93kLmW2"
 API_KEY = "STASHAPIKEY-Jr84nQpd0Ts"
