@@ -17,6 +17,7 @@ from plexsync.core import datadir
 from plexsync.errors import PlexSetupError
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.status_view import queue_status
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.integration.test_sync_processor import PLEX_ROOT, STASH_ROOT
@@ -40,7 +41,7 @@ class World:
 
     def all_kept(self) -> bool:
         """Every job still queued, none dead-lettered, no attempt spent, nothing recorded."""
-        status = self.queue.status()
+        status = queue_status(self.queue)
         jobs = [self.queue.job(sid) for sid in self.scenes]
         return (status["dlq"] == 0 and status["synced"] == 0
                 and all(j is not None and j.attempts == 0 for j in jobs)
@@ -83,7 +84,7 @@ def test_a_redirected_write_is_an_error_naming_the_target_and_nothing_is_recorde
 
     world.plex.hostile.clear()       # the proxy is fixed: the same jobs now sync
     world.drain.run()
-    assert world.queue.status()["synced"] == 4
+    assert queue_status(world.queue)["synced"] == 4
     assert all(world.plex.item(rk).title.startswith("New") for rk in world.scenes.values())
 
 
@@ -110,7 +111,7 @@ def test_a_broken_listing_page_is_a_listing_error_not_an_empty_library(
 
     world.plex.hostile.clear()
     world.drain.run()
-    assert world.queue.status()["synced"] == 4
+    assert queue_status(world.queue)["synced"] == 4
 
 
 @pytest.mark.parametrize("content", [b"\xff\xfe\xfa not utf-8", b"", b"short"])

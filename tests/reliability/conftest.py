@@ -27,6 +27,7 @@ from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.status_view import queue_status
 from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor
 from testkit.fake_plex import FakePlex
@@ -124,7 +125,7 @@ class World:
 
     def check_honest(self, queue: JobQueue) -> None:
         """No job dead-lettered; a scene recorded as synced only if Plex holds its values."""
-        status = queue.status()
+        status = queue_status(queue)
         assert status["dlq"] == 0, queue.dlq_entries()
         for sid, record in queue.records_for(self.scenes).items():
             assert record is not None and self.holds(sid), f"scene {sid} recorded, not in Plex"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from plexsync.errors import ConfigError, PlexSyncError
+from plexsync.queue.status_view import queue_status
 from tests.reliability.conftest import World
 
 pytestmark = pytest.mark.plex_offspec("the fake Plex answers as a hostile proxy on purpose")
@@ -92,7 +93,7 @@ def test_a_hostile_answer_never_dead_letters_or_records_a_sync_plex_lacks(
         world.plex.hostile.clear()   # the proxy is fixed, the link is back
         world.settle(queue)
         world.check_honest(queue)
-        after = queue.status()
+        after = queue_status(queue)
         assert after["pending"] + after["retrying"] + after["in_progress"] == 0, after
         assert all(world.holds(sid) for sid in world.scenes)
         assert world.plex.hostile.served >= 1
