@@ -16,6 +16,7 @@ from plexsync.errors import InputError, StashError
 from plexsync.hook import stash_post
 from plexsync.hook.handler import gate, run_hook
 from plexsync.queue import markers
+from plexsync.queue.backoff import Backoff
 from plexsync.queue.enums import JobSource, JobState
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
@@ -266,7 +267,8 @@ def test_cleared_fields_reach_the_queued_job(stash: FakeStash, data_dir: Path) -
 def test_an_edit_pulls_a_job_waiting_for_its_retry_forward(
         stash: FakeStash, data_dir: Path) -> None:
     hook(stash, 5)
-    queue = JobQueue.open(str(data_dir))
+    # The middle of the jitter range: a retry well in the future, never on the 1 s floor.
+    queue = JobQueue.open(str(data_dir), backoff=Backoff(rng=lambda: 0.5))
     try:
         job = claim_one(queue)
         queue.apply(failed(job, StashError("busy")), OWNER)   # retry in a while
