@@ -31,6 +31,10 @@ Invariants and failure behaviour:
   their leases expire and the next drain releases them at once as orphans) and is raised: the
   task fails with that one error line, and no job is counted or dead-lettered for it.
 - `queue_timeout` is checked after every outcome: the rest of the batch is released uncounted.
+- An optional `OutageListener` (the breaker's guard, plexsync/resilience/gate.py) sees each
+  batch-level PlexServerDown and decides whether the drain goes on (the breaker is still
+  closed: the released jobs are claimed again, no attempt used) or stops ("plex_down"); it
+  sees every outcome, and paces the jobs after a Plex recovery (sub-second waits only).
 - Hook jobs are dropped (one info line per drain) when `enabled` is off.
 - Everything the drain reports (log lines, counters, progress, the summary) goes through its
   `DrainListener` (drain_report.py); the listener never changes what the drain does.
@@ -41,7 +45,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Generator, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from plexsync.core import datadir
 from plexsync.core.log import log
@@ -67,6 +71,12 @@ LOCK_POLLS = 100          # × LOCK_POLL seconds waiting for a finishing drain t
 LOCK_POLL = 0.1
 
 
+class OutageListener(Protocol):
+    def outage(self, error: BaseException, waiting: int) -> bool: ...   # True = stop
+    def outcome(self, outcome: Outcome) -> None: ...
+    def pace(self) -> None: ...
+
+
 class Drain:
     def __init__(
         self,
@@ -83,8 +93,11 @@ class Drain:
         progress: Callable[[float], None] = log.progress,
         owner: str | None = None,
         listener: DrainListener | None = None,
+        guard: OutageListener | None = None,
     ) -> None:
-        """`progress` feeds the default listener (`DrainLog`); `listener` replaces it."""
+        """`progress` feeds the default listener (`DrainLog`); `listener` replaces it.
+        `guard` is the outage breaker's say in the drain (module docstring)."""
+        self.guard = guard
         self.queue = queue
         self._factory = processor_factory
         self._processor: Processor | None = None
@@ -233,6 +246,8 @@ class Drain:
                     raise outcome.error
                 self._settle(outcome)
                 self._beat()
+                if self.guard is not None:   # paces the next job, in this batch or the next
+                    self.guard.pace()
                 if self._deadline is not None and self.clock() >= self._deadline:
                     # queue_timeout: stop mid-batch; the unprocessed jobs go back uncounted
                     self._release(pending.values())
@@ -255,6 +270,10 @@ class Drain:
         if isinstance(error, PlexServerDown):  # Plex itself is down (the processor probed it)
             self._release(pending.values())
             self._outage = str(error)
+            if self.guard is not None:
+                counts = self.queue.counts()
+                if not self.guard.outage(error, counts["pending"] + counts["retrying"]):
+                    return None   # the breaker is still closed: try again
             return StopReason.PLEX_DOWN
         if not isinstance(error, PlexSyncError):  # a bug in the processor: fail its jobs
             self.listener.on_processor_bug(error)
@@ -274,6 +293,8 @@ class Drain:
 
     def _settle(self, outcome: Outcome) -> None:
         self.listener.on_outcome(outcome, self.queue.apply(outcome, self.owner))
+        if self.guard is not None:
+            self.guard.outcome(outcome)
 
     def _release(self, jobs: Iterable[Job]) -> None:
         """Give jobs back uncounted (not their fault): timeout, outage, auth, config."""

@@ -16,14 +16,17 @@ from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import LOCK_NAME, Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Processor
+from plexsync.resilience import gate
 
 # After a drain stopped because Plex is down, its released jobs are due at once; ask again
-# this much later instead of at once, so an outage does not fill Stash's job list. (The outage
-# breaker, when it lands, arms its own probe times through the same `arm` API.)
+# this much later instead of at once, so an outage does not fill Stash's job list. Once the
+# breaker is open, the timer is armed for its next probe instead (plexsync/resilience/).
 PLEX_DOWN_RECHECK = 30.0
 # A drain cut short by queue_timeout leaves due jobs: the next one starts this much later,
 # which lets the jobs queued behind it in Stash (scans, generates) run in between.
 MIN_GAP = 2.0
+# Another process holds the breaker's probe: look again this much later.
+PROBE_STALE_RECHECK = 30.0
 
 
 def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
@@ -42,15 +45,29 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
                            "is missing); reinstall the plugin.") from None
         return build_processor(ctx)
 
+    breaker = gate.breaker_for(ctx)
     try:
+        counts = queue.counts()
+        stop = gate.check_before_drain(ctx, breaker, counts["pending"] + counts["retrying"])
+        if stop is not None:   # the breaker is open: wake up for the next probe instead
+            next_probe = stop.pop("_next_probe_epoch")
+            _arm(ctx, float(next_probe) if next_probe else ctx.clock() + PROBE_STALE_RECHECK)
+            return stop
+        guard = gate.OutageGuard(breaker, ctx.clock, ctx.sleep, settings.plex_url)
         out = Drain(
             queue, build, lock_path=os.path.join(ctx.data_dir, LOCK_NAME),
             enabled=settings.enabled, queue_timeout=settings.queue_timeout,
-            clock=ctx.clock, sleep=ctx.sleep, progress=ctx.progress,
+            clock=ctx.clock, sleep=ctx.sleep, progress=ctx.progress, guard=guard,
         ).run()
         due = queue.next_due_at()
     finally:
         queue.close()
+    if out.get("stopped") == "plex_down":
+        state = breaker.peek(ctx.clock())
+        out["circuit"] = state["state"]
+        if state.get("next_probe_at"):   # open: the timer probes, and drains once Plex answers
+            _arm(ctx, float(state["next_probe_at"]))
+            return out
     if due is not None and settings.wake_timer:
         _arm(ctx, wake_at(due, ctx.clock(), str(out.get("stopped", ""))))
     return out

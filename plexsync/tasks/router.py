@@ -142,6 +142,8 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
         args={k: v for k, v in invocation.args.items() if k != "mode"},
         server_connection=invocation.server_connection,
     )
+    if invocation.mode != "process_queue":   # Process Queue probes at its start itself
+        _recovery_check(context)
     output = handler(context)
     if invocation.mode not in RECONCILE_MODES:
         auto = _auto_reconcile(context)
@@ -164,3 +166,14 @@ def _auto_reconcile(context: TaskContext) -> dict[str, Any] | None:
     except PlexSyncError as exc:
         log.warning(f"Automatic reconciliation failed: {exc}")
         return None
+
+
+def _recovery_check(ctx: TaskContext) -> None:
+    """Breaker recovery detection on every invocation: one local file read when closed."""
+    from plexsync.resilience import state
+
+    if state.read(ctx.data_dir, ctx.clock())[0]["state"] == "closed":
+        return
+    from plexsync.resilience.gate import recovery_check
+
+    recovery_check(ctx)

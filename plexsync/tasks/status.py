@@ -1,9 +1,12 @@
 """View Queue Status (SPEC §8): the status JSON as task output, plus a readable summary log.
 
-Subsystems that later issues add report their honest empty values until then, never invented
-numbers: `circuit` is "closed" (no circuit breaker yet, so nothing can open it), `reconcile`
-shows the newest runs from the history table (`gaps_by_type`: the last run's), and `outages` has no
-recorded outages (count 0; MTTR, MTBF and availability null because nothing was measured).
+`circuit` and `outages` come from the breaker file (plexsync/resilience/): read without its
+lock and never written here, so a status never waits for a drain; MTTR, MTBF and availability
+are null until something was measured. `reconcile` shows the newest runs from the history
+table (`gaps_by_type`: the last run's).
+
+Outage Summary (`outage_summary`): the last 30 outages with MTTR, MTBF and availability, as
+readable lines and as the task's JSON output.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.queue.status_view import iso, queue_status
 from plexsync.reconcile.gaps import GapType
+from plexsync.resilience import history as outage_history
+from plexsync.resilience import state as breaker_state
 from plexsync.timer.state import timer_status
 
 HISTORY = 10
@@ -29,6 +34,12 @@ def timer_json(data_dir: str | None, now: float) -> dict[str, Any] | None:
     return {"armed_until": iso(live["armed_until"]), "pid": live["pid"]}
 
 
+def outage_block(data_dir: str | None, now: float) -> tuple[str, dict[str, Any]]:
+    """(circuit state, outage summary) from the breaker file (a damaged file reads closed)."""
+    state = breaker_state.read(data_dir, now)[0] if data_dir else breaker_state.fresh(now)
+    return str(state["state"]), outage_history.summary(state, now)
+
+
 def build_status(queue: JobQueue, data_dir: str | None = None,
                  history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The status JSON of SPEC §8 (keys in the order the spec lists them, plus `drain` and
@@ -36,6 +47,7 @@ def build_status(queue: JobQueue, data_dir: str | None = None,
     newest first (the `reconcile` block)."""
     q = queue_status(queue)
     runs = [{**run, "at": iso(run["started_at"])} for run in history or []]
+    circuit, outages = outage_block(data_dir, queue.clock())
     return {
         "pending": q["pending"],
         "in_progress": q["in_progress"],
@@ -44,7 +56,7 @@ def build_status(queue: JobQueue, data_dir: str | None = None,
         "dlq_by_error": q["dlq_by_error"],
         "synced": q["synced"],
         "out_of_scope": q["out_of_scope"],
-        "circuit": "closed",
+        "circuit": circuit,
         "last_sync_at": q["last_sync_at"],
         "next_retry_at": q["next_due_at"],
         "drain": queue.markers.state().value,
@@ -52,7 +64,8 @@ def build_status(queue: JobQueue, data_dir: str | None = None,
         "reconcile": {"last_run_at": runs[0]["at"] if runs else None, "history": runs,
                       "gaps_by_type": {t.value: runs[0]["gaps"].get(t.value, 0) for t in GapType}
                       if runs else {}},
-        "outages": {"count": 0, "mttr_s": None, "mtbf_s": None, "availability": None},
+        "outages": {k: outages[k] for k in ("count", "mttr_s", "mtbf_s", "availability",
+                                             "ongoing")},
         "stats": q["stats"],
     }
 
@@ -105,3 +118,35 @@ def run_queue_status(ctx: TaskContext) -> dict[str, Any]:
     for line in summary_lines(status):
         log.info(line)
     return status
+
+
+def outage_lines(circuit: str, outages: dict[str, Any]) -> list[str]:
+    """The Outage Summary for the Stash log."""
+    lines = [f"Plex circuit: {circuit}."]
+    ongoing = outages.get("ongoing")
+    if ongoing:
+        lines.append(f"Ongoing outage since {ongoing['start']} "
+                     f"({ongoing['duration_s']:.0f} s so far, {ongoing['jobs_affected']} "
+                     "job(s) waiting).")
+    if not outages["count"]:
+        lines.append("No Plex outage recorded.")
+        return lines
+    availability = outages["availability"]
+    lines.append(
+        f"Outages: {outages['count']}; MTTR "
+        + (f"{outages['mttr_s']:.0f} s" if outages["mttr_s"] is not None else "n/a")
+        + "; MTBF " + (f"{outages['mtbf_s']:.0f} s" if outages["mtbf_s"] is not None else "n/a")
+        + "; availability "
+        + (f"{availability * 100:.3f}%" if availability is not None else "n/a") + ".")
+    for record in outages["history"]:
+        lines.append(f"  {record['start']} → {record['end']}: {record['duration_s']:.0f} s, "
+                     f"{record['jobs_affected']} job(s) affected")
+    return lines
+
+
+def run_outage_summary(ctx: TaskContext) -> dict[str, Any]:
+    """Outage Summary: readable lines in the log, the same data as the task's output."""
+    circuit, outages = outage_block(ctx.data_dir, ctx.clock())
+    for line in outage_lines(circuit, outages):
+        log.info(line)
+    return {"circuit": circuit, **outages}

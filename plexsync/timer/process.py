@@ -7,8 +7,11 @@ Life of one timer:
 2. Loop: exit when `wake_timer` is off (the settings snapshot) or the state file no longer names
    this pid. Sleep until `armed_until`, at most `MAX_SLEEP` (15 min) at a stretch, woken early
    by SIGUSR1 when an arm moves the time earlier (POSIX; Windows re-reads every `WINDOWS_POLL`).
-3. When due, open the queue, read the earliest due time and the drain markers, close it (no
-   connection is held while asleep), and:
+3. When due, first the outage breaker (plexsync/resilience/): while it is open, probe Plex's
+   `GET /identity` when a probe is due (one prober across processes) and ask for nothing
+   until Plex answers: a bad probe re-arms for the next probe (5 s → 10 s → … → 60 s), a good
+   one closes the breaker and goes on. Then open the queue, read the earliest due time and
+   the drain markers, close it (no connection is held while asleep), and:
    - no job left and no automatic reconciliation due (`state.RECONCILE_DUE_KEY`): exit;
    - the earliest job is due later: re-arm itself for then and sleep again;
    - a drain is running or already requested: check again in `ACTIVE_RECHECK` s (that drain
@@ -18,8 +21,9 @@ Life of one timer:
      marker and exit: the next hook or task drains.
 4. On exit, clear the state file if it still names this pid, and release the lock.
 
-It never talks to Plex and imports nothing heavy (standard library, the SQLite store, the
-markers, the raw-socket POST). Its stdout/stderr are `wake-timer.log`: one line per decision.
+It never writes to Plex, and talks to it only for the breaker's probe; it imports nothing
+heavy (standard library, the SQLite store, the markers, the raw-socket POST, the breaker's
+file and probe modules). Its stdout/stderr are `wake-timer.log`: one line per decision.
 """
 
 from __future__ import annotations
@@ -99,7 +103,9 @@ class WakeTimer:
         wait: Callable[[float], None] | None = None,
         request: Callable[[Mapping[str, Any]], None] = stash_post.request_drain,
         open_store: Callable[[str], Any] = _open_store,
+        probe: Callable[[str], Any] | None = None,
     ) -> None:
+        self.probe = probe
         self.data_dir = data_dir
         self.pid = pid if pid is not None else os.getpid()
         self.clock = clock
@@ -147,6 +153,8 @@ class WakeTimer:
 
     def _check(self, now: float) -> str | None:
         """Due: decide from the queue. None = keep sleeping (re-armed), else the exit reason."""
+        if not self._plex_answers(now):
+            return None
         token = markers.new_token(now)
         store = self.open_store(self.data_dir)
         try:
@@ -170,6 +178,37 @@ class WakeTimer:
             return "asked Stash to run Process Queue"
         finally:
             store.close()
+
+    def _plex_answers(self, now: float) -> bool:
+        """The breaker's part: False = it stays open (re-armed for the next probe)."""
+        from plexsync.resilience import state as breaker_file
+
+        current = breaker_file.read(self.data_dir, now)[0]
+        if current["state"] == "closed":
+            return True
+        from plexsync.resilience.breaker import Breaker
+
+        breaker = Breaker(self.data_dir, lock=breaker_file.stdlib_lock, warn=_say)
+        if breaker.begin_probe(now):
+            url = str(current.get("plex_url") or "")
+            if self.probe is None:
+                from plexsync.resilience.probe import probe as stdlib_probe
+
+                self.probe = stdlib_probe
+            result = self.probe(url)
+            current = breaker.end_probe(self.clock(), bool(result.ok))
+            _say(f"Plex probe: {'answers' if result.ok else 'down'} ({result.detail})")
+            if current["state"] == "closed":
+                return True
+        else:
+            current = breaker.peek(now)
+            if current["state"] == "closed":
+                return True
+        at = current.get("next_probe_at")
+        self._rearm(float(at) if at else now + ACTIVE_RECHECK, now)
+        if at:
+            _say(f"Plex is down; next probe in {max(0.0, float(at) - now):.0f} s")
+        return False
 
     def _rearm(self, at: float, now: float) -> None:
         """Sleep again until `at`, unless an arm moved the time meanwhile (keep the earlier)."""

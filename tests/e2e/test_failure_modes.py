@@ -5,7 +5,10 @@ Runs plexsync.py exactly as Stash does (subprocess, stdin JSON) against the loop
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import pytest
 
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
@@ -44,8 +47,9 @@ def status(stash: FakeStash, data_dir: Path) -> dict[str, object]:
 
 
 def test_plex_outage_loses_nothing_and_everything_lands_when_plex_returns(
-    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PLEXSYNC_PROBE_BASE", "0.3")   # the breaker's first probe: 0.3 s
     stash, plex = fakes
     ids = setup(stash, plex)
     data_dir = tmp_path / "data"
@@ -60,7 +64,10 @@ def test_plex_outage_loses_nothing_and_everything_lands_when_plex_returns(
     assert during["dlq"] == 0 and during["synced"] == 0
     assert during["pending"] + during["retrying"] == SCENES  # type: ignore[operator]
 
+    assert during["circuit"] == "open"
+
     plex.come_up()
+    time.sleep(0.4)   # the probe is due: the next drain's probe finds Plex and closes it
     up = process_queue(stash, data_dir)
     assert up.returncode == 0, up.answer
     after = status(stash, data_dir)

@@ -1,0 +1,14 @@
+"""Outage resilience (docs/outages.md): the circuit breaker, its state file and outage history,
+the `/identity` health probe, and the post-recovery token bucket.
+
+- `state`: the breaker file `breaker.json` (standard library + core.fastjson only: the timer
+  process reads and changes it too).
+- `probe`: one raw-socket `GET /identity` (standard library only, for the same reason).
+- `breaker`: the breaker's states (closed, open, half-open), one class each, and its listeners.
+- `history`: outage records and MTTR / MTBF / availability (pure functions).
+- `bucket`: the post-recovery token bucket (pure, clock injected).
+- `gate`: the tasks' side (drain start, drain hooks, the per-invocation recovery check); it may
+  import core, errors, queue and timer.arm, never sync/plex/stash or tasks.
+
+Nothing here imports plexapi or requests; lower layers never import this package.
+"""

@@ -1,0 +1,129 @@
+"""The breaker file `<data_dir>/breaker.json`: breaker state plus the last 30 outages.
+
+Invariants and failure behaviour:
+- One file holds both the breaker and the outage history, so a state change and its outage
+  record are one atomic write (temp file, fsync, rename): an outage is recorded exactly once
+  whichever process (task, timer) makes the transition.
+- Every read-modify-write happens under `breaker.json.lock`, an advisory whole-file lock
+  (`flock` on POSIX, `msvcrt.locking` on Windows). Tasks take it with `filelock`, the timer with
+  the standard-library `timer.lockfile`; both lock the same file the same way, so they exclude
+  each other (`filelock` costs ~150 ms of imports, too much for the background timer).
+- A missing file is a closed breaker with no history. An empty, truncated or garbage file is
+  treated the same, logged once (one warning, by the process that found it under the lock)
+  and rewritten at once, so nobody else warns about it again.
+- Standard library + core.fastjson only: the timer process imports this.
+"""
+
+from __future__ import annotations
+
+import os
+
+from plexsync.core import fastjson as json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
+    from typing import Any
+
+FILE = "breaker.json"
+LOCK = "breaker.json.lock"
+LOCK_WAIT = 10.0
+VERSION = 1
+
+
+def path(data_dir: str) -> str:
+    return os.path.join(data_dir, FILE)
+
+
+def fresh(now: float) -> dict[str, Any]:
+    """A closed breaker that has watched Plex since `now`, with no outage recorded."""
+    return {
+        "version": VERSION,
+        "state": "closed",
+        "failures": 0,
+        "opened_at": None,         # start of the ongoing outage
+        "next_probe_at": None,     # when open: the next probe is due then
+        "probe_delay": 0.0,        # the backoff step that produced next_probe_at
+        "probe_owner": None,       # when half-open: who is probing
+        "probe_started_at": None,
+        "recovered_at": None,      # last close after an outage: the ramp starts here
+        "plex_url": "",            # where the timer probes (no token: /identity needs none)
+        "jobs_affected": 0,        # of the ongoing outage
+        "watched_since": now,      # start of the availability window
+        "outages": [],             # oldest first: {start, end, duration_s, jobs_affected}
+    }
+
+
+def parse(raw: bytes, now: float) -> tuple[dict[str, Any], str]:
+    """The state in `raw`, or (a fresh state, why the file was unusable)."""
+    if not raw.strip():
+        return fresh(now), "empty"
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return fresh(now), "truncated or not JSON"
+    if not isinstance(doc, dict) or doc.get("state") not in ("closed", "open", "half_open"):
+        return fresh(now), "not a breaker state"
+    state = fresh(now)
+    for key, default in list(state.items()):
+        value = doc.get(key, default)
+        if default is not None and value is not None and not isinstance(value, type(default)) \
+                and not (isinstance(default, float) and isinstance(value, int)):
+            return fresh(now), f"field {key!r} has the wrong type"
+        state[key] = value
+    if not all(isinstance(o, dict) for o in state["outages"]):
+        return fresh(now), "outage history malformed"
+    return state, ""
+
+
+def read(data_dir: str, now: float) -> tuple[dict[str, Any], str]:
+    """Read without the lock (a rename makes the file whole or absent); problem or ""."""
+    try:
+        with open(path(data_dir), "rb") as file:
+            raw = file.read()
+    except FileNotFoundError:
+        return fresh(now), ""
+    return parse(raw, now)
+
+
+def write(data_dir: str, state: dict[str, Any]) -> None:
+    """Atomically replace the file (temp file, fsync, rename)."""
+    target = path(data_dir)
+    temp = f"{target}.{os.getpid()}.tmp"
+    data = json.dumps(state).encode("utf-8")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, target)
+
+
+def filelock_lock(data_dir: str) -> AbstractContextManager[object]:
+    """The tasks' lock: `filelock` (see the module docstring)."""
+    from filelock import FileLock
+
+    return FileLock(os.path.join(data_dir, LOCK), timeout=LOCK_WAIT)
+
+
+def stdlib_lock(data_dir: str) -> AbstractContextManager[object]:
+    """The timer's lock: the same file locked with the standard library."""
+    import contextlib
+
+    from plexsync.timer import lockfile
+
+    @contextlib.contextmanager
+    def held() -> Iterator[object]:
+        fd = lockfile.lock(os.path.join(data_dir, LOCK), LOCK_WAIT)
+        if fd is None:
+            raise TimeoutError(f"{LOCK} stayed locked for {LOCK_WAIT:.0f} s")
+        try:
+            yield fd
+        finally:
+            lockfile.unlock(fd)
+
+    return held()
+
+
