@@ -46,7 +46,8 @@ def summary(state: dict[str, Any], now: float) -> dict[str, Any]:
     if ongoing is not None:
         down += max(0.0, now - float(ongoing))
     count = len(outages) + (1 if ongoing is not None else 0)
-    watched = max(0.0, now - float(state.get("watched_since") or now))
+    since = state.get("watched_since")
+    watched = max(0.0, now - float(now if since is None else since))
     mttr = round(down_finished(outages) / len(outages), 3) if outages else None
     mtbf = round(max(0.0, watched - down) / count, 3) if count and watched > 0 else None
     availability = round(max(0.0, 1 - down / watched), 6) if watched > 0 else None
