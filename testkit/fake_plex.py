@@ -104,6 +104,7 @@ class RequestRecord:
     headers: dict[str, str]
     body_len: int
     status: int
+    at: float = 0.0  # time.monotonic() when it was answered (for schedules: probe backoff, ramp)
 
 
 Route = Callable[[re.Match[str], Request], Response]
@@ -288,7 +289,8 @@ class FakePlex(PlexLibrary):
                 self._wake.wait(self._delay)
             request = Request(method, path, pairs, dict(pairs), headers, body)
             response = self.hostile.answer(request, lambda: self._respond(request, handler))
-        record = RequestRecord(method, path, dict(pairs), headers, len(body), response.status)
+        record = RequestRecord(method, path, dict(pairs), headers, len(body), response.status,
+                               time.monotonic())
         with self._lock:
             self._requests.append(record)
         for observe in list(OBSERVERS):

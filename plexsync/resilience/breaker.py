@@ -146,6 +146,11 @@ class Breaker:
         """The state without the lock (never writes; a damaged file reads as closed)."""
         return files.read(self.data_dir, now)[0]
 
+    def repair(self, now: float) -> None:
+        """A damaged file is rewritten now (one warning, by whoever gets the lock first)."""
+        if files.read(self.data_dir, now)[1]:
+            self._transact(now, lambda s: str(s["state"]))
+
     # ------------------------------------------------------------------ transitions
     def failure(self, now: float, *, plex_url: str = "", jobs: int = 0) -> dict[str, Any]:
         """One outage failure (a request and the health probe after it both failed)."""

@@ -73,6 +73,7 @@ def check_before_drain(ctx: TaskContext, breaker: Breaker, waiting: int,
                        prober: Prober | None = None) -> dict[str, Any] | None:
     """None = drain; else the task's output for a drain stopped by an open breaker."""
     now = ctx.clock()
+    breaker.repair(now)
     state = breaker.peek(now)
     if state["state"] == CLOSED:
         return None
@@ -131,7 +132,8 @@ def recovery_check(ctx: TaskContext, prober: Prober | None = None) -> None:
     the wake-up timer for now (it asks for Process Queue if a job is due)."""
     try:
         breaker = breaker_for(ctx)
-        if breaker.peek(ctx.clock())["state"] == CLOSED:   # the common case: one file read
+        breaker.repair(ctx.clock())
+        if breaker.peek(ctx.clock())["state"] == CLOSED:
             return
         if run_probe(breaker, ctx, prober):
             from plexsync.timer.arm import arm_quietly

@@ -172,7 +172,8 @@ def _recovery_check(ctx: TaskContext) -> None:
     """Breaker recovery detection on every invocation: one local file read when closed."""
     from plexsync.resilience import state
 
-    if state.read(ctx.data_dir, ctx.clock())[0]["state"] == "closed":
+    current, problem = state.read(ctx.data_dir, ctx.clock())
+    if current["state"] == "closed" and not problem:
         return
     from plexsync.resilience.gate import recovery_check
 

@@ -5,6 +5,7 @@ Runs plexsync.py exactly as Stash does (subprocess, stdin JSON) against the loop
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def status(stash: FakeStash, data_dir: Path) -> dict[str, object]:
 def test_plex_outage_loses_nothing_and_everything_lands_when_plex_returns(
     fakes: tuple[FakeStash, FakePlex], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PLEXSYNC_PROBE_BASE", "0.3")   # the breaker's first probe: 0.3 s
+    monkeypatch.setenv("PLEXSYNC_PROBE_BASE", "0.3")   # the breaker's probes: 0.3 s, then 1 s
+    monkeypatch.setenv("PLEXSYNC_PROBE_CAP", "1")
     stash, plex = fakes
     ids = setup(stash, plex)
     data_dir = tmp_path / "data"
@@ -67,7 +69,14 @@ def test_plex_outage_loses_nothing_and_everything_lands_when_plex_returns(
     assert during["circuit"] == "open"
 
     plex.come_up()
-    time.sleep(0.4)   # the probe is due: the next drain's probe finds Plex and closes it
+    # wait until a probe is due (or the wake-up timer's probe closed the breaker already)
+    breaker_file = data_dir / "breaker.json"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        state = json.loads(breaker_file.read_text())
+        if state["state"] == "closed" or (state["next_probe_at"] or 0) <= time.time():
+            break
+        time.sleep(0.05)
     up = process_queue(stash, data_dir)
     assert up.returncode == 0, up.answer
     after = status(stash, data_dir)

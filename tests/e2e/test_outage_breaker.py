@@ -1,0 +1,174 @@
+"""The outage breaker under real processes: plexsync.py subprocesses, the real wake-up timer,
+Stash's one-at-a-time job queue (testkit/stash_jobs.py) and the loopback fake Plex.
+
+The probe schedule is shortened through `PLEXSYNC_PROBE_BASE` / `PLEXSYNC_PROBE_CAP` (the same
+doubling, seconds instead of minutes); the fake Plex's request log carries arrival times.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.resilience import state as breaker_file
+from testkit.fake_plex import FakePlex
+from testkit.fake_stash import FakeStash
+from testkit.stash_jobs import PluginJobs
+from tests.e2e.conftest import ENTRYPOINT, run_plugin
+from tests.e2e.test_wake_timer import wait_for
+
+EDIT = "/library/sections/1/all"
+
+
+def setup(stash: FakeStash, plex: FakePlex, n: int) -> list[int]:
+    plex.add_section(1, "Movies", ["/media"])
+    ids = []
+    for i in range(n):
+        plex.add_item(1, f"/media/s{i}.mp4", size=100 + i)
+        ids.append(stash.add_scene(title=f"Scene {i}", details="About it",
+                                   files=[{"path": f"/data/s{i}.mp4", "size": 100 + i}]))
+    stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
+                                       "path_map": "/data=/media", "sync_poster": False}
+    return ids
+
+
+def enqueue(data_dir: Path, ids: list[int]) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = SQLiteStore.open(str(data_dir))
+    try:
+        now = time.time()
+        for scene_id in ids:
+            store.enqueue(scene_id, now, "hook", [], now)
+    finally:
+        store.close()
+
+
+def breaker(data_dir: Path) -> dict[str, object]:
+    return json.loads((data_dir / breaker_file.FILE).read_text())
+
+
+def status(stash: FakeStash, data_dir: Path) -> dict[str, object]:
+    output = run_plugin(stash.task_input({"mode": "queue_status"}), data_dir).answer["output"]
+    assert isinstance(output, dict)
+    return output
+
+
+def down_after(plex: FakePlex, edits: int) -> threading.Thread:
+    """Plex starts answering 503 to everything once `edits` edits went through."""
+    def watch() -> None:
+        wait_for(lambda: plex.count("PUT", EDIT) >= edits, 60, poll=0.01)
+        plex.fail_next(10**6, 503)
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def identity_times(plex: FakePlex, after: float = 0.0) -> list[float]:
+    return [r.at for r in plex.requests if r.path == "/identity" and r.at > after]
+
+
+def test_plex_down_mid_drain_opens_after_five_probes_on_schedule_and_all_100_land(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLEXSYNC_PROBE_BASE", "0.5")
+    monkeypatch.setenv("PLEXSYNC_PROBE_CAP", "2")
+    data_dir = tmp_path / "data"
+    with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex, \
+            PluginJobs(stash, data_dir) as jobs:
+        ids = setup(stash, plex, 100)
+        enqueue(data_dir, ids)
+        down_after(plex, 30).join(0)
+        first = run_plugin(stash.task_input({"mode": "process_queue"}), data_dir)
+        assert first.returncode == 0, first.answer
+        assert first.answer["output"]["stopped"] == "plex_down"
+        state = breaker(data_dir)
+        assert state["state"] == "open" and state["failures"] == 5
+        during = status(stash, data_dir)
+        assert during["dlq"] == 0 and during["circuit"] == "open"
+        assert during["pending"] + during["retrying"] >= 60   # type: ignore[operator]
+
+        # a drain started now exits at once, saying since when and when the next probe is
+        started = time.monotonic()
+        again = run_plugin(stash.task_input({"mode": "process_queue"}), data_dir)
+        took = time.monotonic() - started
+        assert again.answer["output"]["stopped"] == "circuit_open"
+        lines = [line for line in again.log_lines if "Plex is down since" in line]
+        assert len(lines) == 1 and "next probe" in lines[0], again.log_lines
+        assert took < 3.0
+
+        # the wake-up timer probes on the backoff schedule (0.5, 1, 2, 2 s here)
+        opened = time.monotonic()
+        assert wait_for(lambda: len(identity_times(plex, opened)) >= 3, 15, poll=0.05)
+        times = identity_times(plex, opened)
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        assert all(gap > 0.7 for gap in gaps), gaps   # each gap at least the doubled step
+        assert gaps[-1] >= 1.7, gaps                  # …up to the cap (2 s)
+        assert jobs.runs == [], "no drain was requested while Plex was down"
+
+        recovered_from = time.monotonic()
+        plex.reset_faults()
+
+        def all_landed() -> bool:
+            return all(plex.find_by_file(f"/media/s{i}.mp4").title == f"Scene {i}"  # type: ignore[union-attr]
+                       for i in range(100))
+        assert wait_for(all_landed, 60, poll=0.2), [r.answer for r in jobs.runs]
+        assert jobs.wait_idle(30)
+        after = status(stash, data_dir)
+        assert (after["synced"], after["pending"], after["retrying"], after["dlq"]) == \
+            (100, 0, 0, 0)
+        assert after["circuit"] == "closed" and after["outages"]["count"] == 1  # type: ignore[index]
+        # the ramp: right after the recovery about 5 edits per second, never a burst
+        edits = [r.at for r in plex.requests if r.method == "PUT" and r.path == EDIT
+                 and r.at > recovered_from]
+        assert len(edits) >= 60
+        first_two_seconds = [t for t in edits if t - edits[0] < 2.0]
+        assert len(first_two_seconds) <= 13, len(first_two_seconds)
+
+
+def test_twenty_concurrent_invocations_while_a_probe_is_due_send_exactly_one_probe(
+        tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex:
+        setup(stash, plex, 1)
+        stash.plugin_config["PlexSync"]["wake_timer"] = False
+        state = breaker_file.fresh(time.time() - 100)
+        state.update(state="open", opened_at=time.time() - 60, next_probe_at=time.time() - 1,
+                     probe_delay=5.0, plex_url=plex.url)
+        breaker_file.write(str(data_dir), state)
+        plex.set_delay(1.0)           # the one probe is slow: the others come while half-open
+        stdin = json.dumps(stash.task_input({"mode": "outage_summary"}))
+        env = {**__import__("os").environ, "PLEXSYNC_DATA_DIR": str(data_dir)}
+        procs = [subprocess.Popen([sys.executable, str(ENTRYPOINT)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=env) for _ in range(20)]
+        for proc in procs:
+            proc.communicate(stdin, timeout=120)
+            assert proc.returncode == 0
+        assert plex.count("GET", "/identity") == 1
+        assert breaker(data_dir)["state"] == "closed"
+        assert len(breaker(data_dir)["outages"]) == 1   # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("content", [b"", b'{"version": 1, "state": "open", "fail',
+                                     b"\x89garbage\x00\xff"])
+def test_a_damaged_breaker_file_recovers_closed_with_one_warning(
+        tmp_path: Path, content: bytes) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / breaker_file.FILE).write_bytes(content)
+    with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex:
+        setup(stash, plex, 1)
+        runs = [run_plugin(stash.task_input({"mode": mode}), data_dir)
+                for mode in ("process_queue", "queue_status", "process_queue")]
+    warnings = [line for run in runs for line in run.log_lines if breaker_file.FILE in line]
+    assert len(warnings) == 1, warnings
+    assert all(run.returncode == 0 for run in runs)
+    assert breaker(data_dir)["state"] == "closed"
+    assert runs[1].answer["output"]["circuit"] == "closed"
