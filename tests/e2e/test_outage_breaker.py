@@ -7,12 +7,14 @@ doubling, seconds instead of minutes); the fake Plex's request log carries arriv
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,8 +52,9 @@ def enqueue(data_dir: Path, ids: list[int]) -> None:
         store.close()
 
 
-def breaker(data_dir: Path) -> dict[str, object]:
-    return json.loads((data_dir / breaker_file.FILE).read_text())
+def breaker(data_dir: Path) -> dict[str, Any]:
+    state: dict[str, Any] = json.loads((data_dir / breaker_file.FILE).read_text())
+    return state
 
 
 def status(stash: FakeStash, data_dir: Path) -> dict[str, object]:
@@ -106,7 +109,7 @@ def test_plex_down_mid_drain_opens_after_five_probes_on_schedule_and_all_100_lan
         opened = time.monotonic()
         assert wait_for(lambda: len(identity_times(plex, opened)) >= 3, 15, poll=0.05)
         times = identity_times(plex, opened)
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert all(gap > 0.7 for gap in gaps), gaps   # each gap at least the doubled step
         assert gaps[-1] >= 1.7, gaps                  # …up to the cap (2 s)
         assert jobs.runs == [], "no drain was requested while Plex was down"

@@ -116,8 +116,9 @@ def test_listeners_see_each_state_change_once(tmp_path: Path) -> None:
     assert recorder.changes == [("closed", "open"), ("open", "half_open"), ("half_open", "closed")]
 
 
-@pytest.mark.parametrize("content", [b"", b'{"version": 1, "state": "op', b"\x00garbage\xff",
-                                     b'["not", "a", "state"]', b'{"state": "open", "failures": "x"}'])
+@pytest.mark.parametrize("content", [
+    b"", b'{"version": 1, "state": "op', b"\x00garbage\xff", b'["not", "a", "state"]',
+    b'{"state": "open", "failures": "x"}'])
 def test_a_damaged_file_is_closed_warned_once_and_rewritten(tmp_path: Path, content: bytes) -> None:
     (tmp_path / files.FILE).write_bytes(content)
     warnings: list[str] = []
