@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.resilience import state as breaker_file
 from testkit.fake_plex import FakePlex
@@ -156,7 +157,7 @@ def test_twenty_concurrent_invocations_while_a_probe_is_due_send_exactly_one_pro
             assert proc.returncode == 0
         assert plex.count("GET", "/identity") == 1
         assert breaker(data_dir)["state"] == "closed"
-        assert len(breaker(data_dir)["outages"]) == 1   # type: ignore[arg-type]
+        assert len(breaker(data_dir)["outages"]) == 1
 
 
 @pytest.mark.parametrize("content", [b"", b'{"version": 1, "state": "open", "fail',
@@ -175,3 +176,31 @@ def test_a_damaged_breaker_file_recovers_closed_with_one_warning(
     assert all(run.returncode == 0 for run in runs)
     assert breaker(data_dir)["state"] == "closed"
     assert runs[1].answer["output"]["circuit"] == "closed"
+
+
+def test_outage_class_dlq_entries_come_back_with_recover_dlq_once_plex_is_back(
+        fakes: tuple[FakeStash, FakePlex], tmp_path: Path) -> None:
+    stash, plex = fakes
+    ids = setup(stash, plex, 4)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    queue = JobQueue.open(str(data_dir))
+    try:
+        for scene_id in ids[:3]:   # dead-lettered as PlexServerDown during an earlier outage
+            queue.enqueue(scene_id)
+            [job] = queue.claim(1, 60, "setup")
+            queue.storage.settle(job.id, "setup", queue.clock(), "dead", error={
+                "error_class": "PlexServerDown", "message": "Plex timed out", "candidates": []})
+    finally:
+        queue.close()
+    plex.go_down()
+    during = run_plugin(stash.task_input({"mode": "recover_dlq"}), data_dir).answer["output"]
+    assert (during["matched"], during["requeued"]) == (3, 0)
+    plex.come_up()
+    after = run_plugin(stash.task_input({"mode": "recover_dlq"}), data_dir).answer["output"]
+    assert (after["matched"], after["requeued"]) == (3, 3)
+    assert after["drain"]["synced"] == 3
+    final = status(stash, data_dir)
+    assert (final["dlq"], final["synced"]) == (0, 3)
+    assert all(plex.find_by_file(f"/media/s{i}.mp4").title == f"Scene {i}"  # type: ignore[union-attr]
+               for i in range(3))

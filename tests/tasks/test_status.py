@@ -24,7 +24,7 @@ def test_queue_status_reports_every_spec_key_with_honest_empty_subsystems(
     assert status["circuit"] == "closed"
     assert status["reconcile"] == {"last_run_at": None, "history": [], "gaps_by_type": {}}
     assert status["outages"] == {"count": 0, "mttr_s": None, "mtbf_s": None,
-                                 "availability": None}
+                                 "availability": None, "ongoing": None}
     assert {"processed", "succeeded", "failed", "dead_lettered", "by_confidence",
             "avg_seconds"} <= set(status["stats"])
 
