@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -204,3 +205,52 @@ def test_outage_class_dlq_entries_come_back_with_recover_dlq_once_plex_is_back(
     assert (final["dlq"], final["synced"]) == (0, 3)
     assert all(plex.find_by_file(f"/media/s{i}.mp4").title == f"Scene {i}"  # type: ignore[union-attr]
                for i in range(3))
+
+
+def test_flapping_plex_loses_nothing_duplicates_nothing_and_records_each_outage_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLEXSYNC_PROBE_BASE", "0.3")
+    monkeypatch.setenv("PLEXSYNC_PROBE_CAP", "1")
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "PLEXSYNC_DATA_DIR": str(data_dir)}
+    with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex, \
+            PluginJobs(stash, data_dir) as jobs:
+        ids = setup(stash, plex, 50)
+        titles = {i: f"Scene {i}" for i in range(50)}
+        for cycle in range(3):
+            plex.fail_next(10**6, 503)                      # Plex goes down
+            edited = range(cycle * 17, min(50, cycle * 17 + 17))
+            procs = []
+            for i in edited:                                # 50 hook processes over 3 outages
+                titles[i] = f"Scene {i} v{cycle}"
+                stash.update_scene(ids[i], title=titles[i])
+                stdin = json.dumps(stash.hook_input(ids[i], input={"id": str(ids[i]),
+                                                                   "title": titles[i]},
+                                                    input_fields=["id", "title"]))
+                proc = subprocess.Popen([sys.executable, str(ENTRYPOINT)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=env)
+                procs.append((proc, stdin))
+            for proc, stdin in procs:
+                proc.communicate(stdin, timeout=120)
+                assert proc.returncode == 0
+            assert wait_for(lambda: (data_dir / breaker_file.FILE).exists()
+                            and breaker(data_dir)["state"] != "closed", 60, poll=0.1), \
+                [r.answer for r in jobs.runs]
+            plex.reset_faults()                             # …and comes back
+
+            def landed(edited: range = edited) -> bool:
+                return breaker(data_dir)["state"] == "closed" and all(
+                    plex.find_by_file(f"/media/s{i}.mp4").title == titles[i]  # type: ignore[union-attr]
+                    for i in edited)
+            assert wait_for(landed, 60, poll=0.2), [r.answer for r in jobs.runs]
+        assert jobs.wait_idle(30)
+        final = status(stash, data_dir)
+        assert (final["pending"], final["retrying"], final["in_progress"], final["dlq"]) == \
+            (0, 0, 0, 0)
+        assert all(plex.find_by_file(f"/media/s{i}.mp4").title == titles[i]  # type: ignore[union-attr]
+                   for i in range(50))
+        outages = breaker(data_dir)["outages"]
+        assert len(outages) == 3, outages
+        assert final["outages"]["count"] == 3   # type: ignore[index]
+        assert all(o["jobs_affected"] >= 1 for o in outages), outages
