@@ -2,9 +2,11 @@
 
 Invariants:
 - Never talks to Plex and imports nothing heavy: the standard library's json/os/sqlite3/time
-  and the light PlexSync modules (queue.sqlite_store, queue.markers, queue.enums). At most one
-  request to Stash: `runPluginTask(Process Queue)`, and only when no drain is running or
-  already requested.
+  and the light PlexSync modules (queue.sqlite_store, queue.markers, queue.enums,
+  resilience.state). At most one request to Stash: `runPluginTask(Process Queue)`, and only
+  when no drain is running or already requested, and not while the outage breaker is open with
+  its next probe ahead (the wake-up timer asks for the drain once Plex answers;
+  docs/outages.md). That check is one small file read.
 - Settings come from the snapshot file the last task wrote (`datadir.SETTINGS_SNAPSHOT`); when
   it is absent the defaults apply (enabled, every field synced).
 - Gate: a scan (`input` null) and Scene.Create.Post always enqueue. An update enqueues only when
@@ -34,6 +36,7 @@ from plexsync.hook import stash_post
 from plexsync.queue import markers
 from plexsync.queue.enums import JobSource
 from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.resilience import state as breaker_state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -146,12 +149,19 @@ def run_hook(invocation: Invocation) -> dict[str, Any]:
 
     now = time.time()
     token = markers.new_token(now)
+    # While the outage breaker is open and its next probe is not due, the wake-up timer is
+    # armed for that probe and asks for a drain once Plex answers: requesting one now would
+    # only add a run to Stash's job list that stops at once. An overdue probe (no timer
+    # alive) falls through to the usual request, whose drain probes.
+    waiting = breaker_state.probe_pending(data_dir, now) and snapshot.get("wake_timer", True)
     store = SQLiteStore.open(data_dir)
     try:
         # Urgency (due now) follows from the source, as for every enqueue (enums.JobSource).
-        status, meta = store.enqueue(scene_id, now, JobSource.HOOK, cleared, now,
-                                     meta_fn=markers.schedule_if_idle(now, token))
-        drain = "requested" if meta.get(markers.SCHEDULED_AT) == token else \
+        status, meta = store.enqueue(
+            scene_id, now, JobSource.HOOK, cleared, now,
+            meta_fn=None if waiting else markers.schedule_if_idle(now, token))
+        drain = "waiting for Plex" if waiting else \
+            "requested" if meta.get(markers.SCHEDULED_AT) == token else \
             markers.drain_state(meta, now).value
         if drain == "requested":
             try:

@@ -87,6 +87,17 @@ def read(data_dir: str, now: float) -> tuple[dict[str, Any], str]:
     return parse(raw, now)
 
 
+def probe_pending(data_dir: str, now: float) -> bool:
+    """The hook's check: the breaker is open and its next probe is still ahead. One small
+    file read; a missing or damaged file is False (the hook then behaves as with no outage)."""
+    state, problem = read(data_dir, now)
+    if problem or state["state"] == "closed":
+        return False
+    if state["state"] == "half_open":
+        return True
+    return now < float(state.get("next_probe_at") or 0)
+
+
 def write(data_dir: str, state: dict[str, Any]) -> None:
     """Atomically replace the file (temp file, fsync, rename)."""
     target = path(data_dir)

@@ -23,6 +23,7 @@ PLEXSYNC_ALLOWED = {
     "plexsync.hook", "plexsync.hook.handler", "plexsync.hook.stash_post",
     "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
     "plexsync.queue.sqlite_db", "plexsync.queue.sqlite_store",
+    "plexsync.resilience", "plexsync.resilience.state",
     "plexsync.stash", "plexsync.stash.documents",
 }
 # Everything else it loads beyond a bare interpreter: C accelerators and what `enum` needs.
