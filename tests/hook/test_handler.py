@@ -319,3 +319,19 @@ def test_an_unreachable_stash_fails_fast_with_an_os_error() -> None:
     conn = {"Scheme": "http", "Host": "0.0.0.0", "Port": 1, "SessionCookie": None}
     with pytest.raises(OSError):
         stash_post.request_drain(conn, timeout=1)
+
+
+def test_no_drain_is_requested_while_the_breaker_waits_for_its_next_probe(
+        stash: FakeStash, data_dir: Path) -> None:
+    from plexsync.resilience import state as breaker_state
+
+    now = time.time()
+    state = breaker_state.fresh(now - 60)
+    state.update(state="open", opened_at=now - 30, next_probe_at=now + 30, probe_delay=20.0)
+    breaker_state.write(str(data_dir), state)
+    assert hook(stash, 1) == {"queued": 1, "drain": "waiting for Plex"}
+    assert pending(data_dir) == 1 and stash.task_runs == []
+    state["next_probe_at"] = now - 1            # overdue (no timer probed): the drain probes
+    breaker_state.write(str(data_dir), state)
+    assert hook(stash, 2) == {"queued": 2, "drain": "requested"}
+    assert len(stash.task_runs) == 1
