@@ -14,6 +14,7 @@ from plexsync.core.context import TaskContext
 from plexsync.errors import Internal
 from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import LOCK_NAME, Drain
+from plexsync.queue.drain_report import StopReason
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Processor
 from plexsync.resilience import gate
@@ -62,7 +63,7 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
         due = queue.next_due_at()
     finally:
         queue.close()
-    if out.get("stopped") == "plex_down":
+    if out.get("stopped") == StopReason.PLEX_DOWN:
         state = breaker.peek(ctx.clock())
         out["circuit"] = state["state"]
         if state.get("next_probe_at"):   # open: the timer probes, and drains once Plex answers

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from plexsync.queue.enums import JobSource, SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.resilience import state as breaker_file
@@ -49,7 +50,7 @@ def enqueue(data_dir: Path, ids: list[int]) -> None:
     try:
         now = time.time()
         for scene_id in ids:
-            store.enqueue(scene_id, now, "hook", [], now)
+            store.enqueue(scene_id, now, JobSource.HOOK, [], now)
     finally:
         store.close()
 
@@ -190,7 +191,7 @@ def test_outage_class_dlq_entries_come_back_with_recover_dlq_once_plex_is_back(
         for scene_id in ids[:3]:   # dead-lettered as PlexServerDown during an earlier outage
             queue.enqueue(scene_id)
             [job] = queue.claim(1, 60, "setup")
-            queue.storage.settle(job.id, "setup", queue.clock(), "dead", error={
+            queue.storage.settle(job.id, "setup", queue.clock(), SettleAction.DEAD, error={
                 "error_class": "PlexServerDown", "message": "Plex timed out", "candidates": []})
     finally:
         queue.close()
