@@ -66,7 +66,7 @@ def test_plex_outage_loses_nothing_and_everything_lands_when_plex_returns(
     assert during["dlq"] == 0 and during["synced"] == 0
     assert during["pending"] + during["retrying"] == SCENES  # type: ignore[operator]
 
-    assert during["circuit"] == "open"
+    assert during["circuit"] in ("open", "half_open")   # the wake-up timer may be probing
 
     plex.come_up()
     # wait until a probe is due (or the wake-up timer's probe closed the breaker already)
