@@ -74,7 +74,8 @@ def test_plex_outage_loses_nothing_and_everything_lands_when_plex_returns(
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         state = json.loads(breaker_file.read_text())
-        if state["state"] == "closed" or (state["next_probe_at"] or 0) <= time.time():
+        if state["state"] == "closed" or (state["state"] == "open"
+                                          and state["next_probe_at"] <= time.time()):
             break
         time.sleep(0.05)
     up = process_queue(stash, data_dir)
