@@ -161,10 +161,11 @@ class Ownership:
         if stash_others:
             raise _conflict(scene_id, stash_others[0], item,
                             "one of its files is the other scene's")
-        if others:
-            raise _conflict(scene_id, others[0].scene_id, item,
+        holders = [r for r in others if not r.displaced]   # a displaced row claims nothing
+        if holders:
+            raise _conflict(scene_id, holders[0].scene_id, item,
                             "both resolve to it; the other scene's sync record holds it")
-        return ()
+        return others     # rows an upgrade displaced from it: what they pushed is undone
 
 
 def _conflict(scene_id: int, other: int, item: PlexItem, why: str) -> Conflict:
