@@ -132,7 +132,9 @@ def arm(
         current = state.read_state(data_dir)
         armed = current.get("armed_until")
         if armed is not None and state.timer_alive(data_dir, current, now):
-            if float(armed) <= due_at:
+            # A timer past its time is deciding or exiting: it keeps nothing, so the new
+            # time is written for it to read before it exits (process.WakeTimer.run).
+            if now < float(armed) <= due_at:
                 return Armed.KEPT
             state.write_state(data_dir, {**current, "armed_until": due_at})
             if current.get("ready"):

@@ -177,3 +177,37 @@ def test_a_due_automatic_reconciliation_wakes_it_with_an_empty_queue(tmp_path: P
     h.arm(h.clock() + 60)
     assert h.run() == "asked Stash to run Process Queue"   # Process Queue then reconciles
     assert h.clock.sleeps == [60.0, 900.0, 840.0] and h.requests == [CREDS]
+
+
+def test_work_armed_while_it_asks_stash_is_not_lost_when_it_exits(tmp_path: Path) -> None:
+    """The Process Queue it asked for runs at once and, ending with a retry due later, arms
+    the timer while this timer still holds its lock: that arm must not be dropped."""
+    from plexsync.timer.arm import Armed, arm
+
+    h = Harness(tmp_path)
+    h.enqueue(1, due_in=0)
+    h.arm(h.clock())
+    spawned: list[str] = []
+    answers: list[Armed] = []
+
+    def drain_ran_and_armed(creds: Mapping[str, Any]) -> None:
+        h.request(creds)
+        if len(h.requests) == 1:
+            store = SQLiteStore.open(h.dir)     # the drain synced scene 1...
+            store.clear_pending()
+            store.update_meta(lambda meta, _: {markers.SCHEDULED_AT: None})
+            store.close()
+            h.enqueue(2, due_in=300)   # the drain's retry: due in 5 minutes
+            answers.append(arm(h.dir, h.clock() + 300, CREDS, clock=h.clock, spawner=spawn))
+
+    def spawn(data_dir: str) -> int:
+        spawned.append(data_dir)
+        return 4242
+
+    timer = WakeTimer(h.dir, clock=h.clock, wait=h.wait, request=drain_ran_and_armed,
+                      open_store=h.open_store)
+    timer.run()
+    woken_later = len(h.requests) == 2 and h.clock.sleeps == [300.0]
+    assert woken_later or spawned, (
+        f"the retry due in 300 s has no timer: arm said {answers}, state "
+        f"{state.read_state(h.dir)}")
