@@ -19,6 +19,7 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile.engine import LOCK_NAME, Scope, Trigger, reconcile
 from plexsync.stash.api import StashClient
+from plexsync.tasks.process_queue import run_process_queue
 from plexsync.tasks.reconcile import auto_reconcile
 from plexsync.tasks.status import build_status, run_queue_status, summary_lines
 from plexsync.timer import arm as timer_arm
@@ -190,3 +191,20 @@ def test_plex_requests_are_the_listing_pages_when_the_library_is_in_step(env: En
     listings = env.plex.count("GET", "/library/sections/1/all")
     assert listings == result.listing_pages == 1
     assert env.plex.count() == listings + 2      # + GET / and GET /library/sections
+
+
+def test_a_synced_scene_whose_file_left_every_library_is_no_gap_on_the_next_pass(
+        env: Env) -> None:
+    """The user moved a synced scene's file to a folder Plex does not cover: the sync calls it
+    out of scope. A second reconciliation must not find it stale again (and again...)."""
+    sid = env.scene("moved", timedelta(days=30))
+    reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
+    run_process_queue(env.ctx())
+    assert env.queued() == set()
+    env.stash.update_scene(sid, files=[{"path": "/private/renamed.mp4", "size": 10,
+                                        "duration": 1.0}])
+    first = reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
+    run_process_queue(env.ctx())
+    second = reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
+    assert (first.enqueued, second.enqueued) == (0, 0), dict(second.gaps)
+    assert first.out_of_scope == second.out_of_scope == 1
