@@ -77,6 +77,7 @@ def popen_kwargs(os_name: str, log_file: Any) -> dict[str, Any]:
 
 def spawn(data_dir: str) -> int:
     """Start the timer process detached; returns its pid. Does not wait for it."""
+    absolute = os.path.abspath(data_dir)   # the timer runs in the plugin folder, not our cwd
     log_path = state.path(data_dir, state.LOG_FILE)
     try:
         if os.path.getsize(log_path) > state.LOG_LIMIT:
@@ -87,13 +88,13 @@ def spawn(data_dir: str) -> int:
     try:
         kwargs = popen_kwargs(os.name, fd)
         try:
-            proc = subprocess.Popen(command(data_dir), **kwargs)
+            proc = subprocess.Popen(command(absolute), **kwargs)
         except OSError:
             if os.name != "nt":
                 raise
             # a job object without breakaway rights refuses the flag: detach without it
             kwargs["creationflags"] &= ~CREATE_BREAKAWAY_FROM_JOB
-            proc = subprocess.Popen(command(data_dir), **kwargs)
+            proc = subprocess.Popen(command(absolute), **kwargs)
     finally:
         os.close(fd)
     proc.returncode = 0  # never waited for: keeps subprocess from warning about it

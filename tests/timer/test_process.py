@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -9,6 +10,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from plexsync.core.datadir import SETTINGS_SNAPSHOT
 from plexsync.queue import markers
@@ -211,3 +214,29 @@ def test_work_armed_while_it_asks_stash_is_not_lost_when_it_exits(tmp_path: Path
     assert woken_later or spawned, (
         f"the retry due in 300 s has no timer: arm said {answers}, state "
         f"{state.read_state(h.dir)}")
+
+
+def test_a_timer_armed_with_a_relative_data_dir_runs_on_that_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`PLEXSYNC_DATA_DIR=data` (a cron line run from the plugin folder), or a relative
+    plugin folder from Stash: the timer starts in another working directory."""
+    import signal
+    import time
+
+    from plexsync.timer.arm import Armed, arm
+
+    monkeypatch.chdir(tmp_path)
+    os.mkdir("data")
+    assert arm("data", time.time() + 600, CREDS) is Armed.STARTED
+    pid = int(state.read_state("data")["pid"])
+    try:
+        deadline = time.monotonic() + 10
+        while not state.read_state("data").get("ready") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = (tmp_path / "data" / state.LOG_FILE).read_text()
+        assert state.read_state("data").get("ready"), log
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
