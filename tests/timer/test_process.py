@@ -192,6 +192,7 @@ def test_work_armed_while_it_asks_stash_is_not_lost_when_it_exits(tmp_path: Path
     h.arm(h.clock())
     spawned: list[str] = []
     answers: list[Armed] = []
+    woken: list[int] = []      # (this test process stands in for the timer: no real signal)
 
     def drain_ran_and_armed(creds: Mapping[str, Any]) -> None:
         h.request(creds)
@@ -201,7 +202,8 @@ def test_work_armed_while_it_asks_stash_is_not_lost_when_it_exits(tmp_path: Path
             store.update_meta(lambda meta, _: {markers.SCHEDULED_AT: None})
             store.close()
             h.enqueue(2, due_in=300)   # the drain's retry: due in 5 minutes
-            answers.append(arm(h.dir, h.clock() + 300, CREDS, clock=h.clock, spawner=spawn))
+            answers.append(arm(h.dir, h.clock() + 300, CREDS, clock=h.clock, spawner=spawn,
+                               waker=woken.append))
 
     def spawn(data_dir: str) -> int:
         spawned.append(data_dir)
