@@ -8,8 +8,7 @@ import pytest
 
 from plexsync.core.paths import PathMap
 from plexsync.errors import Conflict
-from plexsync.plex.client import PlexItem
-from plexsync.plex.model import Candidate
+from plexsync.plex.model import Candidate, PlexItem
 from plexsync.queue.model import SyncRecord
 from plexsync.sync import matcher
 from plexsync.sync.ownership import Ownership
