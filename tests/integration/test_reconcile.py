@@ -208,3 +208,37 @@ def test_a_synced_scene_whose_file_left_every_library_is_no_gap_on_the_next_pass
     second = reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
     assert (first.enqueued, second.enqueued) == (0, 0), dict(second.gaps)
     assert first.out_of_scope == second.out_of_scope == 1
+
+
+def test_scenes_queued_before_a_run_fails_get_the_wake_up_timer(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plex goes away halfway: the pages already queued stay queued (by design), and the
+    timer is armed for them, so they do not wait for the next edit."""
+    from plexsync.errors import PlexServerDown
+    from plexsync.plex.client import PlexClient
+    from plexsync.reconcile import engine
+    from plexsync.tasks.reconcile import run_reconcile_all
+
+    env.scene("a", timedelta(days=30))             # page 1: an empty gap, queued
+    from testkit.plex_state import TAG_KINDS
+
+    tagged = env.stash.add_tag("t")                # page 2: its tags need the full item
+    env.stash.add_scene(title="Title b", tag_ids=[tagged],
+                        files=[{"path": f"{STASH_ROOT}/folder/b.mp4", "size": 10,
+                                "duration": 1.0}], created_at=NOW - timedelta(days=30))
+    tags: dict[str, list[str]] = {kind: [] for kind in TAG_KINDS} | {"genre": ["x", "y", "z"]}
+    env.plex.add_item(1, f"{PLEX_ROOT}/folder/b.mp4", size=10, duration_ms=1000,
+                      title="Title b", tags=tags, poster=b"a poster")
+    monkeypatch.setattr(engine, "PER_PAGE", 1)
+
+    def down(self: PlexClient, rating_key: int) -> None:
+        raise PlexServerDown("Plex stopped answering")
+
+    monkeypatch.setattr(PlexClient, "fetch_item", down)
+    armed: list[float] = []
+    monkeypatch.setattr(timer_arm, "arm_quietly", lambda data_dir, at, conn, enabled: (
+        armed.append(at)))
+    with pytest.raises(PlexServerDown):
+        run_reconcile_all(env.ctx())
+    assert len(env.queued()) == 1
+    assert armed, "queued work with no drain and no timer"
