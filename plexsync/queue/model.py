@@ -67,6 +67,9 @@ class SyncRecord:
     # director, collection) that hold a non-empty value PlexSync pushed to this item: the only
     # ones an explicit clear in Stash may empty (a Plex agent's or user's value never is).
     pushed_fields: tuple[str, ...] = ()
+    # A row an upgrade displaced from an item two scenes shared (`records_on_item`): what that
+    # scene pushed there, to be undone by the item's own scene. It holds nothing: no claim.
+    displaced: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,7 +102,7 @@ def displaced_record(row: sqlite3.Row) -> SyncRecord:
         scene_id=row["scene_id"], rating_key=row["rating_key"], section_id=0,
         stash_updated_at="", fetched_at=0.0, values_hash="", synced_at=0.0,
         collections_added=tuple(json.loads(row["collections_added"])), confidence="",
-        pushed_fields=tuple(json.loads(row["pushed_fields"])),
+        pushed_fields=tuple(json.loads(row["pushed_fields"])), displaced=True,
     )
 
 

@@ -434,8 +434,9 @@ def _upsert_record(conn: sqlite3.Connection, record: SyncRecord, now: float) -> 
     ).fetchall():
         conn.execute("DELETE FROM sync_records WHERE scene_id = ?", (row["scene_id"],))
         _fold(conn, row["scene_id"], now, JobSource.RECONCILE, (), now, True)
-    conn.execute("DELETE FROM displaced_records WHERE rating_key = ? OR scene_id = ?",
-                 (record.rating_key, record.scene_id))
+    # Only this item's: a displaced scene synced to its own item elsewhere still owes the
+    # undo of what it pushed here, which the item's own scene does when it is written.
+    conn.execute("DELETE FROM displaced_records WHERE rating_key = ?", (record.rating_key,))
     conn.execute(f"INSERT OR REPLACE INTO sync_records ({m.RECORD_COLS}) VALUES "
                  f"({m.marks(m.RECORD_COLS.count(',') + 1)})", m.record_values(record))
     conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (record.scene_id,))

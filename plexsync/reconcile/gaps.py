@@ -91,11 +91,13 @@ def assess(scene: Mapping[str, Any], record: SyncRecord | None, settings: Settin
     if want.skip_reason:
         return Assessment(Verdict.GATED, detail=want.skip_reason)
     updated_at = str(scene.get("updated_at") or "")
-    if record is not None and newer(updated_at, record.stash_updated_at):
-        return _gap(GapType.STALE, f"edited in Stash at {updated_at}, after its last sync")
     found = _locate(int(scene.get("id") or 0), files, record, settings, plex)
     if isinstance(found, matcher.OutOfScope):
+        # before STALE: a sync leaves an out-of-scope scene's record as it is, so an edit
+        # after its last sync would be "stale" on every run, however often it is synced
         return Assessment(Verdict.OUT_OF_SCOPE)
+    if record is not None and newer(updated_at, record.stash_updated_at):
+        return _gap(GapType.STALE, f"edited in Stash at {updated_at}, after its last sync")
     if isinstance(found, matcher.NotInPlex | matcher.Match):
         if not settings.reconcile_missing:
             return Assessment(Verdict.NOT_IN_PLEX)

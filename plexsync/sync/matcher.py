@@ -107,10 +107,26 @@ def exact(
 ) -> Match | None:
     """Rule 1 alone: the first file whose mapped path the index holds exactly."""
     for f in files:
-        hit = lookup.by_path(path_map.to_plex(f.path))
+        plex_path = path_map.to_plex(f.path)
+        hit = lookup.by_path(plex_path) or _same_windows_file(plex_path, lookup)
         if hit is not None:
             return Match(hit.rating_key, hit.section_id, Confidence.HIGH, hit.path,
                          reason="exact path", exact=True)
+    return None
+
+
+def _same_windows_file(plex_path: str, lookup: Lookup) -> Candidate | None:
+    """The indexed file a Windows path names in another letter case (Windows paths are
+    case-insensitive; the index keys them as Plex spells them): found among the file's
+    namesakes, whose lookup is already case-insensitive."""
+    path = FsPath.parse(plex_path)
+    if not path.windows:
+        return None
+    key = (path.lead, path.key())
+    for cand in lookup.by_basename(fold(basename(plex_path))):
+        other = FsPath.parse(cand.path)
+        if other.windows and (other.lead, other.key()) == key:
+            return cand
     return None
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from plexsync.core.log import quote_path
-from plexsync.core.paths import PathMap, basename, fold, nfc
+from plexsync.core.paths import FsPath, PathMap, basename, fold
 from plexsync.errors import Conflict
 from plexsync.plex.index import LibraryIndex
 from plexsync.plex.model import Page, PlexItem, Section
@@ -91,10 +91,13 @@ class Ownership:
             found = self._stash.scenes_by_path(forms)
             self.asked += 1
             owners: dict[str, set[int]] = {s: set() for s in missing}
+            # The same file only (Stash's EQUALS is a LIKE), compared as paths are: after NFC,
+            # and case-insensitively on Windows, where path_map may spell it in another case.
+            wanted = {_identity(s): s for s in missing}
             for scene_id, paths in found.items():
                 for path, _ in paths:
-                    key = nfc(path)
-                    if key in owners:    # exact only (Stash's EQUALS is a LIKE)
+                    key = wanted.get(_identity(path))
+                    if key is not None:
                         owners[key].add(scene_id)
             self._owners.update({k: frozenset(v) for k, v in owners.items()})
         return {p: self._owners[s] for p, s in stash_of.items()}
@@ -161,10 +164,17 @@ class Ownership:
         if stash_others:
             raise _conflict(scene_id, stash_others[0], item,
                             "one of its files is the other scene's")
-        if others:
-            raise _conflict(scene_id, others[0].scene_id, item,
+        holders = [r for r in others if not r.displaced]   # a displaced row claims nothing
+        if holders:
+            raise _conflict(scene_id, holders[0].scene_id, item,
                             "both resolve to it; the other scene's sync record holds it")
-        return ()
+        return others     # rows an upgrade displaced from it: what they pushed is undone
+
+
+def _identity(path: str) -> tuple[bool, str, tuple[str, ...]]:
+    """What two spellings of one file share (`core.paths.same_path`'s comparison)."""
+    parsed = FsPath.parse(path)
+    return parsed.windows, parsed.lead, parsed.key()
 
 
 def _conflict(scene_id: int, other: int, item: PlexItem, why: str) -> Conflict:

@@ -18,15 +18,23 @@ from typing import Any
 
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
+from plexsync.errors import PlexSyncError
+from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile import auto
 from plexsync.reconcile.engine import Scope, Trigger, reconcile
-from plexsync.tasks.process_queue import run_process_queue
+from plexsync.tasks.process_queue import PLEX_DOWN_RECHECK, run_process_queue
 from plexsync.timer.state import RECONCILE_DUE_KEY
 
 
 def _reconcile(ctx: TaskContext, scope: Scope, trigger: Trigger) -> dict[str, Any]:
-    result = reconcile(ctx, scope, trigger)
+    try:
+        result = reconcile(ctx, scope, trigger)
+    except PlexSyncError:
+        # The pages queued before the failure stay queued (each is one transaction) but no
+        # drain follows here: the wake-up timer brings one, as after a drain Plex stopped.
+        _arm_for_queued(ctx)
+        raise
     out = result.as_output()
     out["drain"] = run_process_queue(ctx) if result.enqueued else None
     return out
@@ -85,6 +93,16 @@ def auto_reconcile(ctx: TaskContext, parent_pid: int | None = None) -> dict[str,
         store.close()
     arm_wake_timer(ctx, next_at)
     return out
+
+
+def _arm_for_queued(ctx: TaskContext) -> None:
+    queue = JobQueue.open(ctx.data_dir, clock=ctx.clock)
+    try:
+        due = queue.next_due_at()
+    finally:
+        queue.close()
+    if due is not None:
+        arm_wake_timer(ctx, max(due, ctx.clock() + PLEX_DOWN_RECHECK))
 
 
 def arm_wake_timer(ctx: TaskContext, due_at: float) -> None:

@@ -77,6 +77,7 @@ def popen_kwargs(os_name: str, log_file: Any) -> dict[str, Any]:
 
 def spawn(data_dir: str) -> int:
     """Start the timer process detached; returns its pid. Does not wait for it."""
+    absolute = os.path.abspath(data_dir)   # the timer runs in the plugin folder, not our cwd
     log_path = state.path(data_dir, state.LOG_FILE)
     try:
         if os.path.getsize(log_path) > state.LOG_LIMIT:
@@ -87,13 +88,13 @@ def spawn(data_dir: str) -> int:
     try:
         kwargs = popen_kwargs(os.name, fd)
         try:
-            proc = subprocess.Popen(command(data_dir), **kwargs)
+            proc = subprocess.Popen(command(absolute), **kwargs)
         except OSError:
             if os.name != "nt":
                 raise
             # a job object without breakaway rights refuses the flag: detach without it
             kwargs["creationflags"] &= ~CREATE_BREAKAWAY_FROM_JOB
-            proc = subprocess.Popen(command(data_dir), **kwargs)
+            proc = subprocess.Popen(command(absolute), **kwargs)
     finally:
         os.close(fd)
     proc.returncode = 0  # never waited for: keeps subprocess from warning about it
@@ -132,7 +133,9 @@ def arm(
         current = state.read_state(data_dir)
         armed = current.get("armed_until")
         if armed is not None and state.timer_alive(data_dir, current, now):
-            if float(armed) <= due_at:
+            # A timer past its time is deciding or exiting: it keeps nothing, so the new
+            # time is written for it to read before it exits (process.WakeTimer.run).
+            if now < float(armed) <= due_at:
                 return Armed.KEPT
             state.write_state(data_dir, {**current, "armed_until": due_at})
             if current.get("ready"):

@@ -46,6 +46,8 @@ ACTIVE_RECHECK = 60.0
 WINDOWS_POLL = 30.0
 RUN_LOCK_WAIT = 10.0
 DUE_SLACK = 0.5        # a job due within this is due now (clock granularity, not a wait)
+OFF = "wake_timer is off"
+DISARMED = "disarmed"
 
 
 def _say(message: str) -> None:
@@ -125,9 +127,10 @@ class WakeTimer:
                     return self._exit("not the armed timer (a newer one replaced it)")
                 wait = self._wait or Waiter()   # the signal handler first, then `ready`
                 state.write_state(self.data_dir, {**current, "ready": True})
-            reason = self._loop(wait)
-            self._disarm()
-            return self._exit(reason)
+            while True:
+                reason = self._loop(wait)
+                if reason in (OFF, DISARMED) or self._disarm():
+                    return self._exit(reason)
         except BaseException:
             self._disarm()
             raise
@@ -137,10 +140,10 @@ class WakeTimer:
     def _loop(self, wait: Callable[[float], None]) -> str:
         while True:
             if not state.enabled(self.data_dir):
-                return "wake_timer is off"
+                return OFF
             current = state.read_state(self.data_dir)
             if current.get("pid") != self.pid or current.get("armed_until") is None:
-                return "disarmed"
+                return DISARMED
             armed = float(current["armed_until"])
             now = self.clock()
             if now < armed - DUE_SLACK:
@@ -220,14 +223,20 @@ class WakeTimer:
             if armed is None or float(armed) <= now + DUE_SLACK or float(armed) > at:
                 state.write_state(self.data_dir, {**current, "armed_until": at})
 
-    def _disarm(self) -> None:
+    def _disarm(self) -> bool:
+        """Clear the state before exiting; False (keep running) when an arm wrote a later
+        time after this timer's decision: the arm counted on this live timer."""
         try:
             with state.StateLock(self.data_dir):
                 current = state.read_state(self.data_dir)
                 if current.get("pid") == self.pid:
+                    armed = current.get("armed_until")
+                    if armed is not None and float(armed) > self.clock() + DUE_SLACK:
+                        return False
                     state.write_state(self.data_dir, {"armed_until": None, "pid": None})
         except (OSError, TimeoutError):
             pass  # a stale state names a dead pid: `timer_alive` sees through it
+        return True
 
     def _exit(self, reason: str) -> str:
         _say(f"exits: {reason}")

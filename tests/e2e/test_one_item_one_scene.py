@@ -146,3 +146,48 @@ def test_two_scenes_recorded_on_one_item_are_matched_again_and_the_item_repaired
     assert ids[intruder.key] not in records
     assert dict(db.execute("SELECT scene_id, last_error_class FROM jobs"))[
         ids[intruder.key]] == "PlexNotFound"
+
+
+def test_a_displaced_scene_that_finds_its_own_item_first_still_has_its_values_undone(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """The intruder of an upgraded database is matched again BEFORE the item's own scene (its
+    job comes first) and lands on its own, newly scanned item: what it pushed to the other
+    scene's item must still be undone when that scene is written."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    world = issue_world()
+    ids = populate(world, stash, plex, stage_absent=False)
+    configure(stash, plex, world.path_map)
+    in_plex = [s for s in world.scenes if s.files[0].plex_path is not None]
+    intruder, owner = sorted(in_plex[:2], key=lambda s: ids[s.key])   # intruder's job first
+    plex_path = owner.files[0].plex_path
+    assert plex_path is not None
+    item = plex.find_by_file(plex_path)
+    assert item is not None
+    video = connect(plex.url, plex.token).fetchItem(item.rating_key)
+    video.editTitle(intruder.title)
+    video.addCollection(["Intruder's collection"])
+    data_dir.mkdir(parents=True)
+    db = sqlite3.connect(data_dir / "plexsync.db")
+    for version, step in enumerate(MIGRATIONS[:2]):
+        for statement in step:
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {version + 1}")
+    for key, collections, pushed in (
+            (owner.key, "[]", "[]"),
+            (intruder.key, '["Intruder\'s collection"]', '["title", "collection"]')):
+        db.execute(
+            "INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at, "
+            "fetched_at, values_hash, synced_at, collections_added, pushed_fields) "
+            "VALUES (?, ?, 1, '2999-01-01T00:00:00Z', 0, 'same', 0, ?, ?)",
+            (ids[key], item.rating_key, collections, pushed))
+    db.commit()
+    db.close()
+
+    sync_all(stash, data_dir)
+
+    after = plex.item(item.rating_key)
+    assert "Intruder's collection" not in after.tags["collection"]
+    assert_in_plex_scenes_are_right(World([owner, intruder], world.stash_root,
+                                          world.plex_root), ids, stash, plex)

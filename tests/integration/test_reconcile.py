@@ -19,6 +19,7 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile.engine import LOCK_NAME, Scope, Trigger, reconcile
 from plexsync.stash.api import StashClient
+from plexsync.tasks.process_queue import run_process_queue
 from plexsync.tasks.reconcile import auto_reconcile
 from plexsync.tasks.status import build_status, run_queue_status, summary_lines
 from plexsync.timer import arm as timer_arm
@@ -190,3 +191,54 @@ def test_plex_requests_are_the_listing_pages_when_the_library_is_in_step(env: En
     listings = env.plex.count("GET", "/library/sections/1/all")
     assert listings == result.listing_pages == 1
     assert env.plex.count() == listings + 2      # + GET / and GET /library/sections
+
+
+def test_a_synced_scene_whose_file_left_every_library_is_no_gap_on_the_next_pass(
+        env: Env) -> None:
+    """The user moved a synced scene's file to a folder Plex does not cover: the sync calls it
+    out of scope. A second reconciliation must not find it stale again (and again...)."""
+    sid = env.scene("moved", timedelta(days=30))
+    reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
+    run_process_queue(env.ctx())
+    assert env.queued() == set()
+    env.stash.update_scene(sid, files=[{"path": "/private/renamed.mp4", "size": 10,
+                                        "duration": 1.0}])
+    first = reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
+    run_process_queue(env.ctx())
+    second = reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
+    assert (first.enqueued, second.enqueued) == (0, 0), dict(second.gaps)
+    assert first.out_of_scope == second.out_of_scope == 1
+
+
+def test_scenes_queued_before_a_run_fails_get_the_wake_up_timer(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plex goes away halfway: the pages already queued stay queued (by design), and the
+    timer is armed for them, so they do not wait for the next edit."""
+    from plexsync.errors import PlexServerDown
+    from plexsync.plex.client import PlexClient
+    from plexsync.reconcile import engine
+    from plexsync.tasks.reconcile import run_reconcile_all
+
+    env.scene("a", timedelta(days=30))             # page 1: an empty gap, queued
+    from testkit.plex_state import TAG_KINDS
+
+    tagged = env.stash.add_tag("t")                # page 2: its tags need the full item
+    env.stash.add_scene(title="Title b", tag_ids=[tagged],
+                        files=[{"path": f"{STASH_ROOT}/folder/b.mp4", "size": 10,
+                                "duration": 1.0}], created_at=NOW - timedelta(days=30))
+    tags: dict[str, list[str]] = {kind: [] for kind in TAG_KINDS} | {"genre": ["x", "y", "z"]}
+    env.plex.add_item(1, f"{PLEX_ROOT}/folder/b.mp4", size=10, duration_ms=1000,
+                      title="Title b", tags=tags, poster=b"a poster")
+    monkeypatch.setattr(engine, "PER_PAGE", 1)
+
+    def down(self: PlexClient, rating_key: int) -> None:
+        raise PlexServerDown("Plex stopped answering")
+
+    monkeypatch.setattr(PlexClient, "fetch_item", down)
+    armed: list[float] = []
+    monkeypatch.setattr(timer_arm, "arm_quietly", lambda data_dir, at, conn, enabled: (
+        armed.append(at)))
+    with pytest.raises(PlexServerDown):
+        run_reconcile_all(env.ctx())
+    assert len(env.queued()) == 1
+    assert armed, "queued work with no drain and no timer"

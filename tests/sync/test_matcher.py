@@ -181,3 +181,13 @@ def test_a_basename_match_says_why_it_was_accepted() -> None:
     lookup = DictLookup(cand("/media/videos/a/clip.mp4", 3, size=5))
     result = match(scene("/private/clip.mp4", size=5), NO_MAP, lookup, LOCATIONS)
     assert isinstance(result, Match) and "same size (5 bytes)" in result.reason
+
+
+def test_a_windows_path_spelled_in_another_case_is_the_same_file_and_matches_exactly() -> None:
+    # Stash's library was added as d:\videos, Plex's as D:\Videos: one file, one path.
+    lookup = DictLookup(cand("D:\\Videos\\A\\x.mp4", 7))
+    result = match(scene("d:\\videos\\A\\x.mp4"), NO_MAP, lookup, {1: ("D:\\Videos",)})
+    assert isinstance(result, Match) and result.rating_key == 7 and result.exact, result
+    mapped = match(scene("/data/A/x.mp4"), PathMap.parse("/data=d:\\videos"), lookup,
+                   {1: ("D:\\Videos",)})
+    assert isinstance(mapped, Match) and mapped.rating_key == 7 and mapped.exact, mapped

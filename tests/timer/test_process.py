@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -9,6 +10,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from plexsync.core.datadir import SETTINGS_SNAPSHOT
 from plexsync.queue import markers
@@ -177,3 +180,65 @@ def test_a_due_automatic_reconciliation_wakes_it_with_an_empty_queue(tmp_path: P
     h.arm(h.clock() + 60)
     assert h.run() == "asked Stash to run Process Queue"   # Process Queue then reconciles
     assert h.clock.sleeps == [60.0, 900.0, 840.0] and h.requests == [CREDS]
+
+
+def test_work_armed_while_it_asks_stash_is_not_lost_when_it_exits(tmp_path: Path) -> None:
+    """The Process Queue it asked for runs at once and, ending with a retry due later, arms
+    the timer while this timer still holds its lock: that arm must not be dropped."""
+    from plexsync.timer.arm import Armed, arm
+
+    h = Harness(tmp_path)
+    h.enqueue(1, due_in=0)
+    h.arm(h.clock())
+    spawned: list[str] = []
+    answers: list[Armed] = []
+    woken: list[int] = []      # (this test process stands in for the timer: no real signal)
+
+    def drain_ran_and_armed(creds: Mapping[str, Any]) -> None:
+        h.request(creds)
+        if len(h.requests) == 1:
+            store = SQLiteStore.open(h.dir)     # the drain synced scene 1...
+            store.clear_pending()
+            store.update_meta(lambda meta, _: {markers.SCHEDULED_AT: None})
+            store.close()
+            h.enqueue(2, due_in=300)   # the drain's retry: due in 5 minutes
+            answers.append(arm(h.dir, h.clock() + 300, CREDS, clock=h.clock, spawner=spawn,
+                               waker=woken.append))
+
+    def spawn(data_dir: str) -> int:
+        spawned.append(data_dir)
+        return 4242
+
+    timer = WakeTimer(h.dir, clock=h.clock, wait=h.wait, request=drain_ran_and_armed,
+                      open_store=h.open_store)
+    timer.run()
+    woken_later = len(h.requests) == 2 and h.clock.sleeps == [300.0]
+    assert woken_later or spawned, (
+        f"the retry due in 300 s has no timer: arm said {answers}, state "
+        f"{state.read_state(h.dir)}")
+
+
+def test_a_timer_armed_with_a_relative_data_dir_runs_on_that_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`PLEXSYNC_DATA_DIR=data` (a cron line run from the plugin folder), or a relative
+    plugin folder from Stash: the timer starts in another working directory."""
+    import signal
+    import time
+
+    from plexsync.timer.arm import Armed, arm
+
+    monkeypatch.chdir(tmp_path)
+    os.mkdir("data")
+    assert arm("data", time.time() + 600, CREDS) is Armed.STARTED
+    pid = int(state.read_state("data")["pid"])
+    try:
+        deadline = time.monotonic() + 10
+        while not state.read_state("data").get("ready") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = (tmp_path / "data" / state.LOG_FILE).read_text()
+        assert state.read_state("data").get("ready"), log
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
