@@ -8,7 +8,7 @@ Two hook cases:
 - "queued": a drain is already requested or running, so the hook only enqueues (a bulk edit,
   or any edit while Process Queue runs);
 - "queued+request": no drain is known, so the hook also POSTs runPluginTask (a lone edit).
-Targets (SPEC §2, issue 3): p95 under 100 ms and under 2.5x the bare interpreter.
+Targets (docs/design.md#hook-budget, issue 3): p95 under 100 ms and under 2.5x the bare interpreter.
 
 The plugin (plexsync.py + plexsync/) is copied into a temporary plugin folder and run from
 there, as from Stash's plugins folder. Stash's Python writes `__pycache__` as usual, so by

@@ -1,7 +1,8 @@
 """A loopback fake Plex Media Server, driven by tests through the real plexapi client.
 
-The contract is ``/work/shared/notes/plexapi-wire.md`` (what plexapi 4.18 sends and reads) and
-SPEC §11. The fake is strict where real PMS is strict, so a plugin that sends junk fails in tests.
+The contract is what plexapi 4.18 sends and reads (docs/plex-api.md) and
+docs/design.md#test-doubles. The fake is strict where real PMS is strict, so a plugin that sends
+junk fails in tests.
 This module has the server's lifecycle, faults, request log and routes. The library state and
 setup API live in ``testkit/plex_state.py``, the edit contract in ``testkit/plex_edit.py``, the
 HTTP plumbing in ``testkit/plex_http.py`` and the XML shapes in ``testkit/plex_xml.py``.

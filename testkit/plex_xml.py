@@ -1,7 +1,7 @@
 """XML rendering for the fake Plex Media Server (see ``testkit.fake_plex``).
 
 Shapes follow real PMS captures (home-assistant/core ``tests/components/plex/fixtures``) and
-``/work/shared/notes/plexapi-wire.md`` §4: a ``<MediaContainer>`` root, ``<Video>`` items with
+what plexapi reads (docs/plex-api.md): a ``<MediaContainer>`` root, ``<Video>`` items with
 ``<Media><Part/></Media>`` nested, one element per tag (``<Genre tag=…/>``,
 ``<Role tag=… role=…/>``) and ``<Field name=… locked="1"/>`` per locked field on the detail
 view only.

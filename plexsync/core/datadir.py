@@ -1,4 +1,4 @@
-"""The data directory (SPEC §4) and the small JSON state files kept in it.
+"""The data directory (docs/design.md#state-files) and the small JSON state files kept in it.
 
 Invariants:
 - The directory is `$PLEXSYNC_DATA_DIR`, else `<PluginDir>/data`; created owner-only (0700).
@@ -18,7 +18,8 @@ import time
 from plexsync.core import fastjson as json
 from plexsync.core.log import log
 
-# `typing` costs milliseconds at import and this module is on the hook path (SPEC §2);
+# `typing` costs milliseconds at import and this module is on the hook path
+# (docs/design.md#hook-budget);
 # mypy treats any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,7 +1,8 @@
 """JSON for the hook path, on CPython's C accelerator `_json` without importing `json`.
 
 `import json` pulls in `re` and `enum` and costs about 10 ms, a fifth of a hook's whole budget
-(SPEC §2). `loads`/`dumps` here give the same results as `json.loads`/`json.dumps` for the
+(docs/design.md#hook-budget). `loads`/`dumps` here give the same results as
+`json.loads`/`json.dumps` for the
 documents PlexSync reads and writes. Any input the fast path rejects is handed to the real
 `json` module, so malformed input raises exactly the `ValueError` that `json` would.
 """

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import sys
 
-# `typing` costs milliseconds at import and this module is on the hook path (SPEC §2);
+# `typing` costs milliseconds at import and this module is on the hook path
+# (docs/design.md#hook-budget);
 # mypy treats any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:

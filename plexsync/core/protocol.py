@@ -12,7 +12,8 @@ import sys
 from plexsync.core import fastjson as json
 from plexsync.errors import InputError
 
-# `typing` costs milliseconds at import and this module is on the hook path (SPEC §2);
+# `typing` costs milliseconds at import and this module is on the hook path
+# (docs/design.md#hook-budget);
 # mypy treats any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Settings (SPEC §3): typed, defaulted, validated. Pure: no I/O here.
+"""Settings (docs/settings.md): typed, defaulted, validated. Pure: no I/O here.
 
 `Settings.from_mapping` takes the raw map Stash returns under `configuration.plugins.PlexSync`
 (keys the user never touched are absent; values may be bool, number or string) and merges it
@@ -195,7 +195,8 @@ def _at_least(name: str, value: float, floor: float) -> None:
         raise ConfigError(f"{name} must be at least {floor:g}; it is {value:g}.")
 
 
-# Defaults written back once (SPEC §3) so Stash's UI shows checked boxes for true booleans and the
+# Defaults written back once (docs/settings.md) so Stash's UI shows checked boxes for true booleans
+# and the
 # real values of choices and numbers. Empty strings and secrets are never written.
 def defaults_to_write(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The keys absent from `raw` with their default values, as Stash's settings UI types them."""

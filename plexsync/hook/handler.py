@@ -1,4 +1,5 @@
-"""The hook path (SPEC §2): gate, enqueue, schedule a drain, exit. Runs inside the user's save.
+"""The hook path (docs/design.md#hook-budget): gate, enqueue, schedule a drain, exit. Runs inside
+the user's save.
 
 Invariants:
 - Never talks to Plex and imports nothing heavy: the standard library's json/os/sqlite3/time

@@ -1,4 +1,4 @@
-"""Full-jitter exponential backoff per error class (SPEC §5).
+"""Full-jitter exponential backoff per error class (docs/design.md#job-lifecycle).
 
 The delay before retry number `n` (n = failures so far, 1 for the first failure) is drawn
 uniformly from `[0, min(cap, base * 2**(n-1))]` ("full jitter": many jobs failing together, as
@@ -12,7 +12,8 @@ Policies:
   least 30 s apart: about 17 min at the default 5, so a Plex busy scanning has time to
   recover), then the DLQ, still as PlexServerDown (Recover DLQ's default takes it back).
 - PlexNotFound: base 60 s, cap 1800 s, 12 retries, each at least 30 s away; the expected total is
-  about 2 hours and the first retry comes 30-60 s later: within a minute (SPEC §6), yet late
+  about 2 hours and the first retry comes 30-60 s later: within a minute (docs/design.md#matching),
+  yet late
   enough for Plex to have scanned the folder PlexSync asked it to scan and for the library index
   to be allowed a rebuild (`index.AFTER_SCAN_INTERVAL`).
 - StashError and any other retryable class: base 10 s, cap 600 s, `max_retries` (a setting).

@@ -1,4 +1,5 @@
-"""Process Queue (SPEC §5, §8): drain the queue through a `jobs.Processor`.
+"""Process Queue (docs/design.md#job-lifecycle, docs/tasks.md): drain the queue through a
+`jobs.Processor`.
 
 Invariants and failure behaviour:
 - One drain at a time: a non-blocking file lock on `<data_dir>/drain.lock`. A second drain
@@ -31,7 +32,7 @@ Invariants and failure behaviour:
   their leases expire and the next drain releases them at once as orphans) and is raised: the
   task fails with that one error line, and no job is counted or dead-lettered for it.
 - `queue_timeout` is checked after every outcome: the rest of the batch is released uncounted.
-- An optional `OutageListener` (the breaker's guard, plexsync/resilience/gate.py) sees each
+- An optional `OutageListener` (the breaker's guard, plexsync/tasks/breaker_gate.py) sees each
   batch-level PlexServerDown and decides whether the drain goes on (the breaker is still
   closed: the released jobs are claimed again, no attempt used) or stops ("plex_down"); it
   sees every outcome, and paces the jobs after a Plex recovery (sub-second waits only).

@@ -211,7 +211,8 @@ def _log_outcome(outcome: Outcome, applied: Applied) -> None:
             log.info(line)
     elif kind is OutcomeKind.UNCHANGED and record is not None:
         log.info(f"{scene} unchanged (ratingKey {record.rating_key})")
-    elif kind is OutcomeKind.OUT_OF_SCOPE:  # quiet by design (SPEC §6): counted in the status
+    # quiet by design (docs/design.md#matching): counted in the status
+    elif kind is OutcomeKind.OUT_OF_SCOPE:
         log.debug(f"{scene} out of scope: {outcome.detail or 'outside every Plex section'}")
     else:
         log.info(f"{scene} skipped: {outcome.detail or 'nothing to sync'}")

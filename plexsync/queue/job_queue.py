@@ -59,7 +59,8 @@ def _settled(action: SettleAction, settled: bool, delay: float | None = None) ->
 
 
 class JobQueue:
-    """The durable queue of SPEC §5. Safe to use from many processes (through SQLite)."""
+    """The durable queue of docs/design.md#job-lifecycle. Safe to use from many processes (through
+    SQLite)."""
 
     def __init__(
         self,

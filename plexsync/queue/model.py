@@ -23,7 +23,7 @@ class Job:
     """One pending sync of one scene (a row of the `jobs` table). At most one job per scene.
 
     `event_at` is the (epoch) time of the newest event folded into this job; a sync that fetched
-    the scene after that time already covers it (late-update rule of SPEC §5).
+    the scene after that time already covers it (late-update rule of docs/design.md#job-lifecycle).
     `cleared_fields` are the Stash fields the user explicitly emptied (named in `inputFields`
     with an empty value): only those may clear a Plex field, and only one listed in the
     scene's `SyncRecord.pushed_fields`.
@@ -94,7 +94,8 @@ class DeadLetter:
 
 
 def superseded(job: Job, record: SyncRecord | None) -> bool:
-    """SPEC §5 late update: the last sync read Stash after this event, so it already has it.
+    """docs/design.md#job-lifecycle late update: the last sync read Stash after this event, so it
+    already has it.
 
     Not when the job clears a field PlexSync owns in Plex: the sync that read the emptied field
     did not know it was cleared on purpose (only a clear may empty a Plex field), so it left

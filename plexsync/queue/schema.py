@@ -10,7 +10,8 @@ Times are epoch seconds (REAL); lists are JSON text.
 from __future__ import annotations
 
 V1 = (
-    # One row per scene (SPEC §5). `dirty`: an event arrived while a drain held the job, so
+    # One row per scene (docs/design.md#job-lifecycle). `dirty`: an event arrived while a drain
+    # held the job, so
     # the ack must keep it pending instead of deleting it.
     """CREATE TABLE jobs (
         id INTEGER PRIMARY KEY,

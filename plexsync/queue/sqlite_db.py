@@ -24,7 +24,8 @@ from __future__ import annotations
 import os
 
 try:  # the C module: the `sqlite3` package adds only datetime adapters PlexSync never
-    import _sqlite3 as sqlite3  # uses, and ~4 ms of imports on the hook path (SPEC §2)
+    # uses, and ~4 ms of imports on the hook path (docs/design.md#hook-budget)
+    import _sqlite3 as sqlite3
 except ImportError:  # pragma: no cover - not CPython
     import sqlite3  # type: ignore[no-redef]
 import time

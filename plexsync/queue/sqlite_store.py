@@ -1,4 +1,5 @@
-"""The SQLite storage of the job queue (SPEC §4, §5): one database file shared by every process.
+"""The SQLite storage of the job queue (docs/design.md#state-files, docs/design.md#job-lifecycle):
+one database file shared by every process.
 
 `SQLiteStore` implements the `storage.Storage` contract (see there for each operation's
 semantics) with one short transaction per operation; connection handling, locking, schema
@@ -19,7 +20,8 @@ import os
 from plexsync.core import fastjson as json
 
 try:  # the C module: the `sqlite3` package adds only datetime adapters PlexSync never
-    import _sqlite3 as sqlite3  # uses, and ~4 ms of imports on the hook path (SPEC §2)
+    # uses, and ~4 ms of imports on the hook path (docs/design.md#hook-budget)
+    import _sqlite3 as sqlite3
 except ImportError:  # pragma: no cover - not CPython
     import sqlite3  # type: ignore[no-redef]
 

@@ -32,8 +32,9 @@ from typing import Any
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
 from plexsync.errors import PlexNotFound
-from plexsync.plex.client import PlexClient, PlexItem
+from plexsync.plex.client import PlexClient
 from plexsync.plex.index import LibraryIndex
+from plexsync.plex.model import PlexItem
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobSource
 from plexsync.queue.sqlite_store import SQLiteStore

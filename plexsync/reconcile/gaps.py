@@ -30,7 +30,7 @@ from typing import Any
 
 from plexsync.core.paths import FsPath
 from plexsync.core.settings import Settings
-from plexsync.plex.client import ListedItem, PlexItem
+from plexsync.plex.model import ListedItem, PlexItem
 from plexsync.queue.model import SyncRecord
 from plexsync.sync import fields, matcher
 from plexsync.sync.diff import diff

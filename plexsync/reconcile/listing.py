@@ -20,8 +20,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from plexsync.plex.client import ListedItem, Page, PlexClient, PlexItem, Section
+from plexsync.plex.client import PlexClient
 from plexsync.plex.index import DEFAULT_PAGE_SIZE, LibraryIndex
+from plexsync.plex.model import ListedItem, Page, PlexItem, Section
 
 SPOOL_NAME = "reconcile-listing.sqlite"
 

@@ -7,8 +7,8 @@ the `/identity` health probe, and the post-recovery token bucket.
 - `breaker`: the breaker's states (closed, open, half-open), one class each, and its listeners.
 - `history`: outage records and MTTR / MTBF / availability (pure functions).
 - `bucket`: the post-recovery token bucket (pure, clock injected).
-- `gate`: the tasks' side (drain start, drain hooks, the per-invocation recovery check); it may
-  import core, errors, queue and timer.arm, never sync/plex/stash or tasks.
 
-Nothing here imports plexapi or requests; lower layers never import this package.
+May import: core, errors and queue only (the tasks' side, which also arms the wake-up timer,
+is `tasks/breaker_gate.py`). Nothing here imports plexapi or requests; the hook reads `state`,
+the timer `state`, `breaker` and `probe`.
 """

@@ -123,7 +123,7 @@ def stdlib_lock(data_dir: str) -> AbstractContextManager[object]:
     """The timer's lock: the same file locked with the standard library."""
     import contextlib
 
-    from plexsync.timer import lockfile
+    from plexsync.core import lockfile
 
     @contextlib.contextmanager
     def held() -> Iterator[object]:

@@ -1,4 +1,5 @@
-"""Stash scene → the values Plex should end with (SPEC §7). Pure: no I/O, no clock.
+"""Stash scene → the values Plex should end with (docs/design.md#field-mapping). Pure: no I/O, no
+clock.
 
 `wanted(scene, settings, cleared, owned)` reads a scene shaped like `gql.SCENE_FIELDS` and returns a
 `Wanted`. Invariants:
@@ -189,7 +190,7 @@ def is_empty(scene: Mapping[str, Any]) -> bool:
 # --------------------------------------------------------------------------- the mapping
 def wanted(scene: Mapping[str, Any], settings: Settings, cleared: Iterable[str] = (),
            owned: Iterable[str] = ()) -> Wanted:
-    """Apply SPEC §7 (see the module docstring for the invariants).
+    """Apply docs/design.md#field-mapping (see the module docstring for the invariants).
 
     `cleared`: the Stash inputs the user explicitly emptied (`Job.cleared_fields`); `owned`: the
     Plex fields PlexSync pushed a value to before (`SyncRecord.pushed_fields`, empty for a scene

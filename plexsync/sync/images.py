@@ -1,4 +1,4 @@
-"""Poster (and background art) from the scene's screenshot (SPEC §7).
+"""Poster (and background art) from the scene's screenshot (docs/design.md#field-mapping).
 
 Invariants:
 - Stash's `paths.screenshot` URL carries `?t=<unix>`, so the URL is the cover's identity

@@ -1,4 +1,4 @@
-"""Scene files → one Plex item, with a confidence (SPEC §6). Pure: no I/O, no clock.
+"""Scene files → one Plex item, with a confidence (docs/design.md#matching). Pure: no I/O, no clock.
 
 Rules, applied to the scene's files in order (primary first), each path mapped through
 `path_map` first (paths compared in NFC, see core/paths.py):
@@ -76,7 +76,7 @@ class NotInPlex:
 
 @dataclass(frozen=True, slots=True)
 class OutOfScope:
-    """Every file lies outside every configured section: not an error (SPEC §6)."""
+    """Every file lies outside every configured section: not an error (docs/design.md#matching)."""
 
     plex_paths: tuple[str, ...]
 
@@ -153,7 +153,8 @@ def match(
     excluded: Collection[int] = frozenset(),
     contested: Collection[int] = frozenset(),
 ) -> Result:
-    """Apply SPEC §6 to a scene's files; see the module docstring for the exact rules.
+    """Apply docs/design.md#matching to a scene's files; see the module docstring for the exact
+    rules.
 
     `excluded`: ratingKeys the basename search must never pick (another scene owns them).
     `contested`: ratingKeys whose file could as well be another Stash scene's (it has a file

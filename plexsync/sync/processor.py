@@ -1,4 +1,5 @@
-"""The sync `Processor`: a claimed batch of jobs → one outcome per job (SPEC §5–§7).
+"""The sync `Processor`: a claimed batch of jobs → one outcome per job
+(docs/design.md#job-lifecycle to field-mapping).
 
 Per batch: ONE Stash query (the drain has already skipped late events, `model.superseded`,
 before the batch reaches a processor). Per job, in order:

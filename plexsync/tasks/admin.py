@@ -1,4 +1,4 @@
-"""Maintenance tasks (SPEC §8): clear the pending queue; clear the match cache.
+"""Maintenance tasks (docs/tasks.md): clear the pending queue; clear the match cache.
 
 The dead-letter queue's tasks are in dlq.py, task argument parsing in args.py.
 """

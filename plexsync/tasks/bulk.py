@@ -1,4 +1,4 @@
-"""Sync All Scenes / Sync Recent Scenes (SPEC §8): queue scenes, then drain in this task.
+"""Sync All Scenes / Sync Recent Scenes (docs/tasks.md): queue scenes, then drain in this task.
 
 Scenes are paged from Stash (`scene_id_page`, 500 per page, by id so pages stay stable while
 scenes change) and queued with `enqueue_many` (one transaction per page) as SYNC_TASK jobs,

@@ -1,4 +1,4 @@
-"""Dead-letter queue tasks (SPEC §8): clear, purge and recover dead-lettered jobs.
+"""Dead-letter queue tasks (docs/tasks.md): clear, purge and recover dead-lettered jobs.
 
 Arguments are validated first (args.py), so nothing is changed by a mistyped argument.
 Recovery re-queues only while Plex answers its health probe (`PlexClient.identity`, one

@@ -17,7 +17,7 @@ from plexsync.queue.drain import LOCK_NAME, Drain
 from plexsync.queue.drain_report import StopReason
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Processor
-from plexsync.resilience import gate
+from plexsync.tasks import breaker_gate as gate
 
 # After a drain stopped because Plex is down, its released jobs are due at once; ask again
 # this much later instead of at once, so an outage does not fill Stash's job list. Once the

@@ -1,4 +1,4 @@
-"""Task routing: `mode` (SPEC §8) → handler, and the context every handler receives.
+"""Task routing: `mode` (docs/tasks.md) → handler, and the context every handler receives.
 
 Handlers live in the module of their concern and are imported only when their task runs.
 Each takes a `TaskContext` and returns the task's `output` (shown in Stash's job and returned
@@ -175,6 +175,6 @@ def _recovery_check(ctx: TaskContext) -> None:
     current, problem = state.read(ctx.data_dir, ctx.clock())
     if current["state"] == "closed" and not problem:
         return
-    from plexsync.resilience.gate import recovery_check
+    from plexsync.tasks.breaker_gate import recovery_check
 
     recovery_check(ctx)

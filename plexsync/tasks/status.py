@@ -1,4 +1,4 @@
-"""View Queue Status (SPEC §8): the status JSON as task output, plus a readable summary log.
+"""View Queue Status (docs/tasks.md): the status JSON as task output, plus a readable summary log.
 
 `circuit` and `outages` come from the breaker file (plexsync/resilience/): read without its
 lock and never written here, so a status never waits for a drain; MTTR, MTBF and availability
@@ -42,7 +42,8 @@ def outage_block(data_dir: str | None, now: float) -> tuple[str, dict[str, Any]]
 
 def build_status(queue: JobQueue, data_dir: str | None = None,
                  history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The status JSON of SPEC §8 (keys in the order the spec lists them, plus `drain` and
+    """The status JSON of docs/tasks.md (keys in the order docs/tasks.md lists them, plus `drain`
+    and
     `timer`, the wake-up timer: plexsync/timer/). `history`: the newest reconciliation runs,
     newest first (the `reconcile` block)."""
     q = queue_status(queue)

@@ -6,12 +6,14 @@ later; it arms this timer instead (`plexsync.timer.arm.arm`) and ends. The timer
 earliest due time, re-reads the queue, asks Stash to run Process Queue (`runPluginTask`, under
 the hook's no-duplicate-drain rule of `plexsync.queue.markers`) and exits.
 
-Modules: `lockfile` (advisory file locks, standard library only), `state` (the state,
+Modules: `state` (the state,
 credentials and log files in the data directory), `arm` (the task side: arm for a time T,
 spawn detached), `process` (the timer process itself).
 
-May import: the standard library, `plexsync.core` (light modules), `plexsync.queue.markers`,
-`plexsync.queue.sqlite_store`, `plexsync.hook.stash_post`. Never plexapi, requests, stashapi,
-filelock or anything under sync/ or tasks/: the timer process stays small, and it never talks
-to Plex. Each subpackage `__init__` holds only this docstring (the hook's import budget).
+May import: the standard library, `plexsync.core` (light modules, `core.lockfile` for its
+lock), `plexsync.queue.markers`, `plexsync.queue.sqlite_store`, `plexsync.hook.stash_post`, and
+`plexsync.resilience` (state, breaker, probe: it probes Plex while the breaker is open).
+Never plexapi, requests, stashapi, filelock or anything under sync/ or tasks/: the timer process
+stays small, and it never writes to Plex. Each subpackage `__init__` holds only this docstring
+(the hook's import budget).
 """

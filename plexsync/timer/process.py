@@ -32,9 +32,10 @@ import os
 import sys
 import time
 
+from plexsync.core import lockfile
 from plexsync.hook import stash_post
 from plexsync.queue import markers
-from plexsync.timer import lockfile, state
+from plexsync.timer import state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

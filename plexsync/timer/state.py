@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from plexsync.core import fastjson as json
-from plexsync.timer import lockfile
+from plexsync.core import lockfile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Contract with Stash's real GraphQL schema (SPEC §11).
+"""Contract with Stash's real GraphQL schema (docs/design.md#test-doubles).
 
 Checks three things against the schema in ``../shared/stash-schema/`` (schema.graphql +
 types/*.graphql). CI provides that folder; it is never copied into this repository.

@@ -1,6 +1,7 @@
 """Issue 4 acceptance: a 50-scene world synced end to end via hooks + Process Queue.
 
-Expectations are derived from the generated world and SPEC §7 directly, not from PlexSync's own
+Expectations are derived from the generated world and docs/design.md#field-mapping directly, not
+from PlexSync's own
 field mapping, so a mapping bug cannot make this test agree with itself.
 """
 

@@ -1,4 +1,5 @@
-"""SPEC §5 late updates: skip what a later sync already covered, but never a user's clear."""
+"""docs/design.md#job-lifecycle late updates: skip what a later sync already covered, but never a
+user's clear."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §7 field mapping: Stash scene → wanted Plex values (pure)."""
+"""docs/design.md#field-mapping field mapping: Stash scene → wanted Plex values (pure)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §6 matching rules, on an in-memory lookup (the matcher is pure)."""
+"""docs/design.md#matching matching rules, on an in-memory lookup (the matcher is pure)."""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ def test_settings_snapshot_for_the_hook_holds_no_secrets(tmp_path: Path) -> None
     assert snapshot["enabled"] is False and "sekrit" not in repr(snapshot)
 
 
-# Every task of SPEC §8 is built now (the last ones: Health Check, Outage Summary).
+# Every task of docs/tasks.md is built now (the last ones: Health Check, Outage Summary).
 @pytest.mark.parametrize("mode", sorted(TASKS))
 def test_every_mode_resolves_to_a_handler(mode: str) -> None:
     assert callable(resolve_handler(mode))
