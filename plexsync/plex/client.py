@@ -268,17 +268,22 @@ class PlexClient:
         except PlexSyncError as exc:
             raise PlexSetupError(f"listing library section {section_id} failed: {exc}") from None
         rows: list[IndexRow] = []
-        if root is None or root.tag != "MediaContainer":
-            # an empty or HTML 200 (a proxy's page) is no listing: never an empty library
-            raise PlexSetupError(log.redact(
-                f"Plex at {self._base} answered the listing of library section {section_id} "
-                "with something that is not a Plex library listing; no job was charged. Check "
-                "that plex_url reaches Plex directly (not a proxy's login or error page)."))
+        root = self._require_listing(root, section_id)
         videos = root.findall("Video")
         for video in videos:
             _rows(video, rows)
         total = _int(root.get("totalSize")) or _int(root.get("size"))
         return Page(total, len(videos), rows)
+
+    def _require_listing(self, root: ET.Element | None, section_id: int) -> ET.Element:
+        """`root` if it is a listing. An empty or HTML 200 (a proxy's page) is no listing,
+        never an empty library: PlexSetupError, which stops the drain and charges no job."""
+        if root is not None and root.tag == "MediaContainer":
+            return root
+        raise PlexSetupError(log.redact(
+            f"Plex at {self._base} answered the listing of library section {section_id} "
+            "with something that is not a Plex library listing; no job was charged. Check "
+            "that plex_url reaches Plex directly (not a proxy's login or error page)."))
 
     def fetch_item(self, rating_key: int) -> PlexItem:
         """ONE `GET /library/metadata/{rk}` (full tags and locks). 404 → PlexNotFound."""
@@ -300,12 +305,7 @@ class PlexClient:
         root = self._call(
             "GET", f"/library/sections/{section_id}/all?type={MOVIE_TYPE}",
             headers={"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)})
-        if root is None or root.tag != "MediaContainer":
-            # an empty or HTML 200 (a proxy's page) is no listing: never an empty library
-            raise PlexSetupError(log.redact(
-                f"Plex at {self._base} answered the listing of library section {section_id} "
-                "with something that is not a Plex library listing; no job was charged. Check "
-                "that plex_url reaches Plex directly (not a proxy's login or error page)."))
+        root = self._require_listing(root, section_id)
         videos = root.findall("Video")
         items = [ListedItem(_parse_video(v, section_id, 0), _int(v.get("updatedAt")))
                  for v in videos]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -70,6 +71,18 @@ class SyncRecord:
     # A row an upgrade displaced from an item two scenes shared (`records_on_item`): what that
     # scene pushed there, to be undone by the item's own scene. It holds nothing: no claim.
     displaced: bool = False
+
+    def behind(self, updated_at: str) -> bool:
+        """Whether Stash's `updated_at` is later than the one this record synced. Unknown or
+        unreadable timestamps count as later: re-syncing costs a request, trusting a wrong
+        "in step" loses an edit."""
+        synced = self.stash_updated_at
+        if not synced or not updated_at:
+            return True
+        try:
+            return datetime.fromisoformat(updated_at) > datetime.fromisoformat(synced)
+        except (ValueError, TypeError):
+            return updated_at != synced
 
 
 @dataclass(frozen=True, slots=True)

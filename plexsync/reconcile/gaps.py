@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -96,7 +95,7 @@ def assess(scene: Mapping[str, Any], record: SyncRecord | None, settings: Settin
         # before STALE: a sync leaves an out-of-scope scene's record as it is, so an edit
         # after its last sync would be "stale" on every run, however often it is synced
         return Assessment(Verdict.OUT_OF_SCOPE)
-    if record is not None and newer(updated_at, record.stash_updated_at):
+    if record is not None and record.behind(updated_at):
         return _gap(GapType.STALE, f"edited in Stash at {updated_at}, after its last sync")
     if isinstance(found, matcher.NotInPlex | matcher.Match):
         if not settings.reconcile_missing:
@@ -162,14 +161,3 @@ def _lacking(want: Wanted, item: PlexItem, added: Sequence[str], trusted: bool,
 def _touched(params: Mapping[str, str]) -> set[str]:
     """Edit parameter keys → the field or tag kind each belongs to."""
     return {key.split(".", 1)[0].split("[", 1)[0] for key in params}
-
-
-def newer(updated_at: str, synced: str) -> bool:
-    """Whether Stash's `updated_at` is later than the one synced (unknown → newer); the same
-    rule the sync processor uses for late events."""
-    if not synced or not updated_at:
-        return True
-    try:
-        return datetime.fromisoformat(updated_at) > datetime.fromisoformat(synced)
-    except (ValueError, TypeError):
-        return updated_at != synced

@@ -35,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
 from plexsync.core.context import TaskContext
@@ -230,7 +229,7 @@ class SyncProcessor:
         """Nothing to ask Plex: Stash not newer than the record, same values and screenshot,
         and the recorded item still the scene's (reconcile and recover jobs always look)."""
         return (job.source not in ALWAYS_LOOK
-                and not _newer(updated_at, record.stash_updated_at)
+                and not record.behind(updated_at)
                 and record.values_hash == want.values_hash
                 and record.poster_key == want.poster_url
                 and self._still_own(record, scene))
@@ -412,13 +411,3 @@ def _undo(others: tuple[SyncRecord, ...]) -> tuple[tuple[str, ...], tuple[str, .
         return None
     return (tuple(dict.fromkeys(f for r in others for f in r.pushed_fields)),
             tuple(dict.fromkeys(c for r in others for c in r.collections_added)))
-
-
-def _newer(updated_at: str, synced: str) -> bool:
-    """Whether Stash's `updated_at` is later than the one synced (unknown → newer)."""
-    if not synced or not updated_at:
-        return True
-    try:
-        return datetime.fromisoformat(updated_at) > datetime.fromisoformat(synced)
-    except (ValueError, TypeError):
-        return updated_at != synced
