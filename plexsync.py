@@ -16,7 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from plexsync.core.log import log
-from plexsync.core.protocol import parse, respond
+from plexsync.core.protocol import OPERATIONS, parse, respond
 from plexsync.errors import PlexSyncError
 
 
@@ -35,6 +35,10 @@ def main() -> int:
             from plexsync.hook.handler import run_hook
 
             output = run_hook(invocation)
+        elif invocation.mode in OPERATIONS:  # the PlexSync page's status: local state only
+            from plexsync.tasks.page import run_operation
+
+            output = run_operation(invocation)
         else:
             from plexsync.tasks.router import run_task
 

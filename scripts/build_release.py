@@ -9,7 +9,9 @@ the zip named by `path` relative to the index, checks its sha256 and unzips it i
 
 What the zip holds is exactly what Stash needs at run time: the manifest `PlexSync.yml` at the
 zip root (the plugin id is its basename), the entrypoint `plexsync.py`, the `plexsync/` package
-(Python files only), `requirements.txt` and `LICENSE`. No tests, testkit, docs or caches.
+(Python files only), the `ui/` folder (the PlexSync page's JavaScript and CSS, which the
+manifest's `ui:` section names: the build refuses a manifest naming a file the zip would not
+hold), `requirements.txt` and `LICENSE`. No tests, testkit, docs or caches.
 
 Reproducible: the same input files give the same bytes, hence the same sha256.
 - entries are sorted, every entry carries the same timestamp (1980-01-01, the zip epoch) and
@@ -42,6 +44,7 @@ PLUGIN_ID = "PlexSync"
 MANIFEST = f"{PLUGIN_ID}.yml"
 TOP_FILES = (MANIFEST, "plexsync.py", "requirements.txt", "LICENSE")
 PACKAGE = "plexsync"
+UI_DIR = "ui"  # the PlexSync page's files (docs/ui.md), named under `ui:` in the manifest
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644  # regular file, rw-r--r--
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -84,17 +87,38 @@ def shipped_files(root: Path = ROOT) -> list[str]:
     missing = sorted(set(TOP_FILES) - set(files))
     if missing:
         raise BuildError(f"missing release file(s): {', '.join(missing)}")
-    for dirpath, dirnames, filenames in os.walk(root / PACKAGE):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
-        for filename in filenames:
-            if filename.startswith(".") or filename.endswith((".pyc", ".pyo")):
-                continue
-            rel = (Path(dirpath) / filename).relative_to(root).as_posix()
-            if filename.endswith((".yml", ".yaml")):
-                raise BuildError(f"{rel}: Stash loads every .yml under its plugins folder as a "
-                                 "plugin; rename it or move it out of the package.")
-            files.append(rel)
+    for folder in (PACKAGE, UI_DIR):
+        for dirpath, dirnames, filenames in os.walk(root / folder):
+            dirnames[:] = sorted(d for d in dirnames
+                                 if d != "__pycache__" and not d.startswith("."))
+            for filename in filenames:
+                if filename.startswith(".") or filename.endswith((".pyc", ".pyo")):
+                    continue
+                rel = (Path(dirpath) / filename).relative_to(root).as_posix()
+                if filename.endswith((".yml", ".yaml")):
+                    raise BuildError(f"{rel}: Stash loads every .yml under its plugins folder "
+                                     "as a plugin; rename it or move it out of the package.")
+                files.append(rel)
+    absent = sorted(set(manifest_ui_files(root)) - set(files))
+    if absent:
+        raise BuildError(f"{MANIFEST} names UI file(s) the zip would not hold: "
+                         f"{', '.join(absent)}; put them under {UI_DIR}/ or fix the ui: section.")
     return sorted(files)
+
+
+def manifest_ui_files(root: Path = ROOT) -> list[str]:
+    """Local files the manifest's `ui:` section names (javascript/css list items; URLs and the
+    assets map are not files)."""
+    names: list[str] = []
+    in_ui = False
+    for line in (root / MANIFEST).read_text(encoding="utf-8").splitlines():
+        if re.match(r"^\S", line):  # a top-level key ends (or starts) the section
+            in_ui = line.startswith("ui:")
+            continue
+        match = re.match(r"^\s+-\s*[\"']?([^\"'#\s]+)", line)
+        if in_ui and match and not match.group(1).startswith(("http://", "https://")):
+            names.append(match.group(1).removeprefix("./"))
+    return names
 
 
 def build_zip(target: Path, root: Path = ROOT) -> list[str]:
@@ -123,7 +147,7 @@ def release_date(root: Path = ROOT, override: str | None = None) -> str:
     if not epoch:
         try:
             epoch = subprocess.run(
-                ["git", "log", "-1", "--format=%ct", "--", *TOP_FILES, PACKAGE],
+                ["git", "log", "-1", "--format=%ct", "--", *TOP_FILES, PACKAGE, UI_DIR],
                 cwd=root, capture_output=True, text=True, check=True).stdout.strip()
         except (OSError, subprocess.CalledProcessError) as exc:
             raise BuildError(f"cannot read the commit date from git ({exc}); pass --date or set "

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 HOOK_TYPES = ("Scene.Update.Post", "Scene.Create.Post")
+# Modes Stash runs through `runPluginOperation` (answered at once, outside the job queue): they
+# read local state only, so the entrypoint skips the task router, Stash and settings for them.
+OPERATIONS = ("page_status",)
 
 
 class Invocation:

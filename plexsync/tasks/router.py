@@ -17,9 +17,9 @@ from plexsync import __version__
 from plexsync.core import datadir
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
-from plexsync.core.protocol import Invocation
+from plexsync.core.protocol import OPERATIONS, Invocation
 from plexsync.core.settings import SYNC_FIELDS, Settings, defaults_to_write
-from plexsync.errors import ConfigError, InputError
+from plexsync.errors import ConfigError, InputError, PlexSyncError
 
 # mode → "module:function" inside the plexsync package, imported only when its task runs.
 TASKS: dict[str, str] = {
@@ -38,6 +38,9 @@ TASKS: dict[str, str] = {
     "sync_recent": "tasks.bulk:run_sync_recent",
     "clear_match_cache": "tasks.admin:run_clear_match_cache",
 }
+
+# The PlexSync page tags the tasks it starts with this argument to find their results.
+UI_REQUEST_ARG = "ui_request"
 
 RUNTIME_MODULES = ("plexapi", "stashapi", "diskcache", "filelock", "requests")
 
@@ -127,6 +130,10 @@ def _note_legacy_once(data_dir: str) -> None:
 def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = None) -> Any:
     """Run the task `invocation.mode` names; `settings_raw` replaces Stash's plugin settings."""
     assert invocation.mode is not None
+    if invocation.mode in OPERATIONS:  # also reached from the CLI; plexsync.py goes direct
+        from plexsync.tasks.page import run_operation
+
+        return run_operation(invocation)
     validate_mode(invocation.mode)
     check_dependencies()
     handler = resolve_handler(invocation.mode)
@@ -139,16 +146,25 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
         settings=settings,
         data_dir=data_dir,
         stash=stash,
-        args={k: v for k, v in invocation.args.items() if k != "mode"},
+        args={k: v for k, v in invocation.args.items() if k not in ("mode", UI_REQUEST_ARG)},
         server_connection=invocation.server_connection,
     )
     if invocation.mode != "process_queue":   # Process Queue probes at its start itself
         _recovery_check(context)
-    output = handler(context)
+    from plexsync.tasks.page import record_result
+
+    request = invocation.args.get(UI_REQUEST_ARG)
+    request = str(request) if request is not None else None
+    try:
+        output = handler(context)
+    except PlexSyncError as exc:
+        record_result(data_dir, invocation.mode, request, error=log.redact(str(exc)))
+        raise
     if invocation.mode not in RECONCILE_MODES:
         auto = _auto_reconcile(context)
         if auto is not None and isinstance(output, dict):
             output = {**output, "auto_reconcile": auto}
+    record_result(data_dir, invocation.mode, request, output=output)
     return output
 
 
@@ -158,7 +174,6 @@ RECONCILE_MODES = frozenset({"reconcile_all", "reconcile_recent", "reconcile_7da
 def _auto_reconcile(context: TaskContext) -> dict[str, Any] | None:
     """The on-invocation check of automatic reconciliation (plexsync/reconcile/auto.py),
     after the task's own work. Its failure is a warning: the task itself succeeded."""
-    from plexsync.errors import PlexSyncError
     from plexsync.tasks.reconcile import auto_reconcile
 
     try:

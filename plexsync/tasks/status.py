@@ -11,9 +11,8 @@ readable lines and as the task's JSON output.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from plexsync.core.context import TaskContext
 from plexsync.core.log import log
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
@@ -22,6 +21,9 @@ from plexsync.reconcile.gaps import GapType
 from plexsync.resilience import history as outage_history
 from plexsync.resilience import state as breaker_state
 from plexsync.timer.state import timer_status
+
+if TYPE_CHECKING:  # the page's status operation must not pay for settings (tasks/page.py)
+    from plexsync.core.context import TaskContext
 
 HISTORY = 10
 
@@ -108,12 +110,17 @@ def summary_lines(status: dict[str, Any]) -> list[str]:
     return lines
 
 
+def read_status(queue: JobQueue, data_dir: str) -> dict[str, Any]:
+    """The status JSON View Queue Status shows; also the PlexSync page's (tasks/page.py)."""
+    store = queue.storage
+    history = store.reconcile_runs(HISTORY) if isinstance(store, SQLiteStore) else []
+    return build_status(queue, data_dir, history)
+
+
 def run_queue_status(ctx: TaskContext) -> dict[str, Any]:
     queue = JobQueue.open(ctx.data_dir, clock=ctx.clock)
     try:
-        store = queue.storage
-        history = store.reconcile_runs(HISTORY) if isinstance(store, SQLiteStore) else []
-        status = build_status(queue, ctx.data_dir, history)
+        status = read_status(queue, ctx.data_dir)
     finally:
         queue.close()
     for line in summary_lines(status):

@@ -24,6 +24,7 @@ def copy_sources(copy: Path) -> Path:
     """The shipped files and the build script, copied into `copy` (a checkout without git)."""
     shutil.copytree(ROOT / "plexsync", copy / "plexsync",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "ui", copy / "ui")
     for name in (*RUNTIME_TOP, "scripts/build_release.py"):
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / name, copy / name)
@@ -38,17 +39,22 @@ def _index(release: Path) -> dict[str, Any]:
     return entry
 
 
-def test_zip_holds_the_manifest_entrypoint_package_requirements_and_license_only(
+def test_zip_holds_the_manifest_entrypoint_package_ui_requirements_and_license_only(
     release: Path,
 ) -> None:
     with zipfile.ZipFile(release / "PlexSync.zip") as archive:
         names = archive.namelist()
     top = {n for n in names if "/" not in n}
     assert top == RUNTIME_TOP
-    nested = [n for n in names if "/" in n]
+    nested = [n for n in names if "/" in n and not n.startswith("ui/")]
     assert nested and all(n.startswith("plexsync/") and n.endswith(".py") for n in nested)
     package = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "plexsync").rglob("*.py"))
     assert sorted(nested) == package
+    # The PlexSync page: every file the manifest's ui: section names ships, and nothing else.
+    manifest = yaml.safe_load((ROOT / "PlexSync.yml").read_text(encoding="utf-8"))
+    named = sorted([*manifest["ui"]["javascript"], *manifest["ui"]["css"]])
+    assert sorted(n for n in names if n.startswith("ui/")) == named == [
+        "ui/plexsync.css", "ui/plexsync.js"]
     assert not any(part in n for n in names
                    for part in ("tests/", "testkit/", "docs/", "__pycache__", ".pyc"))
     # Stash loads every .yml under plugins/ as a plugin: the manifest must be the only one.
@@ -104,7 +110,7 @@ def test_index_date_defaults_to_the_last_commit_of_a_shipped_file(tmp_path: Path
     env.pop("SOURCE_DATE_EPOCH", None)
     commit = subprocess.run(
         ["git", "log", "-1", "--format=%cd", "--date=format-local:%Y-%m-%d %H:%M:%S", "--",
-         "PlexSync.yml", "plexsync.py", "requirements.txt", "LICENSE", "plexsync"],
+         "PlexSync.yml", "plexsync.py", "requirements.txt", "LICENSE", "plexsync", "ui"],
         cwd=ROOT, capture_output=True, text=True, check=True, env={**env, "TZ": "UTC0"},
     ).stdout.strip()
     proc = subprocess.run([sys.executable, str(BUILD), "--out", str(tmp_path)], env=env,
@@ -123,3 +129,13 @@ def test_build_refuses_a_manifest_whose_version_differs(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 1
     assert "version 9.9.9" in proc.stderr and not (tmp_path / "out" / "index.yml").exists()
+
+
+def test_build_refuses_a_manifest_naming_a_ui_file_it_would_not_ship(tmp_path: Path) -> None:
+    copy = copy_sources(tmp_path / "src")
+    (copy / "ui" / "plexsync.css").unlink()
+    proc = subprocess.run([sys.executable, str(copy / "scripts" / "build_release.py"),
+                           "--out", str(tmp_path / "out"), "--date", FIXED_DATE],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 1
+    assert "ui/plexsync.css" in proc.stderr and not (tmp_path / "out" / "index.yml").exists()
