@@ -134,7 +134,8 @@
   // ------------------------------------------------------------------ blocks
 
   function Card(props) {
-    return h("section", { className: "plexsync-card", "data-ps-block": props.id },
+    return h("section", { className: "plexsync-card" + (props.wide ? " plexsync-wide" : ""),
+      "data-ps-block": props.id },
       h("h3", null, props.title), props.children);
   }
 
@@ -171,7 +172,7 @@
     var s = props.status;
     var classes = Object.keys(s.dlq_by_error || {});
     var newest = props.newest || [];
-    return h(Card, { id: "dlq", title: "Dead-letter queue" },
+    return h(Card, { id: "dlq", title: "Dead-letter queue", wide: true },
       classes.length === 0 ? h(Empty, null, "No dead-lettered jobs.") :
         h("table", { className: "table table-sm plexsync-table", "data-ps": "dlq-by-class" },
           h("thead", null, h("tr", null, h("th", null, "Error class"), h("th", null, "Jobs"),
@@ -439,9 +440,9 @@
           h(QueueBlock, { status: status, run: run, busy: busy }),
           h(PlexBlock, { status: status, history: data.outage_history ||
             (status.outages && status.outages.history) || [], now: Date.now() }),
+          h(ReconcileBlock, { status: status, run: run, busy: busy }),
           h(DlqBlock, { status: status, newest: data.dlq_newest, titles: titles, run: run,
             busy: busy }),
-          h(ReconcileBlock, { status: status, run: run, busy: busy }),
           h(TimerBlock, { status: status }),
           h(Activity, { job: job, results: data.results, run: run, busy: busy })),
       data ? h("p", { className: "plexsync-muted plexsync-footer" }, "As of ",
