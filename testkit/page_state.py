@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plexsync.errors import ErrorClass, PlexServerDown, StashError
+from plexsync.queue.enums import JobSource, SettleAction
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.model import JobSource, Outcome, OutcomeKind, SyncRecord
+from plexsync.queue.model import Outcome, OutcomeKind, SyncRecord
 
 OWNER = "page-state-seed"
 HOUR = 3600.0
@@ -73,7 +74,7 @@ def seed_queue(data_dir: str, now: float) -> None:
                             error=StashError("Stash answered 502.")), OWNER)
         for i, (scene_id, (cls, message, candidates)) in enumerate(DEAD.items()):
             queue.storage.settle(
-                jobs[scene_id].id, OWNER, now - 600 + i * 60, "dead",
+                jobs[scene_id].id, OWNER, now - 600 + i * 60, SettleAction.DEAD,
                 error={"error_class": cls.value, "message": message,
                        "candidates": list(candidates)},
                 stats={"processed": 1, "failed": 1, "dead_lettered": 1})

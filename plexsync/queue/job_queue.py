@@ -212,6 +212,10 @@ class JobQueue:
         classes = None if error_types is None else [str(c) for c in error_types]
         return self.storage.dead_letters(classes, since)
 
+    def newest_dlq_entries(self, limit: int) -> list[DeadLetter]:
+        """The `limit` most recently failed dead letters, newest first (one bounded read)."""
+        return self.storage.newest_dead_letters(limit)
+
     def clear_dlq(self) -> int:
         return self.storage.clear_dlq()
 

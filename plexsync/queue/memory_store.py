@@ -260,6 +260,12 @@ class MemoryStore:
                 (error_classes is None or d.error_class in error_classes)
                 and (since is None or d.last_failure_at >= since)))
 
+    def newest_dead_letters(self, limit: int) -> list[DeadLetter]:
+        with self._lock:
+            rows = self._matching_dead(lambda d: True)
+        rows.sort(key=lambda d: (d.last_failure_at, d.scene_id), reverse=True)
+        return rows[:limit]
+
     def clear_dlq(self) -> int:
         with self._lock:
             count = len(self._dead)

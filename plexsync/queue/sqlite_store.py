@@ -238,6 +238,13 @@ class SQLiteStore(Database):
             params,
         )])
 
+    def newest_dead_letters(self, limit: int) -> list[DeadLetter]:
+        from plexsync.queue import sqlite_rows as m
+
+        return self._read(lambda conn: [m.dead_letter(row) for row in conn.execute(
+            f"SELECT {m.DEAD_COLS} FROM dead_letters "
+            "ORDER BY last_failure_at DESC, scene_id DESC LIMIT ?", (limit,))])
+
     # ------------------------------------------------------------------ maintenance
 
     def clear_pending(self) -> int:

@@ -138,6 +138,9 @@ class Storage(Protocol):
         """Dead letters of those classes (None: all) whose last failure is at or after
         `since` (None: any), oldest last failure first (a read)."""
 
+    def newest_dead_letters(self, limit: int) -> list[DeadLetter]:
+        """The `limit` most recently failed dead letters, newest first (a read)."""
+
     def clear_dlq(self) -> int:
         """Delete every dead letter; returns how many."""
 

@@ -28,7 +28,8 @@ from plexsync.core import datadir
 from plexsync.core.log import log
 from plexsync.core.protocol import Invocation
 from plexsync.errors import InputError
-from plexsync.queue.job_queue import JobQueue, iso
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.status_view import iso
 from plexsync.tasks.status import read_status
 
 OPERATION = "page_status"
@@ -47,17 +48,16 @@ def page_status(data_dir: str, clock: Callable[[], float] = time.time) -> dict[s
     queue = JobQueue.open(data_dir, clock=clock)
     try:
         status = read_status(queue, data_dir)
-        dead = queue.dlq_entries()
+        newest = queue.newest_dlq_entries(DLQ_NEWEST)
     finally:
         queue.close()
-    newest = sorted(dead, key=lambda d: (d.last_failure_at, d.scene_id), reverse=True)
     return {
         "status": status,
         "dlq_newest": [
             {"scene_id": d.scene_id, "error_class": d.error_class, "message": d.message,
              "attempts": d.attempts, "last_failure_at": iso(d.last_failure_at),
              "candidates": list(d.candidates)}
-            for d in newest[:DLQ_NEWEST]
+            for d in newest
         ],
         "results": read_results(data_dir),
         "generated_at": iso(clock()),

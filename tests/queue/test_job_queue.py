@@ -353,6 +353,16 @@ def test_purge_dlq_drops_only_entries_older_than_the_horizon(
     assert queue.clear_dlq() == 1
 
 
+def test_newest_dlq_entries_are_the_latest_failures_newest_first(
+        queue: JobQueue, clock: FakeClock) -> None:
+    for scene in (5, 3, 9, 1):
+        clock.advance(60)
+        queue.enqueue(scene)
+        queue.apply(failed(claim_one(queue), LowConfidence("x")), OWNER)
+    assert [d.scene_id for d in queue.newest_dlq_entries(3)] == [1, 9, 3]
+    assert [d.scene_id for d in queue.newest_dlq_entries(10)] == [1, 9, 3, 5]
+
+
 def test_requeue_dlq_filters_by_class_since_and_scene(queue: JobQueue, clock: FakeClock) -> None:
     for scene, error in ((1, LowConfidence("x")), (2, PlexNotFound("x")), (3, PlexAuth("x"))):
         queue.enqueue(scene)

@@ -41,11 +41,13 @@ try:
 except ImportError:  # pragma: no cover - requirements-dev.txt installs it
     webdriver = None  # type: ignore[assignment]
 
-HEALTH = {"ok": False, "checks": [
+HEALTH_FIX = "Start Plex Media Server, or correct plex_url (host and port, usually 32400)."
+HEALTH_PROBLEM = ("Plex does not answer GET /identity at http://plex:32400 "
+                  "(connection refused).")
+HEALTH: dict[str, Any] = {"ok": False, "checks": [
     {"name": "settings", "ok": True, "problem": "", "fix": "", "info": "plex_url http://plex:32400"},
     {"name": "plex_reachable", "ok": False,
-     "problem": "Plex does not answer GET /identity at http://plex:32400 (connection refused).",
-     "fix": "Start Plex Media Server, or correct plex_url (host and port, usually 32400)."},
+     "problem": HEALTH_PROBLEM, "fix": HEALTH_FIX},
 ]}
 
 
@@ -158,7 +160,7 @@ def test_mixed_state_figures_match_the_status_json(driver: WebDriver, tmp_path: 
         # The last Health Check (run before the page opened) is shown with its fixes.
         problems = [ps(c, "fix").text for c in ps(driver, "health-checks").find_elements(
             By.CSS_SELECTOR, ".plexsync-problem")]
-        assert problems == ["Fix: " + HEALTH["checks"][1]["fix"]]
+        assert problems == ["Fix: " + HEALTH_FIX]
         check_reconcile_block(driver, status, "reconcile" not in seeded.missing)
         check_outage_block(driver, answer, "outages" not in seeded.missing)
         assert external_resources(driver, ui.url) == []
@@ -244,8 +246,8 @@ def test_each_button_sends_its_task_and_the_page_follows_the_job(
         assert [c.get_attribute("data-ps-check") for c in checks] == [
             "settings", "plex_reachable"]
         bad = checks[1]
-        assert ps(bad, "problem").text == HEALTH["checks"][1]["problem"]
-        assert ps(bad, "fix").text == "Fix: " + HEALTH["checks"][1]["fix"]
+        assert ps(bad, "problem").text == HEALTH_PROBLEM
+        assert ps(bad, "fix").text == "Fix: " + HEALTH_FIX
         assert external_resources(driver, ui.url) == []
 
 
