@@ -205,11 +205,14 @@
   }
 
   function OutageTimeline(props) {
-    var outages = props.outages.slice(-30);
+    var epoch = function (v) { return typeof v === "number" ? v * 1000 : Date.parse(v); };
+    // Oldest first, whatever order the status lists them in; the newest 30.
+    var outages = props.outages.slice().sort(function (a, b) {
+      return epoch(a.start) - epoch(b.start);
+    }).slice(-30);
     if (outages.length === 0) {
       return h(Empty, null, "No Plex outage recorded.");
     }
-    var epoch = function (v) { return typeof v === "number" ? v * 1000 : Date.parse(v); };
     var start = epoch(outages[0].start);
     var end = Math.max(props.now, epoch(outages[outages.length - 1].end || props.now));
     var span = Math.max(end - start, 1);
