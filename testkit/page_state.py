@@ -18,6 +18,8 @@ from plexsync.errors import ErrorClass, PlexServerDown, StashError
 from plexsync.queue.enums import JobSource, SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Outcome, OutcomeKind, SyncRecord
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.reconcile.gap_types import GapType
 
 OWNER = "page-state-seed"
 HOUR = 3600.0
@@ -86,21 +88,21 @@ def seed_queue(data_dir: str, now: float) -> None:
 
 
 def seed_reconcile(data_dir: str, now: float) -> bool:
-    """Two reconciliation runs, if this checkout records them; returns whether it does."""
-    queue = JobQueue.open(data_dir)
+    """Two reconciliation runs through the store's own writer; returns True (the subsystem is
+    in this checkout)."""
+    store = SQLiteStore.open(data_dir)
     try:
-        add = getattr(queue.storage, "add_reconcile_run", None)
-        if add is None:
-            return False
-        add({"started_at": now - 26 * HOUR, "finished_at": now - 26 * HOUR + 40,
-             "scope": "all", "trigger": "auto", "scanned": 1200,
-             "gaps": {"missing_metadata": 3, "stale": 1}, "enqueued": 4, "seconds": 40.0})
-        add({"started_at": now - 2 * HOUR, "finished_at": now - 2 * HOUR + 12,
-             "scope": "24h", "trigger": "task", "scanned": 57,
-             "gaps": {"missing_metadata": 1, "stale": 2}, "enqueued": 3, "seconds": 12.5})
+        store.add_reconcile_run({
+            "started_at": now - 26 * HOUR, "finished_at": now - 26 * HOUR + 40, "scope": "all",
+            "trigger": "auto", "scanned": 1200, "enqueued": 4, "seconds": 40.0,
+            "gaps": {GapType.STALE.value: 1, GapType.EMPTY.value: 3, GapType.MISSING.value: 0}})
+        store.add_reconcile_run({
+            "started_at": now - 2 * HOUR, "finished_at": now - 2 * HOUR + 12, "scope": "24h",
+            "trigger": "task", "scanned": 57, "enqueued": 3, "seconds": 12.5,
+            "gaps": {GapType.STALE.value: 2, GapType.EMPTY.value: 0, GapType.MISSING.value: 1}})
         return True
     finally:
-        queue.close()
+        store.close()
 
 
 def _resilience() -> tuple[Any, Any] | None:

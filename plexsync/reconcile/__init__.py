@@ -3,6 +3,7 @@
 What lives here (docs/design.md, "Reconciliation"):
 - `gaps`: the pure judgement of one scene (stale, empty, missing, or in step), reusing the sync
   engine's own wanted-values and diff so that "empty" means exactly "a sync would change it";
+- `gap_types`: the gap kinds alone (an enum; read by the status without the engine);
 - `listing`: the Plex section listing paged once per run, spooled to a temporary file so
   memory stays flat, and fed to the library index at the same time;
 - `engine`: one run (a scope, paging through Stash, dedup against the queue, enqueue, history);

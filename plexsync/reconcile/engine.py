@@ -38,7 +38,8 @@ from plexsync.plex.model import PlexItem
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobSource
 from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.reconcile.gaps import GapType, PlexView, Verdict, assess
+from plexsync.reconcile.gap_types import GapType
+from plexsync.reconcile.gaps import PlexView, Verdict, assess
 from plexsync.reconcile.listing import Listing
 from plexsync.sync.matcher import Result, SceneFile
 from plexsync.sync.ownership import Ownership

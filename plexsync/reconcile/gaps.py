@@ -31,6 +31,7 @@ from plexsync.core.paths import FsPath
 from plexsync.core.settings import Settings
 from plexsync.plex.model import ListedItem, PlexItem
 from plexsync.queue.model import SyncRecord
+from plexsync.reconcile.gap_types import GapType
 from plexsync.sync import fields, matcher
 from plexsync.sync.diff import diff
 from plexsync.sync.fields import Wanted
@@ -43,12 +44,6 @@ LIST_TAG_FLOOR = 3
 # cost of a wrong guess either way is one item read, or a hand edit made within these seconds
 # that only added tags the list view hides.)
 UPDATED_SLACK = 5.0
-
-
-class GapType(StrEnum):
-    STALE = "stale"
-    EMPTY = "empty"
-    MISSING = "missing"
 
 
 class Verdict(StrEnum):

@@ -17,7 +17,7 @@ from plexsync.core.log import log
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.queue.status_view import iso, queue_status
-from plexsync.reconcile.gaps import GapType
+from plexsync.reconcile.gap_types import GapType
 from plexsync.resilience import history as outage_history
 from plexsync.resilience import state as breaker_state
 from plexsync.timer.state import timer_status

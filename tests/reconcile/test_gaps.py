@@ -10,7 +10,8 @@ from plexsync.core.settings import Settings
 from plexsync.plex.client import ListedItem, PlexItem
 from plexsync.plex.model import Candidate
 from plexsync.queue.model import SyncRecord
-from plexsync.reconcile.gaps import GapType, PlexView, Verdict, assess
+from plexsync.reconcile.gap_types import GapType
+from plexsync.reconcile.gaps import PlexView, Verdict, assess
 from plexsync.sync import fields, matcher
 
 SETTINGS = Settings.from_mapping({"plex_url": "http://plex:32400", "plex_token": "t",
