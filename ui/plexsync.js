@@ -266,9 +266,10 @@
     var scope = useState("all");
     return h(Card, { id: "reconcile", title: "Reconciliation" },
       h("p", { "data-ps": "reconcile-last" }, "Last run: ", when(r.last_run_at)),
-      Object.keys(gaps).length === 0 ? null :
+      Object.keys(gaps).length === 0 ? null : h("div", null,
+        h("h4", null, "Gaps found by the last run"),
         h("div", { className: "plexsync-figures", "data-ps": "gaps" }, Object.keys(gaps).map(
-          function (t) { return h(Figure, { key: t, id: "gap-" + t, label: t, value: gaps[t] }); })),
+          function (t) { return h(Figure, { key: t, id: "gap-" + t, label: t, value: gaps[t] }); }))),
       history.length === 0 ? h(Empty, null, "No reconciliation has run yet.") :
         h("table", { className: "table table-sm plexsync-table", "data-ps": "reconcile-history" },
           h("thead", null, h("tr", null, ["When", "Scope", "Trigger", "Scanned", "Gaps",

@@ -173,7 +173,7 @@ def test_mixed_state_figures_match_the_status_json(driver: WebDriver, tmp_path: 
             tmp_path / "plexsync-page.png")
         target.parent.mkdir(parents=True, exist_ok=True)
         height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(1400, int(height) + 140)   # the window's frame is not viewport
+        driver.set_window_size(1400, int(height) + 90)   # the window's frame is not viewport
         assert driver.save_screenshot(str(target))
 
 
