@@ -373,7 +373,8 @@
     useEffect(function () {
       alive.current = true;
       refresh();
-      var timer = setInterval(refresh, POLL_MS);
+      // Each answer starts one plugin process: poll only while the tab is visible.
+      var timer = setInterval(function () { if (!document.hidden) refresh(); }, POLL_MS);
       return function () { alive.current = false; clearInterval(timer); };
     }, []);
 
