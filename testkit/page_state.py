@@ -2,17 +2,15 @@
 operation (plexsync/tasks/page.py): a mixed state and an outage, written through the queue's
 own API so the rows are exactly what a drain would leave.
 
-Reconciliation runs and outages are written through their subsystems' own writers when those
-exist in this checkout (`SQLiteStore.add_reconcile_run`, `plexsync.resilience`); without them
-`seed_mixed` leaves those blocks empty and says so in `Seeded.missing`, so a test can tell
-"rendered empty because there is no data" from "rendered empty by mistake".
+Reconciliation runs and outages are written through their subsystems' own writers
+(`SQLiteStore.add_reconcile_run`, `plexsync.resilience.state.write`). `Seeded.missing` names a
+subsystem a seeder could not write (none today), so a test can tell "rendered empty because
+there is no data" from "rendered empty by mistake".
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
-from typing import Any
 
 from plexsync.errors import ErrorClass, PlexServerDown, StashError
 from plexsync.queue.enums import JobSource, SettleAction
@@ -20,6 +18,8 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Outcome, OutcomeKind, SyncRecord
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile.gap_types import GapType
+from plexsync.resilience import history as outage_history
+from plexsync.resilience import state as breaker_state
 
 OWNER = "page-state-seed"
 HOUR = 3600.0
@@ -105,29 +105,17 @@ def seed_reconcile(data_dir: str, now: float) -> bool:
         store.close()
 
 
-def _resilience() -> tuple[Any, Any] | None:
-    try:
-        return (importlib.import_module("plexsync.resilience.state"),
-                importlib.import_module("plexsync.resilience.history"))
-    except ModuleNotFoundError:
-        return None
-
-
 def seed_outages(data_dir: str, now: float, *, down: bool) -> bool:
-    """Three finished outages (and, with `down`, an open circuit since 5 minutes ago), if this
-    checkout has the circuit breaker; returns whether it does."""
-    modules = _resilience()
-    if modules is None:
-        return False
-    state_mod, history = modules
-    state = state_mod.fresh(now)
+    """Three finished outages in a day of watching (and, with `down`, an open circuit since
+    5 minutes ago with 3 jobs waiting), through the breaker's own writer; returns True."""
+    state = breaker_state.fresh(now - 24 * HOUR)
     for start, length, jobs in ((now - 20 * HOUR, 600, 4), (now - 9 * HOUR, 1800, 12),
                                 (now - 3 * HOUR, 120, 1)):
-        history.append(state, start, start + length, jobs)
+        outage_history.append(state, start, start + length, jobs)
     if down:
-        state["state"] = "open"
-        state["opened_at"] = now - 300
-    state_mod.write(data_dir, state)
+        state.update({"state": "open", "opened_at": now - 300, "jobs_affected": 3,
+                      "next_probe_at": now + 60, "probe_delay": 60.0})
+    breaker_state.write(data_dir, state)
     return True
 
 

@@ -256,7 +256,9 @@
         "Plex is down since ", when(ongoing.start), " (", duration(ongoing.duration_s), ", ",
         ongoing.jobs_affected, " job(s) waiting).") : null,
       h("h4", null, "Last 30 outages"),
-      h(OutageTimeline, { outages: props.history || [], now: props.now }));
+      h(OutageTimeline, { outages: (props.history || []).concat(ongoing ? [{ start: ongoing.start,
+        end: null, duration_s: ongoing.duration_s, jobs_affected: ongoing.jobs_affected }] : []),
+      now: props.now }));
   }
 
   function ReconcileBlock(props) {

@@ -30,7 +30,7 @@ from plexsync.core.protocol import Invocation
 from plexsync.errors import InputError
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.status_view import iso
-from plexsync.tasks.status import read_status
+from plexsync.tasks.status import outage_block, read_status
 
 OPERATION = "page_status"
 RESULTS_FILE = "task-results.json"
@@ -59,6 +59,8 @@ def page_status(data_dir: str, clock: Callable[[], float] = time.time) -> dict[s
              "candidates": list(d.candidates)}
             for d in newest
         ],
+        # The last 30 outages, newest first (the status JSON carries only their summary).
+        "outage_history": outage_block(data_dir, clock())[1]["history"],
         "results": read_results(data_dir),
         "generated_at": iso(clock()),
     }

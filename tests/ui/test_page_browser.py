@@ -196,15 +196,24 @@ def check_reconcile_block(browser: WebDriver, status: dict[str, Any], seeded: bo
 
 def check_outage_block(browser: WebDriver, answer: dict[str, Any], seeded: bool) -> None:
     outages = answer["status"].get("outages") or {}
-    history = answer.get("outage_history") or outages.get("history") or []
-    if seeded:
-        assert outages.get("count") == 3, outages
+    history = answer.get("outage_history") or []
+    if seeded:  # three finished outages in a day of watching
+        assert outages.get("count") == 3 and len(history) == 3, (outages, history)
     assert figure(browser, "outage_count") == str(outages.get("count", "n/a"))
+    availability = outages.get("availability")
+    assert figure(browser, "availability") == (
+        "n/a" if availability is None else f"{availability * 100:.3f}%")
     if not history:
         assert "No Plex outage recorded." in block(browser, "plex").text
         return
     bars = ps(browser, "outage-timeline").find_elements(By.CLASS_NAME, "plexsync-outage")
-    assert len(bars) == len(history[-30:])
+    assert len(bars) == len(history[:30])
+    rows = ps(browser, "outage-list").find_elements(By.CSS_SELECTOR, "tbody tr")
+    # Newest first, each with its start (the <time> title is the ISO time) and jobs affected.
+    assert [r.find_element(By.TAG_NAME, "time").get_attribute("title") for r in rows] == [
+        o["start"] for o in history[:30]]
+    assert [r.find_elements(By.TAG_NAME, "td")[3].text for r in rows] == [
+        str(o["jobs_affected"]) for o in history[:30]]
 
 
 def test_each_button_sends_its_task_and_the_page_follows_the_job(
@@ -276,9 +285,19 @@ def test_plex_down_page_still_answers_and_shows_the_outage(
         status = answer["status"]
         assert figure(driver, "retrying") == str(status["retrying"]) == "3"
         assert figure(driver, "circuit") == status["circuit"]
-        if "outages" not in seeded.missing:
-            assert status["circuit"] == "open"
-            assert "Plex is down since" in ps(driver, "ongoing").text
+        assert "outages" not in seeded.missing and status["circuit"] == "open"
+        ongoing = status["outages"]["ongoing"]
+        text = ps(driver, "ongoing").text
+        assert "Plex is down since" in text and f"{ongoing['jobs_affected']} job(s)" in text
+        assert ps(driver, "ongoing").find_element(By.TAG_NAME, "time").get_attribute(
+            "title") == ongoing["start"]
+        # The timeline: the three finished outages plus the ongoing one, drawn as such.
+        bars = ps(driver, "outage-timeline").find_elements(By.CLASS_NAME, "plexsync-outage")
+        assert len(bars) == len(answer["outage_history"]) + 1 == 4
+        assert len(ps(driver, "outage-timeline").find_elements(
+            By.CLASS_NAME, "plexsync-ongoing")) == 1
+        first = ps(driver, "outage-list").find_element(By.CSS_SELECTOR, "tbody tr")
+        assert first.find_elements(By.TAG_NAME, "td")[1].text == "ongoing"
 
 
 def test_a_failing_status_operation_shows_its_error_and_keeps_polling(
