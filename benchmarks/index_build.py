@@ -1,134 +1,106 @@
-"""Library index build time and peak memory for a large section (issue 4 benchmark).
+"""Library index build: PlexSync's CPU seconds and peak memory for one large section, lookups/s.
 
-    python benchmarks/index_build.py [--items 100000] [--page-sizes 100,500,1000]
+The fake Plex runs in a child process (`fakes.plex_section`), so neither its serving time nor
+its memory is counted. In this process: one `LibraryIndex` build into a fresh data directory
+(CPU time of this process), a second build under tracemalloc for the peak of Python
+allocations (tracemalloc slows allocation-heavy code, so time and memory are separate builds),
+then a cold lookup rate (a new `LibraryIndex` reading the saved shards, as a new task process
+does) over 1,000 random paths.
 
-The fake Plex runs in a child process (so its own memory is not measured) with `--items`
-movies in one section. For each page size, in this process: one `LibraryIndex` build into a
-fresh data directory (wall time, listing GETs, tracemalloc peak of Python allocations), the
-index size on disk, then a cold process-like lookup (a new `LibraryIndex` reading the saved
-shards) of 1,000 random paths and 1,000 basenames. Time and memory come from two separate
-builds (tracemalloc slows allocation-heavy code about threefold).
-
-The fake's `add_item` checks every existing item for a duplicate path (O(n) per call), so the
-child fills the fake's item table directly.
+The CPU limit: fetching the same pages over one keep-alive connection and parsing them with
+ElementTree, keeping (path, ratingKey, size, duration) per part, and nothing else: what any
+client of Plex's paged listing must spend (Plex's page size, not ours, sets the GET count).
 """
 
 from __future__ import annotations
 
-import argparse
-import io
-import multiprocessing
-import os
+import http.client
 import random
-import sys
 import tempfile
 import time
 import tracemalloc
-from pathlib import Path
+import urllib.parse
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import Figure, limit_key, quiet_log
+from benchmarks.fakes import FakeHost, index_path
 
-from plexsync.core.log import log  # noqa: E402
-from plexsync.core.paths import basename, fold  # noqa: E402
-from plexsync.core.settings import Settings  # noqa: E402
-from plexsync.plex.client import PlexClient  # noqa: E402
-from plexsync.plex.index import LibraryIndex  # noqa: E402
-
-
-def path_of(i: int) -> str:
-    return f"/media/videos/studio-{i % 300:03d}/year-{2000 + i % 25}/scene-{i:06d}-a-title.mp4"
-
-
-def serve(conn: Any, items: int) -> None:
-    from testkit.fake_plex import FakePlex, ItemState
-
-    plex = FakePlex().start()
-    plex.add_section(1, "Movies", ["/media/videos"])
-    now = int(time.time())
-    with plex._lock:
-        for i in range(1, items + 1):
-            plex._items[i] = ItemState(
-                rating_key=i, section_id=1, title=f"scene {i:06d}",
-                files=[(path_of(i), 1_000_000 + i, 600_000 + i)], added_at=now, updated_at=now,
-                tags={"genre": ["Drama", "Night"], "actor": ["Ada"], "collection": [],
-                      "label": [], "director": [], "writer": [], "producer": [], "country": []})
-        plex._next_rk = items + 1
-    conn.send((plex.url, plex.token))
-    while True:
-        message = conn.recv()
-        if message == "stop":
-            break
-        conn.send((plex.count("GET", "/library/sections/1/all"), 0))
-        plex.clear_requests()
-    plex.stop()
+FIGURES = [
+    Figure("index.cpu_s", "index build: PlexSync CPU", "s",
+           bound="fetch + parse the same listing pages, nothing else"),
+    Figure("index.peak_mib", "index build: peak Python memory (tracemalloc)", "MiB"),
+    Figure("index.gets", "index build: listing GETs", "req",
+           bound="items / page size (1,000)"),
+    Figure("index.lookups_per_s", "index: cold lookups by path", "lookups/s"),
+]
 
 
-def folder_size(path: str) -> int:
-    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+def _floor_cpu(url: str, token: str, items: int, page: int) -> float:
+    import xml.etree.ElementTree as ET
+
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
+    rows: list[tuple[str, int, int, int]] = []
+    cpu = time.process_time()
+    for start in range(0, items, page):
+        conn.request("GET", "/library/sections/1/all?type=1&excludeFields=summary,tagline",
+                     headers={"X-Plex-Token": token, "X-Plex-Container-Start": str(start),
+                              "X-Plex-Container-Size": str(page)})
+        root = ET.fromstring(conn.getresponse().read())
+        for video in root.iter("Video"):
+            rk = int(video.get("ratingKey") or 0)
+            for part in video.iter("Part"):
+                rows.append((part.get("file") or "", rk, int(part.get("size") or 0),
+                             int(part.get("duration") or 0)))
+    cpu = time.process_time() - cpu
+    conn.close()
+    if len(rows) != items:
+        raise RuntimeError(f"the floor read {len(rows)} rows of {items}")
+    return cpu
 
 
-def build(url: str, token: str, page_size: int, server: Any, probes: list[str],
-          measure_memory: bool) -> dict[str, float]:
-    """One build into a fresh data dir; tracemalloc slows Python ~3x, so it is a separate run."""
+def _build(host: FakeHost, measure_memory: bool) -> dict[str, Any]:
+    from plexsync.core.settings import Settings
+    from plexsync.plex.client import PlexClient
+    from plexsync.plex.index import LibraryIndex
+
+    url, token = host.info
     with tempfile.TemporaryDirectory() as data_dir:
         plex = PlexClient(Settings.from_mapping({"plex_url": url, "plex_token": token}),
                           data_dir)
         sections = plex.configured_sections()
-        server.send("count")
-        server.recv()                                   # reset the request log
-        index = LibraryIndex(data_dir, plex, sections, page_size=page_size)
+        host.call("clear")
+        index = LibraryIndex(data_dir, plex, sections)
         if measure_memory:
             tracemalloc.start()
-        started, cpu = time.perf_counter(), time.process_time()
+        cpu = time.process_time()
         index.ensure_fresh()
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        cpu = time.process_time() - cpu
         peak = tracemalloc.get_traced_memory()[1] if measure_memory else 0
         tracemalloc.stop()
-        server.send("count")
-        gets, _ = server.recv()
-        cold = LibraryIndex(data_dir, plex, sections, page_size=page_size)
+        gets = host.call("listing_gets")
+        rng = random.Random(1)
+        total = int(host.call("items"))
+        probes = [index_path(rng.randrange(1, total + 1)) for _ in range(1000)]
+        cold = LibraryIndex(data_dir, plex, sections)
         started = time.perf_counter()
         hits = sum(cold.by_path(p) is not None for p in probes)
-        by_path_ms = (time.perf_counter() - started) * 1000 / len(probes)
-        started = time.perf_counter()
-        sum(bool(cold.by_basename(fold(basename(p)))) for p in probes)
-        by_name_ms = (time.perf_counter() - started) * 1000 / len(probes)
-        return {"wall": wall, "cpu": cpu, "peak": peak, "gets": gets, "hits": hits,
-                "disk": folder_size(os.path.join(data_dir, "index")),
-                "by_path_ms": by_path_ms, "by_name_ms": by_name_ms}
+        lookup_s = time.perf_counter() - started
+        if hits != len(probes):
+            raise RuntimeError(f"only {hits} of {len(probes)} lookups hit")
+        return {"cpu": cpu, "peak": peak, "gets": gets, "lookups_per_s": len(probes) / lookup_s,
+                "page": index.page_size}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=100_000)
-    parser.add_argument("--page-sizes", default="100,500,1000")
-    args = parser.parse_args()
-    log._stream = io.StringIO()
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    server = ctx.Process(target=serve, args=(child, args.items), daemon=True)
-    server.start()
-    url, token = parent.recv()
-    print(f"section of {args.items} items; fake Plex in a child process")
-    rng = random.Random(1)
-    probes = [path_of(rng.randrange(1, args.items + 1)) for _ in range(1000)]
-    try:
-        for page_size in (int(p) for p in args.page_sizes.split(",")):
-            timed = build(url, token, page_size, parent, probes, measure_memory=False)
-            traced = build(url, token, page_size, parent, probes, measure_memory=True)
-            print(f"\npage size {page_size}: {timed['gets']} listing GETs; build "
-                  f"{timed['wall']:.2f} s wall, {timed['cpu']:.2f} s CPU in PlexSync (the rest "
-                  f"is the fake serving); tracemalloc peak {traced['peak'] / 2**20:.1f} MiB; "
-                  f"on disk {timed['disk'] / 2**20:.1f} MiB")
-            print(f"   cold lookups (new process, shards read from disk): by path "
-                  f"{timed['by_path_ms']:.3f} ms, by basename {timed['by_name_ms']:.3f} ms "
-                  f"({timed['hits']}/1000 hit)")
-    finally:
-        parent.send("stop")
-        server.join(30)
-
-
-if __name__ == "__main__":
-    main()
+def measure(quick: bool) -> dict[str, float]:
+    quiet_log()
+    items = 5_000 if quick else 100_000
+    with FakeHost("benchmarks.fakes:plex_section", items=items) as host:
+        timed = _build(host, measure_memory=False)
+        traced = _build(host, measure_memory=True)
+        url, token = host.info
+        floor = _floor_cpu(url, token, items, timed["page"])
+    return {"index.cpu_s": timed["cpu"], limit_key("index.cpu_s"): floor,
+            "index.peak_mib": traced["peak"] / 2**20, "index.gets": timed["gets"],
+            limit_key("index.gets"): -(-items // timed["page"]),
+            "index.lookups_per_s": timed["lookups_per_s"]}

@@ -1,111 +1,123 @@
-"""Queue throughput (issue 3 benchmark): enqueue latency, and 10,000 jobs through a drain.
+"""Enqueue latency, and 10,000 enqueues from 8 processes at once, on the real SQLite queue.
 
-    python benchmarks/queue_throughput.py [--jobs 10000] [--enqueues 2000]
-
-1. In-process enqueue latency on the real SQLite store (the hook's transaction: BEGIN
-   IMMEDIATE, fold the job, read/write the drain markers, COMMIT), p50/p95/p99; target p99 < 5 ms.
-   Also the hook's whole database cycle (open + enqueue + close), for reference.
-2. `--jobs` jobs enqueued with `enqueue_many` (the bulk tasks' path), then drained by a real
-   `Drain` through a no-op processor that acks every job as SYNCED with a sync record, i.e.
-   the full per-job queue cost (claim, record upsert, job delete, stats) without Plex.
-   Reported in jobs/s, for the SQLite store and for the in-memory contract backend.
+1. In-process enqueue latency: the hook's transaction (BEGIN IMMEDIATE, fold the job, read/write
+   the drain markers, COMMIT) on one connection, p99. The limit: the same number of bare
+   one-row INSERT transactions (BEGIN IMMEDIATE ... COMMIT) on a database with the queue's
+   pragmas (WAL, synchronous=NORMAL: a commit appends to the WAL, fsync only at checkpoints).
+2. 10,000 enqueues split over 8 processes started together (a bulk edit's hooks all at once):
+   wall seconds from the first enqueue to the last; the limit is 8 processes doing the bare
+   INSERT transactions on one database (SQLite's single writer is the bound).
 """
 
 from __future__ import annotations
 
-import argparse
+import multiprocessing
 import os
-import statistics
-import sys
+import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import Figure, limit_key, percentile
 
-from plexsync.core.log import log
-from plexsync.queue import markers
-from plexsync.queue.drain import Drain
-from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.memory_store import MemoryStore
-from plexsync.queue.model import Batch, JobSource, Outcome, OutcomeKind, Processor, SyncRecord
-from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.queue.storage import Storage
+FIGURES = [
+    Figure("enqueue.p99_ms", "enqueue, one transaction: p99", "ms",
+           bound="one SQLite write transaction (WAL append)", target="< 5"),
+    Figure("enqueue.parallel_s", "10,000 enqueues from 8 processes at once", "s",
+           bound="SQLite's single writer, bare inserts"),
+]
+PROCESSES = 8
 
 
-class NoOpProcessor:
-    def process(self, batch: Batch) -> Iterator[Outcome]:
-        for job in batch.jobs:
-            now = time.time()
-            yield Outcome(job, OutcomeKind.SYNCED, confidence="HIGH", record=SyncRecord(
-                scene_id=job.scene_id, rating_key=job.scene_id, section_id=1,
-                stash_updated_at="", fetched_at=now, values_hash="h", synced_at=now))
+def _bare_db(path: str) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS t (scene INTEGER PRIMARY KEY, at REAL)")
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def _bare_enqueues(path: str, ids: range) -> list[float]:
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    samples = []
+    for i in ids:
+        start = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT OR REPLACE INTO t VALUES (?, ?)", (i, time.time()))
+        conn.execute("COMMIT")
+        samples.append((time.perf_counter() - start) * 1000)
+    conn.close()
+    return samples
 
 
-def enqueue_latency(tmp: str, n: int) -> None:
-    path = os.path.join(tmp, "latency.db")
+def _store_enqueues(path: str, ids: range) -> list[float]:
+    from plexsync.queue import markers
+    from plexsync.queue.enums import JobSource
+    from plexsync.queue.sqlite_store import SQLiteStore
+
     store = SQLiteStore(path)
     samples = []
-    for i in range(n):
+    for i in ids:
         now = time.time()
         start = time.perf_counter()
-        store.enqueue(i % 500 + 1, now, JobSource.HOOK, (), now,
+        store.enqueue(i, now, JobSource.HOOK, (), now,
                       meta_fn=markers.schedule_if_idle(now, markers.new_token(now)))
         samples.append((time.perf_counter() - start) * 1000)
     store.close()
-    cycles = []
-    for i in range(n // 4):
-        now = time.time()
-        start = time.perf_counter()
-        cycle = SQLiteStore(path)
-        cycle.enqueue(i + 1000, now, JobSource.HOOK, (), now)
-        cycle.close()
-        cycles.append((time.perf_counter() - start) * 1000)
-    print(f"enqueue (one transaction), {n} calls: p50 {statistics.median(samples):.3f} ms, "
-          f"p95 {pct(samples, 0.95):.3f} ms, p99 {pct(samples, 0.99):.3f} ms "
-          f"-> target p99 < 5 ms: {'PASS' if pct(samples, 0.99) < 5 else 'FAIL'}")
-    print(f"open + enqueue + close (the hook's cycle), {len(cycles)} calls: "
-          f"p50 {statistics.median(cycles):.3f} ms, p99 {pct(cycles, 0.99):.3f} ms")
+    return samples
 
 
-def drain_rate(name: str, storage: Storage, tmp: str, jobs: int) -> None:
-    queue = JobQueue(storage)
-    start = time.perf_counter()
-    queue.enqueue_many(range(1, jobs + 1), JobSource.SYNC_TASK)
-    enqueued = time.perf_counter() - start
+def _worker(kind: str, path: str, ids: range, ready: Any, go: Any, out: Any) -> None:
+    from benchmarks.common import on_path
 
-    def factory() -> Processor:
-        return NoOpProcessor()
-
-    drain = Drain(queue, factory, lock_path=os.path.join(tmp, f"{name}.lock"),
-                  progress=lambda p: None)
-    start = time.perf_counter()
-    out = drain.run()
-    drained = time.perf_counter() - start
-    assert out["synced"] == jobs and queue.counts()["pending"] == 0, out
-    print(f"{name:>7}: enqueue_many {jobs} jobs in {enqueued:.2f} s "
-          f"({jobs / enqueued:,.0f} jobs/s); drained in {drained:.2f} s "
-          f"({jobs / drained:,.0f} jobs/s)")
-    queue.close()
+    on_path()
+    if kind == "store":
+        from plexsync.queue import markers  # noqa: F401  (imported before the clock starts)
+        from plexsync.queue.sqlite_store import SQLiteStore  # noqa: F401
+    ready.release()
+    go.wait()
+    start = time.time()
+    (_store_enqueues if kind == "store" else _bare_enqueues)(path, ids)
+    out.put((start, time.time()))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=10_000)
-    parser.add_argument("--enqueues", type=int, default=2_000)
-    opts = parser.parse_args()
-    log.info = lambda message: None  # type: ignore[method-assign]  # one line per job is noise here
+def _parallel(kind: str, path: str, total: int) -> float:
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    share = total // PROCESSES
+    procs = [ctx.Process(target=_worker, args=(
+        kind, path, range(1 + n * share, 1 + (n + 1) * share), ready, go, out))
+             for n in range(PROCESSES)]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.acquire()
+    go.set()
+    spans: list[tuple[float, float]] = [out.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join(60)
+    return max(end for _, end in spans) - min(start for start, _ in spans)
+
+
+def measure(quick: bool) -> dict[str, float]:
+    from plexsync.queue.sqlite_store import SQLiteStore
+
+    calls, total = (300, 1_000) if quick else (2_000, 10_000)
     with tempfile.TemporaryDirectory() as tmp:
-        enqueue_latency(tmp, opts.enqueues)
-        drain_rate("sqlite", SQLiteStore(os.path.join(tmp, "drain.db")), tmp, opts.jobs)
-        drain_rate("memory", MemoryStore(), tmp, opts.jobs)
-
-
-if __name__ == "__main__":
-    main()
+        store_db, bare_db = os.path.join(tmp, "queue.db"), os.path.join(tmp, "bare.db")
+        SQLiteStore(store_db).close()
+        _bare_db(bare_db)
+        mine = _store_enqueues(store_db, range(1, calls + 1))
+        bare = _bare_enqueues(bare_db, range(1, calls + 1))
+        par_db, par_bare = os.path.join(tmp, "parallel.db"), os.path.join(tmp, "pbare.db")
+        SQLiteStore(par_db).close()
+        _bare_db(par_bare)
+        parallel = _parallel("store", par_db, total)
+        parallel_bare = _parallel("bare", par_bare, total)
+        check = SQLiteStore(par_db)
+        pending = check.counts()["pending"]
+        check.close()
+    if pending != total:
+        raise RuntimeError(f"{pending} of {total} parallel enqueues are in the queue")
+    return {"enqueue.p99_ms": percentile(mine, 0.99),
+            limit_key("enqueue.p99_ms"): percentile(bare, 0.99),
+            "enqueue.parallel_s": parallel, limit_key("enqueue.parallel_s"): parallel_bare}

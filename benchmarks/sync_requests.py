@@ -1,108 +1,113 @@
-"""Plex requests per scene and scenes per second of the sync processor (issue 4 benchmark).
+"""Sync: scenes/s, and Plex reads/writes per scene, for changed and unchanged scenes.
 
-    python benchmarks/sync_requests.py [--scenes 1000] [--batch 25]
-
-Loads a generated world (testkit.world) into the fake Plex and fake Stash, then runs
-`SyncProcessor` the way the drain does (one processor, batches of `--batch` jobs), through the
-real clients, three times:
-- first:     every scene new to PlexSync (index build, match, read, write, poster upload);
-- changed:   every scene edited in Stash since (title changed: read + write; the screenshot
-             URL's ?t= moved, so the cover is downloaded again but not re-uploaded);
-- unchanged: Sync All again with nothing changed (no Plex request at all is the target).
-Request counts come from the fake's request log; time is wall time of the processor only.
+Both fakes run in a child process (`fakes.sync_world`) with a generated world (testkit.world).
+In this process, `SyncProcessor` runs the way the drain does (one processor, batches of 25)
+through the real clients, three times: first sync (not reported: index build, match, posters),
+then "changed" (every scene's title edited in Stash: one edit each is the limit) and
+"unchanged" (Sync All again with nothing changed: no Plex request is the limit).
+Request counts come from the fake Plex's request log (reads: GET /library/metadata/...;
+writes: PUT edits and POST uploads). Time is the processor's wall time, which includes waiting
+for both fakes. The scenes/s limit for changed scenes is one bare keep-alive HTTP request per
+scene to the same fake Plex (one request per changed scene).
 """
 
 from __future__ import annotations
 
-import argparse
-import io
-import sys
+import http.client
 import tempfile
 import time
+import urllib.parse
 from collections import Counter
-from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import Figure, limit_key
+from benchmarks.fakes import FakeHost
 
-from plexsync.core.context import TaskContext  # noqa: E402
-from plexsync.core.log import log  # noqa: E402
-from plexsync.core.settings import Settings  # noqa: E402
-from plexsync.queue.model import Batch, Job, JobSource, JobState, OutcomeKind, SyncRecord  # noqa: E402
-from plexsync.stash.api import StashClient  # noqa: E402
-from plexsync.sync.processor import build_processor  # noqa: E402
-from testkit.fake_plex import FakePlex  # noqa: E402
-from testkit.fake_stash import FakeStash  # noqa: E402
-from testkit.world import generate, populate  # noqa: E402
-
-
-def classify(method: str, path: str) -> str:
-    if path.startswith("/library/metadata/") and method == "GET":
-        return "item reads"
-    if path.startswith("/library/metadata/") and method == "POST":
-        return "image uploads"
-    if method == "PUT":
-        return "edit writes"
-    if path.endswith("/all") and method == "GET":
-        return "index pages"
-    if path.endswith("/refresh"):
-        return "folder scans"
-    return "connect (/, /library/sections)"
+BATCH = 25
+FIGURES = [
+    Figure("sync.changed.scenes_per_s", "sync, changed scenes", "scenes/s",
+           bound="one HTTP request per changed scene to the same fake"),
+    Figure("sync.changed.reads_per_scene", "sync, changed: Plex reads per scene", "req"),
+    Figure("sync.changed.writes_per_scene", "sync, changed: Plex writes per scene", "req",
+           limit=1.0, bound="one write per changed scene"),
+    Figure("sync.unchanged.scenes_per_s", "sync, unchanged scenes (Sync All)", "scenes/s",
+           bound="Stash reads only"),
+    Figure("sync.unchanged.reads_per_scene", "sync, unchanged: Plex reads per scene", "req",
+           limit=0.0, bound="no Plex request"),
+    Figure("sync.unchanged.writes_per_scene", "sync, unchanged: Plex writes per scene", "req",
+           limit=0.0, bound="no Plex request"),
+]
 
 
-def run(label: str, plex: FakePlex, stash: FakeStash, ctx: TaskContext, scene_ids: list[int],
-        records: dict[int, SyncRecord], batch_size: int, source: JobSource) -> None:
-    plex.clear_requests()
-    stash_before = stash.count("findScenes")
+def _run(host: FakeHost, ctx: Any, scene_ids: list[int], records: dict[int, Any],
+         source: Any) -> tuple[float, dict[str, int], Counter[str]]:
+    from plexsync.queue.model import Batch, Job, JobState
+    from plexsync.sync.processor import build_processor
+
+    host.call("clear")
     processor = build_processor(ctx)
     outcomes: Counter[str] = Counter()
     started = time.perf_counter()
-    for start in range(0, len(scene_ids), batch_size):
+    for start in range(0, len(scene_ids), BATCH):
         now = time.time()
         jobs = [Job(id=i, scene_id=sid, state=JobState.IN_PROGRESS, source=source, event_at=now,
                     enqueued_at=now, not_before=now)
-                for i, sid in enumerate(scene_ids[start:start + batch_size], start)]
+                for i, sid in enumerate(scene_ids[start:start + BATCH], start)]
         batch = Batch(jobs, {j.scene_id: records[j.scene_id] for j in jobs
                              if j.scene_id in records})
         for outcome in processor.process(batch):
             outcomes[outcome.kind.value] += 1
             if outcome.record is not None:
                 records[outcome.job.scene_id] = outcome.record
+    return time.perf_counter() - started, host.call("counts"), outcomes
+
+
+def _bare_requests(url: str, token: str, rating_keys: list[int]) -> float:
+    """Seconds for one keep-alive PUT per item to the fake Plex (the one-request floor)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
+    started = time.perf_counter()
+    for key in rating_keys:
+        conn.request("PUT", f"/library/metadata/{key}?title.value=x&title.locked=1",
+                     headers={"X-Plex-Token": token})
+        conn.getresponse().read()
     elapsed = time.perf_counter() - started
-    n = len(scene_ids)
-    synced = outcomes[OutcomeKind.SYNCED.value] + outcomes[OutcomeKind.UNCHANGED.value]
-    counts = Counter(classify(r.method, r.path) for r in plex.requests)
-    print(f"\n== {label}: {n} scenes in {elapsed:.2f} s = {n / elapsed:.0f} scenes/s")
-    print(f"   outcomes: {dict(outcomes)}")
-    print(f"   Stash findScenes queries: {stash.count('findScenes') - stash_before}")
-    print(f"   Plex requests: {len(plex.requests)} total = {len(plex.requests) / n:.2f} per scene")
-    for kind, count in sorted(counts.items()):
-        print(f"     {kind:32s} {count:6d}  ({count / max(1, synced):.2f} per synced scene)")
+    conn.close()
+    return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenes", type=int, default=1000)
-    parser.add_argument("--batch", type=int, default=25)
-    args = parser.parse_args()
-    log._stream = io.StringIO()   # keep the processor's log lines out of the report
-    with FakePlex() as plex, FakeStash() as stash, tempfile.TemporaryDirectory() as data_dir:
-        world = generate(args.scenes)
-        ids = populate(world, stash, plex)
-        settings = Settings.from_mapping({"plex_url": plex.url, "plex_token": plex.token,
-                                          "path_map": world.path_map})
+def measure(quick: bool) -> dict[str, float]:
+    from benchmarks.common import quiet_log
+    from plexsync.core.context import TaskContext
+    from plexsync.core.settings import Settings
+    from plexsync.queue.model import JobSource, OutcomeKind
+    from plexsync.stash.api import StashClient
+
+    quiet_log()
+    scenes = 100 if quick else 1_000
+    values: dict[str, float] = {}
+    with FakeHost("benchmarks.fakes:sync_world", scenes=scenes) as host, \
+            tempfile.TemporaryDirectory() as data_dir:
+        info = host.info
+        settings = Settings.from_mapping({"plex_url": info["plex_url"],
+                                          "plex_token": info["plex_token"],
+                                          "path_map": info["path_map"]})
         ctx = TaskContext(settings=settings, data_dir=data_dir,
-                          stash=StashClient(stash.server_connection()))
-        scene_ids = list(ids.values())
-        records: dict[int, SyncRecord] = {}
-        print(f"world: {args.scenes} scenes, {len(plex.items())} Plex items, batch {args.batch}")
-        run("first sync", plex, stash, ctx, scene_ids, records, args.batch, JobSource.HOOK)
-        for sid in scene_ids:
-            stash.update_scene(sid, title=f"{stash.scene(sid)['title']} (edited)")
-        run("changed", plex, stash, ctx, scene_ids, records, args.batch, JobSource.HOOK)
-        run("unchanged (Sync All)", plex, stash, ctx, scene_ids, records, args.batch,
-            JobSource.SYNC_TASK)
-
-
-if __name__ == "__main__":
-    main()
+                          stash=StashClient(info["stash"]))
+        ids: list[int] = info["scene_ids"]
+        records: dict[int, Any] = {}
+        _run(host, ctx, ids, records, JobSource.HOOK)
+        host.call("edit_all")
+        for label, source in (("changed", JobSource.HOOK), ("unchanged", JobSource.SYNC_TASK)):
+            wall, counts, outcomes = _run(host, ctx, ids, records, source)
+            want = OutcomeKind.SYNCED if label == "changed" else OutcomeKind.UNCHANGED
+            synced = outcomes[want.value]
+            if synced == 0:
+                raise RuntimeError(f"{label}: no scene came out {want.value}: {dict(outcomes)}")
+            values[f"sync.{label}.scenes_per_s"] = len(ids) / wall
+            values[f"sync.{label}.reads_per_scene"] = counts["read"] / synced
+            values[f"sync.{label}.writes_per_scene"] = counts["write"] / synced
+        keys = sorted({r.rating_key for r in records.values()})
+        bare = _bare_requests(info["plex_url"], info["plex_token"], keys)
+        values[limit_key("sync.changed.scenes_per_s")] = len(keys) / bare
+    return values

@@ -1,0 +1,36 @@
+"""The benchmark suites, in the order the table shows them, and their declared figures."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from benchmarks.common import Figure
+
+# name -> (module, runs in a full run). Reconcile's 100,000-scene set-up takes minutes, so a
+# full run measures it once; every other suite is repeated for median/min/max.
+SUITES: dict[str, tuple[str, int]] = {
+    "hook": ("benchmarks.hook_latency", 3),
+    "queue": ("benchmarks.queue_throughput", 3),
+    "sync": ("benchmarks.sync_requests", 3),
+    "index": ("benchmarks.index_build", 3),
+    "reconcile": ("benchmarks.reconcile_run", 1),
+    "outage": ("benchmarks.outage", 3),
+    "timer": ("benchmarks.wake_timer", 3),
+}
+# The feature a suite needs; its absence from the tree is the only accepted gap.
+FEATURES = {"reconcile": "plexsync.reconcile", "outage": "plexsync.resilience"}
+
+
+def module(name: str) -> ModuleType:
+    return importlib.import_module(SUITES[name][0])
+
+
+def figures(name: str) -> list[Figure]:
+    found: list[Figure] = module(name).FIGURES
+    return found
+
+
+def all_figures() -> dict[str, tuple[str, Figure]]:
+    """Every declared figure by key, with its suite."""
+    return {fig.key: (name, fig) for name in SUITES for fig in figures(name)}
