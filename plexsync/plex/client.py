@@ -33,6 +33,7 @@ from urllib.parse import quote, quote_plus
 
 from plexsync import __version__
 from plexsync.core import datadir
+from plexsync.core.http_env import pin_environment
 from plexsync.core.log import log
 from plexsync.core.settings import Settings
 from plexsync.core.vocab import LOCK_NAMES, TAG_ELEMENTS, TAG_KINDS
@@ -100,6 +101,7 @@ class PlexClient:
 
             session = requests.Session()
             session.verify = self._settings.verify_tls
+            pin_environment(session, self._base)
             if not self._settings.verify_tls:
                 import urllib3
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from plexsync import PLUGIN_ID
+from plexsync.core.http_env import pin_environment
 from plexsync.core.log import log
 from plexsync.errors import StashError
 from plexsync.stash import documents as gql
@@ -48,6 +49,7 @@ class StashClient:
                     f"could not reach Stash at {self.base_url} ({_short(exc)}); is Stash running?"
                 ) from None
             _bound_timeouts(iface.s)
+            pin_environment(iface.s, self.base_url)
             self._iface = iface
         return self._iface
 
