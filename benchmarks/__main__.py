@@ -89,16 +89,32 @@ def fmt(value: float | None) -> str:
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
-    head = f"{'figure':<58}{'unit':>10}{'median':>10}{'min':>10}{'max':>10}{'limit':>10}  target"
+    head = f"{'figure':<50}{'unit':>10}{'median':>10}{'min':>10}{'max':>10}{'limit':>10}  target"
     lines = [head, "-" * len(head)]
     for res in results.values():
         if "median" not in res:
             reason = res.get("gap") or res.get("failed")
-            lines.append(f"{res['label']:<58}{res['unit']:>10}  {reason}")
+            lines.append(f"{res['label']:<50}{res['unit']:>10}  {reason}")
             continue
-        lines.append(f"{res['label']:<58}{res['unit']:>10}{fmt(res['median']):>10}"
+        lines.append(f"{res['label']:<50}{res['unit']:>10}{fmt(res['median']):>10}"
                      f"{fmt(res['min']):>10}{fmt(res['max']):>10}{fmt(res.get('limit')):>10}"
                      f"  {res['target']}")
+    return "\n".join(lines)
+
+
+def markdown(results: dict[str, dict[str, Any]]) -> str:
+    """The same table in Markdown (docs/performance.md quotes it)."""
+    lines = ["| figure | unit | median | min | max | limit | bounded by | target |",
+             "|---|---|--:|--:|--:|--:|---|---|"]
+    for res in results.values():
+        label = res["label"].replace("|", "\\|")
+        if "median" not in res:
+            reason = str(res.get("gap") or res.get("failed")).replace("|", "\\|")
+            lines.append(f"| {label} | {res['unit']} | {reason} | | | | {res['bound']} | |")
+            continue
+        lines.append(f"| {label} | {res['unit']} | {fmt(res['median'])} | {fmt(res['min'])} | "
+                     f"{fmt(res['max'])} | {fmt(res.get('limit'))} | {res['bound']} | "
+                     f"{res['target']} |")
     return "\n".join(lines)
 
 
@@ -109,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="runs per suite (default: 3, reconcile 1)")
     parser.add_argument("--only", help=f"comma-separated suites of: {', '.join(SUITES)}")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"))
+    parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
     opts = parser.parse_args(argv)
     on_path()
     names = opts.only.split(",") if opts.only else list(SUITES)
@@ -147,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{report['python']} · {mach['cores']} cores ({mach['cpu']}) · load "
           f"{load_before[0]:.1f} before, {mach['load_average'][0]:.1f} after")
     print(table(results))
+    if opts.markdown:
+        print()
+        print(markdown(results))
     print(f"written to {opts.out}")
     return 1 if failed else 0
 

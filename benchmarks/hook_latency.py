@@ -29,8 +29,8 @@ from typing import Any
 from benchmarks.common import ROOT, Figure, limit_key, percentile
 from benchmarks.fakes import FakeHost
 
-CASES = {"queued": "plain hook (no drain request)", "request": "hook + drain request"}
-MODES = {"cached": "bytecode cached", "nocache": "no bytecode cache"}
+CASES = {"queued": "hook, plain", "request": "hook + drain request"}
+MODES = {"cached": "cached", "nocache": "no bytecode cache"}
 TARGETS = {("cached", "queued"): "<= 2.0x", ("cached", "request"): "<= 2.2x"}
 
 FIGURES = [
@@ -38,13 +38,13 @@ FIGURES = [
     for mode, mode_label in MODES.items()
     for case, case_label in CASES.items()
     for fig in (
-        Figure(f"hook.{mode}.{case}.p50_ratio", f"{case_label}, {mode_label}: p50 / python -c pass",
+        Figure(f"hook.{mode}.{case}.p50_ratio", f"{case_label}, {mode_label}: p50 ÷ bare",
                "x", bound="interpreter start-up + sqlite3 + one insert",
                target=TARGETS.get((mode, case), "")),
         Figure(f"hook.{mode}.{case}.p95_ms", f"{case_label}, {mode_label}: p95", "ms",
                bound="same, p95"),
     )
-] + [Figure("hook.bare.p50_ms", "python -c pass (the unit of the ratios): p50", "ms",
+] + [Figure("hook.bare.p50_ms", "bare `python -c pass` (the ratios' unit): p50", "ms",
             bound="the interpreter itself")]
 
 SQLITE_LIMIT = (
