@@ -271,7 +271,9 @@ class PlexClient:
             raise PlexSetupError(f"listing library section {section_id} failed: {exc}") from None
         rows: list[IndexRow] = []
         root = self._require_listing(root, section_id)
-        videos = root.findall("Video")
+        # Children by tag, not findall/iterfind: ElementPath cost ~5 ms per 1,000-item page,
+        # more than the parsing (benchmarks/index_build.py, docs/performance.md).
+        videos = [video for video in root if video.tag == "Video"]
         for video in videos:
             _rows(video, rows)
         total = _int(root.get("totalSize")) or _int(root.get("size"))
@@ -338,9 +340,13 @@ class PlexClient:
 def _rows(video: ET.Element, rows: list[IndexRow]) -> None:
     rk = _int(video.get("ratingKey"))
     item_ms = _int(video.get("duration"))
-    for media in video.iterfind("Media"):
+    for media in video:
+        if media.tag != "Media":
+            continue
         media_ms = _int(media.get("duration")) or item_ms
-        for part in media.iterfind("Part"):
+        for part in media:
+            if part.tag != "Part":
+                continue
             path = part.get("file")
             if path and rk:
                 rows.append((path, rk, _int(part.get("size")),
