@@ -51,7 +51,7 @@ def _one(host: FakeHost, tmp: str, n: int) -> tuple[float, float]:
     os.makedirs(data_dir)
     due = time.time() + LEAD
     store = SQLiteStore.open(data_dir)
-    store.enqueue(n + 1, due, JobSource.HOOK, (), due, urgent=True)
+    store.enqueue(n + 1, due, JobSource.HOOK, (), due)
     store.close()
     before = len(host.call("arrivals"))
     if arm(data_dir, due, host.info) is not Armed.STARTED:
