@@ -20,12 +20,13 @@ PLEXSYNC_ALLOWED = {
     "plexsync", "plexsync.errors",
     "plexsync.core", "plexsync.core.datadir", "plexsync.core.fastjson", "plexsync.core.log",
     "plexsync.core.protocol", "plexsync.core.vocab",
-    "plexsync.hook", "plexsync.hook.handler", "plexsync.hook.stash_post",
+    "plexsync.hook", "plexsync.hook.handler",
     "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
     "plexsync.queue.sqlite_db", "plexsync.queue.sqlite_store",
     "plexsync.resilience", "plexsync.resilience.state",
-    "plexsync.stash", "plexsync.stash.documents",
 }
+# Loaded only when the hook asks Stash for a drain (no drain running or requested yet).
+PLEXSYNC_REQUEST_ONLY = {"plexsync.hook.stash_post", "plexsync.stash", "plexsync.stash.documents"}
 # Everything else it loads beyond a bare interpreter: C accelerators and what `enum` needs.
 OTHERS_ALLOWED = {
     "__future__", "_collections", "_functools", "_json", "_operator", "_sqlite3", "collections",
@@ -57,3 +58,12 @@ def test_the_hook_path_loads_no_module_beyond_the_allow_list() -> None:
     others = {m for m in loaded if not m.startswith("plexsync")}
     extra = sorted(others - OTHERS_ALLOWED)
     assert not extra, f"new modules on the hook path: {extra}"
+
+
+def test_the_drain_request_adds_only_its_own_modules() -> None:
+    loaded = _loaded_by("import plexsync.core.protocol, plexsync.hook.handler, "
+                        "plexsync.hook.stash_post")
+    assert {m for m in loaded if m.startswith("plexsync")} == (
+        PLEXSYNC_ALLOWED | PLEXSYNC_REQUEST_ONLY)
+    extra = sorted({m for m in loaded if not m.startswith("plexsync")} - OTHERS_ALLOWED)
+    assert not extra, f"new modules on the hook's request path: {extra}"
