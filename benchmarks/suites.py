@@ -20,6 +20,12 @@ SUITES: dict[str, tuple[str, int]] = {
 }
 # The feature a suite needs; its absence from the tree is the only accepted gap.
 FEATURES = {"reconcile": "plexsync.reconcile", "outage": "plexsync.resilience"}
+# Suites whose feature is in the tree but whose benchmark is not written yet: a declared gap,
+# shown in the table and docs/performance.md with this reason. Remove the entry with the gap.
+KNOWN_GAPS = {
+    "outage": "not measured yet: the outage ramp (plexsync/resilience/) landed after the "
+              "benchmarks; benchmarks/outage.py must drive a real outage through it",
+}
 
 
 def module(name: str) -> ModuleType:
