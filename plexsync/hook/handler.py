@@ -36,7 +36,6 @@ from plexsync.errors import InputError
 from plexsync.queue import markers
 from plexsync.queue.enums import JobSource
 from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.resilience import state as breaker_state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -125,6 +124,19 @@ def _scene_id(hook: Mapping[str, Any]) -> int:
     return scene_id
 
 
+BREAKER_FILE = "breaker.json"   # resilience.state.FILE (tests/hook/test_handler.py pins it)
+
+
+def _probe_pending(data_dir: str, now: float) -> bool:
+    """`resilience.state.probe_pending`, imported only when the breaker has a file: where Plex
+    never failed there is nothing to read, and no module to load (docs/performance.md)."""
+    if not os.path.exists(os.path.join(data_dir, BREAKER_FILE)):
+        return False
+    from plexsync.resilience import state as breaker_state
+
+    return breaker_state.probe_pending(data_dir, now)
+
+
 def run_hook(invocation: Invocation) -> dict[str, Any]:
     hook = invocation.hook_context or {}
     data_dir = datadir.resolve(invocation.plugin_dir)
@@ -153,7 +165,7 @@ def run_hook(invocation: Invocation) -> dict[str, Any]:
     # armed for that probe and asks for a drain once Plex answers: requesting one now would
     # only add a run to Stash's job list that stops at once. An overdue probe (no timer
     # alive) falls through to the usual request, whose drain probes.
-    waiting = breaker_state.probe_pending(data_dir, now) and snapshot.get("wake_timer", True)
+    waiting = _probe_pending(data_dir, now) and snapshot.get("wake_timer", True)
     store = SQLiteStore.open(data_dir)
     try:
         # Urgency (due now) follows from the source, as for every enqueue (enums.JobSource).

@@ -335,3 +335,10 @@ def test_no_drain_is_requested_while_the_breaker_waits_for_its_next_probe(
     breaker_state.write(str(data_dir), state)
     assert hook(stash, 2) == {"queued": 2, "drain": "requested"}
     assert len(stash.task_runs) == 1
+
+
+def test_the_hooks_breaker_file_name_is_the_breakers() -> None:
+    from plexsync.hook.handler import BREAKER_FILE
+    from plexsync.resilience import state as breaker_state
+
+    assert BREAKER_FILE == breaker_state.FILE

@@ -23,8 +23,9 @@ PLEXSYNC_ALLOWED = {
     "plexsync.hook", "plexsync.hook.handler",
     "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
     "plexsync.queue.sqlite_db", "plexsync.queue.sqlite_store",
-    "plexsync.resilience", "plexsync.resilience.state",
 }
+# Loaded only when the outage breaker has a file (Plex failed here once): the hook reads it.
+PLEXSYNC_BREAKER_ONLY = {"plexsync.resilience", "plexsync.resilience.state"}
 # Loaded only when the hook asks Stash for a drain (no drain running or requested yet).
 PLEXSYNC_REQUEST_ONLY = {"plexsync.hook.stash_post", "plexsync.stash", "plexsync.stash.documents"}
 # Everything else it loads beyond a bare interpreter: C accelerators and what `enum` needs.
@@ -67,3 +68,12 @@ def test_the_drain_request_adds_only_its_own_modules() -> None:
         PLEXSYNC_ALLOWED | PLEXSYNC_REQUEST_ONLY)
     extra = sorted({m for m in loaded if not m.startswith("plexsync")} - OTHERS_ALLOWED)
     assert not extra, f"new modules on the hook's request path: {extra}"
+
+
+def test_reading_the_breaker_adds_only_its_own_modules() -> None:
+    loaded = _loaded_by("import plexsync.entry, plexsync.hook.handler, "
+                        "plexsync.resilience.state")
+    assert {m for m in loaded if m.startswith("plexsync")} == (
+        PLEXSYNC_ALLOWED | PLEXSYNC_BREAKER_ONLY)
+    extra = sorted({m for m in loaded if not m.startswith("plexsync")} - OTHERS_ALLOWED)
+    assert not extra, f"new modules on the hook's breaker path: {extra}"
