@@ -71,7 +71,7 @@ def test_the_drain_request_adds_only_its_own_modules() -> None:
 
 
 def test_reading_the_breaker_adds_only_its_own_modules() -> None:
-    loaded = _loaded_by("import plexsync.entry, plexsync.hook.handler, "
+    loaded = _loaded_by("import plexsync.core.protocol, plexsync.hook.handler, "
                         "plexsync.resilience.state")
     assert {m for m in loaded if m.startswith("plexsync")} == (
         PLEXSYNC_ALLOWED | PLEXSYNC_BREAKER_ONLY)
