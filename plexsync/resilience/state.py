@@ -30,6 +30,7 @@ FILE = "breaker.json"
 LOCK = "breaker.json.lock"
 LOCK_WAIT = 10.0
 VERSION = 1
+PROBE_STALE = 30.0     # a half-open probe this old lost its prober (breaker.py takes it over)
 
 
 def path(data_dir: str) -> str:
@@ -93,8 +94,9 @@ def probe_pending(data_dir: str, now: float) -> bool:
     state, problem = read(data_dir, now)
     if problem or state["state"] == "closed":
         return False
-    if state["state"] == "half_open":
-        return True
+    if state["state"] == "half_open":   # unless its prober died: the drain takes it over
+        started = state.get("probe_started_at")
+        return started is not None and now - float(started) < PROBE_STALE
     return now < float(state.get("next_probe_at") or 0)
 
 
