@@ -73,9 +73,20 @@ def parse(raw: bytes, now: float) -> tuple[dict[str, Any], str]:
                 and not (isinstance(default, float) and isinstance(value, int)):
             return fresh(now), f"field {key!r} has the wrong type"
         state[key] = value
-    if not all(isinstance(o, dict) for o in state["outages"]):
+    for key in ("opened_at", "next_probe_at", "probe_started_at", "recovered_at"):
+        if state[key] is not None and not _number(state[key]):
+            return fresh(now), f"field {key!r} has the wrong type"
+    if not all(isinstance(o, dict) and all(_number(o.get(k)) for k in _OUTAGE_KEYS)
+               for o in state["outages"]):
         return fresh(now), "outage history malformed"
     return state, ""
+
+
+_OUTAGE_KEYS = ("start", "end", "duration_s", "jobs_affected")
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def read(data_dir: str, now: float) -> tuple[dict[str, Any], str]:
