@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 FAILURE_THRESHOLD = 5
 PROBE_BASE = float(os.environ.get("PLEXSYNC_PROBE_BASE", "5"))   # tests shorten the schedule
 PROBE_CAP = float(os.environ.get("PLEXSYNC_PROBE_CAP", "60"))
-PROBE_STALE = 30.0
+PROBE_STALE = files.PROBE_STALE
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 

@@ -30,6 +30,7 @@ FILE = "breaker.json"
 LOCK = "breaker.json.lock"
 LOCK_WAIT = 10.0
 VERSION = 1
+PROBE_STALE = 30.0     # a half-open probe this old lost its prober (breaker.py takes it over)
 
 
 def path(data_dir: str) -> str:
@@ -72,9 +73,20 @@ def parse(raw: bytes, now: float) -> tuple[dict[str, Any], str]:
                 and not (isinstance(default, float) and isinstance(value, int)):
             return fresh(now), f"field {key!r} has the wrong type"
         state[key] = value
-    if not all(isinstance(o, dict) for o in state["outages"]):
+    for key in ("opened_at", "next_probe_at", "probe_started_at", "recovered_at"):
+        if state[key] is not None and not _number(state[key]):
+            return fresh(now), f"field {key!r} has the wrong type"
+    if not all(isinstance(o, dict) and all(_number(o.get(k)) for k in _OUTAGE_KEYS)
+               for o in state["outages"]):
         return fresh(now), "outage history malformed"
     return state, ""
+
+
+_OUTAGE_KEYS = ("start", "end", "duration_s", "jobs_affected")
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def read(data_dir: str, now: float) -> tuple[dict[str, Any], str]:
@@ -93,8 +105,9 @@ def probe_pending(data_dir: str, now: float) -> bool:
     state, problem = read(data_dir, now)
     if problem or state["state"] == "closed":
         return False
-    if state["state"] == "half_open":
-        return True
+    if state["state"] == "half_open":   # unless its prober died: the drain takes it over
+        started = state.get("probe_started_at")
+        return started is not None and now - float(started) < PROBE_STALE
     return now < float(state.get("next_probe_at") or 0)
 
 

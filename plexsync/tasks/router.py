@@ -110,6 +110,7 @@ def write_settings_snapshot(data_dir: str, settings: Settings) -> None:
         # every toggle, sync_background included: a cover edit matters to either image
         **{f"sync_{name}": settings.syncs(name) for name in SYNC_FIELDS},
         "wake_timer": settings.wake_timer,  # the timer process reads it (timer/state.py)
+        "verify_tls": settings.verify_tls,  # so does the timer's Plex probe
     }
     path = os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)
     if datadir.read_json(path, {}) != snapshot:

@@ -198,8 +198,12 @@ class WakeTimer:
             if self.probe is None:
                 from plexsync.resilience.probe import probe as stdlib_probe
 
-                self.probe = stdlib_probe
-            result = self.probe(url)
+                # verify_tls as the last task saw it: a self-signed https Plex must not
+                # fail every probe here (the breaker would never close from the timer)
+                verify = state.verify_tls(self.data_dir)
+                result = stdlib_probe(url, verify=verify)
+            else:
+                result = self.probe(url)
             current = breaker.end_probe(self.clock(), bool(result.ok))
             _say(f"Plex probe: {'answers' if result.ok else 'down'} ({result.detail})")
             if current["state"] == "closed":

@@ -167,3 +167,10 @@ def enabled(data_dir: str) -> bool:
     from plexsync.core.datadir import SETTINGS_SNAPSHOT
 
     return bool(read_json(path(data_dir, SETTINGS_SNAPSHOT)).get(SNAPSHOT_KEY, True))
+
+
+def verify_tls(data_dir: str) -> bool:
+    """The `verify_tls` setting as the last task saw it (the snapshot; on when absent)."""
+    from plexsync.core.datadir import SETTINGS_SNAPSHOT
+
+    return bool(read_json(path(data_dir, SETTINGS_SNAPSHOT)).get("verify_tls", True))

@@ -242,3 +242,32 @@ def test_a_timer_armed_with_a_relative_data_dir_runs_on_that_dir(
             os.kill(pid, signal.SIGTERM)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+
+
+def test_the_timer_probes_an_https_plex_without_certificate_checks_when_verify_tls_is_off(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A self-signed https Plex with verify_tls off: a probe that checks the certificate fails
+    # every time, so the timer would keep the breaker open (and the hook would ask for no
+    # drain) long after Plex came back.
+    from plexsync.resilience import probe as probe_module
+    from plexsync.resilience import state as breaker_file
+
+    h = Harness(tmp_path)
+    state.write_json(state.path(h.dir, SETTINGS_SNAPSHOT), {"verify_tls": False})
+    opened = breaker_file.fresh(h.clock() - 100)
+    opened.update(state="open", failures=5, opened_at=h.clock() - 60, probe_delay=5.0,
+                  next_probe_at=h.clock() - 1, plex_url="https://plex.example:32400")
+    breaker_file.write(h.dir, opened)
+    seen: list[bool] = []
+
+    def fake_probe(url: str, timeout: float = 3.0, verify: bool = True) -> Any:
+        seen.append(verify)
+        assert len(seen) < 5, "the timer probes on and on: the breaker never closes"
+        return probe_module.ProbeResult(verify is False, 200 if not verify else 0, "", "")
+
+    monkeypatch.setattr(probe_module, "probe", fake_probe)
+    h.enqueue(1, due_in=0)
+    h.arm(h.clock())
+    assert h.run() == "asked Stash to run Process Queue"
+    assert seen == [False]
+    assert breaker_file.read(h.dir, h.clock())[0]["state"] == "closed"
