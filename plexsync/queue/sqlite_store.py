@@ -242,8 +242,16 @@ class SQLiteStore(Database):
         from plexsync.queue import sqlite_rows as m
 
         return self._read(lambda conn: [m.dead_letter(row) for row in conn.execute(
-            f"SELECT {m.DEAD_COLS} FROM dead_letters "
-            "ORDER BY last_failure_at DESC, scene_id DESC LIMIT ?", (limit,))])
+            f"SELECT {m.DEAD_COLS} {_NEWEST_DEAD}", (limit,))])
+
+    def newest_dead_letter_rows(self, limit: int) -> list[dict[str, Any]]:
+        """`newest_dead_letters` as plain dicts of what the PlexSync page shows (scene_id,
+        error_class, message, attempts, last_failure_at, candidates as a list), without the
+        model's import cost (dataclasses)."""
+        return self._read(lambda conn: [
+            {**dict(row), "candidates": json.loads(row["candidates"])} for row in conn.execute(
+                "SELECT scene_id, error_class, message, attempts, last_failure_at, candidates "
+                f"{_NEWEST_DEAD}", (limit,))])
 
     # ------------------------------------------------------------------ maintenance
 
@@ -333,6 +341,8 @@ class SQLiteStore(Database):
         return self._read(txn)
 
 
+# The newest dead letters first (the PlexSync page's list), at most `?` of them.
+_NEWEST_DEAD = "FROM dead_letters ORDER BY last_failure_at DESC, scene_id DESC LIMIT ?"
 # Back to waiting (pending, or retrying once failed), lease dropped; callers add not_before.
 _RELEASE = (
     "UPDATE jobs SET state = CASE WHEN attempts > 0 THEN :retrying ELSE :pending END, "

@@ -21,16 +21,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from typing import Any
 
 from plexsync.core import datadir
 from plexsync.core.log import log
-from plexsync.core.protocol import Invocation
 from plexsync.errors import InputError
-from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.queue.status_view import iso
-from plexsync.tasks.status import outage_block, read_status
+from plexsync.tasks.status import outage_block, store_status
+
+# Each poll of the page is one plugin process, so `page_status` imports only light modules:
+# the queue database directly (no JobQueue, no model with its dataclasses: ~40 ms of imports),
+# no `typing`. The budget is pinned by tests/tasks/test_page_import_budget.py.
+TYPE_CHECKING = False  # mypy takes any name TYPE_CHECKING as true
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from plexsync.core.protocol import Invocation
 
 OPERATION = "page_status"
 RESULTS_FILE = "task-results.json"
@@ -45,18 +52,18 @@ RESULT_MODES = frozenset({
 def page_status(data_dir: str, clock: Callable[[], float] = time.time) -> dict[str, Any]:
     """Everything the page shows: the status JSON plus the newest dead letters and the last
     result of each task the page can start."""
-    queue = JobQueue.open(data_dir, clock=clock)
+    store = SQLiteStore.open(data_dir)
     try:
-        status = read_status(queue, data_dir)
-        newest = queue.newest_dlq_entries(DLQ_NEWEST)
+        status = store_status(store, data_dir, clock)
+        newest = store.newest_dead_letter_rows(DLQ_NEWEST)
     finally:
-        queue.close()
+        store.close()
     return {
         "status": status,
         "dlq_newest": [
-            {"scene_id": d.scene_id, "error_class": d.error_class, "message": d.message,
-             "attempts": d.attempts, "last_failure_at": iso(d.last_failure_at),
-             "candidates": list(d.candidates)}
+            {"scene_id": d["scene_id"], "error_class": d["error_class"],
+             "message": d["message"], "attempts": d["attempts"],
+             "last_failure_at": iso(d["last_failure_at"]), "candidates": d["candidates"]}
             for d in newest
         ],
         # The last 30 outages, newest first (the status JSON carries only their summary).

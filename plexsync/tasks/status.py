@@ -11,19 +11,25 @@ readable lines and as the task's JSON output.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from plexsync.core.log import log
-from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.markers import drain_state
 from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.queue.status_view import iso, queue_status
+from plexsync.queue.status_view import iso, queue_json
 from plexsync.reconcile.gap_types import GapType
 from plexsync.resilience import history as outage_history
 from plexsync.resilience import state as breaker_state
 from plexsync.timer.state import timer_status
 
-if TYPE_CHECKING:  # the page's status operation must not pay for settings (tasks/page.py)
+# The page's status operation (tasks/page.py) imports this module and must stay light: no
+# `typing`, no settings, no queue policy (JobQueue and the model: ~40 ms of imports). The
+# import budget is pinned by tests/tasks/test_page_import_budget.py.
+TYPE_CHECKING = False  # mypy takes any name TYPE_CHECKING as true
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
     from plexsync.core.context import TaskContext
+    from plexsync.queue.job_queue import JobQueue
 
 HISTORY = 10
 
@@ -48,9 +54,17 @@ def build_status(queue: JobQueue, data_dir: str | None = None,
     and
     `timer`, the wake-up timer: plexsync/timer/). `history`: the newest reconciliation runs,
     newest first (the `reconcile` block)."""
-    q = queue_status(queue)
+    return assemble(queue.counts(), lambda: queue.markers.state().value, queue.clock,
+                    data_dir, history)
+
+
+def assemble(counts: Mapping[str, Any], drain: Callable[[], str], clock: Callable[[], float],
+             data_dir: str | None, history: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The status JSON from one `Storage.counts()` answer; `drain()` reads the drain state
+    (called after the breaker file is read, between two readings of `clock`)."""
+    q = queue_json(counts)
     runs = [{**run, "at": iso(run["started_at"])} for run in history or []]
-    circuit, outages = outage_block(data_dir, queue.clock())
+    circuit, outages = outage_block(data_dir, clock())
     return {
         "pending": q["pending"],
         "in_progress": q["in_progress"],
@@ -62,8 +76,8 @@ def build_status(queue: JobQueue, data_dir: str | None = None,
         "circuit": circuit,
         "last_sync_at": q["last_sync_at"],
         "next_retry_at": q["next_due_at"],
-        "drain": queue.markers.state().value,
-        "timer": timer_json(data_dir, queue.clock()),
+        "drain": drain(),
+        "timer": timer_json(data_dir, clock()),
         "reconcile": {"last_run_at": runs[0]["at"] if runs else None, "history": runs,
                       "gaps_by_type": {t.value: runs[0]["gaps"].get(t.value, 0) for t in GapType}
                       if runs else {}},
@@ -113,11 +127,23 @@ def summary_lines(status: dict[str, Any]) -> list[str]:
 def read_status(queue: JobQueue, data_dir: str) -> dict[str, Any]:
     """The status JSON View Queue Status shows; also the PlexSync page's (tasks/page.py)."""
     store = queue.storage
-    history = store.reconcile_runs(HISTORY) if isinstance(store, SQLiteStore) else []
-    return build_status(queue, data_dir, history)
+    if isinstance(store, SQLiteStore):
+        return store_status(store, data_dir, queue.clock)
+    return build_status(queue, data_dir, [])
+
+
+def store_status(store: SQLiteStore, data_dir: str, clock: Callable[[], float]) -> dict[str, Any]:
+    """`read_status` straight from the queue database, without the queue policy (JobQueue):
+    the PlexSync page's light path, and the one View Queue Status takes, so both answer the
+    same JSON."""
+    history = store.reconcile_runs(HISTORY)
+    return assemble(store.counts(), lambda: drain_state(store.read_meta(), clock()).value,
+                    clock, data_dir, history)
 
 
 def run_queue_status(ctx: TaskContext) -> dict[str, Any]:
+    from plexsync.queue.job_queue import JobQueue
+
     queue = JobQueue.open(ctx.data_dir, clock=ctx.clock)
     try:
         status = read_status(queue, ctx.data_dir)

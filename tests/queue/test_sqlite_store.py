@@ -179,3 +179,23 @@ def test_the_sql_names_states_and_sources_only_through_the_enums() -> None:
     for module in (store, rows):
         source = Path(str(module.__file__)).read_text(encoding="utf-8")
         assert [text for text in literals if text in source] == [], module.__name__
+
+
+def test_the_page_s_plain_dead_letter_rows_match_the_newest_dead_letters(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "q.db"))
+    try:
+        for scene_id in (7, 8, 9):
+            store.enqueue(scene_id, T0, JobSource.HOOK, [], T0)
+        jobs = store.claim(T0, 10, T0 + 60, "t")
+        for job, at in zip(jobs, (T0 + 5, T0 + 9, T0 + 5), strict=True):  # 7 and 9 tie
+            store.settle(job.id, "t", at, SettleAction.DEAD, error={
+                "error_class": "LowConfidence", "message": f"m{job.scene_id}",
+                "candidates": [f"/v/{job.scene_id}.mp4"]})
+        rows = store.newest_dead_letter_rows(2)
+        dead = store.newest_dead_letters(2)
+    finally:
+        store.close()
+    assert [r["scene_id"] for r in rows] == [8, 9]
+    assert rows == [{"scene_id": d.scene_id, "error_class": d.error_class, "message": d.message,
+                     "attempts": d.attempts, "last_failure_at": d.last_failure_at,
+                     "candidates": list(d.candidates)} for d in dead]
