@@ -5,9 +5,9 @@ Two things live here:
 - `page_status`: the answer to the `page_status` plugin operation (`runPluginOperation` with
   `args: {mode: "page_status"}`). It reads local state only (the queue database, the breaker,
   timer and result files in the data directory): no Stash call, no Plex call and no settings
-  read, so the page can poll it every few seconds and gets an answer in a few tens of
-  milliseconds even while Plex is down or a drain holds the queue (SQLite reads never wait for
-  the write lock).
+  read, so the page can poll it every few seconds and gets an answer in about 50 ms
+  (bytecode cached; docs/ui.md) even while Plex is down or a drain holds the queue (SQLite
+  reads never wait for the write lock).
 - The results of the tasks the page starts. Stash ends a plugin job FINISHED and only logs its
   output, so the page cannot read it from the job; instead the router records the output (or
   error) of the modes in `RESULT_MODES` in `task-results.json` with the page's `ui_request` id,
