@@ -19,17 +19,13 @@ from plexsync.plex.index import LibraryIndex
 from plexsync.plex.index_cache import clear, open_store
 from plexsync.plex.model import Candidate, Section
 from testkit.fake_plex import FakePlex
+from tests.helpers import FakeClock
+
+START = 1_700_000_000.0
 
 MOVIES = Section(1, "Movies", "movie", ("/media/videos",))
 OTHER = Section(2, "Other", "movie", ("/media/other",))
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -48,7 +44,7 @@ def plex(fake: FakePlex, tmp_path: Path) -> PlexClient:
     return client
 
 
-def make(tmp_path: Path, plex: PlexClient, clock: Clock, page_size: int = 100,
+def make(tmp_path: Path, plex: PlexClient, clock: FakeClock, page_size: int = 100,
          sections: tuple[Section, ...] = (MOVIES,)) -> LibraryIndex:
     return LibraryIndex(str(tmp_path), plex, sections, clock=clock, page_size=page_size)
 
@@ -61,7 +57,7 @@ def test_a_build_costs_ceil_items_over_page_size_gets(fake: FakePlex, plex: Plex
                                                       tmp_path: Path) -> None:
     for i in range(250):
         fake.add_item(1, f"/media/videos/f{i:03d}.mp4", size=i + 1, duration_ms=1000 * i)
-    idx = make(tmp_path, plex, Clock())
+    idx = make(tmp_path, plex, FakeClock(START))
     idx.ensure_fresh()
     assert listing_gets(fake) == math.ceil(250 / 100)
     assert idx.by_path("/media/videos/f042.mp4") == Candidate(1, "/media/videos/f042.mp4", 43,
@@ -73,7 +69,7 @@ def test_another_process_reuses_the_saved_index_without_a_request(
     fake: FakePlex, plex: PlexClient, tmp_path: Path,
 ) -> None:
     fake.add_item(1, "/media/videos/a.mp4", size=3)
-    clock = Clock()
+    clock = FakeClock(START)
     make(tmp_path, plex, clock).ensure_fresh()
     fake.clear_requests()
     again = make(tmp_path, plex, clock)
@@ -89,7 +85,7 @@ def test_basename_lookup_is_case_insensitive_across_sections(
     fake.add_item(1, "/media/videos/y/clip.MP4", size=2)
     fake.add_item(2, "/media/other/CLIP.mp4", size=3)
     fake.add_item(1, "/media/videos/other.mp4", size=4)
-    idx = make(tmp_path, plex, Clock(), sections=(MOVIES, OTHER))
+    idx = make(tmp_path, plex, FakeClock(START), sections=(MOVIES, OTHER))
     idx.ensure_fresh()
     found = {(c.section_id, c.path) for c in idx.by_basename("clip.mp4")}
     assert found == {(1, "/media/videos/x/Clip.mp4"), (1, "/media/videos/y/clip.MP4"),
@@ -104,7 +100,7 @@ def test_every_file_of_a_multi_file_item_is_indexed(fake: FakePlex, plex: PlexCl
                                                     tmp_path: Path) -> None:
     fake.add_item(1, "/media/videos/a.mp4", files=[("/media/videos/a.mp4", 1, 10),
                                                    ("/media/videos/b.mp4", 2, 20)])
-    idx = make(tmp_path, plex, Clock())
+    idx = make(tmp_path, plex, FakeClock(START))
     idx.ensure_fresh()
     a, b = idx.by_path("/media/videos/a.mp4"), idx.by_path("/media/videos/b.mp4")
     assert a is not None and b is not None and a.rating_key == b.rating_key
@@ -112,7 +108,7 @@ def test_every_file_of_a_multi_file_item_is_indexed(fake: FakePlex, plex: PlexCl
 
 def test_a_stale_index_is_rebuilt_and_a_fresh_one_is_not(fake: FakePlex, plex: PlexClient,
                                                          tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(START)
     idx = make(tmp_path, plex, clock)
     idx.ensure_fresh()
     clock.now += 5 * 3600
@@ -125,7 +121,7 @@ def test_a_stale_index_is_rebuilt_and_a_fresh_one_is_not(fake: FakePlex, plex: P
 
 def test_a_miss_rebuilds_at_most_once_per_few_minutes(fake: FakePlex, plex: PlexClient,
                                                       tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(START)
     idx = make(tmp_path, plex, clock)
     idx.ensure_fresh()
     fake.add_item(1, "/media/videos/new.mp4")
@@ -139,7 +135,7 @@ def test_a_miss_rebuilds_at_most_once_per_few_minutes(fake: FakePlex, plex: Plex
 def test_after_a_folder_scan_the_next_miss_may_rebuild_within_a_minute(
     fake: FakePlex, plex: PlexClient, tmp_path: Path,
 ) -> None:
-    clock = Clock()
+    clock = FakeClock(START)
     idx = make(tmp_path, plex, clock)
     idx.ensure_fresh()
     clock.now += 5
@@ -153,7 +149,7 @@ def test_after_a_folder_scan_the_next_miss_may_rebuild_within_a_minute(
 def test_a_folder_scan_is_claimed_once_per_ten_minutes_across_processes(
     plex: PlexClient, tmp_path: Path,
 ) -> None:
-    clock = Clock()
+    clock = FakeClock(START)
     one, two = make(tmp_path, plex, clock), make(tmp_path, plex, clock)
     assert one.claim_scan("/media/videos/new") is True
     assert two.claim_scan("/media/videos/new") is False
@@ -166,7 +162,7 @@ def test_rebuilds_keep_only_the_current_and_previous_generations(
     fake: FakePlex, plex: PlexClient, tmp_path: Path,
 ) -> None:
     fake.add_item(1, "/media/videos/a.mp4")
-    clock = Clock()
+    clock = FakeClock(START)
     idx = make(tmp_path, plex, clock)
     for _ in range(4):
         idx.ensure_fresh()
@@ -180,9 +176,9 @@ def test_rebuilds_keep_only_the_current_and_previous_generations(
 
 def test_clear_drops_the_index(fake: FakePlex, plex: PlexClient, tmp_path: Path) -> None:
     fake.add_item(1, "/media/videos/a.mp4")
-    make(tmp_path, plex, Clock()).ensure_fresh()
+    make(tmp_path, plex, FakeClock(START)).ensure_fresh()
     clear(str(tmp_path))
-    fresh = make(tmp_path, plex, Clock())
+    fresh = make(tmp_path, plex, FakeClock(START))
     assert fresh.meta(1) is None and fresh.by_path("/media/videos/a.mp4") is None
 
 
@@ -192,7 +188,7 @@ def test_a_corrupt_cache_is_moved_aside_and_rebuilt(fake: FakePlex, plex: PlexCl
     folder.mkdir()
     (folder / "cache.db").write_bytes(b"this is not a sqlite database" * 100)
     fake.add_item(1, "/media/videos/a.mp4")
-    idx = make(tmp_path, plex, Clock())
+    idx = make(tmp_path, plex, FakeClock(START))
     idx.ensure_fresh()
     assert idx.by_path("/media/videos/a.mp4") is not None
     assert any(p.name.startswith("index.corrupt-") for p in tmp_path.iterdir())
@@ -220,7 +216,7 @@ def test_a_locked_cache_is_a_miss_not_a_failure(fake: FakePlex, plex: PlexClient
         started = time.monotonic()
         store = open_store(str(tmp_path), timeout=0.05)
         assert time.monotonic() - started < 5 and not store.persistent   # no 60 s wait
-        idx = LibraryIndex(str(tmp_path), plex, (MOVIES,), clock=Clock(), store=store)
+        idx = LibraryIndex(str(tmp_path), plex, (MOVIES,), clock=FakeClock(START), store=store)
         assert idx.claim_scan("/media/videos") is True   # cannot record it: scan anyway
         idx.ensure_fresh()                                 # cannot save it: kept in memory
         assert idx.by_path("/media/videos/a.mp4") is not None

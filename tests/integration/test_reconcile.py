@@ -26,17 +26,11 @@ from plexsync.timer import arm as timer_arm
 from plexsync.timer.state import RECONCILE_DUE_KEY
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
+from tests.helpers import FakeClock
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 STASH_ROOT, PLEX_ROOT = "/data/videos", "/media/videos"
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -44,7 +38,7 @@ class Env:
     plex: FakePlex
     stash: FakeStash
     data_dir: Path
-    clock: Clock
+    clock: FakeClock
 
     def ctx(self, **settings: Any) -> TaskContext:
         raw = {"plex_url": self.plex.url, "plex_token": self.plex.token,
@@ -99,7 +93,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
         plex.add_section(1, "Movies", [PLEX_ROOT])
         data_dir = tmp_path / "data"
         data_dir.mkdir(mode=0o700)
-        yield Env(plex, stash, data_dir, Clock())
+        yield Env(plex, stash, data_dir, FakeClock(NOW.timestamp()))
 
 
 def test_scopes_pick_exactly_the_scenes_created_or_updated_inside_their_window(env: Env) -> None:

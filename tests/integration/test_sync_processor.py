@@ -31,17 +31,10 @@ from plexsync.sync.processor import SyncProcessor, build_processor
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from testkit.plex_client import connect
-from tests.helpers import captured_log, lines
+from tests.helpers import FakeClock, captured_log, lines
 
 STASH_ROOT, PLEX_ROOT = "/data/videos", "/media/videos"
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -49,7 +42,7 @@ class Env:
     plex: FakePlex
     stash: FakeStash
     data_dir: Path
-    clock: Clock = field(default_factory=Clock)
+    clock: FakeClock = field(default_factory=lambda: FakeClock(time.time()))
     records: dict[int, SyncRecord] = field(default_factory=dict)
     next_job: int = 1
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
-from tests.integration.test_sync_processor import PLEX_ROOT, STASH_ROOT, Clock, Env, kinds, rich
+from tests.helpers import FakeClock
+from tests.integration.test_sync_processor import PLEX_ROOT, STASH_ROOT, Env, kinds, rich
 
 
 @pytest.fixture
@@ -136,7 +138,7 @@ def not_plex_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 def _drain_world(stash: FakeStash, tmp_path: Path, plex_url: str, token: str,
                  **settings: Any) -> tuple[JobQueue, Drain]:
-    clock = Clock()
+    clock = FakeClock(time.time())
     raw = {"plex_url": plex_url, "plex_token": token, "path_map": f"{STASH_ROOT}={PLEX_ROOT}",
            **settings}
     ctx = TaskContext(settings=Settings.from_mapping(raw), data_dir=str(tmp_path),

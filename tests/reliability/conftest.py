@@ -32,6 +32,7 @@ from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
+from tests.helpers import FakeClock
 
 TIME_LIMIT = 90          # seconds per test
 STASH_ROOT = "/stash/media"
@@ -62,13 +63,6 @@ def time_limit(request: pytest.FixtureRequest) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
 
 @dataclass
 class World:
@@ -79,7 +73,7 @@ class World:
     data_dir: Path
     scenes: dict[int, int] = field(default_factory=dict)   # scene id → ratingKey
     titles: dict[int, str] = field(default_factory=dict)   # scene id → Stash title
-    clock: Clock = field(default_factory=Clock)
+    clock: FakeClock = field(default_factory=lambda: FakeClock(time.time()))
     settings: dict[str, Any] = field(default_factory=dict)
 
     def add(self, n: int) -> None:
