@@ -175,25 +175,25 @@ def run_plexsync(conn: Any, data_dir: str, url: str, token: str,
         resource.RUSAGE_SELF).ru_maxrss / 1024, "out": result.as_output()})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenes", type=int, default=100_000)
-    parser.add_argument("--drift", type=float, default=0.01)
-    args = parser.parse_args()
+def run(scenes: int, drift: float, announce: bool = False) -> dict[str, Any]:
+    """Start both fakes in child processes, prime the sync records, then ONE Reconcile All in
+    a fresh child process (its time and memory are its own). Returns the child's figures
+    (`got`), the record count primed, the drifted items, and the fakes' request counts."""
     mp = multiprocessing.get_context("spawn")
     stash_end, stash_child = mp.Pipe()
     plex_end, plex_child = mp.Pipe()
-    children = [mp.Process(target=serve_stash, args=(stash_child, args.scenes), daemon=True),
-                mp.Process(target=serve_plex, args=(plex_child, args.scenes, args.drift),
-                           daemon=True)]
+    children = [mp.Process(target=serve_stash, args=(stash_child, scenes), daemon=True),
+                mp.Process(target=serve_plex, args=(plex_child, scenes, drift), daemon=True)]
     for child in children:
         child.start()
     started = time.perf_counter()
-    connection = stash_end.recv()
-    url, token, drifted = plex_end.recv()
-    print(f"{args.scenes} scenes in the fake Stash, {args.scenes} items in one Plex section "
-          f"({drifted} with a wiped summary); fakes ready in {time.perf_counter() - started:.0f} s")
     try:
+        connection = stash_end.recv()
+        url, token, drifted = plex_end.recv()
+        if announce:
+            print(f"{scenes} scenes in the fake Stash, {scenes} items in one Plex section "
+                  f"({drifted} with a wiped summary); fakes ready in "
+                  f"{time.perf_counter() - started:.0f} s")
         with tempfile.TemporaryDirectory() as data_dir:
             primed = prime(data_dir, url, token, connection)
             for end in (stash_end, plex_end):
@@ -213,12 +213,25 @@ def main() -> None:
             end.send("stop")
         for child in children:
             child.join(60)
+            if child.is_alive():
+                child.kill()
+    return {"got": got, "primed": primed, "drifted": drifted,
+            "stash_queries": stash_queries, "plex_requests": plex_requests}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenes", type=int, default=100_000)
+    parser.add_argument("--drift", type=float, default=0.01)
+    args = parser.parse_args()
+    result = run(args.scenes, args.drift, announce=True)
+    got, plex_requests = result["got"], result["plex_requests"]
     out = got["out"]
-    print(f"primed {primed} sync records")
+    print(f"primed {result['primed']} sync records")
     print(f"Reconcile All: {got['wall']:.1f} s wall, {got['cpu']:.1f} s CPU in PlexSync's "
           f"process; peak RSS {got['rss_mib']:.0f} MiB")
     print(f"scanned {out['scanned']}; gaps {out['gaps_by_type']}; enqueued {out['enqueued']}")
-    print(f"Stash queries: {stash_queries} reconcile pages; Plex requests: "
+    print(f"Stash queries: {result['stash_queries']} reconcile pages; Plex requests: "
           f"{plex_requests['total']} ({plex_requests['listing']} listing pages, "
           f"{plex_requests['items']} item reads; the rest connect + sections)")
 

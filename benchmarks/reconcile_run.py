@@ -11,8 +11,6 @@ Unavailable (a gap in the table) when the tree has no `plexsync.reconcile`.
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing
-import tempfile
 from typing import Any
 
 from benchmarks.common import Figure, Unavailable
@@ -39,43 +37,12 @@ def _module() -> Any:
 
 
 def measure(quick: bool) -> dict[str, float]:
-    rec = _module()
     scenes = 2_000 if quick else 100_000
-    mp = multiprocessing.get_context("spawn")
-    stash_end, stash_child = mp.Pipe()
-    plex_end, plex_child = mp.Pipe()
-    children = [mp.Process(target=rec.serve_stash, args=(stash_child, scenes), daemon=True),
-                mp.Process(target=rec.serve_plex, args=(plex_child, scenes, 0.01), daemon=True)]
-    for child in children:
-        child.start()
-    try:
-        connection = stash_end.recv()
-        url, token, _drifted = plex_end.recv()
-        with tempfile.TemporaryDirectory() as data_dir:
-            rec.prime(data_dir, url, token, connection)
-            for end in (stash_end, plex_end):
-                end.send("clear")
-                end.recv()
-            mine, theirs = mp.Pipe()
-            proc = mp.Process(target=rec.run_plexsync,
-                              args=(theirs, data_dir, url, token, connection))
-            proc.start()
-            got = mine.recv()
-            proc.join(60)
-            stash_end.send("count")
-            stash_queries = stash_end.recv()
-            plex_end.send("count")
-            plex = plex_end.recv()
-    finally:
-        for end in (stash_end, plex_end):
-            end.send("stop")
-        for child in children:
-            child.join(60)
-            if child.is_alive():
-                child.kill()
+    result = _module().run(scenes, 0.01)
+    got, plex = result["got"], result["plex_requests"]
     if got["out"]["scanned"] != scenes:
         raise RuntimeError(f"reconcile scanned {got['out']['scanned']} of {scenes} scenes")
     return {"reconcile.wall_s": got["wall"], "reconcile.cpu_s": got["cpu"],
-            "reconcile.peak_mib": got["rss_mib"], "reconcile.stash_queries": stash_queries,
-            "reconcile.plex_requests": plex["total"],
+            "reconcile.peak_mib": got["rss_mib"], "reconcile.stash_queries":
+            result["stash_queries"], "reconcile.plex_requests": plex["total"],
             "reconcile.plex_item_reads": plex["items"]}
