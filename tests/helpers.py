@@ -113,3 +113,26 @@ def claim_one(queue: JobQueue, owner: str = OWNER) -> Job:
     jobs = queue.claim(1, LEASE, owner)
     assert len(jobs) == 1
     return jobs[0]
+
+
+def modules_loaded_by(code: str) -> set[str]:
+    """The modules a fresh interpreter loads while running `code` (beyond its own start-up),
+    with the project root on sys.path: the import budgets of the hook and the page."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = (
+        f"import sys; sys.path.insert(0, {str(root)!r}); base = set(sys.modules)\n"
+        f"{code}\n"
+        "import _json; sys.stdout.write(_json.encode_basestring_ascii(' '.join("
+        "sorted(set(sys.modules) - base))))\n"
+    )
+    # Without coverage's subprocess hook: it would load its own modules into the child.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, env=env)
+    return set(json.loads(proc.stdout).split())

@@ -7,13 +7,7 @@ deliberate change to this file, never an accident of a refactor.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import modules_loaded_by
 
 # Every PlexSync module the hook path may load, and nothing more.
 PLEXSYNC_ALLOWED = {
@@ -35,34 +29,20 @@ OTHERS_ALLOWED = {
 }
 
 
-def _loaded_by(code: str) -> set[str]:
-    script = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); base = set(sys.modules)\n"
-        f"{code}\n"
-        "import _json; sys.stdout.write(_json.encode_basestring_ascii(' '.join("
-        "sorted(set(sys.modules) - base))))\n"
-    )
-    # Without coverage's subprocess hook: it would load its own modules into the child.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True, env=env)
-    return set(json.loads(proc.stdout).split())
-
-
 def test_the_hook_path_loads_exactly_the_allowed_plexsync_modules() -> None:
-    loaded = _loaded_by("import plexsync.core.protocol, plexsync.hook.handler")
+    loaded = modules_loaded_by("import plexsync.core.protocol, plexsync.hook.handler")
     assert {m for m in loaded if m.startswith("plexsync")} == PLEXSYNC_ALLOWED
 
 
 def test_the_hook_path_loads_no_module_beyond_the_allow_list() -> None:
-    loaded = _loaded_by("import plexsync.core.protocol, plexsync.hook.handler")
+    loaded = modules_loaded_by("import plexsync.core.protocol, plexsync.hook.handler")
     others = {m for m in loaded if not m.startswith("plexsync")}
     extra = sorted(others - OTHERS_ALLOWED)
     assert not extra, f"new modules on the hook path: {extra}"
 
 
 def test_the_drain_request_adds_only_its_own_modules() -> None:
-    loaded = _loaded_by("import plexsync.core.protocol, plexsync.hook.handler, "
+    loaded = modules_loaded_by("import plexsync.core.protocol, plexsync.hook.handler, "
                         "plexsync.hook.stash_post")
     assert {m for m in loaded if m.startswith("plexsync")} == (
         PLEXSYNC_ALLOWED | PLEXSYNC_REQUEST_ONLY)
@@ -71,7 +51,7 @@ def test_the_drain_request_adds_only_its_own_modules() -> None:
 
 
 def test_reading_the_breaker_adds_only_its_own_modules() -> None:
-    loaded = _loaded_by("import plexsync.core.protocol, plexsync.hook.handler, "
+    loaded = modules_loaded_by("import plexsync.core.protocol, plexsync.hook.handler, "
                         "plexsync.resilience.state")
     assert {m for m in loaded if m.startswith("plexsync")} == (
         PLEXSYNC_ALLOWED | PLEXSYNC_BREAKER_ONLY)

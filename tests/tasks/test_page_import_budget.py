@@ -9,18 +9,14 @@ deliberate change to this file, never an accident of a refactor.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from plexsync.core import datadir
 from plexsync.timer import state as timer_state
 from testkit.page_state import seed_mixed
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import modules_loaded_by
 
 # Every PlexSync module the page status operation may load, and nothing more.
 PLEXSYNC_ALLOWED = {
@@ -64,22 +60,14 @@ def _seed_everything(data_dir: Path) -> None:
 
 
 def _loaded_by_page_status(data_dir: Path) -> set[str]:
-    script = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); base = set(sys.modules)\n"
+    return modules_loaded_by(
         "import plexsync.core.protocol, plexsync.tasks.page\n"
         f"answer = plexsync.tasks.page.page_status({str(data_dir)!r})\n"
         # Every branch was taken, so its imports (lazy ones included) are counted.
         "assert answer['dlq_newest'] and answer['results'] and answer['outage_history']\n"
         "assert answer['status']['timer'] and answer['status']['outages']['ongoing']\n"
-        "assert answer['status']['reconcile']['history']\n"
-        "import _json; sys.stdout.write(_json.encode_basestring_ascii(' '.join("
-        "sorted(set(sys.modules) - base))))\n"
+        "assert answer['status']['reconcile']['history']"
     )
-    # Without coverage's subprocess hook: it would load its own modules into the child.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True, env=env)
-    return set(json.loads(proc.stdout).split())
 
 
 def test_page_status_loads_exactly_the_allowed_plexsync_modules(tmp_path: Path) -> None:
