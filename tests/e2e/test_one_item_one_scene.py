@@ -117,22 +117,8 @@ def test_two_scenes_recorded_on_one_item_are_matched_again_and_the_item_repaired
     video.editSummary(intruder.details)
     video.addGenre(list(intruder.tags))
     video.addCollection(["Intruder's collection"])
-    data_dir.mkdir(parents=True)
-    db = sqlite3.connect(data_dir / "plexsync.db")
-    for version, step in enumerate(MIGRATIONS[:2]):
-        for statement in step:
-            db.execute(statement)
-        db.execute(f"PRAGMA user_version = {version + 1}")
-    for key, collections, pushed in (
-            (owner.key, "[]", "[]"),
-            (intruder.key, '["Intruder\'s collection"]', '["title", "summary", "genre"]')):
-        db.execute(
-            "INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at, "
-            "fetched_at, values_hash, synced_at, collections_added, pushed_fields) "
-            "VALUES (?, ?, 1, '2999-01-01T00:00:00Z', 0, 'same', 0, ?, ?)",
-            (ids[key], item.rating_key, collections, pushed))
-    db.commit()
-    db.close()
+    v2_database_sharing_an_item(data_dir, item.rating_key, ids[owner.key], ids[intruder.key],
+                                pushed='["title", "summary", "genre"]')
 
     sync_all(stash, data_dir)     # Sync All alone would call both "unchanged" before the fix
 
@@ -168,22 +154,8 @@ def test_a_displaced_scene_that_finds_its_own_item_first_still_has_its_values_un
     video = connect(plex.url, plex.token).fetchItem(item.rating_key)
     video.editTitle(intruder.title)
     video.addCollection(["Intruder's collection"])
-    data_dir.mkdir(parents=True)
-    db = sqlite3.connect(data_dir / "plexsync.db")
-    for version, step in enumerate(MIGRATIONS[:2]):
-        for statement in step:
-            db.execute(statement)
-        db.execute(f"PRAGMA user_version = {version + 1}")
-    for key, collections, pushed in (
-            (owner.key, "[]", "[]"),
-            (intruder.key, '["Intruder\'s collection"]', '["title", "collection"]')):
-        db.execute(
-            "INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at, "
-            "fetched_at, values_hash, synced_at, collections_added, pushed_fields) "
-            "VALUES (?, ?, 1, '2999-01-01T00:00:00Z', 0, 'same', 0, ?, ?)",
-            (ids[key], item.rating_key, collections, pushed))
-    db.commit()
-    db.close()
+    v2_database_sharing_an_item(data_dir, item.rating_key, ids[owner.key], ids[intruder.key],
+                                pushed='["title", "collection"]')
 
     sync_all(stash, data_dir)
 
@@ -191,3 +163,24 @@ def test_a_displaced_scene_that_finds_its_own_item_first_still_has_its_values_un
     assert "Intruder's collection" not in after.tags["collection"]
     assert_in_plex_scenes_are_right(World([owner, intruder], world.stash_root,
                                           world.plex_root), ids, stash, plex)
+
+
+def v2_database_sharing_an_item(data_dir: Path, rating_key: int, owner_id: int, intruder_id: int,
+                                pushed: str) -> None:
+    """What an earlier version (schema v2) could leave: the owner's and an intruder's sync
+    records on one item, the intruder having pushed `pushed` and a collection there."""
+    data_dir.mkdir(parents=True)
+    db = sqlite3.connect(data_dir / "plexsync.db")
+    for version, step in enumerate(MIGRATIONS[:2]):
+        for statement in step:
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {version + 1}")
+    for scene_id, collections, fields in ((owner_id, "[]", "[]"),
+                                          (intruder_id, '["Intruder\'s collection"]', pushed)):
+        db.execute(
+            "INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at, "
+            "fetched_at, values_hash, synced_at, collections_added, pushed_fields) "
+            "VALUES (?, ?, 1, '2999-01-01T00:00:00Z', 0, 'same', 0, ?, ?)",
+            (scene_id, rating_key, collections, fields))
+    db.commit()
+    db.close()
