@@ -6,6 +6,9 @@ it runs a task from a shell instead (see `plexsync/cli.py`); `plexsync.py wake-t
 is the wake-up timer process a task starts (see `plexsync/timer/`).
 
 Only light modules are imported up front: a hook must be done in a few tens of milliseconds.
+Stash starts it with `python -S` (PlexSync.yml): the hook and the page's status operation need
+only the standard library, and skipping `site` takes milliseconds off every save. Every other
+path loads site-packages first (`core/site_packages.py`), where plexapi and stashapi live.
 """
 
 from __future__ import annotations
@@ -20,7 +23,15 @@ from plexsync.core.protocol import OPERATIONS, parse, respond
 from plexsync.errors import PlexSyncError
 
 
+def _site_packages() -> None:
+    from plexsync.core import site_packages
+
+    site_packages.load()
+
+
 def main() -> int:
+    if len(sys.argv) > 1:  # the wake-up timer, or a task from a shell
+        _site_packages()
     if sys.argv[1:2] == ["wake-timer"]:  # the detached wake-up timer (plexsync/timer/)
         from plexsync.timer.process import main as timer_main
 
@@ -40,6 +51,7 @@ def main() -> int:
 
             output = run_operation(invocation)
         else:
+            _site_packages()
             from plexsync.tasks.router import run_task
 
             output = run_task(invocation)

@@ -1,9 +1,11 @@
 """Hook process wall time, start to exit, as a ratio to a bare `python -c pass`.
 
-Runs `plexsync.py` as Stash does (a new process, the hook JSON on stdin) from a copy of the
-plugin in a temporary plugin folder, against a fake Stash in a child process, interleaved with
-`python -c pass` and with the limit, a bare interpreter that opens the same SQLite database
-(WAL, synchronous=NORMAL, as the queue) and inserts one row. Two cases:
+Runs `plexsync.py` as Stash does (a new process started with the manifest's exec line,
+testkit/stash_exec.py, the hook JSON on stdin) from a copy of the plugin in a temporary plugin
+folder, against a fake Stash in a child process, interleaved with `python -c pass` and with the
+limit, a bare interpreter started with the same interpreter options as the hook (`-S`) that
+opens the same SQLite database (WAL, synchronous=NORMAL, as the queue) and inserts one row.
+Two cases:
 - "queued": a drain is already requested or running, so the hook only enqueues (a bulk edit,
   or any edit while Process Queue runs): the plain hook;
 - "queued + request": no drain is known, so the hook also POSTs runPluginTask (a lone edit);
@@ -28,6 +30,7 @@ from typing import Any
 
 from benchmarks.common import ROOT, Figure, limit_key, percentile
 from benchmarks.fakes import FakeHost
+from testkit import stash_exec
 
 CASES = {"queued": "hook, plain", "request": "hook + drain request"}
 MODES = {"cached": "cached", "nocache": "no bytecode cache"}
@@ -78,13 +81,15 @@ def _mode(tmp: str, host: FakeHost, mode: str, runs: int) -> dict[str, list[floa
     shutil.copytree(ROOT / "plexsync", plugin / "plexsync",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "plexsync.py", plugin / "plexsync.py")
-    hook = [sys.executable, str(plugin / "plexsync.py")]
+    shutil.copy2(ROOT / stash_exec.MANIFEST, plugin / stash_exec.MANIFEST)
+    hook = stash_exec.command(plugin)
+    options = [arg for arg in hook[1:-1] if arg.startswith("-")]   # the interpreter's, e.g. -S
     bare = [sys.executable, "-c", "pass"]
     limit_db = os.path.join(tmp, mode, "limit.db")
     with sqlite3.connect(limit_db) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("CREATE TABLE t (v INTEGER)")
-    limit = [sys.executable, "-c", SQLITE_LIMIT, limit_db]
+    limit = [sys.executable, *options, "-c", SQLITE_LIMIT, limit_db]
     db = os.path.join(env["PLEXSYNC_DATA_DIR"], "plexsync.db")
 
     def stdin(scene_id: int) -> bytes:

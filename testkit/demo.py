@@ -29,13 +29,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from testkit import stash_exec
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from testkit.stash_jobs import JobRun, PluginJobs
 from testkit.world import generate, populate
 
 ROOT = Path(__file__).resolve().parent.parent
-ENTRYPOINT = ROOT / "plexsync.py"
 LEVELS = {"t": "trace", "d": "debug", "i": "info ", "w": "WARN ", "e": "ERROR", "p": "progress"}
 
 
@@ -52,9 +52,9 @@ def log_lines(stderr: str) -> list[str]:
 
 def run_plugin(stdin: dict[str, Any], data_dir: str) -> tuple[dict[str, Any], list[str], float]:
     """Run plexsync.py exactly as Stash does; returns (answer, log lines, seconds)."""
-    env = dict(os.environ, PLEXSYNC_DATA_DIR=data_dir)
+    env = stash_exec.environment(ROOT, PLEXSYNC_DATA_DIR=data_dir)
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(ENTRYPOINT)], input=json.dumps(stdin),
+    proc = subprocess.run(stash_exec.command(ROOT), input=json.dumps(stdin),
                           capture_output=True, text=True, env=env, timeout=600, check=False)
     elapsed = time.perf_counter() - started
     lines = log_lines(proc.stderr)

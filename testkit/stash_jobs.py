@@ -20,16 +20,16 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from testkit import stash_exec
 from testkit.fake_stash import FakeStash
 
-ENTRYPOINT = Path(__file__).resolve().parent.parent / "plexsync.py"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -129,7 +129,7 @@ class PluginJobs:
     def _run(self, job: JobRun) -> None:
         stdin = json.dumps(self.stash.task_input(job.args)).encode()
         job.started_at = time.time()
-        proc = subprocess.Popen([sys.executable, str(ENTRYPOINT)], stdin=subprocess.PIPE,
+        proc = subprocess.Popen(stash_exec.command(ROOT), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
         with self._lock:
             self._current = proc

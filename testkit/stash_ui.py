@@ -22,9 +22,7 @@ Every request is recorded (`requests`) so a test can check the page asked for no
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +32,8 @@ from typing import Any
 
 import yaml
 from graphql import FieldNode, OperationDefinitionNode, VariableNode, parse
+
+from testkit import stash_exec
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = Path(__file__).resolve().parent / "ui_harness"
@@ -194,9 +194,9 @@ class StashUI:
                                               "Port": 1, "PluginDir": str(ROOT), "Dir": ""},
                         "args": args}
         proc = subprocess.run(
-            [sys.executable, str(ROOT / "plexsync.py")], input=json.dumps(plugin_input),
+            stash_exec.command(ROOT), input=json.dumps(plugin_input),
             capture_output=True, text=True, timeout=60, check=False,
-            env={**os.environ, "PLEXSYNC_DATA_DIR": self.data_dir})
+            env=stash_exec.environment(ROOT, PLEXSYNC_DATA_DIR=self.data_dir))
         try:
             answer = json.loads(proc.stdout)
         except ValueError:

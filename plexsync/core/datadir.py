@@ -110,6 +110,9 @@ def locked(path: str, timeout: float = 10.0) -> FileLock:
     (A FileLock rather than a contextlib generator: `contextlib` is a millisecond of the hook's
     import budget, and `filelock` is imported only when a lock is actually taken.)
     """
+    from plexsync.core import site_packages  # lazily, as filelock: the hook runs with -S
+
+    site_packages.load()
     from filelock import FileLock
 
     return FileLock(f"{path}.lock", timeout=timeout)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +11,19 @@ from typing import Any
 
 import pytest
 
+from testkit import stash_exec
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "plexsync.py"
+# plexsync.py as Stash starts it: the manifest's exec line (testkit/stash_exec.py).
+STASH_COMMAND = stash_exec.command(ROOT)
+
+
+def stash_command_with(*options: str) -> list[str]:
+    """STASH_COMMAND with extra interpreter options (e.g. `-X importtime`) after the binary."""
+    return [STASH_COMMAND[0], *options, *STASH_COMMAND[1:]]
 
 
 @dataclass
@@ -33,9 +39,9 @@ class Run:
 
 
 def run_plugin(stdin: dict[str, Any] | str, data_dir: Path, timeout: float = 300) -> Run:
-    env = dict(os.environ, PLEXSYNC_DATA_DIR=str(data_dir))
+    env = stash_exec.environment(ROOT, PLEXSYNC_DATA_DIR=str(data_dir))
     text = stdin if isinstance(stdin, str) else json.dumps(stdin)
-    proc = subprocess.run([sys.executable, str(ENTRYPOINT)], input=text, text=True,
+    proc = subprocess.run(STASH_COMMAND, input=text, text=True,
                           capture_output=True, env=env, timeout=timeout, check=False)
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1, f"expected one JSON line on stdout, got {proc.stdout!r}"

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from testkit import stash_exec
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -15,7 +17,7 @@ def test_task_without_plexapi_names_it_and_gives_the_pip_command(tmp_path: Path)
     (shadow / "__init__.py").write_text("raise ImportError('simulated: plexapi not installed')\n")
     env = dict(os.environ, PYTHONPATH=str(shadow.parent), PLEXSYNC_DATA_DIR=str(tmp_path / "d"))
     stdin = json.dumps({"server_connection": {}, "args": {"mode": "process_queue"}})
-    proc = subprocess.run([sys.executable, str(ROOT / "plexsync.py")], input=stdin, text=True,
+    proc = subprocess.run(stash_exec.command(ROOT), input=stdin, text=True,
                           capture_output=True, env=env, timeout=60, check=False)
     answer = json.loads(proc.stdout)
     assert proc.returncode == 1

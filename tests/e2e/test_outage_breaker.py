@@ -11,7 +11,6 @@ import itertools
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from plexsync.resilience import state as breaker_file
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from testkit.stash_jobs import PluginJobs
-from tests.e2e.conftest import ENTRYPOINT, run_plugin
+from tests.e2e.conftest import STASH_COMMAND, run_plugin
 from tests.e2e.test_wake_timer import wait_for
 
 EDIT = "/library/sections/1/all"
@@ -151,7 +150,7 @@ def test_twenty_concurrent_invocations_while_a_probe_is_due_send_exactly_one_pro
         plex.set_delay(1.0)           # the one probe is slow: the others come while half-open
         stdin = json.dumps(stash.task_input({"mode": "outage_summary"}))
         env = {**__import__("os").environ, "PLEXSYNC_DATA_DIR": str(data_dir)}
-        procs = [subprocess.Popen([sys.executable, str(ENTRYPOINT)], stdin=subprocess.PIPE,
+        procs = [subprocess.Popen(STASH_COMMAND, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   env=env) for _ in range(20)]
         for proc in procs:
@@ -228,7 +227,7 @@ def test_flapping_plex_loses_nothing_duplicates_nothing_and_records_each_outage_
                 stdin = json.dumps(stash.hook_input(ids[i], input={"id": str(ids[i]),
                                                                    "title": titles[i]},
                                                     input_fields=["id", "title"]))
-                proc = subprocess.Popen([sys.executable, str(ENTRYPOINT)],
+                proc = subprocess.Popen(STASH_COMMAND,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, env=env)
                 procs.append((proc, stdin))

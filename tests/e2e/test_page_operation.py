@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from plexsync.tasks.page import page_status
 from testkit.page_state import seed_mixed
-from tests.e2e.conftest import ENTRYPOINT, run_plugin
+from tests.e2e.conftest import run_plugin, stash_command_with
 
 # Stash at a port nothing listens on: the operation must not need it (nor Plex, nor settings).
 NO_STASH = {"Scheme": "http", "Host": "127.0.0.1", "Port": 1, "SessionCookie": None}
@@ -41,7 +40,7 @@ def test_the_operation_loads_neither_stash_plex_nor_the_task_router(tmp_path: Pa
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     env["PLEXSYNC_DATA_DIR"] = str(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", str(ENTRYPOINT)],
+        stash_command_with("-X", "importtime"),
         input='{"server_connection": {"Port": 1}, "args": {"mode": "page_status"}}',
         capture_output=True, text=True, env=env, timeout=60, check=True)
     loaded = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()

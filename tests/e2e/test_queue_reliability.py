@@ -19,7 +19,7 @@ from typing import Any
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobSource
 from testkit.fake_stash import FakeStash
-from tests.e2e.conftest import ENTRYPOINT, run_plugin
+from tests.e2e.conftest import ENTRYPOINT, STASH_COMMAND, run_plugin
 
 DRAIN_SCRIPT = Path(__file__).with_name("drain_script.py")
 
@@ -45,7 +45,7 @@ def hook_burst(stash: FakeStash, data_dir: Path, scene_ids: range) -> list[dict[
     for scene_id in scene_ids:
         doc = stash.hook_input(scene_id, input={"id": str(scene_id), "title": f"Scene {scene_id}"},
                                input_fields=["id", "title"])
-        proc = subprocess.Popen([sys.executable, str(ENTRYPOINT)], stdin=subprocess.PIPE,
+        proc = subprocess.Popen(STASH_COMMAND, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=env_for(data_dir))
         assert proc.stdin is not None

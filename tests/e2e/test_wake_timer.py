@@ -27,7 +27,7 @@ from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from testkit.stash_jobs import PluginJobs
 from testkit.world import World, generate, populate
-from tests.e2e.conftest import ENTRYPOINT, ROOT, run_plugin
+from tests.e2e.conftest import ROOT, STASH_COMMAND, run_plugin
 from tests.e2e.test_sync_world import assert_item_mirrors_scene
 
 COOKIE = "cookie-SECRET-5f1e"
@@ -268,7 +268,7 @@ def run_task_like_stash(stash: FakeStash, data_dir: Path) -> tuple[dict[str, obj
     """Process Queue with piped stdout/stderr, read to the end as Stash does; (answer, s)."""
     env = dict(os.environ, PLEXSYNC_DATA_DIR=str(data_dir))
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, str(ENTRYPOINT)], stdin=subprocess.PIPE,
+    proc = subprocess.Popen(STASH_COMMAND, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     # a timer holding the task's stdout would keep this read open until the timer exits
     out, _ = proc.communicate(json.dumps(stash.task_input({"mode": "process_queue"})).encode(),

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from testkit import stash_exec
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from testkit.world import generate, populate
@@ -33,9 +34,10 @@ def unzip_like_stash(zip_path: Path, package_dir: Path) -> None:
 
 
 def run_as_stash(plugin_dir: Path, stash_cwd: Path, stdin: dict[str, Any]) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PLEXSYNC_DATA_DIR")}
-    env["PYTHONPATH"] = str(plugin_dir.parent)  # Stash appends the plugins root
-    proc = subprocess.run([sys.executable, str(plugin_dir / "plexsync.py")],
+    env = stash_exec.environment(plugin_dir, {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PLEXSYNC_DATA_DIR")})
+    # the unzipped manifest's exec line, as Stash reads it
+    proc = subprocess.run(stash_exec.command(plugin_dir),
                           input=json.dumps(stdin), text=True, capture_output=True, env=env,
                           cwd=stash_cwd, timeout=300, check=False)
     assert proc.returncode == 0, (proc.stdout, proc.stderr)

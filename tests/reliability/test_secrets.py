@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
-from tests.e2e.conftest import ENTRYPOINT
+from tests.e2e.conftest import STASH_COMMAND
 from tests.reliability.conftest import PLEX_ROOT, STASH_ROOT, ps_command_lines
 
 pytestmark = pytest.mark.plex_offspec("one run meets a hostile proxy on purpose")
@@ -28,7 +27,7 @@ SECRETS = (TOKEN, API_KEY, COOKIE)
 
 def _run(stdin: dict[str, object], data_dir: Path, seen: list[str]) -> tuple[str, str]:
     env = dict(os.environ, PLEXSYNC_DATA_DIR=str(data_dir))
-    proc = subprocess.Popen([sys.executable, str(ENTRYPOINT)], stdin=subprocess.PIPE,
+    proc = subprocess.Popen(STASH_COMMAND, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     proc.stdin.write(json.dumps(stdin))

@@ -14,7 +14,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobSource
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
-from tests.e2e.conftest import ENTRYPOINT, run_plugin
+from tests.e2e.conftest import STASH_COMMAND, run_plugin
 from tests.reliability.conftest import PLEX_ROOT, STASH_ROOT
 
 SCENES = 300
@@ -35,7 +34,7 @@ SEED = 9
 
 def _start(stdin: dict[str, object], data_dir: Path) -> subprocess.Popen[str]:
     env = dict(os.environ, PLEXSYNC_DATA_DIR=str(data_dir))
-    proc = subprocess.Popen([sys.executable, str(ENTRYPOINT)], stdin=subprocess.PIPE,
+    proc = subprocess.Popen(STASH_COMMAND, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdin is not None
     proc.stdin.write(json.dumps(stdin))
