@@ -1,79 +1,15 @@
-"""PlexSync entrypoint: Stash runs this once per hook event and once per task.
+"""PlexSync entrypoint: Stash runs this once per hook event and once per task (PlexSync.yml).
 
-stdin: Stash's plugin input (JSON). stdout: exactly one {"output", "error"} object. Log lines and
-progress go to stderr in Stash's protocol. With arguments (`python plexsync.py process_queue`),
-it runs a task from a shell instead (see `plexsync/cli.py`); `plexsync.py wake-timer <data_dir>`
-is the wake-up timer process a task starts (see `plexsync/timer/`).
-
-Only light modules are imported up front: a hook must be done in a few tens of milliseconds.
-Stash starts it with `python -S` (PlexSync.yml): the hook and the page's status operation need
-only the standard library, and skipping `site` takes milliseconds off every save. Every other
-path loads site-packages first (`core/site_packages.py`), where plexapi and stashapi live.
+Everything it does is in `plexsync/__main__.py`, which Python loads from its bytecode cache; a
+script is compiled from source on every run, so this one stays a few lines.
 """
-
-from __future__ import annotations
 
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from plexsync.core.log import log
-from plexsync.core.protocol import OPERATIONS, parse, respond
-from plexsync.errors import PlexSyncError
-
-
-def _site_packages() -> None:
-    from plexsync.core import site_packages
-
-    site_packages.load()
-
-
-def main() -> int:
-    if len(sys.argv) > 1:  # the wake-up timer, or a task from a shell
-        _site_packages()
-    if sys.argv[1:2] == ["wake-timer"]:  # the detached wake-up timer (plexsync/timer/)
-        from plexsync.timer.process import main as timer_main
-
-        return timer_main(sys.argv[2:])
-    if len(sys.argv) > 1:
-        from plexsync.tasks.cli import main as cli_main
-
-        return cli_main(sys.argv[1:])
-    try:
-        invocation = parse(sys.stdin.read())
-        if invocation.hook_context is not None:
-            from plexsync.hook.handler import run_hook
-
-            output = run_hook(invocation)
-        elif invocation.mode in OPERATIONS:  # the PlexSync page's status: local state only
-            from plexsync.tasks.page import run_operation
-
-            output = run_operation(invocation)
-        else:
-            _site_packages()
-            from plexsync.tasks.router import run_task
-
-            output = run_task(invocation)
-    except PlexSyncError as exc:
-        message = log.redact(str(exc))
-        log.error(message)
-        respond(error=message)
-        return 1
-    except KeyboardInterrupt:
-        respond(error="PlexSync was interrupted.")
-        return 1
-    except Exception as exc:  # a bug: report it in one line, keep the traceback at debug level
-        import traceback
-
-        log.debug(traceback.format_exc())
-        message = log.redact(f"PlexSync hit an internal error: {type(exc).__name__}: {exc}")
-        log.error(message)
-        respond(error=message)
-        return 1
-    respond(output=output)
-    return 0
-
+from plexsync.__main__ import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,7 +11,7 @@ from tests.helpers import modules_loaded_by
 
 # Every PlexSync module the hook path may load, and nothing more.
 PLEXSYNC_ALLOWED = {
-    "plexsync", "plexsync.errors",
+    "plexsync", "plexsync.__main__", "plexsync.errors",
     "plexsync.core", "plexsync.core.datadir", "plexsync.core.fastjson", "plexsync.core.log",
     "plexsync.core.protocol", "plexsync.core.vocab",
     "plexsync.hook", "plexsync.hook.handler",
@@ -30,19 +30,19 @@ OTHERS_ALLOWED = {
 
 
 def test_the_hook_path_loads_exactly_the_allowed_plexsync_modules() -> None:
-    loaded = modules_loaded_by("import plexsync.core.protocol, plexsync.hook.handler")
+    loaded = modules_loaded_by("import plexsync.__main__, plexsync.hook.handler")
     assert {m for m in loaded if m.startswith("plexsync")} == PLEXSYNC_ALLOWED
 
 
 def test_the_hook_path_loads_no_module_beyond_the_allow_list() -> None:
-    loaded = modules_loaded_by("import plexsync.core.protocol, plexsync.hook.handler")
+    loaded = modules_loaded_by("import plexsync.__main__, plexsync.hook.handler")
     others = {m for m in loaded if not m.startswith("plexsync")}
     extra = sorted(others - OTHERS_ALLOWED)
     assert not extra, f"new modules on the hook path: {extra}"
 
 
 def test_the_drain_request_adds_only_its_own_modules() -> None:
-    loaded = modules_loaded_by("import plexsync.core.protocol, plexsync.hook.handler, "
+    loaded = modules_loaded_by("import plexsync.__main__, plexsync.hook.handler, "
                         "plexsync.hook.stash_post")
     assert {m for m in loaded if m.startswith("plexsync")} == (
         PLEXSYNC_ALLOWED | PLEXSYNC_REQUEST_ONLY)
@@ -51,7 +51,7 @@ def test_the_drain_request_adds_only_its_own_modules() -> None:
 
 
 def test_reading_the_breaker_adds_only_its_own_modules() -> None:
-    loaded = modules_loaded_by("import plexsync.core.protocol, plexsync.hook.handler, "
+    loaded = modules_loaded_by("import plexsync.__main__, plexsync.hook.handler, "
                         "plexsync.resilience.state")
     assert {m for m in loaded if m.startswith("plexsync")} == (
         PLEXSYNC_ALLOWED | PLEXSYNC_BREAKER_ONLY)
