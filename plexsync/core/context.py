@@ -27,3 +27,6 @@ class TaskContext:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     progress: Callable[[float], None] = log.progress
+    # Started by Stash (plugin input on stdin), not from a shell or cron (`tasks/cli.py`): only
+    # then is the parent process Stash, whose restart runs an automatic reconciliation.
+    started_by_stash: bool = True

@@ -7,7 +7,8 @@ Rules (`due`):
 - and at start-up: the first invocation under a new Stash process runs one when the last run
   started more than `STARTUP_AGE` (one hour) ago.
 "Start-up" is read from the parent process id: Stash starts plexsync.py itself, so a new
-parent id means Stash was (re)started since PlexSync last looked (`note_parent`, one meta row).
+parent id means Stash was (re)started since PlexSync last looked (one meta row). A task run
+from the command line (cron, a shell) has no Stash parent and is never a start-up.
 
 Cost when not due: one indexed read of the newest history row and the meta table, made by
 tasks only (the hook never checks: every hook that queues a scene brings a Process Queue task,

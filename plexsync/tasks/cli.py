@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
                                 args.mode, None)
         from plexsync.tasks.router import run_task
 
-        output = run_task(invocation, _settings_file(args.settings))
+        output = run_task(invocation, _settings_file(args.settings), started_by_stash=False)
     except PlexSyncError as exc:
         log.error(str(exc))
         return 1

@@ -56,18 +56,21 @@ def auto_reconcile(ctx: TaskContext, parent_pid: int | None = None) -> dict[str,
     """Run an automatic reconciliation if one is due; returns its output, else None.
 
     Keeps the queue meta `RECONCILE_DUE_KEY` (the next due time; absent when automatic runs
-    are off) for the wake-up timer, and arms the timer for that time."""
-    parent = os.getppid() if parent_pid is None else parent_pid
+    are off) for the wake-up timer, and arms the timer for that time. A start-up is read from
+    the parent process (auto.py), so a run from the command line (cron, a shell: the parent is
+    not Stash) never counts as one and leaves the noted parent alone."""
+    if parent_pid is None and ctx.started_by_stash:
+        parent_pid = os.getppid()
     store = SQLiteStore.open(ctx.data_dir)
     try:
         runs = store.reconcile_runs(1)
         meta = store.read_meta()
-        startup = auto.started_up(meta, parent)
+        startup = parent_pid is not None and auto.started_up(meta, parent_pid)
         now = ctx.clock()
         decision = auto.due(ctx.settings, runs[0]["started_at"] if runs else None, now, startup)
         changes: dict[str, str | None] = {}
         if startup:
-            changes[auto.PARENT_KEY] = str(parent)
+            changes[auto.PARENT_KEY] = str(parent_pid)
         next_at = decision.next_at if not decision.now else None
         wanted = None if next_at is None else repr(next_at)
         if meta.get(RECONCILE_DUE_KEY) != wanted and not decision.now:

@@ -128,8 +128,10 @@ def _note_legacy_once(data_dir: str) -> None:
             fh.write("1\n")
 
 
-def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = None) -> Any:
-    """Run the task `invocation.mode` names; `settings_raw` replaces Stash's plugin settings."""
+def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = None,
+             started_by_stash: bool = True) -> Any:
+    """Run the task `invocation.mode` names; `settings_raw` replaces Stash's plugin settings;
+    `started_by_stash` is False for the command line (`TaskContext.started_by_stash`)."""
     assert invocation.mode is not None
     if invocation.mode in OPERATIONS:  # also reached from the CLI; plexsync.py goes direct
         from plexsync.tasks.page import run_operation
@@ -149,6 +151,7 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
         stash=stash,
         args={k: v for k, v in invocation.args.items() if k not in ("mode", UI_REQUEST_ARG)},
         server_connection=invocation.server_connection,
+        started_by_stash=started_by_stash,
     )
     if invocation.mode != "process_queue":   # Process Queue probes at its start itself
         _recovery_check(context)

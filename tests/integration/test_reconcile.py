@@ -17,6 +17,7 @@ from plexsync.core.context import TaskContext
 from plexsync.core.settings import Settings
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.reconcile import auto
 from plexsync.reconcile.engine import LOCK_NAME, Scope, Trigger, reconcile
 from plexsync.stash.api import StashClient
 from plexsync.tasks.process_queue import run_process_queue
@@ -40,12 +41,12 @@ class Env:
     data_dir: Path
     clock: FakeClock
 
-    def ctx(self, **settings: Any) -> TaskContext:
+    def ctx(self, started_by_stash: bool = True, **settings: Any) -> TaskContext:
         raw = {"plex_url": self.plex.url, "plex_token": self.plex.token,
                "path_map": f"{STASH_ROOT}={PLEX_ROOT}", **settings}
         return TaskContext(settings=Settings.from_mapping(raw), data_dir=str(self.data_dir),
                            stash=StashClient(self.stash.server_connection()), clock=self.clock,
-                           progress=lambda _: None)
+                           progress=lambda _: None, started_by_stash=started_by_stash)
 
     def scene(self, name: str, created: timedelta, updated: timedelta | None = None) -> int:
         """A scene created / updated that long before NOW, whose Plex item lacks its title."""
@@ -148,6 +149,20 @@ def test_auto_reconcile_fires_on_the_interval_and_at_start_up_and_not_otherwise(
     assert armed[-1] == env.clock.now + 23 * hour
     assert not tick(100, parent=400, reconcile_interval="never")   # never: not even start-up
     assert RECONCILE_DUE_KEY not in env.meta()      # and the timer no longer wakes for it
+
+
+def test_a_command_line_run_from_cron_is_never_a_start_up(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shell or cron runs each task under a new parent: read as Stash restarting, every run
+    more than an hour after the last would reconcile."""
+    monkeypatch.setattr(timer_arm, "arm_quietly", lambda data_dir, at, conn, enabled: None)
+    env.scene("a", timedelta(days=30))
+    auto_reconcile(env.ctx(reconcile_interval="daily"), parent_pid=100)   # the first run
+    for _ in range(3):
+        env.clock.now += 2 * 3600
+        assert auto_reconcile(env.ctx(started_by_stash=False, reconcile_interval="daily")) is None
+    assert len(env.runs()) == 1
+    assert env.meta()[auto.PARENT_KEY] == "100"     # Stash's parent is still the one noted
 
 
 def test_a_second_reconciliation_while_one_runs_leaves_it_alone(env: Env) -> None:
