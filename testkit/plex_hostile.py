@@ -7,6 +7,9 @@ up to `times` of them (None: all) in one of these ways, standing in for the real
   server plus ``proxied=1`` (a proxy sending the client elsewhere). Requests carrying
   ``proxied=1`` are never hostile, so following the redirect reaches the real route: a
   redirected PUT followed as a GET gets the listing's 200, exactly the trap of a real proxy.
+  With `to` (a base URL such as another FakePlex's ``url``) the Location points at that
+  other origin instead: a misconfigured or hostile proxy sending the client, and whatever
+  headers it would resend (the token), to another host.
 - ``html``: `status` (default 200) with an HTML error page (a proxy's or portal's page);
 - ``empty``: `status` (default 200) with an empty body;
 - ``status``: a bare error `status` (403 from an access rule, 502/503 from a proxy, ...);
@@ -43,6 +46,7 @@ class Rule:
     status: int = 0                # 0: the kind's default
     times: int | None = None       # how many requests it answers (None: every one)
     seconds: float = 0.0           # for "slow"
+    to: str = ""                   # for "redirect": the target base URL ("" = this server)
     hits: int = 0
 
     def matches(self, req: Request) -> bool:
@@ -61,8 +65,8 @@ class HostileAnswers:
         self.served = 0               # hostile answers given so far
 
     def add(self, kind: Kind, *, method: str = "*", path: str = ".*", status: int = 0,
-            times: int | None = None, seconds: float = 0.0) -> Rule:
-        rule = Rule(kind, method.upper(), path, status, times, seconds)
+            times: int | None = None, seconds: float = 0.0, to: str = "") -> Rule:
+        rule = Rule(kind, method.upper(), path, status, times, seconds, to.rstrip("/"))
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -88,7 +92,8 @@ class HostileAnswers:
             return real()
         if rule.kind == "redirect":
             query = urlencode(req.pairs, quote_via=quote)
-            location = f"{self.base_url}{req.path}?{query + '&' if query else ''}proxied=1"
+            base = rule.to or self.base_url
+            location = f"{base}{req.path}?{query + '&' if query else ''}proxied=1"
             return Response(rule.status or 302, b"", HTML, {"Location": location})
         if rule.kind == "html":
             return Response(rule.status or 200, PROXY_PAGE, HTML)

@@ -17,6 +17,9 @@ Invariants:
 - Responses are parsed here into the plain values of `plex.model` (`Section`, `PlexItem`, `Page`);
   no plexapi object or Plex camelCase name leaves this module. plexapi's lazy-reloading Video
   objects are never built, so no hidden GET can happen.
+- Every request goes through `plex.session.PlexSession`: a redirect is followed only within
+  plex_url's own origin, and a write follows none, so the token never reaches another host
+  and a redirected edit is never replayed as a GET (both: `PlexSetupError` naming the target).
 - Edits are sent as ONE `PUT /library/sections/{id}/all` whose query string is built exactly as
   plexapi's `joinArgs` builds it (keys sorted case-insensitively, values `quote(safe='')`).
 
@@ -56,7 +59,6 @@ if TYPE_CHECKING:
     import requests
 
 MOVIE_TYPE = 1
-WRITES = frozenset({"PUT", "POST", "DELETE"})
 PRODUCT = "PlexSync"
 IDENTITY_TIMEOUT = (3.0, 5.0)
 
@@ -78,14 +80,13 @@ def configure_identity(device_id: str) -> None:
 class PlexClient:
     """One Plex server, lazily connected. Not thread-safe (one per drain)."""
 
-    def __init__(self, settings: Settings, data_dir: str,
-                 session: requests.Session | None = None) -> None:
+    def __init__(self, settings: Settings, data_dir: str) -> None:
         settings.require_plex()
         self._settings = settings
         self._base = settings.plex_base_url
         self._timeout = (settings.connect_timeout, settings.read_timeout)
         self._data_dir = data_dir
-        self._session = session
+        self._session: requests.Session | None = None
         self._server: Any = None
         self._sections: list[Section] | None = None
         self._identity_set = False
@@ -97,9 +98,9 @@ class PlexClient:
             configure_identity(datadir.device_id(self._data_dir))
             self._identity_set = True
         if self._session is None:
-            import requests
+            from plexsync.plex.session import PlexSession
 
-            session = requests.Session()
+            session = PlexSession(self._base)
             session.verify = self._settings.verify_tls
             pin_environment(session, self._base)
             if not self._settings.verify_tls:
@@ -158,6 +159,8 @@ class PlexClient:
               headers: Mapping[str, str] | None = None, data: bytes | None = None,
               timeout: tuple[float, float] | None = None,
               not_plex: bool = False) -> ET.Element | None:
+        from plexsync.plex.session import WRITES, refuse_any_redirect
+
         self.connect()
         server = self._server
         verb = getattr(self._http(), method.lower())
@@ -170,7 +173,7 @@ class PlexClient:
             # Never follow a redirect: requests would resend the write as a GET, Plex would
             # answer 200 and the edit would be lost while looking done (docs/reliability.md).
             kwargs["allow_redirects"] = False
-            kwargs["hooks"] = {"response": [self._refuse_redirect(what)]}
+            kwargs["hooks"] = {"response": [refuse_any_redirect(self._base, what)]}
         root: ET.Element | None = self._guard(what, not_found, lambda: server.query(key, **kwargs),
                                               not_plex)
         if method in WRITES and root is not None and root.tag != "MediaContainer":
@@ -181,17 +184,6 @@ class PlexClient:
                 "of confirming it; nothing was recorded. Check that plex_url reaches Plex "
                 "directly (not a proxy's login or error page)."))
         return root
-
-    def _refuse_redirect(self, what: str) -> Callable[..., None]:
-        def check(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-            if response.is_redirect or 300 <= response.status_code < 400:
-                target = _where(response.headers.get("Location", ""), response.url)
-                raise PlexSetupError(log.redact(
-                    f"Plex at {self._base} answered {what} with a redirect "
-                    f"({response.status_code}) to {target} instead of applying it; nothing "
-                    "was written. Set plex_url to the address that reaches Plex without a "
-                    "redirect (a proxy's https:// address, or Plex's own http://host:32400)."))
-        return check
 
     # ------------------------------------------------------------------ requests
     def identity(self, timeout: tuple[float, float] | None = None) -> dict[str, str]:
@@ -380,14 +372,6 @@ def _parse_video(video: ET.Element, section_id: int, rating_key: int) -> PlexIte
         files=tuple(files), has_poster=bool(video.get("thumb")),
         has_art=bool(video.get("art")),
     )
-
-
-def _where(location: str, base: str) -> str:
-    """A redirect target without its query (which may carry credentials)."""
-    from urllib.parse import urljoin, urlsplit
-
-    parts = urlsplit(urljoin(base, location))
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else "(no Location)"
 
 
 def _library_names(sections: Sequence[Section]) -> str:
