@@ -2,7 +2,8 @@
 
 Regression tests for issue 9: a redirected write used to be followed as a GET and recorded as
 synced; a proxy's 403 on `GET /`, a truncated or HTML listing page and a corrupt device-id
-used to be charged to every job (dead-letters, PlexNotFound retries and folder scans).
+used to be charged to every job (dead-letters, PlexNotFound retries and folder scans). And a
+read redirected to another host used to be followed, sending that host the Plex token.
 """
 
 from __future__ import annotations
@@ -86,6 +87,28 @@ def test_a_redirected_write_is_an_error_naming_the_target_and_nothing_is_recorde
     world.drain.run()
     assert queue_status(world.queue)["synced"] == 4
     assert all(world.plex.item(rk).title.startswith("New") for rk in world.scenes.values())
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/", 302),
+    ("/library/sections", 301),
+    (r"/library/sections/\d+/all", 307),
+    (r"/library/metadata/\d+", 308),
+])
+def test_a_read_redirected_to_another_host_stops_the_drain_and_sends_it_no_token(
+        world: World, path: str, status: int) -> None:
+    with FakePlex(token="the-other-hosts-token") as other:
+        world.plex.hostile.add("redirect", method="GET", path=path, status=status, to=other.url)
+        world.enqueue_all()
+        with pytest.raises(PlexSetupError, match=rf"redirect \({status}\) to {other.url}/"):
+            world.drain.run()
+        assert other.requests == []          # not one request, so never the token
+    assert world.all_kept()
+    assert world.plex.refreshes == []
+
+    world.plex.hostile.clear()               # plex_url fixed: the same jobs now sync
+    world.drain.run()
+    assert queue_status(world.queue)["synced"] == 4
 
 
 def test_a_persistent_403_on_connect_stops_the_drain_once_and_keeps_every_job(
