@@ -120,3 +120,26 @@ def test_no_token_or_session_cookie_ever_reaches_stdout_or_the_log(
     for secret in (plex.token, "wrong-token-abcdef", cookie):
         for run in runs:
             assert secret not in run.stderr and secret not in str(run.answer)
+
+
+@pytest.mark.plex_offspec("the fake Plex answers as a hostile proxy on purpose")
+def test_a_proxy_redirecting_plex_to_another_host_gets_no_token_and_the_task_says_why(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    stash, plex = fakes
+    ids = setup(stash, plex)
+    data_dir = tmp_path / "data"
+    for scene_id in ids:
+        hook(stash, scene_id, data_dir)
+    with FakePlex(token="the-other-hosts-token") as other:
+        plex.hostile.add("redirect", method="GET", path="/", status=302, to=other.url)
+        run = process_queue(stash, data_dir)
+        assert other.requests == []
+    assert run.returncode == 1
+    error = run.answer["error"]
+    assert f"answered GET / with a redirect (302) to {other.url}/;" in error
+    assert "plex_url" in error and "\n" not in error and plex.token not in error
+    assert "Traceback" not in run.stderr
+    after = status(stash, data_dir)
+    assert after["dlq"] == 0 and after["synced"] == 0
+    assert after["pending"] + after["retrying"] == SCENES  # type: ignore[operator]

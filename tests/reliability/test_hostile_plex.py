@@ -26,7 +26,8 @@ POSTER = r"/library/metadata/\d+/posters"
 
 # (kind, method, path, status, times): `times` None = for as long as the fault lasts.
 CASES: list[tuple[str, str, str, int, int | None]] = [
-    # redirects, on reads (followed, harmless) and on writes (refused)
+    # redirects to the same server: on reads (followed, harmless) and on writes (refused);
+    # to another origin see tests/integration/test_read_redirects.py
     ("redirect", "GET", "/", 302, None),
     ("redirect", "GET", "/library/sections", 301, None),
     ("redirect", "GET", LISTING, 302, None),
