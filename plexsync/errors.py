@@ -48,7 +48,7 @@ class ConfigError(PlexSyncError):
 class PlexSetupError(ConfigError):
     """A failure that is not about any one scene: connecting to Plex, listing its libraries or
     building the library index failed (a proxy's 403 on `GET /`, a listing page that is not
-    Plex XML, a write redirected elsewhere). Like PlexAuth, the drain stops with this one
+    Plex XML, a redirect PlexSync refuses). Like PlexAuth, the drain stops with this one
     error and every job stays queued with its attempts unspent."""
 
 

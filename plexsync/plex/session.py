@@ -40,27 +40,41 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def origin(url: str) -> tuple[str, str, int] | None:
     """(scheme, host, port) of an absolute URL, lower-cased, default port filled in; None
-    when the URL names no host or its port is not a number."""
+    when the URL names no host, its port is not a number, or the two URL parsers a `requests`
+    install may connect with disagree about it.
+
+    Why two: `requests` 2.32+ picks the connection from the standard library's `urlsplit`,
+    older releases from urllib3's `parse_url` (Stash users bring their own), and the two read
+    some URLs differently: `http://evil.example\\@plex.lan:32400/` is plex.lan to one and
+    evil.example to the other. A URL is only ever "same origin" when both agree."""
+    import urllib3.util
+
     try:
         parts = urlsplit(url)
+        other = urllib3.util.parse_url(url)
         scheme = parts.scheme.lower()
         port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
-    except ValueError:
+    except ValueError:   # urllib3's LocationParseError is a ValueError too
         return None
     host = (parts.hostname or "").lower()
-    return (scheme, host, port) if host else None
+    seen = ((other.scheme or "").lower(), (other.host or "").lower().strip("[]"),
+            other.port or _DEFAULT_PORTS.get((other.scheme or "").lower(), 0))
+    return (scheme, host, port) if host and seen == (scheme, host, port) else None
 
 
 def shown_target(location: str, base: str) -> str:
     """A redirect target fit for the log: absolute, without query, fragment or credentials."""
+    absolute = urljoin(base, location)
     try:
-        parts = urlsplit(urljoin(base, location))
+        parts = urlsplit(absolute)
         host = parts.hostname or ""
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "(an unreadable Location)"
     if not host:
         return "(no Location)"
+    if origin(absolute) is None:
+        return "(an ambiguous Location)"   # the URL parsers disagree: naming either misleads
     host = f"[{host}]" if ":" in host else host
     return f"{parts.scheme}://{host}{port}{parts.path or '/'}"
 

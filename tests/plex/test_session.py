@@ -146,3 +146,16 @@ def test_shown_targets_are_absolute_and_bare() -> None:
     assert shown_target("http://[::1]:9/x?t=1", BASE) == "http://[::1]:9/x"
     assert shown_target("http://h", BASE) == "http://h/"
     assert shown_target("http://h:bad/", BASE) == "(an unreadable Location)"
+
+
+@pytest.mark.parametrize("location", [
+    "http://evil.example\\@plex.lan:32400/x",     # plex.lan to urlsplit, evil to urllib3
+    "http://plex.lan:32400\\@evil.example/x",     # the other way round
+])
+def test_a_location_the_url_parsers_read_differently_is_refused(location: str) -> None:
+    # Which parser picks the connection depends on the requests release (2.32+: urlsplit;
+    # older: urllib3), so only a target both read as plex_url's origin is followed.
+    plex, script = session({f"{BASE}/": (302, location)})
+    with pytest.raises(PlexSetupError, match=r"to \(an ambiguous Location\);"):
+        get(plex, f"{BASE}/")
+    assert len(script.sent) == 1
