@@ -154,3 +154,110 @@ def plex_section(items: int) -> tuple[Any, Commands, Callable[[], None]]:
         "items": lambda: items,
     }
     return (plex.url, plex.token), commands, plex.stop
+
+
+def _env_without_probe_overrides() -> dict[str, str]:
+    """PlexSync's environment with the product's real probe schedule (5 s → 60 s): the test
+    suite's `PLEXSYNC_PROBE_*` shortcuts never leak into a measurement."""
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("PLEXSYNC_PROBE_")}
+
+
+def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[], None]]:
+    """Both fakes with `scenes` generated scenes whose files Plex has (testkit.world's plain
+    scenes), and Stash's plugin job runner (testkit.stash_jobs): every runPluginTask request
+    (from a hook, a task or the wake-up timer) runs `plexsync.py` with `data_dir` as its data
+    folder, one task at a time, as Stash does. The commands are the outage's steps
+    (benchmarks/outage.py); `report` is what the fakes saw, for its checks."""
+    import json
+    import subprocess
+    import sys
+
+    from plexsync.queue.enums import JobSource
+    from plexsync.queue.sqlite_store import SQLiteStore
+    from testkit.fake_plex import FakePlex
+    from testkit.fake_stash import FakeStash
+    from testkit.stash_jobs import ENTRYPOINT, PluginJobs
+    from testkit.world import World, generate, populate
+
+    generated = generate(scenes + 7)            # 7 special cases (absent, ambiguous, ...)
+    plain = [s for s in generated.scenes if s.kind == "plain"][:scenes]
+    world = World(scenes=plain, stash_root=generated.stash_root, plex_root=generated.plex_root)
+    plex, stash = FakePlex().start(), FakeStash().start()
+    ids = list(populate(world, stash, plex).values())
+    plex_paths = {sid: s.files[0].plex_path for sid, s in zip(ids, plain, strict=True)}
+    stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
+                                       "path_map": world.path_map}
+    env = dict(_env_without_probe_overrides(), PLEXSYNC_DATA_DIR=data_dir)
+    jobs = PluginJobs(stash, data_dir, env=env, timeout=1800).start()
+
+    def enqueue_all() -> None:
+        store = SQLiteStore.open(data_dir)
+        try:
+            now = time.time()
+            for sid in ids:
+                store.enqueue(sid, now, JobSource.HOOK, (), now)
+        finally:
+            store.close()
+
+    def run_plugin(document: dict[str, Any]) -> dict[str, Any]:
+        proc = subprocess.run([sys.executable, str(ENTRYPOINT)], input=json.dumps(document),
+                              capture_output=True, text=True, env=env, timeout=1800,
+                              check=False)
+        lines = proc.stdout.strip().splitlines()
+        if proc.returncode != 0 or not lines:
+            raise RuntimeError(f"plexsync.py exited {proc.returncode}: {proc.stderr[-2000:]}")
+        answer: dict[str, Any] = json.loads(lines[-1])
+        return answer
+
+    def first_sync() -> dict[str, Any]:
+        """Set-up: every scene synced once while Plex is up (Process Queue run directly)."""
+        enqueue_all()
+        return run_plugin(stash.task_input({"mode": "process_queue"}))
+
+    def outage() -> dict[str, Any]:
+        """Plex goes away (connection refused, as during a restart); every scene is edited in
+        Stash and queued; the last edit's hook (a real hook process) asks Stash for Process
+        Queue, which meets the outage."""
+        plex.go_down()
+        for sid in ids:
+            stash.update_scene(sid, title=f"{stash.scene(sid)['title']} (edited)")
+        enqueue_all()
+        last = ids[-1]
+        return run_plugin(stash.hook_input(
+            last, input={"id": str(last), "title": stash.scene(last)["title"]},
+            input_fields=["id", "title"]))
+
+    def plex_up() -> float:
+        plex.come_up()
+        return time.time()
+
+    def report(since: float) -> dict[str, Any]:
+        offset = time.time() - time.monotonic()   # the request log is stamped in monotonic time
+        edits = [r.at + offset for r in plex.requests
+                 if r.method == "PUT" and r.path.startswith("/library/sections/")]
+        wrong = []
+        for sid, path in plex_paths.items():
+            item = plex.find_by_file(path) if path else None
+            want = stash.scene(sid)["title"]
+            if item is None or item.title != want:
+                wrong.append(f"scene {sid}: Plex has {item.title if item else None!r}, "
+                             f"Stash {want!r}")
+        return {
+            "edits_since": sorted(t for t in edits if t >= since),
+            "wrong": wrong,
+            "runs": [{"mode": r.mode, "requested_at": r.requested_at,
+                      "started_at": r.started_at, "ended_at": r.ended_at,
+                      "returncode": r.returncode, "answer": r.answer,
+                      "stderr_tail": r.stderr[-1500:]} for r in jobs.runs],
+        }
+
+    def stop() -> None:
+        jobs.stop()
+        plex.stop()
+        stash.stop()
+
+    commands: Commands = {"first_sync": first_sync, "outage": outage, "plex_up": plex_up,
+                          "report": report, "pending_runs": jobs.pending}
+    return {"scene_ids": ids}, commands, stop

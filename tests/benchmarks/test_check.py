@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from benchmarks.check import problems
 from benchmarks.suites import FEATURES, KNOWN_GAPS, all_figures
 
@@ -60,8 +62,9 @@ def test_a_report_without_the_commit_fails() -> None:
     assert problems(report, _present) == ["results.json has no 'commit'"]
 
 
-def test_a_declared_known_gap_passes_even_with_its_feature_in_the_tree() -> None:
-    suite_of = {key: suite for key, (suite, _) in all_figures().items()}
-    keys = [k for k, suite in suite_of.items() if suite in KNOWN_GAPS]
-    report = _report(**{k: {"gap": "gap: declared"} for k in keys})
+def test_a_declared_known_gap_passes_even_with_its_feature_in_the_tree(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    report = _report(**{"outage.recovery_s": {"gap": "gap: declared"}})
+    assert problems(report, _present) != []
+    monkeypatch.setitem(KNOWN_GAPS, "outage", "not measured yet")
     assert problems(report, _present) == []
