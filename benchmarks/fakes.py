@@ -233,6 +233,11 @@ def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[]
         plex.come_up()
         return time.time()
 
+    def runs() -> list[dict[str, Any]]:
+        return [{"mode": r.mode, "requested_at": r.requested_at, "started_at": r.started_at,
+                 "ended_at": r.ended_at, "returncode": r.returncode, "answer": r.answer,
+                 "stderr_tail": r.stderr[-1500:]} for r in jobs.runs]
+
     def report(since: float) -> dict[str, Any]:
         offset = time.time() - time.monotonic()   # the request log is stamped in monotonic time
         edits = [r.at + offset for r in plex.requests
@@ -247,10 +252,7 @@ def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[]
         return {
             "edits_since": sorted(t for t in edits if t >= since),
             "wrong": wrong,
-            "runs": [{"mode": r.mode, "requested_at": r.requested_at,
-                      "started_at": r.started_at, "ended_at": r.ended_at,
-                      "returncode": r.returncode, "answer": r.answer,
-                      "stderr_tail": r.stderr[-1500:]} for r in jobs.runs],
+            "runs": runs(),
         }
 
     def stop() -> None:
@@ -259,5 +261,5 @@ def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[]
         stash.stop()
 
     commands: Commands = {"first_sync": first_sync, "outage": outage, "plex_up": plex_up,
-                          "report": report, "pending_runs": jobs.pending}
+                          "report": report, "runs": runs, "pending_runs": jobs.pending}
     return {"scene_ids": ids}, commands, stop

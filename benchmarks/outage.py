@@ -142,7 +142,7 @@ def _one(host: FakeHost, data_dir: str, scenes: int) -> dict[str, float]:
     _wait("the breaker opening", lambda: breaker_file.read(data_dir, time.time())[0]["state"]
           == "open", 120)
     _wait("the outage's Process Queue ending", lambda: host.call("pending_runs") == 0, 60)
-    first = host.call("report", 0.0)["runs"]
+    first = host.call("runs")
     if [r["answer"].get("output", {}).get("stopped") for r in first] != ["plex_down"]:
         raise RuntimeError(f"outage benchmark: the outage's Process Queue: {first}")
     _wait("the wake-up timer arming for the probe",

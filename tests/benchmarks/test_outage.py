@@ -1,8 +1,12 @@
-"""The outage benchmark's ramp floor (benchmarks/outage.py): it is the token bucket's own pace,
-and it follows the bucket's constants. No benchmark runs here (the outage itself is driven by
+"""The outage benchmark (benchmarks/outage.py): its ramp floor is the token bucket's own pace and
+follows the bucket's constants, and its checks refuse a broken recovery. No benchmark runs here (the outage itself is driven by
 `python -m benchmarks --only outage`; tests/e2e/test_outage_breaker.py covers the product)."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -55,3 +59,35 @@ def test_the_floor_follows_the_bucket_constants(monkeypatch: pytest.MonkeyPatch,
     if start == full:
         assert floor == pytest.approx(100 / start)
     assert floor - 1e-9 <= paced_seconds(101) <= floor + 0.25
+
+
+def _run(requested_at: float) -> dict[str, object]:
+    return {"mode": "process_queue", "requested_at": requested_at, "returncode": 0,
+            "answer": {"output": {}}, "stderr_tail": ""}
+
+
+def _good() -> tuple[dict[str, Any], dict[str, Any]]:
+    report = {"wrong": [], "edits_since": [101.0 + i for i in range(3)],
+              "runs": [_run(50.0), _run(105.0)]}
+    return report, {"state": "closed", "outages": [{"start": 40.0, "end": 104.0}]}
+
+
+def test_a_complete_recovery_passes_the_checks() -> None:
+    outage._check(*_good(), scenes=3, t0=100.0)
+
+
+@pytest.mark.parametrize(("spoil", "named"), [
+    (lambda r, b: r.update(wrong=["scene 7: Plex has 'old'"]), "lack their value"),
+    (lambda r, b: r.update(edits_since=[101.0]), "1 Plex edits after T0 for 3 scenes"),
+    (lambda r, b: b.update(state="open"), "breaker open"),
+    (lambda r, b: b.update(outages=[]), "0 outage(s)"),
+    (lambda r, b: r["runs"].append(_run(120.0)), "Stash ran"),
+    (lambda r, b: r["runs"][1].update(requested_at=99.0), "the recovery's Process Queue"),
+    (lambda r, b: r["runs"][1].update(returncode=1), "the recovery's Process Queue"),
+])
+def test_a_broken_recovery_fails_loudly_instead_of_reporting_a_number(
+        spoil: Callable[[dict[str, Any], dict[str, Any]], None], named: str) -> None:
+    report, breaker = _good()
+    spoil(report, breaker)
+    with pytest.raises(RuntimeError, match=re.escape(named)):
+        outage._check(report, breaker, scenes=3, t0=100.0)
