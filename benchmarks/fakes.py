@@ -167,18 +167,19 @@ def _env_without_probe_overrides() -> dict[str, str]:
 def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[], None]]:
     """Both fakes with `scenes` generated scenes whose files Plex has (testkit.world's plain
     scenes), and Stash's plugin job runner (testkit.stash_jobs): every runPluginTask request
-    (from a hook, a task or the wake-up timer) runs `plexsync.py` with `data_dir` as its data
-    folder, one task at a time, as Stash does. The commands are the outage's steps
-    (benchmarks/outage.py); `report` is what the fakes saw, for its checks."""
+    (from a hook, a task or the wake-up timer) runs `plexsync.py` as Stash starts it
+    (testkit/stash_exec.py) with `data_dir` as its data folder, one task at a time. The
+    commands are the outage's steps (benchmarks/outage.py); `report` is what the fakes saw,
+    for its checks."""
     import json
     import subprocess
-    import sys
 
     from plexsync.queue.enums import JobSource
     from plexsync.queue.sqlite_store import SQLiteStore
+    from testkit import stash_exec
     from testkit.fake_plex import FakePlex
     from testkit.fake_stash import FakeStash
-    from testkit.stash_jobs import ENTRYPOINT, PluginJobs
+    from testkit.stash_jobs import ROOT, PluginJobs
     from testkit.world import World, generate, populate
 
     generated = generate(scenes + 7)            # 7 special cases (absent, ambiguous, ...)
@@ -189,7 +190,8 @@ def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[]
     plex_paths = {sid: s.files[0].plex_path for sid, s in zip(ids, plain, strict=True)}
     stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
                                        "path_map": world.path_map}
-    env = dict(_env_without_probe_overrides(), PLEXSYNC_DATA_DIR=data_dir)
+    env = stash_exec.environment(ROOT, _env_without_probe_overrides(),
+                                 PLEXSYNC_DATA_DIR=data_dir)
     jobs = PluginJobs(stash, data_dir, env=env, timeout=1800).start()
 
     def enqueue_all() -> None:
@@ -202,7 +204,7 @@ def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[]
             store.close()
 
     def run_plugin(document: dict[str, Any]) -> dict[str, Any]:
-        proc = subprocess.run([sys.executable, str(ENTRYPOINT)], input=json.dumps(document),
+        proc = subprocess.run(stash_exec.command(ROOT), input=json.dumps(document),
                               capture_output=True, text=True, env=env, timeout=1800,
                               check=False)
         lines = proc.stdout.strip().splitlines()

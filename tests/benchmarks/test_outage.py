@@ -1,6 +1,7 @@
-"""The outage benchmark (benchmarks/outage.py): its ramp floor is the token bucket's own pace and
-follows the bucket's constants, and its checks refuse a broken recovery. No benchmark runs here (the outage itself is driven by
-`python -m benchmarks --only outage`; tests/e2e/test_outage_breaker.py covers the product)."""
+"""The outage benchmark (benchmarks/outage.py): its ramp floor is the token bucket's own pace
+and follows the bucket's constants, and its checks refuse a broken recovery. No benchmark runs
+here (`python -m benchmarks --only outage` drives the outage; tests/e2e/test_outage_breaker.py
+covers the product)."""
 
 from __future__ import annotations
 
