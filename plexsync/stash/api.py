@@ -77,6 +77,18 @@ class StashClient:
         raw = plugins.get(PLUGIN_ID) or {}
         return dict(raw) if isinstance(raw, Mapping) else {}
 
+    def api_key(self) -> tuple[str, bool]:
+        """(Stash's API key, whether Stash has a login). The key is "" when none was generated
+        (Settings → Security). Raises StashError when Stash cannot be asked."""
+        data = self.call(gql.API_KEY, quiet=True)
+        general = (data.get("configuration") or {}).get("general") or {}
+        if not isinstance(general, Mapping):
+            return "", False
+        key = general.get("apiKey")
+        key = key if isinstance(key, str) else ""
+        log.add_secret(key or None)
+        return key, bool(general.get("username"))
+
     def configure_plugin(self, values: Mapping[str, Any]) -> None:
         """Replace PlexSync's whole settings map (Stash's `configurePlugin` semantics)."""
         self.call(gql.CONFIGURE_PLUGIN, {"plugin_id": PLUGIN_ID, "input": dict(values)})

@@ -19,6 +19,13 @@ mutation PlexSyncConfigurePlugin($plugin_id: ID!, $input: Map!) {
 }
 """
 
+# Stash's API key ("" when none was generated) and login name ("" when Stash has no login):
+# the wake-up timer's credential, because the plugin's session cookie expires with Stash's
+# max_session_age (an hour by default).
+API_KEY = """
+query PlexSyncApiKey { configuration { general { apiKey username } } }
+"""
+
 RUN_PLUGIN_TASK = """
 mutation PlexSyncRunTask(
   $plugin_id: ID!, $task_name: String!, $description: String, $args_map: Map
@@ -100,6 +107,7 @@ DOCUMENTS: dict[str, str] = {
     "PLUGIN_CONFIG": PLUGIN_CONFIG,
     "CONFIGURE_PLUGIN": CONFIGURE_PLUGIN,
     "RUN_PLUGIN_TASK": RUN_PLUGIN_TASK,
+    "API_KEY": API_KEY,
     "FIND_SCENES_BY_ID": FIND_SCENES_BY_ID,
     "FIND_SCENES_BY_FILTER": FIND_SCENES_BY_FILTER,
     "SCENE_ID_PAGE": SCENE_ID_PAGE,

@@ -136,10 +136,9 @@ def recovery_check(ctx: TaskContext, prober: Prober | None = None) -> None:
         if breaker.peek(ctx.clock())["state"] == CLOSED:
             return
         if run_probe(breaker, ctx, prober):
-            from plexsync.timer.arm import arm_quietly
+            from plexsync.tasks.wake import arm_timer
 
-            arm_quietly(ctx.data_dir, ctx.clock(), ctx.server_connection,
-                        enabled=ctx.settings.wake_timer)
+            arm_timer(ctx, ctx.clock())
     except (OSError, TimeoutError) as exc:  # the task itself must still run
         log.debug(f"breaker recovery check skipped: {exc}")
 

@@ -20,6 +20,7 @@ from plexsync.core.log import log
 from plexsync.errors import ConfigError, PlexAuth, PlexSyncError
 from plexsync.resilience import history, probe
 from plexsync.resilience import state as breaker_state
+from plexsync.tasks.wake import stash_login
 from plexsync.timer.state import timer_status
 
 SAMPLE = 20
@@ -266,6 +267,15 @@ def check_timer(ctx: TaskContext) -> dict[str, Any]:
     if not ctx.settings.wake_timer:
         return check("wake_timer", True, info="off (wake_timer setting); retries wait for the "
                      "next hook or task", timer=None)
+    key, login = stash_login(ctx)
+    if login and not key and not ctx.server_connection.get("ApiKey"):
+        return check(
+            "wake_timer", False,
+            "Stash has a login but no API key, so the wake-up timer can only use the plugin's "
+            "session cookie, which Stash refuses after max_session_age (an hour by default): "
+            "work due later than that waits for the next edit or task.",
+            "In Stash, Settings → Security → API Key → Generate; PlexSync's next task hands it "
+            "to the timer.", timer=None)
     live = timer_status(ctx.data_dir, time.time())
     if live is None:
         return check("wake_timer", True, info="not running (no work due later)", timer=None)

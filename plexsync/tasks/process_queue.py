@@ -18,6 +18,7 @@ from plexsync.queue.drain_report import StopReason
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Processor
 from plexsync.tasks import breaker_gate as gate
+from plexsync.tasks.wake import arm_timer
 
 # After a drain stopped because Plex is down, its released jobs are due at once; ask again
 # this much later instead of at once, so an outage does not fill Stash's job list. Once the
@@ -52,7 +53,7 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
         stop = gate.check_before_drain(ctx, breaker, counts["pending"] + counts["retrying"])
         if stop is not None:   # the breaker is open: wake up for the next probe instead
             next_probe = stop.pop("_next_probe_epoch")
-            _arm(ctx, float(next_probe) if next_probe else ctx.clock() + PROBE_STALE_RECHECK)
+            arm_timer(ctx, float(next_probe) if next_probe else ctx.clock() + PROBE_STALE_RECHECK)
             return stop
         guard = gate.OutageGuard(breaker, ctx.clock, ctx.sleep, settings.plex_url)
         out = Drain(
@@ -67,10 +68,10 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
         state = breaker.peek(ctx.clock())
         out["circuit"] = state["state"]
         if state.get("next_probe_at"):   # open: the timer probes, and drains once Plex answers
-            _arm(ctx, float(state["next_probe_at"]))
+            arm_timer(ctx, float(state["next_probe_at"]))
             return out
     if due is not None and settings.wake_timer:
-        _arm(ctx, wake_at(due, ctx.clock(), str(out.get("stopped", ""))))
+        arm_timer(ctx, wake_at(due, ctx.clock(), str(out.get("stopped", ""))))
     return out
 
 
@@ -79,9 +80,3 @@ def wake_at(due: float, now: float, stopped: str) -> float:
     if stopped == "plex_down":
         return max(due, now + PLEX_DOWN_RECHECK)
     return max(due, now + MIN_GAP)
-
-
-def _arm(ctx: TaskContext, at: float) -> None:
-    from plexsync.timer.arm import arm_quietly
-
-    arm_quietly(ctx.data_dir, at, ctx.server_connection, enabled=ctx.settings.wake_timer)

@@ -24,6 +24,7 @@ from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile import auto
 from plexsync.reconcile.engine import Scope, Trigger, reconcile
 from plexsync.tasks.process_queue import PLEX_DOWN_RECHECK, run_process_queue
+from plexsync.tasks.wake import arm_timer
 from plexsync.timer.state import RECONCILE_DUE_KEY
 
 
@@ -81,7 +82,7 @@ def auto_reconcile(ctx: TaskContext, parent_pid: int | None = None) -> dict[str,
         store.close()
     if not decision.now:
         if next_at is not None:
-            arm_wake_timer(ctx, next_at)
+            arm_timer(ctx, next_at)
         return None
     log.info(f"Automatic reconciliation ({decision.reason}, scope "
              f"{ctx.settings.reconcile_scope}).")
@@ -94,7 +95,7 @@ def auto_reconcile(ctx: TaskContext, parent_pid: int | None = None) -> dict[str,
         store.update_meta(lambda _meta, _next: {RECONCILE_DUE_KEY: repr(next_at)})
     finally:
         store.close()
-    arm_wake_timer(ctx, next_at)
+    arm_timer(ctx, next_at)
     return out
 
 
@@ -105,12 +106,4 @@ def _arm_for_queued(ctx: TaskContext) -> None:
     finally:
         queue.close()
     if due is not None:
-        arm_wake_timer(ctx, max(due, ctx.clock() + PLEX_DOWN_RECHECK))
-
-
-def arm_wake_timer(ctx: TaskContext, due_at: float) -> None:
-    """Have the wake-up timer bring Process Queue (which runs the due reconciliation) back
-    at `due_at`; best effort (plexsync/timer/arm.py)."""
-    from plexsync.timer.arm import arm_quietly
-
-    arm_quietly(ctx.data_dir, due_at, ctx.server_connection, enabled=ctx.settings.wake_timer)
+        arm_timer(ctx, max(due, ctx.clock() + PLEX_DOWN_RECHECK))

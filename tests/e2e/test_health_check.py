@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,15 @@ from plexsync.tasks.health import check_data_dir, filesystem_type
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.e2e.conftest import ENTRYPOINT, run_plugin
+
+
+@pytest.fixture
+def fakes(tmp_path: Path) -> Iterator[tuple[FakeStash, FakePlex]]:
+    """A Stash with a login and an API key: the healthy case (without a key, the wake-up timer
+    check names it: test_a_login_without_an_api_key_is_named_with_how_to_make_one)."""
+    with FakeStash(api_key="health-api-key", plugin_dir=str(tmp_path / "plugin")) as stash, \
+            FakePlex() as plex:
+        yield stash, plex
 
 
 def setup(stash: FakeStash, plex: FakePlex, **settings: object) -> None:
@@ -51,6 +61,16 @@ def test_a_healthy_setup_is_all_ok(fakes: tuple[FakeStash, FakePlex], tmp_path: 
     assert checks["plex_reachable"]["version"]
     assert any("Health Check: all ok." in line for line in lines)
     assert all(c["problem"] == "" and c["fix"] == "" for c in checks.values())
+
+
+def test_a_login_without_an_api_key_is_named_with_how_to_make_one(tmp_path: Path) -> None:
+    with FakeStash(api_key="", session_cookie="plugin-session",
+                   plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex:
+        setup(stash, plex)
+        checks, _ = health(stash, tmp_path / "data")
+    assert failing(checks) == {"wake_timer"}
+    assert "max_session_age" in checks["wake_timer"]["problem"]
+    assert "API Key" in checks["wake_timer"]["fix"]
 
 
 def test_a_wrong_token_is_named_with_where_to_get_a_new_one(

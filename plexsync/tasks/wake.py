@@ -1,0 +1,61 @@
+"""Arming the wake-up timer from a task (plexsync/timer/), with a credential that lasts.
+
+The timer may sleep for hours (a retry's backoff, the next automatic reconciliation, a long Plex
+outage) and then asks Stash for Process Queue with the credentials the arming task handed it.
+The plugin's session cookie is only valid for Stash's `max_session_age` (an hour by default),
+so where Stash has a login, a timer armed for later would be refused and the work would wait
+for the next edit. Stash's API key does not expire: when Stash has one and the task was not
+given one already, the timer gets it too, in its owner-only credentials file
+(docs/wake-timer.md). Without one the timer keeps the cookie, as before.
+
+Failure: asking Stash for its key is best effort (one query per task process, remembered);
+a failure leaves the timer with the cookie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from plexsync.core.context import TaskContext
+from plexsync.core.log import log
+from plexsync.errors import PlexSyncError
+
+# id(StashClient) -> (its API key or "", whether Stash has a login): asked once per process
+_keys: dict[int, tuple[str, bool]] = {}
+
+
+def stash_login(ctx: TaskContext) -> tuple[str, bool]:
+    """(Stash's API key or "", whether Stash has a login); ("", False) when Stash cannot say."""
+    if ctx.stash is None:
+        return "", False
+    found = _keys.get(id(ctx.stash))
+    if found is None:
+        try:
+            found = ctx.stash.api_key()
+        except PlexSyncError as exc:
+            log.debug(f"Stash's API key could not be read ({exc}); the wake-up timer keeps the "
+                      "session cookie")
+            found = ("", False)
+        _keys[id(ctx.stash)] = found
+    return found
+
+
+def timer_connection(ctx: TaskContext) -> Mapping[str, Any]:
+    """`ctx.server_connection`, with Stash's API key added when Stash has one."""
+    conn = ctx.server_connection
+    if conn.get("ApiKey"):
+        return conn
+    key, _login = stash_login(ctx)
+    return {**conn, "ApiKey": key} if key else conn
+
+
+def arm_timer(ctx: TaskContext, at: float) -> None:
+    """Have the wake-up timer ask Stash for Process Queue at `at`; best effort
+    (`timer.arm.arm_quietly`: a task never fails because its timer could not be armed)."""
+    from plexsync.timer.arm import arm_quietly
+
+    if not ctx.settings.wake_timer:
+        arm_quietly(ctx.data_dir, at, ctx.server_connection, enabled=False)
+        return
+    arm_quietly(ctx.data_dir, at, timer_connection(ctx), enabled=True)
