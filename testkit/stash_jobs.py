@@ -17,7 +17,6 @@ Simplified: no job progress or cancellation of queued jobs; stderr is kept whole
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import threading
@@ -61,8 +60,8 @@ class PluginJobs:
                  env: dict[str, str] | None = None, timeout: float = 300.0) -> None:
         self.stash = stash
         self.data_dir = str(data_dir)
-        self.env = dict(env if env is not None else os.environ,
-                        PLEXSYNC_DATA_DIR=self.data_dir)
+        # as Stash starts a plugin: the plugins root appended to PYTHONPATH
+        self.env = stash_exec.environment(ROOT, env, PLEXSYNC_DATA_DIR=self.data_dir)
         self.timeout = timeout
         self.runs: list[JobRun] = []        # finished runs, in order
         self._todo: queue.Queue[JobRun | None] = queue.Queue()
