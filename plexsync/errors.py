@@ -52,6 +52,12 @@ class PlexSetupError(ConfigError):
     error and every job stays queued with its attempts unspent."""
 
 
+class StashSetupError(ConfigError):
+    """A failure of the link to Stash that no retry fixes and no scene caused: Stash's address
+    answered with a redirect PlexSync refuses (docs/reliability.md). Like PlexSetupError, the
+    drain stops with this one error and every job stays queued with its attempts unspent."""
+
+
 class InputError(PlexSyncError):
     """Stash (or a user) handed the plugin input it cannot act on."""
 

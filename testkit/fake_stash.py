@@ -43,6 +43,9 @@ Simplified:
   repeat a second.
 - Requests to ``/scene/...`` without credentials get 401. Real Stash answers them with a 302
   to /login; ``login_redirect=True`` does the same here.
+- ``redirect(status, to, path_prefix=)`` answers every matching request with a redirect to
+  the same path on ``to``, before auth: a (misconfigured or hostile) proxy in front of Stash,
+  which Stash itself never is.
 """
 
 from __future__ import annotations
@@ -191,6 +194,7 @@ class FakeStash(StashGraphQL):
         self._requests: list[GqlRecord] = []
         self._http: list[HttpRecord] = []
         self._failures: list[tuple[int, str]] = []  # (status, path prefix) per request
+        self._redirects: list[tuple[int, str, str, bool]] = []  # status, to, prefix, drop it
         self._server: _Server | None = None
         self._port = 0
 
@@ -240,6 +244,19 @@ class FakeStash(StashGraphQL):
         with a plain-text body, before auth and before any GraphQL runs."""
         with self._log_lock:
             self._failures.extend([(status, path_prefix)] * n)
+
+    def redirect(self, status: int, to: str = "", *, path_prefix: str = "/",
+                 drop_prefix: bool = False) -> None:
+        """From now on, every request whose path starts with ``path_prefix`` is answered with
+        ``status`` and ``Location`` = the same path and query on ``to`` ("" = this server;
+        with ``drop_prefix``, the path without ``path_prefix``), before auth and before any
+        GraphQL runs, as a proxy in front of Stash would."""
+        with self._log_lock:
+            self._redirects.append((status, to.rstrip("/"), path_prefix, drop_prefix))
+
+    def clear_redirects(self) -> None:
+        with self._log_lock:
+            self._redirects.clear()
 
     # ------------------------------------------------------------------ plugin stdin
 
@@ -350,9 +367,12 @@ class FakeStash(StashGraphQL):
             time.sleep(self.latency)
         is_gql = path == "/graphql" and handler.command == "POST"
         failure = self._take_failure(path)
+        redirect = self._redirect_for(handler.path, path)
         authed = self._authenticated(handler, query)
         reply: Reply
-        if failure is not None:
+        if redirect is not None:
+            reply = redirect
+        elif failure is not None:
             reply = failure, _status_text(failure).encode(), "text/plain; charset=utf-8", {}
         elif path.startswith("/login"):
             reply = 200, b"<html><body>Stash login</body></html>", "text/html", {}
@@ -374,6 +394,15 @@ class FakeStash(StashGraphQL):
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+    def _redirect_for(self, full_path: str, path: str) -> Reply | None:
+        with self._log_lock:
+            rules = list(self._redirects)
+        for status, to, prefix, drop in rules:
+            if path.startswith(prefix):
+                rest = full_path[len(prefix):] if drop else full_path
+                return status, b"", "", {"Location": (to or self.url) + rest}
+        return None
 
     def _refuse(self, path: str, full_path: str) -> Reply:
         has_extension = "." in path.rsplit("/", 1)[-1]

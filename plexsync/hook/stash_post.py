@@ -5,6 +5,10 @@ socket because `http.client` costs ~60 ms of imports (email, ssl), more than hal
 budget (docs/design.md, "Hook budget"); `ssl` is imported only for an https Stash. On failure
 (refused, timeout, non-200, GraphQL error) the caller withdraws its marker, so the next hook
 tries again; the job itself is already safe.
+
+A redirect is never followed: a 3xx is a non-200 answer like any other, so the session cookie
+and API key go only to the address Stash gave in server_connection (the wake-up timer sends
+its request through here too; tests/hook/test_stash_post.py).
 """
 
 from __future__ import annotations

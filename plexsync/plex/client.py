@@ -159,7 +159,8 @@ class PlexClient:
               headers: Mapping[str, str] | None = None, data: bytes | None = None,
               timeout: tuple[float, float] | None = None,
               not_plex: bool = False) -> ET.Element | None:
-        from plexsync.plex.session import WRITES, refuse_any_redirect
+        from plexsync.core.redirects import WRITES
+        from plexsync.plex.session import refuse_any_redirect
 
         self.connect()
         server = self._server

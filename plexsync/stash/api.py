@@ -2,7 +2,9 @@
 
 Wraps `stashapi.stashapp.StashInterface`, built lazily from the `server_connection` Stash wrote
 on stdin (session cookie) or from the CLI's URL + API key. Every failure (unreachable, HTTP
-error, GraphQL error) surfaces as `StashError` with one readable sentence; stashapi's own log
+error, GraphQL error) surfaces as `StashError` with one readable sentence, except a redirect
+PlexSync refuses (stash/session.py: the key and cookie never leave Stash's origin), which is
+`StashSetupError` (a ConfigError: the drain stops, no job is charged). stashapi's own log
 lines go through PlexSync's logger, so they are redacted like ours.
 """
 
@@ -14,10 +16,10 @@ from typing import Any
 from plexsync import PLUGIN_ID
 from plexsync.core.http_env import pin_environment
 from plexsync.core.log import log
-from plexsync.errors import StashError
+from plexsync.errors import ConfigError, StashError
 from plexsync.stash import documents as gql
+from plexsync.stash.session import REQUEST_TIMEOUT, stash_interface
 
-REQUEST_TIMEOUT = (5.0, 60.0)
 FILTER_CHUNK = 50
 
 
@@ -39,16 +41,15 @@ class StashClient:
 
     def _interface(self) -> Any:
         if self._iface is None:
-            from stashapi.stashapp import StashInterface
-
             conn = dict(self._conn, Logger=log)
             try:
-                iface = StashInterface(conn, verify_ssl=self._verify)
+                iface = stash_interface(conn, self.base_url, verify_tls=self._verify)
+            except ConfigError:
+                raise
             except Exception as exc:  # stashapi raises bare Exception / requests errors
                 raise StashError(
                     f"could not reach Stash at {self.base_url} ({_short(exc)}); is Stash running?"
                 ) from None
-            _bound_timeouts(iface.s)
             pin_environment(iface.s, self.base_url)
             self._iface = iface
         return self._iface
@@ -63,6 +64,8 @@ class StashClient:
             iface.log = _QuietLog()
         try:
             data = iface.call_GQL(document, dict(variables or {}))
+        except ConfigError:
+            raise
         except Exception as exc:
             raise StashError(f"Stash GraphQL request failed: {_short(exc)}") from None
         finally:
@@ -191,14 +194,15 @@ class StashClient:
         return str(data.get("runPluginTask"))
 
     def download(self, url: str, *, max_bytes: int = 50 * 1024 * 1024) -> bytes:
-        """Fetch a Stash URL (a screenshot) with the same cookie / API key as the GraphQL calls."""
+        """Fetch a Stash URL (a screenshot) with the same cookie / API key as the GraphQL calls,
+        following a redirect only within Stash's origin (else StashSetupError)."""
         session = self._interface().s
         try:
             response = session.get(url, timeout=REQUEST_TIMEOUT, stream=True)
             if response.status_code != 200:
                 raise StashError(f"Stash answered {response.status_code} for an image download.")
             data = response.raw.read(max_bytes + 1, decode_content=True)
-        except StashError:
+        except (StashError, ConfigError):
             raise
         except Exception as exc:
             raise StashError(f"image download from Stash failed: {_short(exc)}") from None
@@ -214,17 +218,6 @@ class _QuietLog:
         log.debug(f"stashapi: {message}")
 
     error = warning = info = trace = debug
-
-
-def _bound_timeouts(session: Any) -> None:
-    """stashapi posts without a timeout; a hung Stash must not hang a drain forever."""
-    original = session.request
-
-    def request(method: str, url: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", REQUEST_TIMEOUT)
-        return original(method, url, **kwargs)
-
-    session.request = request
 
 
 def _short(exc: BaseException) -> str:

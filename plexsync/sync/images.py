@@ -12,7 +12,9 @@ Invariants:
   earlier upload) is never replaced, as fields are written only where Plex's is empty.
 - Failure is per field: a failed download or a rejected upload becomes a warning, the sync goes
   on, and the key is not advanced so the next sync of the scene tries again. Plex being down
-  (`PlexServerDown`) or refusing the token (`PlexAuth`) is not per field: it propagates.
+  (`PlexServerDown`) or refusing the token (`PlexAuth`) is not per field: it propagates, and
+  so does a `ConfigError` (the download redirected where PlexSync will not follow,
+  stash/session.py).
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ def sync_images(
     url = wanted.poster_url
     try:
         data = download(url)
+    except ConfigError:   # a redirect refused on the way to Stash: stop, charge no job
+        raise
     except PlexSyncError as exc:
         return ImageResult(prev.key, keep.poster_hash, keep.art_hash,
                            warnings=(f"screenshot download failed: {exc}",))

@@ -16,7 +16,8 @@ before the batch reaches a processor). Per job, in order:
 Plex is connected lazily: a batch that needs no Plex request makes none. A single job's
 failure is yielded as FAILED (non-PlexSync exceptions become `Internal`); `PlexAuth` and
 `PlexServerDown` abort the batch, and so does `ConfigError` (an unknown `plex_library`, a Plex
-with no movie library, a plex_url that is not a Plex server), since no job of it could succeed.
+with no movie library, a plex_url that is not a Plex server, a redirect refused on the way to
+Plex or Stash), since no job of it could succeed.
 
 A `PlexServerDown` is an outage only if Plex itself is down: the processor then asks the cheap
 health probe (`PlexClient.identity()`, one `GET /identity`, short timeout). Probe fails → raise
@@ -157,6 +158,8 @@ class SyncProcessor:
         fetched_at = self._ctx.clock()
         try:
             scenes = self._ctx.stash.scenes_by_id([j.scene_id for j in pending])
+        except ConfigError:   # e.g. a redirect refused on the way to Stash: no job's fault
+            raise
         except PlexSyncError as exc:
             for job in pending:
                 yield Outcome(job, OutcomeKind.FAILED, error=exc, detail=str(exc))

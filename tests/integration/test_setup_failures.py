@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from plexsync.core import datadir
-from plexsync.errors import PlexSetupError
+from plexsync.errors import PlexSetupError, StashSetupError
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.status_view import queue_status
@@ -146,3 +146,23 @@ def test_a_corrupt_device_id_is_rebuilt_and_every_job_syncs(world: World,
     assert summary["synced"] == 4 and summary["dead_lettered"] == 0
     ids = {r.headers.get("X-Plex-Client-Identifier") for r in world.plex.requests}
     assert ids == {(world.data_dir / datadir.DEVICE_ID).read_text()}
+
+
+@pytest.mark.parametrize(("path_prefix", "status"), [
+    ("/graphql", 302),           # the batch's scene query: re-sent as a GET elsewhere
+    ("/graphql", 307),           # ... or as the POST with its body
+    ("/scene/", 302),            # the screenshot download
+])
+def test_a_stash_request_redirected_elsewhere_stops_the_drain_and_keeps_every_job(
+        world: World, path_prefix: str, status: int) -> None:
+    with FakeStash() as other:
+        world.stash.redirect(status, other.url, path_prefix=path_prefix)
+        world.enqueue_all()
+        with pytest.raises(StashSetupError, match=rf"redirect \({status}\) to {other.url}/"):
+            world.drain.run()
+        assert other.http_requests == []            # not one request, key and cookie included
+    assert world.all_kept()
+
+    world.stash.clear_redirects()                   # the proxy is fixed: the same jobs sync
+    world.drain.run()
+    assert queue_status(world.queue)["synced"] == 4

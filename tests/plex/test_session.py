@@ -10,7 +10,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from plexsync.errors import PlexSetupError
-from plexsync.plex.session import PlexSession, origin, shown_target
+from plexsync.plex.session import PlexSession
 
 TOKEN = "tok-abc-123"
 BASE = "http://plex.lan:32400"
@@ -131,21 +131,6 @@ def test_the_refused_request_is_named_below_plex_urls_own_path() -> None:
                                              r"/library/sections with a redirect \(302\) to "
                                              r"https://sso\.lan/login;"):
         get(plex, f"{base}/library/sections")
-
-
-def test_origins_fill_in_default_ports_and_reject_urls_without_a_host() -> None:
-    assert origin("http://Plex.LAN") == origin("http://plex.lan:80/x") == ("http", "plex.lan", 80)
-    assert origin("https://plex.lan") == ("https", "plex.lan", 443)
-    assert origin("https://plex.lan") != origin("http://plex.lan:443")
-    assert origin("/relative") is None
-    assert origin("http://plex.lan:notaport/") is None
-
-
-def test_shown_targets_are_absolute_and_bare() -> None:
-    assert shown_target("/a?b=c", BASE) == f"{BASE}/a"
-    assert shown_target("http://[::1]:9/x?t=1", BASE) == "http://[::1]:9/x"
-    assert shown_target("http://h", BASE) == "http://h/"
-    assert shown_target("http://h:bad/", BASE) == "(an unreadable Location)"
 
 
 @pytest.mark.parametrize("location", [
