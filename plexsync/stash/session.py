@@ -68,7 +68,7 @@ def stash_interface(conn: dict[str, Any], base_url: str, *, verify_tls: bool) ->
     if not getattr(iface, _ADOPTED, False) or iface.s is not session:
         raise StashSetupError(
             "this stashapp-tools release no longer sends its requests through the session "
-            "PlexSync hands it (its `s` attribute), so PlexSync could not refuse a redirect "
+            "PlexSync hands it (its s attribute), so PlexSync could not refuse a redirect "
             "from Stash; install the stashapp-tools version PlexSync's requirements.txt names.")
     return iface
 
