@@ -116,14 +116,22 @@ def sync_world(scenes: int) -> tuple[Any, Commands, Callable[[], None]]:
         kinds = Counter(_classify(r.method, r.path) for r in plex.requests)
         return {"read": kinds["read"], "write": kinds["write"], "total": sum(kinds.values())}
 
+    def clear() -> None:
+        plex.clear_requests()
+        stash.clear_requests()
+
+    def stash_posts() -> list[tuple[str, dict[str, Any]]]:
+        """The GraphQL documents Stash served since `clear`, with their variables, in order."""
+        return [(r.query, r.variables) for r in stash.requests]
+
     def stop() -> None:
         plex.stop()
         stash.stop()
 
     info = {"plex_url": plex.url, "plex_token": plex.token, "path_map": world.path_map,
             "stash": stash.server_connection(), "scene_ids": list(ids.values())}
-    commands: Commands = {"edit_all": edit_all, "counts": counts,
-                          "clear": plex.clear_requests}
+    commands: Commands = {"edit_all": edit_all, "counts": counts, "clear": clear,
+                          "stash_posts": stash_posts}
     return info, commands, stop
 
 

@@ -8,12 +8,19 @@ then "changed" (every scene's title edited in Stash: one edit each is the limit)
 Request counts come from the fake Plex's request log (reads: GET /library/metadata/...;
 writes: PUT edits and POST uploads). Time is the processor's wall time, which includes waiting
 for both fakes. The scenes/s limit for changed scenes is one bare keep-alive HTTP request per
-scene to the same fake Plex (one request per changed scene).
+scene to the same fake Plex (one request per changed scene). The one read per changed scene is
+stated: the processor reads the recorded item once before its edit, for its current values and
+locks (the edit sends only what differs) and for its files (proof the item is still the
+scene's own: `SyncProcessor._holds`). The scenes/s limit for unchanged scenes is measured: the
+exact GraphQL requests the unchanged run sent (the fake Stash's log: one `findScenes(ids:)` per
+batch of 25), replayed as bare keep-alive `http.client` POSTs with the same session cookie and
+parsed with `json.loads`, nothing else.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import tempfile
 import time
 import urllib.parse
@@ -27,11 +34,13 @@ BATCH = 25
 FIGURES = [
     Figure("sync.changed.scenes_per_s", "sync, changed scenes", "scenes/s",
            bound="one HTTP request per changed scene to the same fake"),
-    Figure("sync.changed.reads_per_scene", "sync, changed: Plex reads per scene", "req"),
+    Figure("sync.changed.reads_per_scene", "sync, changed: Plex reads per scene", "req",
+           limit=1.0, bound="one read of the item just before its edit: its current values "
+           "and locks, and proof its file is the scene's own"),
     Figure("sync.changed.writes_per_scene", "sync, changed: Plex writes per scene", "req",
            limit=1.0, bound="one write per changed scene"),
     Figure("sync.unchanged.scenes_per_s", "sync, unchanged scenes (Sync All)", "scenes/s",
-           bound="Stash reads only"),
+           bound="the same Stash reads (findScenes per batch of 25) sent bare"),
     Figure("sync.unchanged.reads_per_scene", "sync, unchanged: Plex reads per scene", "req",
            limit=0.0, bound="no Plex request"),
     Figure("sync.unchanged.writes_per_scene", "sync, unchanged: Plex writes per scene", "req",
@@ -76,6 +85,37 @@ def _bare_requests(url: str, token: str, rating_keys: list[int]) -> float:
     return elapsed
 
 
+def _auth_headers(connection: dict[str, Any]) -> dict[str, str]:
+    """What the fake Stash wants, as stashapi sends it: the ApiKey header or the session cookie."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if connection.get("ApiKey"):
+        headers["ApiKey"] = str(connection["ApiKey"])
+    cookie = connection.get("SessionCookie") or {}
+    if cookie.get("Value"):
+        headers["Cookie"] = f"{cookie.get('Name') or 'session'}={cookie['Value']}"
+    return headers
+
+
+def _bare_stash(connection: dict[str, Any], posts: list[tuple[str, dict[str, Any]]]) -> float:
+    """Seconds to send `posts` (GraphQL document, variables) as keep-alive POSTs to the same
+    fake Stash and parse each answer: the Stash-read floor of a Sync All over unchanged scenes."""
+    host = str(connection.get("Host") or "127.0.0.1")
+    conn = http.client.HTTPConnection("127.0.0.1" if host == "0.0.0.0" else host,
+                                      int(connection.get("Port") or 9999))
+    headers = _auth_headers(connection)
+    started = time.perf_counter()
+    for query, variables in posts:
+        conn.request("POST", "/graphql", json.dumps({"query": query, "variables": variables}),
+                     headers=headers)
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        if response.status != 200 or body.get("errors"):
+            raise RuntimeError(f"bare Stash read: HTTP {response.status} {body.get('errors')}")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
 def measure(quick: bool) -> dict[str, float]:
     from benchmarks.common import quiet_log
     from plexsync.core.context import TaskContext
@@ -107,6 +147,11 @@ def measure(quick: bool) -> dict[str, float]:
             values[f"sync.{label}.scenes_per_s"] = len(ids) / wall
             values[f"sync.{label}.reads_per_scene"] = counts["read"] / synced
             values[f"sync.{label}.writes_per_scene"] = counts["write"] / synced
+        posts = host.call("stash_posts")   # what the unchanged run asked Stash
+        if not posts:
+            raise RuntimeError("the unchanged run sent Stash no request")
+        values[limit_key("sync.unchanged.scenes_per_s")] = len(ids) / _bare_stash(
+            info["stash"], posts)
         keys = sorted({r.rating_key for r in records.values()})
         bare = _bare_requests(info["plex_url"], info["plex_token"], keys)
         values[limit_key("sync.changed.scenes_per_s")] = len(keys) / bare
