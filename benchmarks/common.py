@@ -72,6 +72,23 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def peak_rss_mib() -> float:
+    """This process's own peak RSS: Linux's VmHWM, which starts afresh at exec. Not
+    `ru_maxrss`: a spawned child inherits, across the exec, the peak of the parent that
+    forked it (so a child of a 300 MiB parent reports 300 MiB). ru_maxrss where /proc is
+    absent."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def load_average() -> list[float]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     return [round(x, 2) for x in load]

@@ -7,7 +7,8 @@ section holding the same files with the same values, and PlexSync itself, which 
 `reconcile(scope=all)` (no drain) in a fresh process so that its numbers are its own:
 - seconds: wall time of the run, and the CPU time of PlexSync's process (the fakes' serving
   time is in their own processes; the wall time includes waiting for them);
-- peak memory: the PlexSync process's peak RSS (ru_maxrss, interpreter included);
+- peak memory: the PlexSync process's peak RSS (VmHWM, interpreter included; not ru_maxrss,
+  which in a spawned child carries the parent's peak: `benchmarks.common.peak_rss_mib`);
 - Stash queries (reconcile pages) and Plex requests (by kind) from the fakes' request logs.
 
 Set-up (not measured): every scene gets a sync record as if an earlier sync had pushed its
@@ -25,7 +26,6 @@ import json
 import multiprocessing
 import os
 import random
-import resource
 import sqlite3
 import sys
 import tempfile
@@ -151,6 +151,7 @@ def prime(data_dir: str, url: str, token: str, connection: dict[str, Any]) -> in
 
 def run_plexsync(conn: Any, data_dir: str, url: str, token: str,
                  connection: dict[str, Any]) -> None:
+    from benchmarks.common import peak_rss_mib
     from plexsync.core.context import TaskContext
     from plexsync.core.log import log
     from plexsync.core.settings import Settings
@@ -171,14 +172,30 @@ def run_plexsync(conn: Any, data_dir: str, url: str, token: str,
     else:
         result = reconcile(ctx, Scope.ALL, Trigger.TASK)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    conn.send({"wall": wall, "cpu": cpu, "rss_mib": resource.getrusage(
-        resource.RUSAGE_SELF).ru_maxrss / 1024, "out": result.as_output()})
+    conn.send({"wall": wall, "cpu": cpu, "rss_mib": peak_rss_mib(),
+               "out": result.as_output()})
 
 
-def run(scenes: int, drift: float, announce: bool = False) -> dict[str, Any]:
+def run_floor_child(mp: Any, url: str, token: str, connection: dict[str, Any]) -> Any:
+    """The floor pass (benchmarks/reconcile_floor.py) in its own fresh child process."""
+    from benchmarks import reconcile_floor
+
+    plan = reconcile_floor.plan(url, token, connection, settings_raw(url, token)["path_map"])
+    mine, theirs = mp.Pipe()
+    proc = mp.Process(target=reconcile_floor.run_floor, args=(theirs, plan))
+    proc.start()
+    floor = mine.recv()
+    proc.join(60)
+    return floor
+
+
+def run(scenes: int, drift: float, announce: bool = False,
+        with_floor: bool = False) -> dict[str, Any]:
     """Start both fakes in child processes, prime the sync records, then ONE Reconcile All in
     a fresh child process (its time and memory are its own). Returns the child's figures
-    (`got`), the record count primed, the drifted items, and the fakes' request counts."""
+    (`got`), the record count primed, the drifted items, and the fakes' request counts; with
+    `with_floor`, also the floor pass's figures (`floor`), run after it against the same
+    fakes in another fresh child, after the request counts are read."""
     mp = multiprocessing.get_context("spawn")
     stash_end, stash_child = mp.Pipe()
     plex_end, plex_child = mp.Pipe()
@@ -208,6 +225,8 @@ def run(scenes: int, drift: float, announce: bool = False) -> dict[str, Any]:
             stash_queries = stash_end.recv()
             plex_end.send("count")
             plex_requests = plex_end.recv()
+            # after the counts: the floor's requests must not be counted as PlexSync's
+            floor = run_floor_child(mp, url, token, connection) if with_floor else None
     finally:
         for end in (stash_end, plex_end):
             end.send("stop")
@@ -215,7 +234,7 @@ def run(scenes: int, drift: float, announce: bool = False) -> dict[str, Any]:
             child.join(60)
             if child.is_alive():
                 child.kill()
-    return {"got": got, "primed": primed, "drifted": drifted,
+    return {"got": got, "floor": floor, "primed": primed, "drifted": drifted,
             "stash_queries": stash_queries, "plex_requests": plex_requests}
 
 

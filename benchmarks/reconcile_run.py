@@ -9,6 +9,10 @@ ceil(N / `reconcile.engine.PER_PAGE`), the scene pages and nothing else (the set
 with the task; scenes whose files are shared by no other scene need no ownership query);
 Plex requests are one pass over the listing, ceil(items / `plex.index.DEFAULT_PAGE_SIZE`),
 plus the connect (`GET /`) and the sections (`GET /library/sections`). No item read.
+The time and memory limits are measured (benchmarks/reconcile_floor.py): after the run, a
+fresh child process fetches and parses the same Plex listing pages (ElementTree) and the same
+Stash pages (the same document, bare `http.client` POSTs, `json.loads`), keeping what
+comparison needs, and reports its wall, CPU and peak RSS the same way.
 Unavailable (a gap in the table) when the tree has no `plexsync.reconcile`.
 """
 
@@ -23,9 +27,12 @@ from benchmarks.common import Figure, Unavailable, limit_key
 CONNECT_AND_SECTIONS = 2
 
 FIGURES = [
-    Figure("reconcile.wall_s", "reconcile all: wall time", "s"),
-    Figure("reconcile.cpu_s", "reconcile all: PlexSync CPU", "s"),
-    Figure("reconcile.peak_mib", "reconcile all: peak RSS of PlexSync's process", "MiB"),
+    Figure("reconcile.wall_s", "reconcile all: wall time", "s",
+           bound="fetch + parse the same Stash and Plex pages, nothing else"),
+    Figure("reconcile.cpu_s", "reconcile all: PlexSync CPU", "s",
+           bound="fetch + parse the same Stash and Plex pages, nothing else"),
+    Figure("reconcile.peak_mib", "reconcile all: peak RSS of PlexSync's process", "MiB",
+           bound="that floor's process: the listing's values by path, one Stash page"),
     Figure("reconcile.stash_queries", "reconcile all: Stash queries", "req",
            bound="scenes / Stash page size (250), nothing else"),
     Figure("reconcile.plex_requests", "reconcile all: Plex requests", "req",
@@ -66,14 +73,20 @@ def plex_request_limit(items: int) -> int:
 
 def measure(quick: bool) -> dict[str, float]:
     scenes = 2_000 if quick else 100_000
-    result = _module().run(scenes, 0.01)
-    got, plex = result["got"], result["plex_requests"]
+    result = _module().run(scenes, 0.01, with_floor=True)
+    got, plex, floor = result["got"], result["plex_requests"], result["floor"]
     if got["out"]["scanned"] != scenes:
         raise RuntimeError(f"reconcile scanned {got['out']['scanned']} of {scenes} scenes")
+    if floor["scanned"] != scenes or floor["matched"] != scenes:
+        raise RuntimeError(f"the floor read {floor['scanned']} scenes and found "
+                           f"{floor['matched']} in the listing, of {scenes}")
     return {"reconcile.wall_s": got["wall"], "reconcile.cpu_s": got["cpu"],
             "reconcile.peak_mib": got["rss_mib"], "reconcile.stash_queries":
             result["stash_queries"], "reconcile.plex_requests": plex["total"],
             "reconcile.plex_item_reads": plex["items"],
+            limit_key("reconcile.wall_s"): floor["wall"],
+            limit_key("reconcile.cpu_s"): floor["cpu"],
+            limit_key("reconcile.peak_mib"): floor["rss_mib"],
             # the fake Plex holds one item per scene, in one section
             limit_key("reconcile.stash_queries"): stash_query_limit(scenes),
             limit_key("reconcile.plex_requests"): plex_request_limit(scenes)}

@@ -59,3 +59,26 @@ def test_bare_lookups_refuse_a_miss_rather_than_report_a_rate() -> None:
     rows = [("/media/1.mp4", 1, 1_001, 601)]
     with pytest.raises(RuntimeError, match="only 0 of 1"):
         _bare_lookups(rows, ["/media/2.mp4"])
+
+
+def test_the_reconcile_floor_uses_the_products_own_document_and_page_sizes() -> None:
+    from benchmarks.reconcile_floor import plan
+    from plexsync.stash.documents import RECONCILE_SCENE_PAGE
+
+    got = plan("http://127.0.0.1:32400", "tok",
+               {"Host": "0.0.0.0", "Port": 9999,
+                "SessionCookie": {"Name": "session", "Value": "abc"}},
+               "/data/videos=/media/videos")
+    assert (got["stash_page"], got["plex_page"]) == (PER_PAGE, DEFAULT_PAGE_SIZE)
+    assert got["document"] == RECONCILE_SCENE_PAGE
+    assert (got["stash_host"], got["stash_port"]) == ("127.0.0.1", 9999)
+    assert (got["stash_prefix"], got["plex_prefix"]) == ("/data/videos", "/media/videos")
+    assert got["headers"]["Cookie"] == "session=abc"
+
+
+def test_peak_rss_is_at_least_what_this_process_holds_now() -> None:
+    import os
+
+    from benchmarks.common import peak_rss_mib, rss_kib
+
+    assert peak_rss_mib() >= rss_kib(os.getpid()) / 1024 > 0
