@@ -1,11 +1,14 @@
-"""Test doubles for the queue, drain and hook tests: a fake clock and scripted processors."""
+"""Test doubles: a fake clock, scripted processors, and a scripted `requests` transport."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+
+import requests
+from requests.adapters import BaseAdapter
 
 from plexsync.core.log import log
 from plexsync.errors import PlexSyncError
@@ -136,3 +139,34 @@ def modules_loaded_by(code: str) -> set[str]:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True, env=env)
     return set(json.loads(proc.stdout).split())
+
+
+class ScriptedTransport(BaseAdapter):
+    """A `requests` transport with no socket, for the redirect policies: answers each URL as
+    scripted ((status, Location)), else 200 with `body`, and records each request as `note`
+    makes it (subclasses pick what to record: the credential headers, the timeout)."""
+
+    body = b"{}"
+
+    def __init__(self, answers: Mapping[str, tuple[int, str]]) -> None:
+        super().__init__()
+        self.answers = dict(answers)
+        self.sent: list[Any] = []
+
+    def note(self, request: requests.PreparedRequest, kwargs: Mapping[str, Any]) -> Any:
+        return (request.method or "", request.url or "")
+
+    def send(self, request: requests.PreparedRequest, *args: Any,
+             **kwargs: Any) -> requests.Response:
+        url = request.url or ""
+        self.sent.append(self.note(request, kwargs))
+        status, location = self.answers.get(url, (200, ""))
+        response = requests.Response()
+        response.status_code, response.url, response.request = status, url, request
+        response._content = self.body
+        if location:
+            response.headers["Location"] = location
+        return response
+
+    def close(self) -> None:
+        pass

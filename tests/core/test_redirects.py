@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import requests
-from requests.adapters import BaseAdapter
 
 from plexsync.core.redirects import (
     Refusal,
@@ -20,6 +19,7 @@ from plexsync.core.redirects import (
     same_origin,
     shown_target,
 )
+from tests.helpers import ScriptedTransport
 
 BASE = "http://server.lan:8000"
 
@@ -30,28 +30,11 @@ class Refused(Exception):
         self.refusal = refusal
 
 
-class Script(BaseAdapter):
-    """Answers each URL as scripted ((status, Location) or 200); records (method, url, key)."""
+class Script(ScriptedTransport):
+    """Records (method, url, ApiKey header)."""
 
-    def __init__(self, answers: Mapping[str, tuple[int, str]]) -> None:
-        super().__init__()
-        self.answers = dict(answers)
-        self.sent: list[tuple[str, str, str | None]] = []
-
-    def send(self, request: requests.PreparedRequest, *args: Any,
-             **kwargs: Any) -> requests.Response:
-        url = request.url or ""
-        self.sent.append((request.method or "", url, request.headers.get("ApiKey")))
-        status, location = self.answers.get(url, (200, ""))
-        response = requests.Response()
-        response.status_code, response.url, response.request = status, url, request
-        response._content = b"{}"
-        if location:
-            response.headers["Location"] = location
-        return response
-
-    def close(self) -> None:
-        pass
+    def note(self, request: requests.PreparedRequest, kwargs: Mapping[str, Any]) -> Any:
+        return (request.method or "", request.url or "", request.headers.get("ApiKey"))
 
 
 def session(answers: Mapping[str, tuple[int, str]], base: str = BASE,

@@ -7,39 +7,22 @@ from typing import Any
 
 import pytest
 import requests
-from requests.adapters import BaseAdapter
 
 from plexsync.errors import PlexSetupError
 from plexsync.plex.session import PlexSession
+from tests.helpers import ScriptedTransport
 
 TOKEN = "tok-abc-123"
 BASE = "http://plex.lan:32400"
 
 
-class Script(BaseAdapter):
-    """Answers each URL as scripted ((status, Location) or 200 by default); records requests."""
+class Script(ScriptedTransport):
+    """Answers Plex XML; records (method, url, X-Plex-Token header)."""
 
-    def __init__(self, answers: Mapping[str, tuple[int, str]]) -> None:
-        super().__init__()
-        self.answers = dict(answers)
-        self.sent: list[tuple[str, str, str | None]] = []   # (method, url, X-Plex-Token)
+    body = b"<MediaContainer/>"
 
-    def send(self, request: requests.PreparedRequest, *args: Any,
-             **kwargs: Any) -> requests.Response:
-        url = request.url or ""
-        self.sent.append((request.method or "", url, request.headers.get("X-Plex-Token")))
-        status, location = self.answers.get(url, (200, ""))
-        response = requests.Response()
-        response.status_code = status
-        response.url = url
-        response.request = request
-        response._content = b"<MediaContainer/>"
-        if location:
-            response.headers["Location"] = location
-        return response
-
-    def close(self) -> None:
-        pass
+    def note(self, request: requests.PreparedRequest, kwargs: Mapping[str, Any]) -> Any:
+        return (request.method or "", request.url or "", request.headers.get("X-Plex-Token"))
 
 
 def session(answers: Mapping[str, tuple[int, str]], base: str = BASE) -> tuple[PlexSession,

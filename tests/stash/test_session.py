@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import requests
 import stashapi.stashapp
-from requests.adapters import BaseAdapter
 
 from plexsync.core.log import log
 from plexsync.core.redirects import Refusal
@@ -22,35 +21,19 @@ from plexsync.stash.session import (
     redirect_refused,
     stash_interface,
 )
+from tests.helpers import ScriptedTransport
 
 BASE = "http://stash.lan:9999"
 CONN = {"Scheme": "http", "Host": "stash.lan", "Port": 9999, "ApiKey": "APIKEY-1",
         "SessionCookie": {"Name": "session", "Value": "COOKIE-1"}}
 
 
-class Script(BaseAdapter):
-    """Answers each URL as scripted ((status, Location) or 200 `{}`); records what was sent."""
+class Script(ScriptedTransport):
+    """Records (method, url, ApiKey header, Cookie header, timeout)."""
 
-    def __init__(self, answers: Mapping[str, tuple[int, str]]) -> None:
-        super().__init__()
-        self.answers = dict(answers)
-        self.sent: list[tuple[str, str, str | None, str | None, Any]] = []
-
-    def send(self, request: requests.PreparedRequest, *args: Any,
-             **kwargs: Any) -> requests.Response:
-        url = request.url or ""
-        self.sent.append((request.method or "", url, request.headers.get("ApiKey"),
-                          request.headers.get("Cookie"), kwargs.get("timeout")))
-        status, location = self.answers.get(url, (200, ""))
-        response = requests.Response()
-        response.status_code, response.url, response.request = status, url, request
-        response._content = b"{}"
-        if location:
-            response.headers["Location"] = location
-        return response
-
-    def close(self) -> None:
-        pass
+    def note(self, request: requests.PreparedRequest, kwargs: Mapping[str, Any]) -> Any:
+        return (request.method or "", request.url or "", request.headers.get("ApiKey"),
+                request.headers.get("Cookie"), kwargs.get("timeout"))
 
 
 @pytest.fixture
