@@ -174,7 +174,7 @@ class PlexClient:
             # Never follow a redirect: requests would resend the write as a GET, Plex would
             # answer 200 and the edit would be lost while looking done (docs/reliability.md).
             kwargs["allow_redirects"] = False
-            kwargs["hooks"] = {"response": [refuse_any_redirect(self._base, what)]}
+            kwargs["hooks"] = {"response": [refuse_any_redirect(self._base)]}
         root: ET.Element | None = self._guard(what, not_found, lambda: server.query(key, **kwargs),
                                               not_plex)
         if method in WRITES and root is not None and root.tag != "MediaContainer":

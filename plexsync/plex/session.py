@@ -35,25 +35,21 @@ from plexsync.core.redirects import WRITES, Refusal, SameOriginSession, refusal_
 from plexsync.errors import PlexSetupError
 
 
-def redirect_refused(base: str, what: str, status: int, target: str) -> PlexSetupError:
+def redirect_refused(refusal: Refusal) -> PlexSetupError:
     """The one error for a redirect PlexSync will not follow (a write's, or another origin's)."""
     return PlexSetupError(log.redact(
-        f"Plex at {base} answered {what} with a redirect ({status}) to {target}; PlexSync "
+        f"Plex at {refusal.base_url} answered {refusal.what} with a redirect ({refusal.status}) "
+        f"to {refusal.target}; PlexSync "
         "does not follow it, so nothing was written, the token was not sent there and no job "
         "was charged. Set plex_url to the address that reaches Plex without a redirect (a "
         "proxy's https:// address, or Plex's own http://host:32400)."))
 
 
-def _refused(refusal: Refusal) -> PlexSetupError:
-    return redirect_refused(refusal.base_url, refusal.what, refusal.status, refusal.target)
-
-
-def refuse_any_redirect(base: str, what: str) -> Callable[..., None]:
+def refuse_any_redirect(base: str) -> Callable[..., None]:
     """A response hook for one write: any 3xx answer raises `redirect_refused`."""
     def check(response: requests.Response, *args: Any, **kwargs: Any) -> None:
         if response.is_redirect or 300 <= response.status_code < 400:
-            refusal = refusal_of(response, base)
-            raise redirect_refused(base, what, response.status_code, refusal.target)
+            raise redirect_refused(refusal_of(response, base))
     return check
 
 
@@ -61,4 +57,4 @@ class PlexSession(SameOriginSession):
     """A `requests.Session` that follows redirects only within plex_url's origin."""
 
     def __init__(self, base_url: str) -> None:
-        super().__init__(base_url, _refused, follow_none=WRITES)
+        super().__init__(base_url, redirect_refused, follow_none=WRITES)
