@@ -28,6 +28,7 @@ class StashClient:
         self._conn = dict(server_connection)
         self._verify = verify_tls
         self._iface: Any = None
+        self._login: tuple[str, bool] | None = None   # api_key(), asked once
         cookie = self._conn.get("SessionCookie") or {}
         log.add_secret(cookie.get("Value") if isinstance(cookie, Mapping) else None)
         log.add_secret(self._conn.get("ApiKey"))
@@ -81,16 +82,19 @@ class StashClient:
         return dict(raw) if isinstance(raw, Mapping) else {}
 
     def api_key(self) -> tuple[str, bool]:
-        """(Stash's API key, whether Stash has a login). The key is "" when none was generated
-        (Settings → Security). Raises StashError when Stash cannot be asked."""
-        data = self.call(gql.API_KEY, quiet=True)
-        general = (data.get("configuration") or {}).get("general") or {}
-        if not isinstance(general, Mapping):
-            return "", False
-        key = general.get("apiKey")
-        key = key if isinstance(key, str) else ""
-        log.add_secret(key or None)
-        return key, bool(general.get("username"))
+        """(Stash's API key, whether Stash has a login), asked once per client. The key is ""
+        when none was generated (Settings → Security). Raises StashError when Stash cannot be
+        asked (and asks again next time)."""
+        if self._login is None:
+            data = self.call(gql.API_KEY, quiet=True)
+            general = (data.get("configuration") or {}).get("general") or {}
+            if not isinstance(general, Mapping):
+                general = {}
+            key = general.get("apiKey")
+            key = key if isinstance(key, str) else ""
+            log.add_secret(key or None)
+            self._login = (key, bool(general.get("username")))
+        return self._login
 
     def configure_plugin(self, values: Mapping[str, Any]) -> None:
         """Replace PlexSync's whole settings map (Stash's `configurePlugin` semantics)."""

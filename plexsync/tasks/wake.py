@@ -8,8 +8,8 @@ for the next edit. Stash's API key does not expire: when Stash has one and the t
 given one already, the timer gets it too, in its owner-only credentials file
 (docs/wake-timer.md). Without one the timer keeps the cookie, as before.
 
-Failure: asking Stash for its key is best effort (one query per task process, remembered);
-a failure leaves the timer with the cookie.
+Failure: asking Stash for its key is best effort (one query per task process, remembered by
+the Stash client); a failure leaves the timer with the cookie.
 """
 
 from __future__ import annotations
@@ -21,24 +21,18 @@ from plexsync.core.context import TaskContext
 from plexsync.core.log import log
 from plexsync.errors import PlexSyncError
 
-# id(StashClient) -> (its API key or "", whether Stash has a login): asked once per process
-_keys: dict[int, tuple[str, bool]] = {}
-
 
 def stash_login(ctx: TaskContext) -> tuple[str, bool]:
     """(Stash's API key or "", whether Stash has a login); ("", False) when Stash cannot say."""
     if ctx.stash is None:
         return "", False
-    found = _keys.get(id(ctx.stash))
-    if found is None:
-        try:
-            found = ctx.stash.api_key()
-        except PlexSyncError as exc:
-            log.debug(f"Stash's API key could not be read ({exc}); the wake-up timer keeps the "
-                      "session cookie")
-            found = ("", False)
-        _keys[id(ctx.stash)] = found
-    return found
+    try:
+        login: tuple[str, bool] = ctx.stash.api_key()
+    except PlexSyncError as exc:
+        log.debug(f"Stash's API key could not be read ({exc}); the wake-up timer keeps the "
+                  "session cookie")
+        return "", False
+    return login
 
 
 def timer_connection(ctx: TaskContext) -> Mapping[str, Any]:
@@ -55,7 +49,6 @@ def arm_timer(ctx: TaskContext, at: float) -> None:
     (`timer.arm.arm_quietly`: a task never fails because its timer could not be armed)."""
     from plexsync.timer.arm import arm_quietly
 
-    if not ctx.settings.wake_timer:
-        arm_quietly(ctx.data_dir, at, ctx.server_connection, enabled=False)
-        return
-    arm_quietly(ctx.data_dir, at, timer_connection(ctx), enabled=True)
+    enabled = ctx.settings.wake_timer
+    conn = timer_connection(ctx) if enabled else ctx.server_connection
+    arm_quietly(ctx.data_dir, at, conn, enabled=enabled)

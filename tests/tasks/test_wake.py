@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,6 @@ from plexsync.tasks import wake
 from testkit.fake_stash import FakeStash
 
 KEY = "STASH-API-KEY-9f2"
-
-
-@pytest.fixture(autouse=True)
-def forget_keys() -> Iterator[None]:
-    wake._keys.clear()
-    yield
-    wake._keys.clear()
 
 
 def context(stash: FakeStash, tmp_path: Path) -> TaskContext:
@@ -48,7 +40,7 @@ def test_without_an_api_key_the_timer_keeps_the_session_cookie(tmp_path: Path) -
         assert wake.timer_connection(ctx) == ctx.server_connection
 
 
-def test_stash_is_asked_for_its_key_once_per_process(tmp_path: Path) -> None:
+def test_stash_is_asked_for_its_key_once_per_task_process(tmp_path: Path) -> None:
     with FakeStash(api_key=KEY) as stash:
         ctx = context(stash, tmp_path)
         wake.timer_connection(ctx)
