@@ -48,6 +48,20 @@ def run_plugin(stdin: dict[str, Any] | str, data_dir: Path, timeout: float = 300
     return Run(json.loads(lines[0]), proc.returncode, proc.stderr)
 
 
+
+def library(stash: FakeStash, plex: FakePlex, n: int, **settings: object) -> list[int]:
+    """`n` scenes, each with its file in one Plex section (`/data` in Stash is `/media` in
+    Plex), and PlexSync's settings pointing at this Plex; returns the scene ids."""
+    plex.add_section(1, "Movies", ["/media"])
+    ids = []
+    for i in range(n):
+        plex.add_item(1, f"/media/s{i}.mp4", size=100 + i)
+        ids.append(stash.add_scene(title=f"Scene {i}", details="About it",
+                                   files=[{"path": f"/data/s{i}.mp4", "size": 100 + i}]))
+    stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
+                                       "path_map": "/data=/media", **settings}
+    return ids
+
 @pytest.fixture
 def fakes(tmp_path: Path) -> Iterator[tuple[FakeStash, FakePlex]]:
     with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex:

@@ -13,21 +13,10 @@ import pytest
 
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
-from tests.e2e.conftest import Run, run_plugin
+from tests.e2e.conftest import Run, library, run_plugin
 
 SCENES = 6
 
-
-def setup(stash: FakeStash, plex: FakePlex, **settings: object) -> list[int]:
-    plex.add_section(1, "Movies", ["/media"])
-    ids = []
-    for i in range(SCENES):
-        plex.add_item(1, f"/media/s{i}.mp4", size=100 + i)
-        ids.append(stash.add_scene(title=f"Scene {i}", details="About it",
-                                   files=[{"path": f"/data/s{i}.mp4", "size": 100 + i}]))
-    stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
-                                       "path_map": "/data=/media", **settings}
-    return ids
 
 
 def hook(stash: FakeStash, scene_id: int, data_dir: Path) -> Run:
@@ -53,7 +42,7 @@ def test_plex_outage_loses_nothing_and_everything_lands_when_plex_returns(
     monkeypatch.setenv("PLEXSYNC_PROBE_BASE", "0.3")   # the breaker's probes: 0.3 s, then 1 s
     monkeypatch.setenv("PLEXSYNC_PROBE_CAP", "1")
     stash, plex = fakes
-    ids = setup(stash, plex)
+    ids = library(stash, plex, SCENES)
     data_dir = tmp_path / "data"
     for scene_id in ids:
         hook(stash, scene_id, data_dir)
@@ -89,7 +78,7 @@ def test_a_revoked_token_stops_the_drain_with_one_clear_error_and_keeps_the_jobs
     fakes: tuple[FakeStash, FakePlex], tmp_path: Path
 ) -> None:
     stash, plex = fakes
-    ids = setup(stash, plex)
+    ids = library(stash, plex, SCENES)
     stash.plugin_config["PlexSync"]["plex_token"] = "revoked-token-123456"
     data_dir = tmp_path / "data"
     for scene_id in ids:
@@ -108,7 +97,7 @@ def test_no_token_or_session_cookie_ever_reaches_stdout_or_the_log(
     fakes: tuple[FakeStash, FakePlex], tmp_path: Path
 ) -> None:
     stash, plex = fakes
-    ids = setup(stash, plex, debug_logging=True)
+    ids = library(stash, plex, SCENES, debug_logging=True)
     data_dir = tmp_path / "data"
     runs = [hook(stash, ids[0], data_dir), process_queue(stash, data_dir)]
     stash.plugin_config["PlexSync"]["plex_token"] = "wrong-token-abcdef"   # the 401 path too
@@ -127,7 +116,7 @@ def test_a_proxy_redirecting_plex_to_another_host_gets_no_token_and_the_task_say
     fakes: tuple[FakeStash, FakePlex], tmp_path: Path
 ) -> None:
     stash, plex = fakes
-    ids = setup(stash, plex)
+    ids = library(stash, plex, SCENES)
     data_dir = tmp_path / "data"
     for scene_id in ids:
         hook(stash, scene_id, data_dir)

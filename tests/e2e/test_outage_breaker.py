@@ -25,22 +25,11 @@ from plexsync.resilience import state as breaker_file
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from testkit.stash_jobs import PluginJobs
-from tests.e2e.conftest import STASH_COMMAND, run_plugin
+from tests.e2e.conftest import STASH_COMMAND, library, run_plugin
 from tests.e2e.test_wake_timer import wait_for
 
 EDIT = "/library/sections/1/all"
 
-
-def setup(stash: FakeStash, plex: FakePlex, n: int) -> list[int]:
-    plex.add_section(1, "Movies", ["/media"])
-    ids = []
-    for i in range(n):
-        plex.add_item(1, f"/media/s{i}.mp4", size=100 + i)
-        ids.append(stash.add_scene(title=f"Scene {i}", details="About it",
-                                   files=[{"path": f"/data/s{i}.mp4", "size": 100 + i}]))
-    stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
-                                       "path_map": "/data=/media", "sync_poster": False}
-    return ids
 
 
 def enqueue(data_dir: Path, ids: list[int]) -> None:
@@ -86,7 +75,7 @@ def test_plex_down_mid_drain_opens_after_five_probes_on_schedule_and_all_100_lan
     data_dir = tmp_path / "data"
     with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex, \
             PluginJobs(stash, data_dir) as jobs:
-        ids = setup(stash, plex, 100)
+        ids = library(stash, plex, 100, sync_poster=False)
         enqueue(data_dir, ids)
         down_after(plex, 30).join(0)
         first = run_plugin(stash.task_input({"mode": "process_queue"}), data_dir)
@@ -141,7 +130,7 @@ def test_twenty_concurrent_invocations_while_a_probe_is_due_send_exactly_one_pro
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex:
-        setup(stash, plex, 1)
+        library(stash, plex, 1, sync_poster=False)
         stash.plugin_config["PlexSync"]["wake_timer"] = False
         state = breaker_file.fresh(time.time() - 100)
         state.update(state="open", opened_at=time.time() - 60, next_probe_at=time.time() - 1,
@@ -169,7 +158,7 @@ def test_a_damaged_breaker_file_recovers_closed_with_one_warning(
     data_dir.mkdir()
     (data_dir / breaker_file.FILE).write_bytes(content)
     with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex:
-        setup(stash, plex, 1)
+        library(stash, plex, 1, sync_poster=False)
         runs = [run_plugin(stash.task_input({"mode": mode}), data_dir)
                 for mode in ("process_queue", "queue_status", "process_queue")]
     warnings = [line for run in runs for line in run.log_lines if breaker_file.FILE in line]
@@ -182,7 +171,7 @@ def test_a_damaged_breaker_file_recovers_closed_with_one_warning(
 def test_outage_class_dlq_entries_come_back_with_recover_dlq_once_plex_is_back(
         fakes: tuple[FakeStash, FakePlex], tmp_path: Path) -> None:
     stash, plex = fakes
-    ids = setup(stash, plex, 4)
+    ids = library(stash, plex, 4, sync_poster=False)
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     queue = JobQueue.open(str(data_dir))
@@ -215,7 +204,7 @@ def test_flapping_plex_loses_nothing_duplicates_nothing_and_records_each_outage_
     env = {**os.environ, "PLEXSYNC_DATA_DIR": str(data_dir)}
     with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex, \
             PluginJobs(stash, data_dir) as jobs:
-        ids = setup(stash, plex, 50)
+        ids = library(stash, plex, 50, sync_poster=False)
         titles = {i: f"Scene {i}" for i in range(50)}
         for cycle in range(3):
             plex.fail_next(10**6, 503)                      # Plex goes down
