@@ -105,7 +105,9 @@ def translate(exc: BaseException, what: str, not_found: type[PlexSyncError],
     request = _Request(what, f" at {base_url}" if base_url else "", not_found)
     rule = next((rule for cls, rule in _rules() if isinstance(exc, cls)), _unknown)
     err = rule(exc, request)
-    return type(err)(log.redact(str(err)))
+    redacted = type(err)(log.redact(str(err)))
+    redacted.__dict__.update(err.__dict__)   # its flags (outage, transport) ride along
+    return redacted
 
 
 def _rules() -> list[_Row]:
@@ -124,10 +126,10 @@ def _rules() -> list[_Row]:
                 f"TLS to Plex{r.where} failed for {r.what} ({_short(exc)}); fix the "
                 "certificate or set verify_tls to false.")),
             (rex.Timeout, lambda exc, r: PlexServerDown(    # ConnectTimeout: before the next
-                f"Plex{r.where} did not answer {r.what} in time (timeout).")),
+                f"Plex{r.where} did not answer {r.what} in time (timeout).", transport=True)),
             (rex.ConnectionError, lambda exc, r: PlexServerDown(
                 f"cannot connect to Plex{r.where} for {r.what}; is Plex running and "
-                "plex_url right?")),
+                "plex_url right?", transport=True)),
             (rex.RequestException, lambda exc, r: PlexServerDown(
                 f"the request {r.what} to Plex{r.where} failed ({_short(exc)}).")),
             ((ET.ParseError, AttributeError), lambda exc, r: PlexBadRequest(  # plexapi, not XML

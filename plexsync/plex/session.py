@@ -53,8 +53,18 @@ def refuse_any_redirect(base: str) -> Callable[..., None]:
     return check
 
 
+# Requests sent to Plex by this process, every session and hop included: the drain's token
+# bucket admits jobs by the Plex requests they make (resilience/bucket.py), not by their count.
+SENT = [0]
+
+
 class PlexSession(SameOriginSession):
-    """A `requests.Session` that follows redirects only within plex_url's origin."""
+    """A `requests.Session` that follows redirects only within plex_url's origin, counting
+    the requests it sends (`SENT`)."""
 
     def __init__(self, base_url: str) -> None:
         super().__init__(base_url, redirect_refused, follow_none=WRITES)
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        SENT[0] += 1
+        return super().send(request, **kwargs)

@@ -34,6 +34,11 @@ class DrainMarkers:
             markers.SCHEDULED_AT: None,
         })
 
+    def fulfil(self) -> None:
+        """A Process Queue ran but stopped before draining (the breaker is open): the pending
+        request is fulfilled all the same, so the timer or the next hook may ask again."""
+        self.storage.update_meta(lambda meta, due: {markers.SCHEDULED_AT: None})
+
     def heartbeat(self, owner: str) -> None:
         stamp = markers.beat(self.clock())
         self.storage.update_meta(lambda meta, due: {

@@ -12,8 +12,8 @@ Invariants and failure behaviour:
   the state is shared by every process and survives restarts. Transitions record the
   outage in the same write: its start when opening, its end when closing. Exactly once.
 - Exactly one probe at a time: `begin_probe` moves open → half_open for one owner only; the
-  others see half_open and do not probe. A prober that dies leaves half_open behind: after
-  `PROBE_STALE` s anyone may take the probe over.
+  others see half_open and do not probe. A prober that dies leaves half_open behind: anyone
+  may take the probe over as soon as its pid is gone, or after `PROBE_STALE` s at the latest.
 - Probe backoff: 5 s, 10 s, 20 s, 40 s, then 60 s (cap) between probes while open.
 - Listeners (`BreakerListener`) get `state_change(old, new, state)` after the write, outside the
   lock: logging, arming the wake-up timer and other side effects live there.
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
         def state_change(self, old: str, new: str, state: dict[str, Any]) -> None: ...
 
 FAILURE_THRESHOLD = 5
-PROBE_BASE = float(os.environ.get("PLEXSYNC_PROBE_BASE", "5"))   # tests shorten the schedule
-PROBE_CAP = float(os.environ.get("PLEXSYNC_PROBE_CAP", "60"))
+PROBE_BASE = files.PROBE_BASE
+PROBE_CAP = files.PROBE_CAP
 PROBE_STALE = files.PROBE_STALE
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
@@ -94,8 +94,7 @@ class HalfOpenState(BreakerState):
     name = HALF_OPEN
 
     def may_probe(self, s: dict[str, Any], now: float) -> bool:
-        started = s.get("probe_started_at")
-        return started is None or now - float(started) >= PROBE_STALE
+        return not files.prober_alive(s, now)
 
     def failure(self, s: dict[str, Any], now: float) -> str:
         _schedule_probe(s, now, float(s["probe_delay"]))
@@ -147,8 +146,9 @@ class Breaker:
         return files.read(self.data_dir, now)[0]
 
     def repair(self, now: float) -> None:
-        """A damaged file is rewritten now (one warning, by whoever gets the lock first)."""
-        if files.read(self.data_dir, now)[1]:
+        """A damaged file is rewritten now (one warning, by whoever gets the lock first); a
+        missing one is written: PlexSync watches Plex from its first run (availability)."""
+        if files.read(self.data_dir, now)[1] or not os.path.exists(files.path(self.data_dir)):
             self._transact(now, lambda s: str(s["state"]))
 
     # ------------------------------------------------------------------ transitions
@@ -160,6 +160,20 @@ class Breaker:
             new = STATES[s["state"]].failure(s, now)
             if new == OPEN:
                 s["jobs_affected"] = max(int(s["jobs_affected"]), jobs)
+            return new
+        return self._transact(now, change)
+
+    def trip(self, now: float, *, plex_url: str = "", jobs: int = 0) -> dict[str, Any]:
+        """Open a closed breaker at once (the drain saw a run of unanswered requests on
+        different items: Plex hangs while its /identity still answers)."""
+        def change(s: dict[str, Any]) -> str:
+            if s["state"] != CLOSED:
+                return str(s["state"])
+            if plex_url:
+                s["plex_url"] = plex_url
+            s["failures"] = FAILURE_THRESHOLD - 1
+            new = STATES[CLOSED].failure(s, now)
+            s["jobs_affected"] = jobs
             return new
         return self._transact(now, change)
 
@@ -213,14 +227,15 @@ class Breaker:
     # ------------------------------------------------------------------ plumbing
     def _transact(self, now: float, change: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
         with self._lock(self.data_dir):
-            s, problem = files.read(self.data_dir, now)
+            s, problem = files.read(self.data_dir, now, clamped=False)
             if problem:
                 self._warning(problem)
             old = str(s["state"])
             snapshot = dict(s)
+            files.clamp(s, now)   # written back below when the wall clock stepped
             new = change(s)
             s["state"] = new
-            if problem or s != snapshot:
+            if problem or s != snapshot or not os.path.exists(files.path(self.data_dir)):
                 files.write(self.data_dir, s)
         if new != old:
             for listener in self.listeners:

@@ -400,7 +400,8 @@ class _SetupDown(PlexServerDown):
 
 def _not_an_outage(exc: PlexServerDown) -> PlexServerDown:
     return PlexServerDown(f"{exc} Plex itself answers GET /identity, so this is not an outage: "
-                          "retried a limited number of times.", outage=False)
+                          "retried a limited number of times.", outage=False,
+                          transport=exc.transport)
 
 
 def _failed(job: Job, error: PlexSyncError) -> Outcome:

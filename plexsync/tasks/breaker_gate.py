@@ -104,6 +104,7 @@ class OutageGuard:
         state = breaker.peek(clock())
         self._dirty = bool(state["failures"]) or state["state"] != CLOSED
         self.bucket = TokenBucket(state.get("recovered_at"), clock, sleep)
+        self._sent = plex_requests_sent()
 
     def outage(self, error: BaseException, waiting: int) -> bool:
         """A batch hit an outage; True = stop the drain (the breaker is open)."""
@@ -112,6 +113,11 @@ class OutageGuard:
         self._dirty = True
         state = self.breaker.failure(self.clock(), plex_url=self.plex_url, jobs=waiting)
         return bool(state["state"] != CLOSED)
+
+    def trip(self, waiting: int) -> None:
+        """Open the breaker now (a run of unanswered item requests: drain.NO_ANSWER_RUN)."""
+        self._dirty = True
+        self.breaker.trip(self.clock(), plex_url=self.plex_url, jobs=waiting)
 
     def outcome(self, outcome: Outcome) -> None:
         ok = outcome.kind is not OutcomeKind.FAILED
@@ -124,7 +130,20 @@ class OutageGuard:
                                        error.error_class.value == "PlexServerDown"))
 
     def pace(self) -> None:
-        self.bucket.acquire()
+        """After each job: a job that sent Plex any request spends a token; one that sent
+        nothing (an unchanged scene) spends none and waits for nothing."""
+        sent = plex_requests_sent()
+        self.bucket.acquire(1 if sent > self._sent else 0)
+        self._sent = sent
+
+
+def plex_requests_sent() -> int:
+    """Requests this process sent to Plex so far (plex/session.py counts them; 0 before the
+    first: the module is not even loaded then, and is not imported here for it)."""
+    import sys
+
+    session = sys.modules.get("plexsync.plex.session")
+    return int(session.SENT[0]) if session is not None else 0
 
 
 def recovery_check(ctx: TaskContext, prober: Prober | None = None) -> None:

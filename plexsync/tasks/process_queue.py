@@ -52,6 +52,7 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
         counts = queue.counts()
         stop = gate.check_before_drain(ctx, breaker, counts["pending"] + counts["retrying"])
         if stop is not None:   # the breaker is open: wake up for the next probe instead
+            queue.markers.fulfil()
             next_probe = stop.pop("_next_probe_epoch")
             arm_timer(ctx, float(next_probe) if next_probe else ctx.clock() + PROBE_STALE_RECHECK)
             return stop

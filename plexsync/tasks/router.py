@@ -111,6 +111,7 @@ def write_settings_snapshot(data_dir: str, settings: Settings) -> None:
         **{f"sync_{name}": settings.syncs(name) for name in SYNC_FIELDS},
         "wake_timer": settings.wake_timer,  # the timer process reads it (timer/state.py)
         "verify_tls": settings.verify_tls,  # so does the timer's Plex probe
+        "plex_url": settings.plex_url,      # and probes this address (the current one)
     }
     path = os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)
     if datadir.read_json(path, {}) != snapshot:
@@ -153,8 +154,9 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
         server_connection=invocation.server_connection,
         started_by_stash=started_by_stash,
     )
-    if invocation.mode != "process_queue":   # Process Queue probes at its start itself
+    if invocation.mode != "process_queue":   # Process Queue probes and arms itself
         _recovery_check(context)
+        _ensure_timer(context)
     from plexsync.tasks.page import record_result
 
     request = invocation.args.get(UI_REQUEST_ARG)
@@ -187,12 +189,20 @@ def _auto_reconcile(context: TaskContext) -> dict[str, Any] | None:
         return None
 
 
+def _ensure_timer(ctx: TaskContext) -> None:
+    """Work due later with no live wake-up timer (killed, never armed): arm one now."""
+    from plexsync.tasks.wake import ensure_timer
+
+    ensure_timer(ctx)
+
+
 def _recovery_check(ctx: TaskContext) -> None:
     """Breaker recovery detection on every invocation: one local file read when closed."""
     from plexsync.resilience import state
 
     current, problem = state.read(ctx.data_dir, ctx.clock())
-    if current["state"] == "closed" and not problem:
+    missing = not os.path.exists(state.path(ctx.data_dir))   # the first run: start watching
+    if current["state"] == "closed" and not problem and not missing:
         return
     from plexsync.tasks.breaker_gate import recovery_check
 
