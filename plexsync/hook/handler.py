@@ -128,8 +128,8 @@ BREAKER_FILE = "breaker.json"   # resilience.state.FILE (tests/hook/test_handler
 
 
 def _probe_pending(data_dir: str, now: float) -> bool:
-    """`resilience.state.probe_pending`, imported only when the breaker has a file: where Plex
-    never failed there is nothing to read, and no module to load (docs/performance.md)."""
+    """`resilience.state.probe_pending`, imported only when the breaker has a file (the first
+    task writes it): before that there is nothing to read, and no module to load."""
     if not os.path.exists(os.path.join(data_dir, BREAKER_FILE)):
         return False
     from plexsync.resilience import state as breaker_state

@@ -17,7 +17,7 @@ from typing import Any
 
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
-from plexsync.errors import ConfigError, PlexAuth, PlexSyncError
+from plexsync.errors import ConfigError, PlexAuth, PlexSyncError, StashError
 from plexsync.resilience import history, probe
 from plexsync.resilience import state as breaker_state
 from plexsync.tasks.wake import ensure_timer, stash_login, work_due
@@ -74,6 +74,14 @@ def check_settings(ctx: TaskContext) -> dict[str, Any]:
 def check_stash(ctx: TaskContext) -> dict[str, Any]:
     try:
         total, _ = ctx.stash.scene_id_page(None, 1, 1)
+    except StashError as exc:
+        if exc.unreachable:   # its message names the cause (refused credentials, no answer)
+            return check("stash", False, log.redact(str(exc)),
+                         "Check that Stash is running, and run the task from Stash again; "
+                         "from the CLI, check --stash-url and --api-key.")
+        return check("stash", False, log.redact(f"Stash did not answer ({_short(exc)})."),
+                     "Check that Stash is running and that the CLI's --stash-url and "
+                     "--api-key are right.")
     except Exception as exc:
         return check("stash", False, log.redact(f"Stash did not answer ({_short(exc)})."),
                      "Check that Stash is running and that the CLI's --stash-url and "
