@@ -110,10 +110,6 @@ class PlexClient:
             self._session = session
         return self._session
 
-    @property
-    def connected(self) -> bool:
-        return self._server is not None
-
     def connect(self) -> None:
         """`PlexServer(...)`: one `GET /`. Raises PlexAuth / PlexServerDown / PlexBadRequest,
         or ConfigError when what answers at plex_url is not a Plex Media Server (a 404, a body

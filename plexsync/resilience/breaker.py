@@ -1,4 +1,4 @@
-"""The circuit breaker (docs/outages.md), pybreaker style: one class per state.
+"""The circuit breaker (docs/outages.md): its transitions in one table (`TRANSITIONS`).
 
 closed ──5 consecutive outage failures──▶ open ──probe due, one taker──▶ half_open
   ▲                                         ▲                               │
@@ -23,9 +23,11 @@ Invariants and failure behaviour:
 from __future__ import annotations
 
 import os
+from enum import Enum
 
 from plexsync.resilience import history
 from plexsync.resilience import state as files
+from plexsync.resilience.state import Circuit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ PROBE_BASE = files.PROBE_BASE
 PROBE_CAP = files.PROBE_CAP
 PROBE_STALE = files.PROBE_STALE
 
-CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+CLOSED, OPEN, HALF_OPEN = Circuit.CLOSED, Circuit.OPEN, Circuit.HALF_OPEN
 
 
 def next_delay(previous: float) -> float:
@@ -49,62 +51,32 @@ def next_delay(previous: float) -> float:
     return PROBE_BASE if previous <= 0 else min(PROBE_CAP, previous * 2)
 
 
-class BreakerState:
-    """One state's rules; each method mutates the state dict and returns the new state name."""
-
-    name = ""
-
-    def failure(self, s: dict[str, Any], now: float) -> str:
-        return self.name
-
-    def success(self, s: dict[str, Any], now: float) -> str:
-        return self.name
-
-    def may_probe(self, s: dict[str, Any], now: float) -> bool:
-        return False
+class Event(Enum):
+    FAILURE = "failure"   # an outage failure, or a failed probe
+    SUCCESS = "success"   # Plex answered a real request, or a good probe
 
 
-class ClosedState(BreakerState):
-    name = CLOSED
-
-    def failure(self, s: dict[str, Any], now: float) -> str:
-        s["failures"] = int(s["failures"]) + 1
-        if s["failures"] < FAILURE_THRESHOLD:
-            return CLOSED
-        s.update(opened_at=now, jobs_affected=0)
-        _schedule_probe(s, now, 0.0)
-        return OPEN
-
-    def success(self, s: dict[str, Any], now: float) -> str:
-        s["failures"] = 0
+def _count_failure(s: dict[str, Any], now: float) -> Circuit:
+    s["failures"] = int(s["failures"]) + 1
+    if s["failures"] < FAILURE_THRESHOLD:
         return CLOSED
+    s.update(opened_at=now, jobs_affected=0)
+    _schedule_probe(s, now, 0.0)
+    return OPEN
 
 
-class OpenState(BreakerState):
-    name = OPEN
-
-    def may_probe(self, s: dict[str, Any], now: float) -> bool:
-        return now >= float(s["next_probe_at"] or 0)
-
-    def success(self, s: dict[str, Any], now: float) -> str:
-        return _close(s, now)
+def _reset(s: dict[str, Any], now: float) -> Circuit:
+    s["failures"] = 0
+    return CLOSED
 
 
-class HalfOpenState(BreakerState):
-    name = HALF_OPEN
-
-    def may_probe(self, s: dict[str, Any], now: float) -> bool:
-        return not files.prober_alive(s, now)
-
-    def failure(self, s: dict[str, Any], now: float) -> str:
-        _schedule_probe(s, now, float(s["probe_delay"]))
-        return OPEN
-
-    def success(self, s: dict[str, Any], now: float) -> str:
-        return _close(s, now)
+def _stay_open(s: dict[str, Any], now: float) -> Circuit:
+    return OPEN   # failures while open change nothing: the probe schedule decides
 
 
-STATES: dict[str, BreakerState] = {c.name: c() for c in (ClosedState, OpenState, HalfOpenState)}
+def _reopen(s: dict[str, Any], now: float) -> Circuit:
+    _schedule_probe(s, now, float(s["probe_delay"]))
+    return OPEN
 
 
 def _schedule_probe(s: dict[str, Any], now: float, previous: float) -> None:
@@ -113,13 +85,36 @@ def _schedule_probe(s: dict[str, Any], now: float, previous: float) -> None:
              probe_started_at=None)
 
 
-def _close(s: dict[str, Any], now: float) -> str:
+def _close(s: dict[str, Any], now: float) -> Circuit:
     if s.get("opened_at") is not None:
         history.append(s, float(s["opened_at"]), now, int(s.get("jobs_affected") or 0))
         s["recovered_at"] = now
     s.update(failures=0, opened_at=None, next_probe_at=None, probe_delay=0.0, probe_owner=None,
              probe_started_at=None, jobs_affected=0)
     return CLOSED
+
+
+# Every transition, in one place: (state, event) -> the change it makes, returning the new state.
+TRANSITIONS: dict[tuple[Circuit, Event], Callable[[dict[str, Any], float], Circuit]] = {
+    (CLOSED, Event.FAILURE): _count_failure,
+    (CLOSED, Event.SUCCESS): _reset,
+    (OPEN, Event.FAILURE): _stay_open,
+    (OPEN, Event.SUCCESS): _close,
+    (HALF_OPEN, Event.FAILURE): _reopen,
+    (HALF_OPEN, Event.SUCCESS): _close,
+}
+
+
+def apply(s: dict[str, Any], event: Event, now: float) -> Circuit:
+    """One transition of the table on the state dict `s` (mutated); returns the new state."""
+    return TRANSITIONS[(Circuit(s["state"]), event)](s, now)
+
+
+def may_probe(s: dict[str, Any], now: float) -> bool:
+    """Open: once the next probe is due. Half-open: once its prober is gone (pid) or stale."""
+    if s["state"] == OPEN:
+        return now >= float(s["next_probe_at"] or 0)
+    return s["state"] == HALF_OPEN and not files.prober_alive(s, now)
 
 
 class Breaker:
@@ -157,7 +152,7 @@ class Breaker:
         def change(s: dict[str, Any]) -> str:
             if plex_url:
                 s["plex_url"] = plex_url
-            new = STATES[s["state"]].failure(s, now)
+            new = apply(s, Event.FAILURE, now)
             if new == OPEN:
                 s["jobs_affected"] = max(int(s["jobs_affected"]), jobs)
             return new
@@ -172,7 +167,7 @@ class Breaker:
             if plex_url:
                 s["plex_url"] = plex_url
             s["failures"] = FAILURE_THRESHOLD - 1
-            new = STATES[CLOSED].failure(s, now)
+            new = apply(s, Event.FAILURE, now)
             s["jobs_affected"] = jobs
             return new
         return self._transact(now, change)
@@ -182,7 +177,7 @@ class Breaker:
         def change(s: dict[str, Any]) -> str:
             if s["state"] == CLOSED and not s["failures"]:
                 return CLOSED
-            return STATES[s["state"]].success(s, now)
+            return apply(s, Event.SUCCESS, now)
         return self._transact(now, change)
 
     def note_jobs(self, now: float, jobs: int) -> None:
@@ -200,7 +195,7 @@ class Breaker:
 
         def change(s: dict[str, Any]) -> str:
             nonlocal taken
-            if not STATES[s["state"]].may_probe(s, now):
+            if not may_probe(s, now):
                 return str(s["state"])
             taken = True
             s.update(probe_owner=self.owner, probe_started_at=now)
@@ -213,19 +208,12 @@ class Breaker:
         def change(s: dict[str, Any]) -> str:
             if s["state"] != HALF_OPEN or s.get("probe_owner") != self.owner:
                 return str(s["state"])   # someone else took over a stale probe meanwhile
-            return HALF_OPEN_STATE.success(s, now) if ok else HALF_OPEN_STATE.failure(s, now)
+            return apply(s, Event.SUCCESS if ok else Event.FAILURE, now)
         return self._transact(now, change)
-
-    def set_plex_url(self, now: float, url: str) -> None:
-        def change(s: dict[str, Any]) -> str:
-            s["plex_url"] = url
-            return str(s["state"])
-        current = self.peek(now)
-        if current.get("plex_url") != url:
-            self._transact(now, change)
 
     # ------------------------------------------------------------------ plumbing
     def _transact(self, now: float, change: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+        """`change` mutates the state under the lock and returns the new state's name."""
         with self._lock(self.data_dir):
             s, problem = files.read(self.data_dir, now, clamped=False)
             if problem:
@@ -247,9 +235,6 @@ class Breaker:
                    "treated as closed and rewritten.")
         if self._warn is not None:
             self._warn(message)
-
-
-HALF_OPEN_STATE = STATES[HALF_OPEN]
 
 
 def counts_as_failure(error: BaseException) -> bool:

@@ -19,6 +19,7 @@ Invariants and failure behaviour:
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 
 from plexsync.core import datadir
 from plexsync.core import fastjson as json
@@ -28,6 +29,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from contextlib import AbstractContextManager
     from typing import Any
+
+class Circuit(StrEnum):
+    """The breaker's state, as `breaker.json` spells it."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
 
 FILE = "breaker.json"
 LOCK = "breaker.json.lock"
@@ -46,7 +55,7 @@ def fresh(now: float) -> dict[str, Any]:
     """A closed breaker that has watched Plex since `now`, with no outage recorded."""
     return {
         "version": VERSION,
-        "state": "closed",
+        "state": Circuit.CLOSED.value,
         "failures": 0,
         "opened_at": None,         # start of the ongoing outage
         "next_probe_at": None,     # when open: the next probe is due then
@@ -69,7 +78,7 @@ def parse(raw: bytes, now: float) -> tuple[dict[str, Any], str]:
         doc = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return fresh(now), "truncated or not JSON"
-    if not isinstance(doc, dict) or doc.get("state") not in ("closed", "open", "half_open"):
+    if not isinstance(doc, dict) or doc.get("state") not in tuple(Circuit):
         return fresh(now), "not a breaker state"
     state = fresh(now)
     for key, default in list(state.items()):
@@ -126,9 +135,9 @@ def probe_pending(data_dir: str, now: float) -> bool:
     """The hook's check: the breaker is open and its next probe is still ahead. One small
     file read; a missing or damaged file is False (the hook then behaves as with no outage)."""
     state, problem = read(data_dir, now)
-    if problem or state["state"] == "closed":
+    if problem or state["state"] == Circuit.CLOSED:
         return False
-    if state["state"] == "half_open":   # unless its prober died: the drain takes it over
+    if state["state"] == Circuit.HALF_OPEN:   # unless its prober died: the drain takes it over
         return prober_alive(state, now)
     return now < float(state.get("next_probe_at") or 0)
 

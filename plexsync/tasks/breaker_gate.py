@@ -22,6 +22,7 @@ from typing import Any
 
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
+from plexsync.errors import ErrorClass
 from plexsync.queue.model import Outcome, OutcomeKind
 from plexsync.resilience import history, probe
 from plexsync.resilience.breaker import CLOSED, OPEN, Breaker, counts_as_failure
@@ -89,8 +90,7 @@ def check_before_drain(ctx: TaskContext, breaker: Breaker, waiting: int,
     log.warning(f"Plex is down since {since}; {when}. Process Queue stops here; "
                 f"{waiting} queued job(s) wait without using retries.")
     return {"stopped": "circuit_open", "circuit": state["state"], "down_since": since,
-            "next_probe_at": _at(next_at), "waiting": waiting,
-            "_next_probe_epoch": next_at}
+            "next_probe_at": _at(next_at), "waiting": waiting}
 
 
 class OutageGuard:
@@ -127,7 +127,7 @@ class OutageGuard:
             self._dirty = False
         # the bucket slows for server trouble only, not for scenes Plex has no item for
         self.bucket.outcome(ok or not (error is not None and
-                                       error.error_class.value == "PlexServerDown"))
+                                       error.error_class is ErrorClass.PLEX_SERVER_DOWN))
 
     def pace(self) -> None:
         """After each job: a job that sent Plex any request spends a token; one that sent

@@ -20,6 +20,7 @@ from plexsync.core.log import log
 from plexsync.errors import ConfigError, PlexAuth, PlexSyncError, StashError
 from plexsync.resilience import history, probe
 from plexsync.resilience import state as breaker_state
+from plexsync.resilience.state import Circuit
 from plexsync.tasks.wake import ensure_timer, stash_login, work_due
 from plexsync.timer.state import timer_status
 
@@ -225,7 +226,7 @@ def check_breaker(ctx: TaskContext) -> dict[str, Any]:
     summary = history.summary(state, now)
     last = summary["history"][0] if summary["history"] else None
     details = {"circuit": state["state"], "last_outage": last, "ongoing": summary["ongoing"]}
-    if state["state"] != "closed":
+    if state["state"] != Circuit.CLOSED:
         return check("breaker", False,
                      f"The circuit breaker is {state['state']}: Plex has been down since "
                      f"{history.iso(state.get('opened_at'))}.",

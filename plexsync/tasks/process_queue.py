@@ -53,7 +53,7 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
         stop = gate.check_before_drain(ctx, breaker, counts["pending"] + counts["retrying"])
         if stop is not None:   # the breaker is open: wake up for the next probe instead
             queue.markers.fulfil()
-            next_probe = stop.pop("_next_probe_epoch")
+            next_probe = breaker.peek(ctx.clock()).get("next_probe_at")
             arm_timer(ctx, float(next_probe) if next_probe else ctx.clock() + PROBE_STALE_RECHECK)
             return stop
         guard = gate.OutageGuard(breaker, ctx.clock, ctx.sleep, settings.plex_url)
@@ -78,6 +78,6 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
 
 def wake_at(due: float, now: float, stopped: str) -> float:
     """When the timer should ask for the next drain, given the queue's earliest due time."""
-    if stopped == "plex_down":
+    if stopped == StopReason.PLEX_DOWN:
         return max(due, now + PLEX_DOWN_RECHECK)
     return max(due, now + MIN_GAP)

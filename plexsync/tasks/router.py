@@ -199,10 +199,11 @@ def _ensure_timer(ctx: TaskContext) -> None:
 def _recovery_check(ctx: TaskContext) -> None:
     """Breaker recovery detection on every invocation: one local file read when closed."""
     from plexsync.resilience import state
+    from plexsync.resilience.state import Circuit
 
     current, problem = state.read(ctx.data_dir, ctx.clock())
     missing = not os.path.exists(state.path(ctx.data_dir))   # the first run: start watching
-    if current["state"] == "closed" and not problem and not missing:
+    if current["state"] == Circuit.CLOSED and not problem and not missing:
         return
     from plexsync.tasks.breaker_gate import recovery_check
 

@@ -200,9 +200,10 @@ class WakeTimer:
     def _plex_answers(self, now: float) -> bool:
         """The breaker's part: False = it stays open (re-armed for the next probe)."""
         from plexsync.resilience import state as breaker_file
+        from plexsync.resilience.state import Circuit
 
         current = breaker_file.read(self.data_dir, now)[0]
-        if current["state"] == "closed":
+        if current["state"] == Circuit.CLOSED:
             return True
         from plexsync.resilience.breaker import Breaker
 
@@ -221,14 +222,14 @@ class WakeTimer:
                 result = self.probe(url)
             current = breaker.end_probe(self.clock(), bool(result.ok))
             _say(f"Plex probe: {'answers' if result.ok else 'down'} ({result.detail})")
-            if current["state"] == "closed":
+            if current["state"] == Circuit.CLOSED:
                 return True
         else:
             current = breaker.peek(now)
-            if current["state"] == "closed":
+            if current["state"] == Circuit.CLOSED:
                 return True
         at = current.get("next_probe_at")
-        if current["state"] != "open" or not at:   # another live process probes right now
+        if current["state"] != Circuit.OPEN or not at:   # another live process probes right now
             at = now + breaker_file.PROBE_BASE
         self._rearm(float(at), now)
         _say(f"Plex is down; next probe in {max(MIN_REARM, float(at) - now):.0f} s")
