@@ -103,6 +103,9 @@ query PlexSyncReconcilePage($scene_filter: SceneFilterType, $filter: FindFilterT
 }
 """
 
+# Health Check's minimum-version check (tasks/health.py).
+STASH_VERSION = "query PlexSyncStashVersion { version { version } }"
+
 DOCUMENTS: dict[str, str] = {
     "PLUGIN_CONFIG": PLUGIN_CONFIG,
     "CONFIGURE_PLUGIN": CONFIGURE_PLUGIN,
@@ -113,4 +116,5 @@ DOCUMENTS: dict[str, str] = {
     "SCENE_ID_PAGE": SCENE_ID_PAGE,
     "SCENES_BY_PATH": SCENES_BY_PATH,
     "RECONCILE_SCENE_PAGE": RECONCILE_SCENE_PAGE,
+    "STASH_VERSION": STASH_VERSION,
 }
