@@ -1,8 +1,9 @@
 // PlexSync page for Stash's UI (docs/ui.md). Plain JavaScript, no build step: Stash loads this
 // file as a classic <script> before its first render, so everything runs inside one IIFE with no
 // import/export. It uses Stash's own React from window.PluginApi (a second React copy would break
-// hooks), talks only to Stash's same-origin /graphql endpoint and fetches nothing else, so the
-// page works offline and within Stash's Content-Security-Policy.
+// hooks), talks only to Stash's own GraphQL endpoint (`graphql` under Stash's <base href>, so it
+// works behind a reverse proxy under a subpath) and fetches nothing else, so the page works
+// offline and within Stash's Content-Security-Policy. Needs Stash v0.26.0 or later.
 //
 // Data: the `page_status` plugin operation (runPluginOperation; plexsync/tasks/page.py) answers
 // the status JSON from local state only, so the page polls it. Buttons queue the plugin's tasks

@@ -26,7 +26,7 @@ from plexsync.tasks.wake import stash_login
 from plexsync.timer.state import timer_status
 
 SAMPLE = 20
-MIN_STASH_VERSION = "v0.26.0"    # docs/install.md#requirements
+MIN_STASH_VERSION = "v0.26.0"    # docs/install.md#stash-version
 MIN_STASH = (0, 26, 0)
 PLEX_PATH_LIMIT = 5000           # index rows read for the path_map check
 NETWORK_FS = {"nfs", "nfs4", "cifs", "smb", "smbfs", "smb3", "afs", "9p", "ncpfs",
@@ -86,7 +86,7 @@ def check_stash(ctx: TaskContext) -> dict[str, Any]:
 
 
 def check_stash_version(ctx: TaskContext) -> dict[str, Any]:
-    """Stash's `version` against MIN_STASH_VERSION (docs/install.md#requirements): older Stash
+    """Stash's `version` against MIN_STASH_VERSION (docs/install.md#stash-version): older Stash
     lacks GraphQL fields the PlexSync page sends (v0.24 fails all four of its documents, v0.25
     has no `Job.error`). A version that does not parse (a development build) passes."""
     try:

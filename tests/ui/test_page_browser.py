@@ -179,13 +179,19 @@ def assert_clean(browser: WebDriver, ui: StashUI) -> None:
     assert browser.execute_script("return window.__cspViolations") == []
 
 
-def screenshot(browser: WebDriver, tmp_path: Path, name: str, width: int) -> None:
+def screenshot(browser: WebDriver, tmp_path: Path, name: str, width: int,
+               whole: bool = True) -> None:
+    """The window's view, or (`whole`) the whole page at `width`: the window grows until the
+    document fits in it."""
     target = IMG / name if os.environ.get("PLEXSYNC_UPDATE_SCREENSHOT") == "1" else (
         tmp_path / name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(width, int(height) + 90)   # the window's frame is not viewport
-    time.sleep(0.3)   # let the resized layout paint before the capture (not a wait for state)
+    for _ in range(3 if whole else 0):
+        missing = browser.execute_script(
+            "return document.documentElement.scrollHeight - window.innerHeight")
+        if int(missing) <= 0:
+            break
+        browser.set_window_size(width, browser.get_window_size()["height"] + int(missing))
     assert browser.save_screenshot(str(target))
 
 
@@ -440,11 +446,15 @@ def test_on_a_phone_the_entry_closes_the_menu_and_looks_like_stashs(
                 By.CSS_SELECTOR, ".navbar-collapse.show"), "the menu")
             return menu
 
-        def menu_closed() -> bool:
-            return not browser.find_elements(By.CSS_SELECTOR, ".navbar-collapse.show")
+        def menu_closed() -> bool:   # and done collapsing (Bootstrap animates it)
+            return not browser.find_elements(
+                By.CSS_SELECTOR, ".navbar-collapse.show, .navbar-collapse.collapsing")
 
         entry = wait_for(lambda: open_menu().find_element(
             By.CSS_SELECTOR, 'a[href="/plugins/plexsync"]'), "the PlexSync entry")
+        wait_for(lambda: not browser.find_elements(By.CSS_SELECTOR, ".navbar-collapse.collapsing"),
+                 "the menu to finish opening")
+        screenshot(browser, tmp_path, "plexsync-menu-phone.png", PHONE[0], whole=False)
         browser.execute_script("window.__sameDocument = true;")
         entry.click()
         wait_for(lambda: browser.current_url == ui.ui_url + "/plugins/plexsync", "the route")
