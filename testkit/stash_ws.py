@@ -27,7 +27,6 @@ import select
 import socket
 import struct
 import threading
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -76,8 +75,7 @@ class Subscriptions:
             out.put({"id": sub_id, "type": "next", "payload": {"data": {field: payload}}})
 
 
-def serve(handler: BaseHTTPRequestHandler, schema: GraphQLSchema, subs: Subscriptions,
-          on_subscribe: Callable[[str], None] | None = None) -> None:
+def serve(handler: BaseHTTPRequestHandler, schema: GraphQLSchema, subs: Subscriptions) -> None:
     """Upgrade `handler`'s connection and speak graphql-transport-ws until either side closes.
     Runs in the handler's thread; returns when the socket is done."""
     key = handler.headers.get("Sec-WebSocket-Key") or ""
@@ -114,7 +112,7 @@ def serve(handler: BaseHTTPRequestHandler, schema: GraphQLSchema, subs: Subscrip
             if opcode == PING:
                 _send(sock, PONG, data)
             elif opcode == TEXT:
-                _message(json.loads(data), schema, subs, outbox, mine, on_subscribe)
+                _message(json.loads(data), schema, subs, outbox, mine)
     except (OSError, ValueError):
         return
     finally:
@@ -123,8 +121,7 @@ def serve(handler: BaseHTTPRequestHandler, schema: GraphQLSchema, subs: Subscrip
 
 
 def _message(msg: dict[str, Any], schema: GraphQLSchema, subs: Subscriptions,
-             outbox: queue.Queue[dict[str, Any]], mine: list[int],
-             on_subscribe: Callable[[str], None] | None) -> None:
+             outbox: queue.Queue[dict[str, Any]], mine: list[int]) -> None:
     kind = msg.get("type")
     if kind == "connection_init":
         outbox.put({"type": "connection_ack"})
@@ -145,8 +142,6 @@ def _message(msg: dict[str, Any], schema: GraphQLSchema, subs: Subscriptions,
         node = op.selection_set.selections[0]
         field = node.name.value if isinstance(node, FieldNode) else ""
         mine.append(subs.add(field, str(msg.get("id")), outbox))
-        if on_subscribe:
-            on_subscribe(field)
     elif kind == "complete":
         subs.remove_id(str(msg.get("id")), outbox)
 
