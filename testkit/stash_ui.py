@@ -115,7 +115,7 @@ class StashUI(FakeStash):
         self.plugin_enabled = plugin_enabled
         self.fail_operations: str | None = None   # set: runPluginOperation answers this error
         self.operations: list[Any] = []           # runPluginOperation answers, in order
-        self.browser_paths: list[str] = []        # every path as the browser asked for it
+        self.browser_paths: list[str] = []        # every path asked of ui_url, as asked
         self.subscriptions = stash_ws.Subscriptions()
         self.jobs = PluginJobs(self, data_dir)
         self.jobs.on_change = self._job_changed
@@ -156,9 +156,11 @@ class StashUI(FakeStash):
     # ------------------------------------------------------------------ HTTP
 
     def _dispatch(self, handler: _Handler) -> None:
-        with self._log_lock:
-            self.browser_paths.append(handler.path)
-        if self._proxy is not None and handler.server is self._proxy:
+        via_proxy = self._proxy is not None and handler.server is self._proxy
+        if via_proxy or self._proxy is None:   # what was asked of `ui_url`
+            with self._log_lock:
+                self.browser_paths.append(handler.path)
+        if via_proxy:
             path = urllib.parse.urlsplit(handler.path).path
             if path != self.prefix and not path.startswith(self.prefix + "/"):
                 self._reply(handler, (404, b"not behind this proxy\n", "text/plain", {}))

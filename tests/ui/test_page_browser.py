@@ -428,6 +428,11 @@ def test_under_a_stash_prefix_the_page_answers_by_direct_load_and_by_the_entry(
         assert_clean(browser, ui)
         open_page(browser, ui)   # from Stash's home, through the entry
         assert figure(browser, "dlq") == "5"
+        ps(browser, "run-health").click()   # a task queued and followed through the proxy
+        wait_for(lambda: ps(browser, "job-status").text == "FINISHED", "the job's end")
+        wait_for(lambda: ps(browser, "health").find_elements(By.CSS_SELECTOR, "[data-ps-check]"),
+                 "the Health Check result")
+        assert [j.task_name for j in ui.jobs.by_id.values()] == ["Health Check"]
         assert all(p.startswith("/stash/") for p in ui.browser_paths), ui.browser_paths
         assert_clean(browser, ui)
 
