@@ -248,7 +248,7 @@ def test_any_task_runs_the_import_when_it_is_due_and_the_timer_is_armed_for_the_
 def test_status_and_health_check_show_the_last_import_and_the_next(
         fakes: tuple[FakeStash, FakePlex], tmp_path: Path) -> None:
     stash, plex = fakes
-    ids, keys = synced(stash, plex, tmp_path, import_ratings=True)
+    _ids, keys = synced(stash, plex, tmp_path, import_ratings=True)
     plex.play(keys[0], at=T0)
     plex.watch_partly(keys[1], 10_000, at=T0)
     plex.rate_as_user(keys[2], 6.0)
