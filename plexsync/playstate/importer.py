@@ -11,10 +11,13 @@ What counts:
 - plays: rows of `/status/sessions/history/all` of the server owner's account (`OWNER_ACCOUNT`;
   other accounts' plays are skipped even if Plex sends them) on items with a sync record (the
   item PlexSync matched to a scene). Each becomes one `sceneAddPlay` time.
-- resume points: an in-progress item's `viewOffset` becomes `resume_time` when it differs by a
-  second or more; an item played to the end in this pass and no longer in progress clears it.
-- ratings (`import_ratings`): an item rated since the last pass whose `userRating` × 10 differs
-  from the scene's `rating100`. A rating PlexSync wrote equals the scene's, so it is never
+- resume points: an in-progress item's `viewOffset` becomes `resume_time` when it moved since
+  the last pass and differs by a second or more (an unchanged Plex point is not imported again,
+  so one set in Stash meanwhile stands); an item played to the end in this pass, or one that
+  left Plex's in-progress list while Stash still holds the point the import set, clears it.
+- ratings (`import_ratings`): an item rated since the last pass (`lastRatedAt`, Plex's clock;
+  the items at the mark that the last pass saw are not counted again) whose `userRating` × 10
+  differs from the scene's `rating100`. A rating PlexSync wrote equals the scene's, so it is never
   imported back; a scene with a queued, running or dead-lettered job is left alone (its Stash
   value is newer than Plex's, or not yet in Plex).
 Requests per pass: 2 to connect (`GET /`, `GET /library/sections`), ceil(plays / 100) history
@@ -84,6 +87,8 @@ class PlayImport:
         meta = self.store.read_meta()
         since = schedule.high_water(meta, schedule.VIEWED_KEY)
         rated_since = schedule.high_water(meta, schedule.RATED_KEY)
+        resumed = _int_map(meta.get(schedule.RESUME_KEY))       # item → offset imported last
+        rated_edge = set(_int_list(meta.get(schedule.RATED_EDGE_KEY)))
         sections = self.plex.configured_sections()
         self.requests += 2   # GET / and GET /library/sections (connect, section list)
         # --- every Plex read first
@@ -94,21 +99,53 @@ class PlayImport:
             else:
                 plays.append(play)
         progress: dict[int, int] = {}
-        rated: dict[int, ItemPlayState] = {}
+        listed_ratings: dict[int, ItemPlayState] = {}
         for section in sections:
             for item in self._listing(section.id, "inProgress=1"):
                 if item.view_offset_ms > 0:
                     progress[item.rating_key] = item.view_offset_ms
             if self.settings.import_ratings:
                 for item in self._listing(section.id, f"lastRatedAt>>={rated_since}"):
-                    rated[item.rating_key] = item
+                    listed_ratings[item.rating_key] = item
+        # a rating at the mark that the last pass already saw is not new (`>>=` repeats it)
+        rated = {k: i for k, i in listed_ratings.items()
+                 if not (i.rated_at == rated_since and k in rated_edge)}
         # --- which scenes (PlexSync's own matches only)
-        keys = {p.rating_key for p in plays} | set(progress) | set(rated)
+        keys = {p.rating_key for p in plays} | set(progress) | set(rated) | set(resumed)
         scene_of = self._scenes_for(keys)
         summary.unmatched_plays = sum(1 for p in plays if p.rating_key not in scene_of)
         current = self.stash.play_state(sorted(set(scene_of.values()))) if scene_of else {}
         # --- the Stash writes
         changed: set[int] = set()
+        played = self._plays(plays, scene_of, current, summary, changed)
+        self._resume_points(progress, resumed, played, scene_of, current, summary, changed)
+        if rated:
+            summary.ratings = self._ratings(rated, scene_of, current, changed)
+        # --- only now do the marks move (Stash has everything)
+        newest_play = max((p.viewed_at for p in plays), default=since)
+        newest_rating = max((r.rated_at for r in listed_ratings.values()), default=rated_since)
+        newest_rating = max(newest_rating, rated_since)
+        edge = sorted(k for k, i in listed_ratings.items() if i.rated_at == newest_rating)
+        summary.finished_at = self.clock()
+        summary.scenes = len(changed)
+        summary.changed = sorted(changed)[:20]
+        summary.plex_requests = self.requests
+        record = json.dumps(summary.as_output(), sort_keys=True)
+        self.store.update_meta(lambda _m, _n: {
+            schedule.VIEWED_KEY: str(max(newest_play, since)),
+            schedule.RATED_KEY: str(newest_rating),
+            schedule.RATED_EDGE_KEY: json.dumps(edge),
+            schedule.RESUME_KEY: json.dumps({str(k): v for k, v in sorted(progress.items())
+                                             if k in scene_of}),
+            schedule.LAST_KEY: record,
+        })
+        return summary
+
+    def _plays(self, plays: list[Play], scene_of: dict[int, int],
+               current: dict[int, dict[str, Any]], summary: Summary,
+               changed: set[int]) -> set[int]:
+        """`sceneAddPlay` for the plays Stash does not have at that second; the scenes with
+        a play in this pass."""
         played: dict[int, set[int]] = {}
         for play in plays:
             if play.rating_key in scene_of:
@@ -123,37 +160,37 @@ class PlayImport:
                 self.stash.add_plays(scene_id, [_rfc3339(t) for t in new])
                 summary.plays += len(new)
                 changed.add(scene_id)
+        return set(played)
+
+    def _resume_points(self, progress: dict[int, int], resumed: dict[int, int],
+                       played: set[int], scene_of: dict[int, int],
+                       current: dict[int, dict[str, Any]], summary: Summary,
+                       changed: set[int]) -> None:
+        """Plex's resume point where it moved since the last pass (an unchanged one is not
+        re-imported, so a point set in Stash meanwhile stands); cleared when the item was
+        finished in this pass, or left Plex's in-progress list while Stash still holds the
+        point the import set."""
         for rating_key, scene_id in sorted(scene_of.items()):
             scene = current.get(scene_id)
             if scene is None:
                 continue
             resume = float(scene.get("resume_time") or 0.0)
+            before = resumed.get(rating_key)
             if rating_key in progress:
+                if before == progress[rating_key]:
+                    continue
                 wanted = progress[rating_key] / 1000.0
-            elif scene_id in played and resume > 0:
-                wanted = 0.0   # finished in Plex: no resume point any more
+            elif scene_id in played or before is not None:
+                ours = before is not None and abs(resume - before / 1000.0) < RESUME_SLACK
+                if resume <= 0 or not (scene_id in played or ours):
+                    continue
+                wanted = 0.0
             else:
                 continue
             if abs(resume - wanted) >= RESUME_SLACK:
                 self.stash.save_resume_time(scene_id, wanted)
                 summary.resume_points += 1
                 changed.add(scene_id)
-        if rated:
-            summary.ratings = self._ratings(rated, scene_of, current, changed)
-        # --- only now do the marks move (Stash has everything)
-        newest_play = max((p.viewed_at for p in plays), default=since)
-        newest_rating = max((r.rated_at for r in rated.values()), default=rated_since)
-        summary.finished_at = self.clock()
-        summary.scenes = len(changed)
-        summary.changed = sorted(changed)[:20]
-        summary.plex_requests = self.requests
-        record = json.dumps(summary.as_output(), sort_keys=True)
-        self.store.update_meta(lambda _m, _n: {
-            schedule.VIEWED_KEY: str(max(newest_play, since)),
-            schedule.RATED_KEY: str(max(newest_rating, rated_since)),
-            schedule.LAST_KEY: record,
-        })
-        return summary
 
     def _ratings(self, rated: dict[int, ItemPlayState], scene_of: dict[int, int],
                  current: dict[int, dict[str, Any]], changed: set[int]) -> int:
@@ -206,6 +243,22 @@ class PlayImport:
             if len(held) == 1:
                 found[rating_key] = held[0].scene_id
         return found
+
+
+def _int_map(text: str | None) -> dict[int, int]:
+    try:
+        raw = json.loads(text or "{}")
+        return {int(k): int(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    except (ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _int_list(text: str | None) -> list[int]:
+    try:
+        raw = json.loads(text or "[]")
+        return [int(v) for v in raw] if isinstance(raw, list) else []
+    except (ValueError, TypeError):
+        return []
 
 
 def _rfc3339(epoch: int) -> str:

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from plexsync.playstate.status import LAST_KEY, RATED_KEY, VIEWED_KEY
+from plexsync.playstate.status import LAST_KEY, RATED_EDGE_KEY, RATED_KEY, RESUME_KEY, VIEWED_KEY
 
 INTERVAL = 15 * 60.0
 
-__all__ = ["INTERVAL", "LAST_KEY", "RATED_KEY", "VIEWED_KEY", "Due", "due", "high_water"]
+__all__ = ["INTERVAL", "LAST_KEY", "RATED_EDGE_KEY", "RATED_KEY", "RESUME_KEY", "VIEWED_KEY",
+           "Due", "due", "high_water"]
 
 
 @dataclass(frozen=True, slots=True)

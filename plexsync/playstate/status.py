@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 VIEWED_KEY = "play_import_viewed_at"   # history read up to here: next `viewedAt>=` this
 RATED_KEY = "play_import_rated_at"     # ratings read up to here: next `lastRatedAt>>=` this
 LAST_KEY = "play_import_last"          # JSON: the last completed import (importer.Summary)
+RATED_EDGE_KEY = "play_import_rated_edge"   # JSON: items rated exactly at RATED_KEY, seen
+RESUME_KEY = "play_import_resume"      # JSON: item → the resume offset (ms) imported last
 
 
 def last_import(meta: Mapping[str, str]) -> dict[str, Any] | None:

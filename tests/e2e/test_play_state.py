@@ -263,3 +263,41 @@ def test_status_and_health_check_show_the_last_import_and_the_next(
     assert any(line.startswith("Last play-state import") for line in status.log_lines)
     check = next(c for c in health.answer["output"]["checks"] if c["name"] == "play_import")
     assert check["ok"] and check["play_import"] == block
+
+
+def test_a_resume_point_set_in_stash_later_is_not_overwritten_by_an_unchanged_plex_one(
+        fakes: tuple[FakeStash, FakePlex], tmp_path: Path) -> None:
+    stash, plex = fakes
+    ids, keys = synced(stash, plex, tmp_path)
+    plex.watch_partly(keys[0], 120_000, at=T0)
+    import_state(stash, tmp_path)
+    stash.execute("mutation($id: ID!) { sceneSaveActivity(id: $id, resume_time: 500) }",
+                  {"id": str(ids[0])})        # watched on in Stash's own player
+
+    out = import_state(stash, tmp_path)
+
+    assert stash.scene(ids[0])["resume_time"] == 500.0 and out["resume_points"] == 0
+    plex.watch_partly(keys[0], 900_000, at=T0 + 60)   # then on in Plex again
+
+    out = import_state(stash, tmp_path)
+
+    assert stash.scene(ids[0])["resume_time"] == 900.0 and out["resume_points"] == 1
+
+
+def test_a_rating_changed_in_stash_after_an_import_is_not_imported_again(
+        fakes: tuple[FakeStash, FakePlex], tmp_path: Path) -> None:
+    stash, plex = fakes
+    ids, keys = synced(stash, plex, tmp_path, import_ratings=True, sync_rating=False)
+    plex.rate_as_user(keys[0], 9.0)
+    import_state(stash, tmp_path)
+    assert stash.scene(ids[0])["rating100"] == 90
+    stash.update_scene(ids[0], rating100=70)   # the user disagrees, in Stash
+
+    out = import_state(stash, tmp_path)
+
+    assert stash.scene(ids[0])["rating100"] == 70 and out["ratings"] == 0
+    plex.rate_as_user(keys[0], 10.0, at=int(time.time()) + 5)   # rated again in Plex, later
+
+    out = import_state(stash, tmp_path)
+
+    assert stash.scene(ids[0])["rating100"] == 100 and out["ratings"] == 1
