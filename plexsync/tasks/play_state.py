@@ -20,7 +20,7 @@ from typing import Any
 
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
-from plexsync.errors import PlexServerDown
+from plexsync.errors import PlexServerDown, StashError
 from plexsync.playstate import schedule
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.tasks import breaker_gate as gate
@@ -64,6 +64,11 @@ def import_once(ctx: TaskContext, trigger: str) -> dict[str, Any]:
             raise PlexServerDown(f"Play-state import stopped, nothing was imported: {exc} The "
                                  "next import (at "
                                  f"{_at(now + schedule.INTERVAL)}) reads the same plays again.") \
+                from None
+        except StashError as exc:
+            raise StashError(f"Play-state import stopped halfway: {exc}; what Stash took is "
+                             "kept, and the next import (at "
+                             f"{_at(now + schedule.INTERVAL)}) adds the rest, none twice.") \
                 from None
     finally:
         store.close()

@@ -301,3 +301,31 @@ def test_a_rating_changed_in_stash_after_an_import_is_not_imported_again(
     out = import_state(stash, tmp_path)
 
     assert stash.scene(ids[0])["rating100"] == 100 and out["ratings"] == 1
+
+
+def test_stash_failing_halfway_loses_no_play_and_doubles_none(
+        fakes: tuple[FakeStash, FakePlex], tmp_path: Path) -> None:
+    stash, plex = fakes
+    ids, keys = synced(stash, plex, tmp_path)
+    plex.play(keys[0], at=T0)
+    plex.play(keys[1], at=T0 + 60)
+    real = stash._scene_add_play
+    calls: list[str] = []
+
+    def second_one_fails(info: Any, id: str, times: list[str] | None = None) -> Any:
+        calls.append(id)
+        if len(calls) == 2:
+            raise ValueError("database is locked")
+        return real(info, id, times)
+
+    stash._scene_add_play = second_one_fails  # type: ignore[method-assign]
+    run = run_plugin(stash.task_input({"mode": "import_play_state"}), tmp_path)
+    stash._scene_add_play = real  # type: ignore[method-assign]
+
+    assert run.answer.get("error") and "adds the rest, none twice" in run.answer["error"]
+    assert plays(stash, ids[0]) == [iso(T0)] and plays(stash, ids[1]) == []
+
+    out = import_state(stash, tmp_path)   # the marks did not move: the same plays again
+
+    assert plays(stash, ids[0]) == [iso(T0)] and plays(stash, ids[1]) == [iso(T0 + 60)]
+    assert out["plays"] == 1
