@@ -375,6 +375,10 @@ def test_each_button_runs_its_task_and_the_page_follows_the_job_to_its_end(
         # the page shows the task's own error, which Stash only logs.
         assert "cannot connect to Plex at http://127.0.0.1:9" in wait_for(
             lambda: ps(browser, "job-error"), "the task's error").text
+        job = click_and_follow(ps(browser, "run-play-import"), exit_code=1)
+        assert job.task_name == "Import Plex Play State"
+        assert "cannot connect to Plex" in wait_for(
+            lambda: ps(browser, "job-error"), "the task's error").text
         job = click_and_follow(ps(browser, "run-health"))
         assert job.task_name == "Health Check"
         checks = wait_for(lambda: ps(browser, "health").find_elements(
