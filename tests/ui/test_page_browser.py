@@ -1,58 +1,40 @@
-"""The PlexSync page (ui/plexsync.js) inside Stash's real frontend, in headless Chromium.
+"""The PlexSync page's content, buttons and links inside Stash's real frontend (v0.30.1, from
+`../shared/stash-ui/build`), in headless Chromium (tests/ui/browser.py).
 
-Each test boots Stash's own v0.30.1 build (`../shared/stash-ui/build`) from the Stash UI test
-server (testkit/stash_ui.py), which serves it as Stash's Go server does, loads the plugin's UI
-files the way Stash loads them, answers GraphQL on Stash's real schema and runs the real plugin
-for `runPluginOperation` and for the tasks the buttons queue. Every test ends by checking that
-the browser logged no console error, saw no Content-Security-Policy violation and loaded
-nothing from another origin.
-
-The browser is Debian's `chromium` driven by Selenium through `chromium-driver` (.ci/run
-installs both). Without them these tests skip, saying so, unless PLEXSYNC_REQUIRE_BROWSER=1
-(set by CI), which turns the skip into a failure; a missing Stash build fails them likewise.
-
-PLEXSYNC_UPDATE_SCREENSHOT=1 writes the screenshots to docs/img/ (desktop: plexsync-page.png,
-phone: plexsync-page-phone.png); otherwise they go to the test's tmp folder.
+Each test boots Stash's own frontend from the Stash UI test server (testkit/stash_ui.py), which
+serves it as Stash's Go server does, loads the plugin's UI files the way Stash loads them,
+answers GraphQL on Stash's real schema and runs the real plugin for `runPluginOperation` and
+for the tasks the buttons queue. Every test checks that the browser logged no console error,
+saw no Content-Security-Policy violation and loaded nothing from another origin.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from selenium.webdriver.support.ui import Select
 
 from plexsync.tasks.page import record_result
 from testkit.page_state import DEAD, TITLES, seed_mixed
-from testkit.stash_ui import BUILD_DIR, StashUI
-
-ROOT = Path(__file__).resolve().parents[2]
-IMG = ROOT / "docs" / "img"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-WAIT = 30.0
-DESKTOP = (1400, 1000)
-PHONE = (420, 900)
-# Runs before any of the page's scripts: records every CSP violation the page sees.
-CSP_WATCH = """window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.blockedURI + " " + e.violatedDirective);
-});"""
-
-try:
-    from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.chrome.webdriver import WebDriver
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.remote.webelement import WebElement
-    from selenium.webdriver.support.ui import Select
-except ImportError:  # pragma: no cover - requirements-dev.txt installs it
-    webdriver = None  # type: ignore[assignment]
+from testkit.stash_ui import StashUI
+from tests.ui.browser import (
+    DESKTOP,
+    By,
+    WebDriver,
+    WebElement,
+    assert_clean,
+    block,
+    boot,
+    figure,
+    open_page,
+    page_shown,
+    ps,
+    screenshot,
+    stash,
+    wait_for,
+)
 
 HEALTH_FIX = "Start Plex Media Server, or correct plex_url (host and port, usually 32400)."
 HEALTH: dict[str, Any] = {"ok": False, "checks": [
@@ -60,139 +42,6 @@ HEALTH: dict[str, Any] = {"ok": False, "checks": [
     {"name": "plex_reachable", "ok": False, "fix": HEALTH_FIX,
      "problem": "Plex does not answer GET /identity at http://plex:32400 (connection refused)."},
 ]}
-
-
-def _need(what: str) -> None:
-    if os.environ.get("PLEXSYNC_REQUIRE_BROWSER") == "1":
-        pytest.fail(what)
-    pytest.skip(what)
-
-
-@pytest.fixture(scope="module")
-def driver() -> Iterator[WebDriver]:
-    missing = [name for name, found in (("selenium", webdriver), ("chromium", CHROMIUM),
-                                        ("chromedriver", CHROMEDRIVER)) if found is None]
-    if missing:
-        _need(f"browser test needs {', '.join(missing)} (apt-get install chromium "
-              "chromium-driver; pip install selenium)")
-    if not (BUILD_DIR / "index.html").is_file():
-        _need(f"Stash's frontend build is not at {BUILD_DIR} (CI has it beside the repository)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                f"--window-size={DESKTOP[0]},{DESKTOP[1]}", "--lang=en-US"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)),
-                               options=options)
-    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CSP_WATCH})
-    try:
-        yield browser
-    finally:
-        browser.quit()
-
-
-@pytest.fixture
-def browser(driver: WebDriver) -> Iterator[WebDriver]:
-    """The shared browser at desktop size with an empty console log."""
-    driver.set_window_size(*DESKTOP)
-    console_log(driver)
-    yield driver
-    driver.get("about:blank")   # stop polling before the test's server goes away
-
-
-def console_log(browser: WebDriver) -> list[dict[str, Any]]:
-    """The console entries since the last call (chromedriver's `goog:loggingPrefs` log)."""
-    entries: list[dict[str, Any]] = browser.execute("getLog", {"type": "browser"})["value"]
-    return entries
-
-
-def stash(data_dir: Path, **options: Any) -> StashUI:
-    """A Stash UI server whose library holds scenes 1..405 (the seeded dead letters' scenes
-    among them, titled as testkit.page_state.TITLES says; 405 has no title)."""
-    ui = StashUI(str(data_dir), **options)
-    for scene_id in range(1, max(DEAD) + 1):
-        ui.add_scene(title=TITLES.get(scene_id, ""), files=[{
-            "path": f"/media/videos/scene-{scene_id}.mp4", "size": 1000, "duration": 60}])
-    return ui
-
-
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except WebDriverException as exc:   # element not there yet / went stale
-            last = exc
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}" + (f" ({last})" if last else ""))
-
-
-def ps(scope: WebDriver | WebElement, name: str) -> WebElement:
-    return scope.find_element(By.CSS_SELECTOR, f'[data-ps="{name}"]')
-
-
-def block(browser: WebDriver, name: str) -> WebElement:
-    return browser.find_element(By.CSS_SELECTOR, f'[data-ps-block="{name}"]')
-
-
-def figure(browser: WebDriver, name: str) -> str:
-    return str(ps(browser, name).find_element(By.CLASS_NAME, "plexsync-figure-value").text)
-
-
-def page_shown(browser: WebDriver) -> Any:
-    return browser.find_elements(By.CSS_SELECTOR, '[data-ps-block="queue"]')
-
-
-def boot(browser: WebDriver, url: str) -> None:
-    """Load a URL and wait until Stash's frontend has rendered its navigation bar."""
-    browser.get(url)
-    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".top-nav .navbar-brand"),
-             "Stash's navigation bar")
-
-
-def open_page(browser: WebDriver, ui: StashUI) -> dict[str, Any]:
-    """Boot Stash's home, follow the PlexSync entry (a client-side route change: the document
-    is not reloaded) and wait for the first status answer; returns that answer."""
-    boot(browser, ui.ui_url + "/")
-    browser.execute_script("window.__sameDocument = true;")
-    wait_for(lambda: ps(browser, "nav-link"), "the PlexSync entry in the navigation bar").click()
-    wait_for(lambda: browser.current_url == ui.ui_url + "/plugins/plexsync", "the page's route")
-    wait_for(lambda: page_shown(browser), "the queue block")
-    assert browser.execute_script("return window.__sameDocument === true;"), (
-        "following the entry reloaded the document")
-    assert ui.operations, "the page rendered without asking the plugin"
-    return dict(ui.operations[-1])
-
-
-def assert_clean(browser: WebDriver, ui: StashUI) -> None:
-    """No console error, no CSP violation, nothing from another origin."""
-    errors = [e["message"] for e in console_log(browser) if e["level"] == "SEVERE"]
-    assert errors == [], errors
-    origin = ui.ui_url.split("/", 3)[:3]
-    urls = browser.execute_script(
-        "return performance.getEntriesByType('resource').map(e => e.name)")
-    assert [u for u in urls if str(u).split("/", 3)[:3] != origin] == []
-    assert browser.execute_script("return window.__cspViolations") == []
-
-
-def screenshot(browser: WebDriver, tmp_path: Path, name: str, width: int,
-               whole: bool = True) -> None:
-    """The window's view, or (`whole`) the whole page at `width`: the window grows until the
-    document fits in it."""
-    target = IMG / name if os.environ.get("PLEXSYNC_UPDATE_SCREENSHOT") == "1" else (
-        tmp_path / name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(3 if whole else 0):
-        missing = browser.execute_script(
-            "return document.documentElement.scrollHeight - window.innerHeight")
-        if int(missing) <= 0:
-            break
-        browser.set_window_size(width, browser.get_window_size()["height"] + int(missing))
-    assert browser.save_screenshot(str(target))
 
 
 # ---------------------------------------------------------------------- the page's content
@@ -409,113 +258,3 @@ def test_a_scene_link_opens_the_scene_in_stash(browser: WebDriver, tmp_path: Pat
         assert browser.execute_script("return window.__sameDocument === true;")
         # Not checked past this point: Stash's own scene player loads Google's Cast script
         # (its CSP allows www.gstatic.com) and the scene's media, which the fake does not serve.
-
-
-# ---------------------------------------------------------------------- proxy, phone, theme
-
-
-def test_under_a_stash_prefix_the_page_answers_by_direct_load_and_by_the_entry(
-    browser: WebDriver, tmp_path: Path
-) -> None:
-    seed_mixed(str(tmp_path), time.time())
-    with stash(tmp_path, prefix="/stash") as ui:
-        assert ui.ui_url.endswith("/stash")
-        boot(browser, ui.ui_url + "/plugins/plexsync")
-        wait_for(lambda: page_shown(browser) or browser.find_elements(
-            By.CSS_SELECTOR, '[data-ps="error"]'), "the page's first answer")
-        assert not browser.find_elements(By.CSS_SELECTOR, '[data-ps="error"]'), ps(
-            browser, "error").text
-        assert figure(browser, "dlq") == "5"
-        link = wait_for(lambda: ps(browser, "dlq-newest").find_element(
-            By.LINK_TEXT, TITLES[401]), "the scene titles")
-        assert link.get_attribute("href") == f"{ui.ui_url}/scenes/401"
-        assert_clean(browser, ui)
-        open_page(browser, ui)   # from Stash's home, through the entry
-        assert figure(browser, "dlq") == "5"
-        ps(browser, "run-health").click()   # a task queued and followed through the proxy
-        wait_for(lambda: ps(browser, "job-status").text == "FINISHED", "the job's end")
-        wait_for(lambda: ps(browser, "health").find_elements(By.CSS_SELECTOR, "[data-ps-check]"),
-                 "the Health Check result")
-        assert [j.task_name for j in ui.jobs.by_id.values()] == ["Health Check"]
-        assert all(p.startswith("/stash/") for p in ui.browser_paths), ui.browser_paths
-        assert_clean(browser, ui)
-
-
-def test_on_a_phone_the_entry_closes_the_menu_and_looks_like_stashs(
-    browser: WebDriver, tmp_path: Path
-) -> None:
-    seed_mixed(str(tmp_path), time.time())
-    with stash(tmp_path) as ui:
-        browser.set_window_size(*PHONE)
-        boot(browser, ui.ui_url + "/")
-
-        def open_menu() -> WebElement:
-            browser.find_element(By.CSS_SELECTOR, ".nav-menu-toggle").click()
-            menu: WebElement = wait_for(lambda: browser.find_element(
-                By.CSS_SELECTOR, ".navbar-collapse.show"), "the menu")
-            return menu
-
-        def menu_closed() -> bool:   # and done collapsing (Bootstrap animates it)
-            return not browser.find_elements(
-                By.CSS_SELECTOR, ".navbar-collapse.show, .navbar-collapse.collapsing")
-
-        entry = wait_for(lambda: open_menu().find_element(
-            By.CSS_SELECTOR, 'a[href="/plugins/plexsync"]'), "the PlexSync entry")
-        wait_for(lambda: not browser.find_elements(By.CSS_SELECTOR, ".navbar-collapse.collapsing"),
-                 "the menu to finish opening")
-        screenshot(browser, tmp_path, "plexsync-menu-phone.png", PHONE[0], whole=False)
-        browser.execute_script("window.__sameDocument = true;")
-        entry.click()
-        wait_for(lambda: browser.current_url == ui.ui_url + "/plugins/plexsync", "the route")
-        wait_for(lambda: page_shown(browser), "the page")
-        wait_for(menu_closed, "the menu to close, as it does after Stash's own entries")
-        assert browser.execute_script("return window.__sameDocument === true;")
-        # Built like Stash's own entries: an icon above the label, the same box in the grid
-        # (compared with Tags, Stash's last entry, which shares its row).
-        menu = open_menu()
-        entry = menu.find_element(By.CSS_SELECTOR, 'a[href="/plugins/plexsync"]')
-        tags = menu.find_element(By.CSS_SELECTOR, 'a[href="/tags"]')
-        assert entry.find_elements(By.CSS_SELECTOR, "svg.nav-menu-icon"), "no icon"
-        parent = "./.."
-        for mine, theirs in ((entry.rect, tags.rect), (
-                entry.find_element(By.XPATH, parent).rect, tags.find_element(By.XPATH,
-                                                                             parent).rect)):
-            assert (mine["width"], mine["height"], mine["y"]) == (
-                theirs["width"], theirs["height"], theirs["y"]), (mine, theirs)
-        browser.find_element(By.CSS_SELECTOR, ".nav-menu-toggle").click()
-        wait_for(menu_closed, "the menu to close")
-        assert browser.execute_script(
-            "return document.documentElement.scrollWidth <= window.innerWidth"), (
-            "the page is wider than the phone's screen")
-        assert_clean(browser, ui)
-        screenshot(browser, tmp_path, "plexsync-page-phone.png", PHONE[0])
-
-
-def test_the_scope_select_uses_stashs_dark_input_style(browser: WebDriver, tmp_path: Path
-                                                       ) -> None:
-    with StashUI(str(tmp_path)) as ui:
-        open_page(browser, ui)
-        select = ps(browser, "reconcile-scope")
-        assert "input-control" in str(select.get_attribute("class")).split()
-        background = select.value_of_css_property("background-color")
-        assert background not in ("rgba(255, 255, 255, 1)", "rgb(255, 255, 255)"), background
-        assert_clean(browser, ui)
-
-
-# ---------------------------------------------------------------------- a disabled plugin
-
-
-def test_a_disabled_plugin_loads_nothing_and_the_docs_say_so(
-    browser: WebDriver, tmp_path: Path
-) -> None:
-    with StashUI(str(tmp_path), plugin_enabled=False) as ui:
-        boot(browser, ui.ui_url + "/plugins/plexsync")
-        wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".main"), "Stash's main area")
-        assert not browser.find_elements(By.CSS_SELECTOR, '[data-ps="nav-entry"]')
-        assert not browser.find_elements(By.CSS_SELECTOR, '[data-ps="page"]')
-        assert not [p for p in ui.browser_paths if p.startswith("/plugin/")]
-        assert ui.operations == []
-        assert_clean(browser, ui)
-    doc = (ROOT / "docs" / "ui.md").read_text(encoding="utf-8")
-    assert "red banner" not in doc
-    assert "Stash does not load a disabled plugin's JavaScript" in doc

@@ -12,9 +12,7 @@ from plexsync.playstate.status import LAST_KEY
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.timer.state import IMPORT_DUE_KEY
 from testkit.stash_ui import StashUI
-from tests.ui.test_page_browser import assert_clean, block, browser, driver, figure, open_page, ps
-
-__all__ = ["browser", "driver"]   # the browser fixtures, shared with the page's tests
+from tests.ui.browser import assert_clean, block, figure, open_page, ps
 
 
 def test_the_card_shows_the_last_import_and_the_next(browser: WebDriver,
