@@ -119,10 +119,14 @@ def open_page(browser: WebDriver, ui: StashUI) -> dict[str, Any]:
     return dict(ui.operations[-1])
 
 
-def assert_clean(browser: WebDriver, ui: StashUI) -> None:
-    """No console error, no CSP violation, nothing from another origin."""
+def assert_clean(browser: WebDriver, ui: StashUI, *, failing: tuple[str, ...] = ()) -> None:
+    """No console error, no CSP violation, nothing from another origin, and no GraphQL request
+    (the frontend's, the page's or the plugin's) that Stash's schema or the fake refused, but
+    the operations named in `failing`."""
     errors = [e["message"] for e in console_log(browser) if e["level"] == "SEVERE"]
     assert errors == [], errors
+    refused = [(r.name, r.errors) for r in ui.requests if r.errors and r.name not in failing]
+    assert refused == [], refused
     origin = ui.ui_url.split("/", 3)[:3]
     urls = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)")
