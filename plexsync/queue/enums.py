@@ -1,4 +1,4 @@
-"""The queue's vocabulary: job states and sources, enqueue results, settle actions.
+"""The queue's vocabulary: job states and sources, and what settling a job did.
 
 These values are what the queue database stores and what its SQL compares against (they are
 passed as query parameters, never written as literals). Standard library `enum` only: the hook
@@ -14,11 +14,6 @@ class JobState(StrEnum):
     PENDING = "pending"        # due at `not_before`; attempts == 0
     RETRYING = "retrying"      # pending again after a transient failure; attempts > 0
     IN_PROGRESS = "in_progress"  # claimed by a drain until `lease_until`
-
-    @staticmethod
-    def waiting(attempts: int) -> JobState:
-        """The state of a job that is given back or folded: retrying once it has failed."""
-        return JobState.RETRYING if attempts > 0 else JobState.PENDING
 
 
 class JobSource(StrEnum):
@@ -53,18 +48,13 @@ class JobSource(StrEnum):
         return self is JobSource.HOOK
 
 
-class EnqueueStatus(StrEnum):
-    """What an enqueue did to the scene's job."""
-
-    NEW = "new"            # no job existed: one was inserted
-    UPDATED = "updated"    # the event was folded into the waiting job
-    DIRTY = "dirty"        # the job is being processed: it was marked to run once more
-
-
 class SettleAction(StrEnum):
-    """How `Storage.settle` ends a claimed job (see storage.Storage.settle)."""
+    """What became of a claimed job (`JobQueue.settle`, `JobQueue.apply`). RETRY and DEAD are
+    also the names of the stats counters and of the drain's summary keys."""
 
-    DONE = "done"                  # delete the job (storing the sync record, if any)
-    OUT_OF_SCOPE = "out_of_scope"  # delete the job and mark the scene out of scope
-    RETRY = "retry"                # retrying, attempts + 1, due at `retry_at`
-    DEAD = "dead"                  # move the job to the dead-letter queue
+    DONE = "done"                  # deleted (its sync record stored, if any)
+    OUT_OF_SCOPE = "out_of_scope"  # deleted, the scene marked out of scope
+    RETRY = "retried"              # retrying, attempts + 1, due at `retry_at`
+    DEAD = "dead_lettered"         # moved to the dead-letter queue
+    RELEASED = "released"          # given back uncounted (apply only: PlexAuth)
+    STALE = "stale"                # the lease was no longer ours: only the record was stored

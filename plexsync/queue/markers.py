@@ -28,7 +28,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from plexsync.queue.storage import MetaFn
+    # `fn(meta, next_due)` → the keys to change (None deletes one); see JobQueue.update_meta.
+    MetaFn = Callable[[dict[str, str], Callable[[], float | None]], Mapping[str, str | None]]
 
 SCHEDULED_AT = "drain.scheduled_at"
 HEARTBEAT_AT = "drain.heartbeat_at"
@@ -50,8 +51,8 @@ class DrainState(StrEnum):
     IDLE = "idle"              # neither: the next enqueue requests a drain
 
 
-def beat(now: float) -> str:
-    """The heartbeat value: the time and this process's pid."""
+def stamp(now: float) -> str:
+    """A heartbeat or drain-request value: the time and this process's pid."""
     return f"{now:.6f} {os.getpid()}"
 
 
@@ -101,7 +102,3 @@ def withdraw(token: str) -> MetaFn:
         return {SCHEDULED_AT: None} if meta.get(SCHEDULED_AT) == token else {}
 
     return fn
-
-
-def new_token(now: float) -> str:
-    return f"{now:.6f} {os.getpid()}"

@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol, TypedDict
 
 from plexsync.core.vocab import CLEAR_EMPTIES, CLEARABLE
 from plexsync.errors import ErrorClass, PlexSyncError
 from plexsync.queue.enums import JobSource as JobSource
 from plexsync.queue.enums import JobState as JobState
+from plexsync.queue.enums import SettleAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,21 @@ class Outcome:
     candidates: tuple[str, ...] = ()
     confidence: str = ""
     seconds: float = 0.0
+
+
+class Applied(NamedTuple):
+    """What `JobQueue.apply` did with an outcome, and for RETRY the delay in seconds."""
+
+    action: SettleAction
+    delay: float | None = None
+
+
+class ErrorInfo(TypedDict):
+    """The failure a RETRY or DEAD settle stores: class, redacted message, candidates."""
+
+    error_class: str
+    message: str
+    candidates: list[str]
 
 
 def _no_records(rating_key: int) -> list[SyncRecord]:

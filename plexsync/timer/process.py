@@ -89,9 +89,9 @@ class Waiter:
 
 
 def _open_store(data_dir: str) -> Any:
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
 
-    return SQLiteStore.open(data_dir)
+    return JobQueue.open(data_dir)
 
 
 class WakeTimer:
@@ -159,10 +159,10 @@ class WakeTimer:
         """Due: decide from the queue. None = keep sleeping (re-armed), else the exit reason."""
         if not self._plex_answers(now):
             return None
-        token = markers.new_token(now)
+        token = markers.stamp(now)
         store = self.open_store(self.data_dir)
         try:
-            due = _earliest(store.next_due(), store.read_meta().get(state.RECONCILE_DUE_KEY))
+            due = _earliest(store.next_due_at(), store.read_meta().get(state.RECONCILE_DUE_KEY))
             if due is None:
                 return "the queue is empty"
             if due > now + DUE_SLACK:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from plexsync.queue import markers
 from plexsync.queue.enums import JobSource
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.job_queue import JobQueue
 from plexsync.timer import state
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
@@ -116,9 +116,9 @@ def arm_in_subprocess(data_dir: Path, at: float, conn: dict[str, object]) -> sub
 
 
 def enqueue(data_dir: Path, scene_id: int, due_at: float) -> None:
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir), clock=lambda: due_at)
     try:
-        store.enqueue(scene_id, time.time(), JobSource.HOOK, [], due_at)  # new job: due at due_at
+        store.enqueue(scene_id, time.time(), JobSource.HOOK)  # a new job: due at due_at
     finally:
         store.close()
 
@@ -246,7 +246,7 @@ def test_the_timer_exits_when_someone_else_empties_the_queue(tmp_path: Path) -> 
         enqueue(data_dir, 1, due)
         assert armed(arm_in_subprocess(data_dir, due, stash.server_connection())) == "started"
         pid = the_timer(data_dir)
-        store = SQLiteStore.open(str(data_dir))
+        store = JobQueue.open(str(data_dir))
         store.clear_pending()                    # e.g. Clear Pending Queue
         store.close()
         assert wait_for(lambda: not alive(pid), 15)
@@ -265,12 +265,12 @@ def test_the_timer_exits_when_stash_does_not_answer(tmp_path: Path) -> None:
     # It may exit before /proc is scanned (due in 1 s, refused at once): its log names its pid.
     said = re.compile(r"wake-timer\[(\d+)\] exits: Stash did not answer")
     log_file = data_dir / state.LOG_FILE
-    assert wait_for(lambda: log_file.exists() and said.search(log_file.read_text()), 15)
+    assert wait_for(lambda: log_file.exists() and bool(said.search(log_file.read_text())), 15)
     match = said.search(log_file.read_text())
     assert match is not None
     pid = int(match.group(1))
     assert wait_for(lambda: not alive(pid), 15)
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir))
     try:   # its drain request was withdrawn: the next hook requests one at once
         assert markers.drain_state(store.read_meta(), time.time()) == "idle"
     finally:

@@ -16,13 +16,12 @@ import pytest
 from plexsync.core.context import TaskContext
 from plexsync.core.settings import Settings
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile import auto
 from plexsync.reconcile.engine import LOCK_NAME, Scope, Trigger, reconcile
 from plexsync.stash.api import StashClient
 from plexsync.tasks.process_queue import run_process_queue
 from plexsync.tasks.reconcile import auto_reconcile
-from plexsync.tasks.status import build_status, run_queue_status, summary_lines
+from plexsync.tasks.status import read_status, run_queue_status, summary_lines
 from plexsync.timer import arm as timer_arm
 from plexsync.timer.state import RECONCILE_DUE_KEY
 from testkit.fake_plex import FakePlex
@@ -66,14 +65,14 @@ class Env:
             queue.close()
 
     def meta(self) -> dict[str, str]:
-        store = SQLiteStore.open(str(self.data_dir))
+        store = JobQueue.open(str(self.data_dir))
         try:
             return store.read_meta()
         finally:
             store.close()
 
     def runs(self) -> list[dict[str, Any]]:
-        store = SQLiteStore.open(str(self.data_dir))
+        store = JobQueue.open(str(self.data_dir))
         try:
             return store.reconcile_runs(100)
         finally:
@@ -83,7 +82,7 @@ class Env:
 def build_status_for(env: Env) -> dict[str, Any]:
     queue = JobQueue.open(str(env.data_dir), clock=env.clock)
     try:
-        return build_status(queue, history=env.runs())
+        return read_status(queue)
     finally:
         queue.close()
 
