@@ -124,13 +124,6 @@ def nfc(text: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
-def same_path(a: str, b: str) -> bool:
-    """Whether two paths name the same file: segment by segment, after NFC, case-insensitive
-    on Windows (as `FsPath.key`)."""
-    pa, pb = FsPath.parse(a), FsPath.parse(b)
-    return (pa.windows, pa.lead, pa.key()) == (pb.windows, pb.lead, pb.key())
-
-
 
 def basename(path: str) -> str:
     """The last segment of a POSIX or Windows path (`FsPath` tells which)."""

@@ -105,14 +105,3 @@ class Backoff:
         ceiling = self.ceiling(error_class, failures, outage=outage)
         floor = min(self.policy(error_class, outage=outage).floor, ceiling)
         return max(MIN_DELAY, floor + self._rng() * (ceiling - floor))
-
-    def expected_total(self, error_class: ErrorClass | str, *,
-                       outage: bool = True) -> float | None:
-        """Mean total wait over all retries of a class (None when retried without limit)."""
-        limit = self.limit(error_class, outage=outage)
-        if limit is None:
-            return None
-        floor = self.policy(error_class, outage=outage).floor
-        return sum(max(MIN_DELAY, (min(floor, c) + c) / 2)
-                   for c in (self.ceiling(error_class, n, outage=outage)
-                             for n in range(1, limit + 1)))

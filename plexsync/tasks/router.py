@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from plexsync import __version__
 from plexsync.core import datadir
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
@@ -67,18 +66,8 @@ def validate_mode(mode: str) -> str:
 
 def resolve_handler(mode: str) -> Callable[[TaskContext], Any]:
     module_name, func_name = validate_mode(mode).split(":")
-    try:
-        module = importlib.import_module(f"plexsync.{module_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"plexsync.{module_name}":
-            raise
-        module = None
-    handler: Callable[[TaskContext], Any] | None = getattr(module, func_name, None)
-    if handler is None:
-        raise InputError(
-            f"the task {mode!r} is not available in PlexSync {__version__} yet; "
-            "update the plugin to get it."
-        )
+    handler: Callable[[TaskContext], Any] = getattr(
+        importlib.import_module(f"plexsync.{module_name}"), func_name)
     return handler
 
 

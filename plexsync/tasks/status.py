@@ -94,7 +94,7 @@ def read_status(queue: JobQueue, data_dir: str | None = None) -> dict[str, Any]:
     """The status JSON of docs/tasks.md (keys in the order it lists them, plus `drain` and
     `timer`), for View Queue Status and the PlexSync page alike."""
     clock = queue.clock
-    q = queue_json(queue.counts())
+    q = queue_status(queue)
     runs = [{**run, "at": iso(run["started_at"])} for run in queue.reconcile_runs(HISTORY)]
     circuit, outages = outage_block(data_dir, clock())
     return {
