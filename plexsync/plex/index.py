@@ -96,6 +96,7 @@ class LibraryIndex:
         self._store = store or open_store(data_dir)
         self._meta: dict[int, dict[str, Any] | None] = {}
         self._shards: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.builds = 0
 
     @property
     def locations(self) -> dict[int, tuple[str, ...]]:
@@ -241,6 +242,7 @@ class LibraryIndex:
                 self._store.delete(lease)
         self._meta[section.id] = new_meta
         self._shards = {k: v for k, v in self._shards.items() if k[2] != section.id}
+        self.builds += 1
         log.debug(f"indexed {count} Plex files of '{section.title}' in "
                   f"{time.monotonic() - started:.1f}s")
         return True
