@@ -175,12 +175,13 @@ def test_memory_path_gives_a_private_volatile_store() -> None:
 
 
 def test_the_sql_names_states_and_sources_only_through_the_enums() -> None:
+    import plexsync.queue.dead_letters as dead_letters
     import plexsync.queue.job_queue as queue
     import plexsync.queue.sqlite_rows as rows
     import plexsync.queue.transitions as transitions
 
     literals = [f"'{value}'" for value in (*JobState, *JobSource)]
-    for module in (queue, transitions, rows):
+    for module in (queue, dead_letters, transitions, rows):
         source = Path(str(module.__file__)).read_text(encoding="utf-8")
         assert [text for text in literals if text in source] == [], module.__name__
 
