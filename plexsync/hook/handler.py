@@ -3,7 +3,7 @@ the user's save.
 
 Invariants:
 - Never talks to Plex and imports nothing heavy: the standard library's json/os/sqlite3/time
-  and the light PlexSync modules (queue.sqlite_store, queue.markers, queue.enums,
+  and the light PlexSync modules (queue.job_queue, queue.markers, queue.enums,
   resilience.state). At most one request to Stash: `runPluginTask(Process Queue)`, and only
   when no drain is running or already requested, and not while the outage breaker is open with
   its next probe ahead (the wake-up timer asks for the drain once Plex answers;

@@ -1,14 +1,5 @@
-"""The drain's side of the drain markers (markers.py): start, heartbeat, finish, stop early.
-
-`markers.py` holds the keys and the hook's side (standard library only); this is what a
-running drain writes, each through one `JobQueue.update_meta` step:
-- `begin(owner)`: heartbeat on and the pending request (if any) fulfilled;
-- `heartbeat(owner)`: still running (called at least every drain.HEARTBEAT_EVERY seconds);
-- `finish(owner)`: clears the heartbeat only in the step that finds no due job, so a job a
-  hook queued meanwhile is never left without a drain (the no-lost-wake-up rule);
-- `end(owner)`: on an early stop (timeout, error), clears our heartbeat unconditionally, so
-  the next hook requests a new drain;
-- `state()`: RUNNING, SCHEDULED or IDLE, from a read that never waits for the write lock.
+"""The drain's side of the drain markers (markers.py has the keys, the rules and the hook's
+side): each method is one `JobQueue.update_meta` step, so it is atomic with the queue's state.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The queue's vocabulary: job states and sources, and what settling a job did.
-
-These values are what the queue database stores and what its SQL compares against (they are
-passed as query parameters, never written as literals). Standard library `enum` only: the hook
-imports this (tests/hook/test_import_budget.py).
+"""The queue's vocabulary: what its database stores and its SQL compares (as parameters, never
+literals). Standard library only: the hook imports this.
 """
 
 from __future__ import annotations
@@ -24,8 +21,7 @@ class JobSource(StrEnum):
 
     @classmethod
     def stored(cls, value: str) -> JobSource:
-        """The source a database row holds; one written by a newer version reads as a task's
-        job (never droppable, never urgent)."""
+        """A row's source; an unknown one (a newer version's) reads as a task's: never dropped."""
         try:
             return cls(value)
         except ValueError:
@@ -33,12 +29,8 @@ class JobSource(StrEnum):
 
     @property
     def urgent(self) -> bool:
-        """An event from this source pulls its scene's job forward to "due now".
-
-        Only a hook (a user's edit, waiting to show up in Plex) is urgent; a bulk task's event
-        folded into a job waiting for a retry leaves that retry's time alone (docs/design.md,
-        job lifecycle). The one definition the hook and `JobQueue.enqueue` share.
-        """
+        """An event from this source pulls its job forward to "due now": only a user's edit;
+        a bulk task's event leaves a waiting retry's time alone (docs/design.md#job-lifecycle)."""
         return self is JobSource.HOOK
 
     @property

@@ -1,7 +1,7 @@
 """Drain markers: the two `meta` keys that tell whether a drain is running or requested.
 
 - `drain.heartbeat_at`: written by the running drain when it starts and while it works, as
-  "<epoch> <pid>" (`beat`); fresh (younger than `RUNNING_FRESH`) AND its pid alive means a
+  "<epoch> <pid>" (`stamp`); fresh (younger than `RUNNING_FRESH`) AND its pid alive means a
   drain is running and will see new jobs. Stash stops a task with SIGKILL, which leaves a fresh
   heartbeat behind: the pid check (`os.kill(pid, 0)`, no signal is sent) tells that dead drain
   from a live one at once, so a hook in that window requests a new drain instead of leaving
@@ -13,8 +13,7 @@
   An older one counts as lost (Stash restarted, the task was cancelled): request again.
 
 No lost wake-up: the hook commits its job and reads the markers in one write transaction; the
-drain clears its heartbeat only in a transaction that finds no due job (`DrainMarkers.finish`,
-drain_markers.py, the drain's side of this protocol).
+drain clears its heartbeat only in a transaction that finds no due job (drain_markers.py).
 Those transactions are serialised, so either the drain sees the job or the hook sees no drain.
 Standard library only: the hook imports this.
 """

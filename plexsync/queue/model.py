@@ -1,8 +1,6 @@
-"""Domain types shared by the queue, the drain and the sync processor.
-
-These are plain frozen values: the queue stores and returns them, the processor turns a batch
-of `Job`s into `Outcome`s, and the drain hands each outcome back to the queue. Nothing here
-touches SQLite, Stash or Plex.
+"""Domain types shared by the queue, the drain and the sync processor: plain frozen values
+(the queue returns `Job`s, the processor turns them into `Outcome`s, the drain hands those
+back). Nothing here touches SQLite, Stash or Plex.
 """
 
 from __future__ import annotations
@@ -184,12 +182,9 @@ class Batch:
 class Processor(Protocol):
     """Turns a claimed batch into outcomes, one per job, yielded as each finishes.
 
-    A processor must not raise for a single job's failure: it yields a FAILED outcome with a
-    `PlexSyncError`. It may raise `PlexAuth` or `PlexServerDown` to abort the whole batch
-    (the drain then releases the jobs it has not received outcomes for, without counting
-    an attempt, and stops). `PlexServerDown` is raised only when Plex itself is down (its
-    health probe failed); a request that fails for one item while Plex answers is that job's
-    FAILED outcome with `PlexServerDown(outage=False)`, which gets limited retries.
+    One job's failure is that job's FAILED outcome (a request failing while Plex answers:
+    `PlexServerDown(outage=False)`). Raising `PlexAuth` or `PlexServerDown` (only once Plex's
+    health probe failed) aborts the batch; drain.py says what becomes of its jobs.
     """
 
     def process(self, batch: Batch) -> Iterator[Outcome]: ...
