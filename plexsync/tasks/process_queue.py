@@ -71,6 +71,6 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
 
 def wake_at(due: float, now: float, stopped: str) -> float:
     """When the timer should ask for the next drain, given the queue's earliest due time."""
-    if stopped == "plex_down":
+    if stopped == StopReason.PLEX_DOWN:
         return max(due, now + PLEX_DOWN_RECHECK)
     return max(due, now + MIN_GAP)

@@ -51,3 +51,11 @@ def test_beginning_fulfils_the_drain_request(queue: JobQueue, clock: FakeClock) 
     queue.markers.begin(OWNER)
     assert markers.SCHEDULED_AT not in queue.read_meta()
     assert queue.read_meta()[markers.DRAIN_OWNER] == OWNER
+
+
+def test_a_heartbeat_whose_pid_cannot_be_checked_counts_as_alive_while_fresh() -> None:
+    now = 1000.0
+    for pid in ("0", "-3", str(2**70), "x"):   # no such pid to signal, or not a pid at all
+        meta = {markers.HEARTBEAT_AT: f"{now:.6f} {pid}"}
+        assert markers.drain_state(meta, now + 1) is DrainState.RUNNING
+        assert markers.drain_state(meta, now + markers.RUNNING_FRESH) is DrainState.IDLE
