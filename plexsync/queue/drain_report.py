@@ -26,12 +26,14 @@ class StopReason(StrEnum):
     PLEX_DOWN = "plex_down"    # Plex itself is unreachable; the rest waits for the next run
 
 
-SUMMARY_KEYS = ("synced", "unchanged", "skipped", "out_of_scope", "retried", "dead_lettered",
-                "released", "disabled", "stale")
-_LABELS = (("synced", "synced"), ("unchanged", "unchanged"), ("skipped", "skipped"),
-           ("out_of_scope", "out of scope"), ("retried", "to retry"),
-           ("dead_lettered", "dead-lettered"), ("released", "released"),
-           ("disabled", "dropped (disabled)"))
+DISABLED = "disabled"   # hook jobs dropped while PlexSync is off: no job state of their own
+# The summary's counters (the task's output keys) and how its log line names them.
+_LABELS = {OutcomeKind.SYNCED: "synced", OutcomeKind.UNCHANGED: "unchanged",
+           OutcomeKind.SKIPPED: "skipped", OutcomeKind.OUT_OF_SCOPE: "out of scope",
+           SettleAction.RETRY: "to retry", SettleAction.DEAD: "dead-lettered",
+           SettleAction.RELEASED: "released", DISABLED: "dropped (disabled)",
+           SettleAction.STALE: ""}
+SUMMARY_KEYS = tuple(str(key) for key in _LABELS)
 _ENDINGS = {StopReason.EMPTY: "queue empty", StopReason.TIMEOUT: "queue_timeout reached",
             StopReason.PLEX_DOWN: "Plex unreachable"}
 
@@ -66,10 +68,10 @@ class DrainReport:
             self._waiting = max(0, self._waiting - count)
 
     def dropped(self, count: int) -> None:
-        if count and not self.counts["disabled"]:  # one line per drain, the total in summary
+        if count and not self.counts[DISABLED]:  # one line per drain, the total in summary
             log.info("PlexSync is disabled (Settings → Plugins → PlexSync → Enabled): "
                      "dropping queued hook jobs; Sync and Reconcile jobs still run.")
-        self.counts["disabled"] += count
+        self.counts[DISABLED] += count
 
     def batch(self, size: int) -> None:
         self._batch_left = size
@@ -83,7 +85,7 @@ class DrainReport:
 
     def released(self, count: int) -> None:
         """`count` claimed jobs were given back uncounted (timeout, outage, auth, error)."""
-        self.counts["released"] += count
+        self.counts[SettleAction.RELEASED] += count
 
     def stop(self, reason: StopReason, seconds: float, outage: str) -> dict[str, Any]:
         counts = self.queue.counts()
@@ -97,8 +99,8 @@ class DrainReport:
             jobs = "1 job waits" if waiting == 1 else f"{waiting} jobs wait"
             log.warning(log.redact(f"Plex unreachable; {jobs} for the next run "
                                    f"({outage.rstrip('.')})."))
-        parts = [f"{out[k]} {label}" for k, label in _LABELS
-                 if out[k] or k in ("synced", "unchanged")]
+        parts = [f"{out[k]} {label}" for k, label in _LABELS.items() if label and (
+            out[k] or k in (OutcomeKind.SYNCED, OutcomeKind.UNCHANGED))]
         log.info(f"Process Queue finished in {seconds:.1f} s ({_ENDINGS[reason]}): "
                  f"{', '.join(parts)}; {out['pending']} pending, {out['retrying']} waiting to "
                  f"retry, {out['dlq']} in the dead-letter queue.")

@@ -40,6 +40,16 @@ class JobSource(StrEnum):
         return self is JobSource.HOOK
 
 
+class OutcomeKind(StrEnum):
+    """What the sync found for one job (`model.Outcome`); the values name its stats counters."""
+
+    SYNCED = "synced"              # a Plex write happened (fields and/or images)
+    UNCHANGED = "unchanged"        # the item already matched; no write was needed
+    SKIPPED = "skipped"            # late event, empty-metadata gate, scene deleted in Stash
+    OUT_OF_SCOPE = "out_of_scope"  # the file lies outside every configured Plex section
+    FAILED = "failed"
+
+
 class SettleAction(StrEnum):
     """What became of a claimed job (`JobQueue.settle`, `JobQueue.apply`). RETRY and DEAD are
     also the names of the stats counters and of the drain's summary keys."""

@@ -23,7 +23,7 @@ import time
 from plexsync.core import datadir
 from plexsync.core import fastjson as json
 from plexsync.queue.dead_letters import DeadLetters
-from plexsync.queue.enums import JobSource, JobState, SettleAction
+from plexsync.queue.enums import JobSource, JobState, OutcomeKind, SettleAction
 from plexsync.queue.transitions import fold, next_due, read_meta, settle_job, update_meta
 
 TYPE_CHECKING = False
@@ -185,7 +185,7 @@ class JobQueue(DeadLetters):
         from plexsync.core.log import log
         from plexsync.errors import ErrorClass, Internal
         from plexsync.queue.backoff import Backoff
-        from plexsync.queue.model import Applied, OutcomeKind
+        from plexsync.queue.model import Applied
 
         job, kind = outcome.job, outcome.kind
         stats: dict[str, float] = {"processed": 1, "seconds": max(outcome.seconds, 0.0)}
@@ -217,7 +217,7 @@ class JobQueue(DeadLetters):
         backoff = self.backoff = self.backoff or Backoff()
         delay = backoff.retry_delay(error.error_class, job.attempts + 1,
                                     outage=error.outage) if error.retryable else None
-        stats["failed"] = 1
+        stats[OutcomeKind.FAILED] = 1
         action = SettleAction.DEAD if delay is None else SettleAction.RETRY
         stats[action.value] = 1
         settled = self.settle(job.id, owner, action, error=info, stats=stats,

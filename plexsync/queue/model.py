@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import NamedTuple, Protocol, TypedDict
 
 from plexsync.core.vocab import CLEAR_EMPTIES, CLEARABLE
 from plexsync.errors import ErrorClass, PlexSyncError
 from plexsync.queue.enums import JobSource as JobSource
 from plexsync.queue.enums import JobState as JobState
+from plexsync.queue.enums import OutcomeKind as OutcomeKind
 from plexsync.queue.enums import SettleAction
 
 
@@ -119,14 +119,6 @@ def superseded(job: Job, record: SyncRecord | None) -> bool:
     owned = set(record.pushed_fields)
     return not any(name in owned for cleared in job.cleared_fields
                    for name in CLEAR_EMPTIES.get(CLEARABLE.get(cleared, ""), ()))
-
-
-class OutcomeKind(StrEnum):
-    SYNCED = "synced"              # a Plex write happened (fields and/or images)
-    UNCHANGED = "unchanged"        # the item already matched; no write was needed
-    SKIPPED = "skipped"            # late event, empty-metadata gate, scene deleted in Stash
-    OUT_OF_SCOPE = "out_of_scope"  # the file lies outside every configured Plex section
-    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 
 from plexsync.core.log import log
+from plexsync.queue.enums import OutcomeKind, SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.markers import drain_state
 from plexsync.reconcile.gap_types import GapType
@@ -35,8 +36,10 @@ if TYPE_CHECKING:
 
 HISTORY = 10
 DLQ_NEWEST = 20
-COUNTERS = ("succeeded", "synced", "unchanged", "skipped", "out_of_scope", "failed", "retried",
-            "dead_lettered")
+# The stats counters the status shows: outcome kinds and settle actions by their enum values.
+COUNTERS = tuple(str(key) for key in (
+    "succeeded", OutcomeKind.SYNCED, OutcomeKind.UNCHANGED, OutcomeKind.SKIPPED,
+    OutcomeKind.OUT_OF_SCOPE, OutcomeKind.FAILED, SettleAction.RETRY, SettleAction.DEAD))
 
 
 def iso(epoch: float | None) -> str | None:
