@@ -24,6 +24,7 @@ from plexsync.core import datadir
 from plexsync.core import fastjson as json
 from plexsync.queue.dead_letters import DeadLetters
 from plexsync.queue.enums import JobSource, JobState, OutcomeKind, SettleAction
+from plexsync.queue.sqlite_db import BUSY_TIMEOUT, RETRIES
 from plexsync.queue.transitions import fold, next_due, read_meta, settle_job, update_meta
 
 TYPE_CHECKING = False
@@ -46,9 +47,10 @@ class JobQueue(DeadLetters):
 
     def __init__(
         self, path: str, *, clock: Callable[[], float] = time.time,
-        backoff: Backoff | None = None, **db: Any,
+        backoff: Backoff | None = None, busy_timeout: float = BUSY_TIMEOUT,
+        retries: int = RETRIES, sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(path, **db)
+        super().__init__(path, busy_timeout=busy_timeout, retries=retries, sleep=sleep)
         self.clock = clock
         self.backoff = backoff
         self._markers: DrainMarkers | None = None
