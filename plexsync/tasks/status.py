@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 
 from plexsync.core.log import log
+from plexsync.playstate import status as play_status
 from plexsync.queue.enums import OutcomeKind, SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.markers import drain_state
@@ -119,6 +120,7 @@ def read_status(queue: JobQueue, data_dir: str | None = None) -> dict[str, Any]:
         "outages": {k: outages[k] for k in ("count", "mttr_s", "mtbf_s", "availability",
                                              "ongoing")},
         "stats": q["stats"],
+        "play_import": play_status.status_block(queue.read_meta()),
     }
 
 
@@ -176,6 +178,8 @@ def summary_lines(status: dict[str, Any]) -> list[str]:
             + f"; enqueued {last['enqueued']}; {last['seconds']:.1f} s.")
     else:
         lines.append("Reconciliation: no run yet.")
+    if status.get("play_import") is not None:
+        lines.append(play_status.status_line(status["play_import"]))
     return lines
 
 

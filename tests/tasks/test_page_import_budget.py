@@ -26,6 +26,7 @@ PLEXSYNC_ALLOWED = {
     "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
     "plexsync.queue.sqlite_db", "plexsync.queue.job_queue", "plexsync.queue.transitions",
     "plexsync.queue.dead_letters",
+    "plexsync.playstate", "plexsync.playstate.status",
     "plexsync.reconcile", "plexsync.reconcile.gap_types",
     "plexsync.resilience", "plexsync.resilience.history", "plexsync.resilience.state",
     "plexsync.tasks", "plexsync.tasks.page", "plexsync.tasks.status",
