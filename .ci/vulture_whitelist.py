@@ -77,3 +77,11 @@ _.run_plugin_task
 # Read by tests only (tests/integration/test_index.py counts index builds); plex/ is outside
 # issue 20's part.
 _.builds
+# Issue 26's play-state import (merged from main): Summary's fields are written whole with
+# dataclasses.asdict (the queue meta, Status, the page); the task handler is found through
+# router.TASKS.
+_.finished_at
+_.other_accounts
+_.run_import_play_state
+# Unused (no caller in plexsync/ or tests/): tasks/play_state.py is issue 26's, for its owner.
+_.next_run
