@@ -37,7 +37,7 @@ class DeadLetters(Database):
 
     def newest_dead_letter_rows(self, limit: int) -> list[dict[str, Any]]:
         """The `limit` newest dead letters as plain dicts of what the PlexSync page shows
-        (plain dicts: the page's import budget has no room for the model's dataclasses)."""
+        (plain dicts: the page's import budget, tasks/status.py)."""
         return self._read(lambda conn: [
             {**dict(row), "candidates": json.loads(row["candidates"])} for row in conn.execute(
                 "SELECT scene_id, error_class, message, attempts, last_failure_at, candidates "

@@ -4,9 +4,8 @@ queue database's SQL, shared by every process through one SQLite file.
 Rules every method keeps:
 - Each method is one transaction (sqlite_db.py): writes take the write lock up front, reads
   never wait for it. Nothing is half done when a method raises `StoreError`.
-- States and sources go into the SQL as parameters (enums.py), never as literals; rows are read
-  by column name and mapped to the model's records by sqlite_rows.py, imported only when rows
-  are read (the hook reads none: `dataclasses` would cost it milliseconds).
+- States and sources go into the SQL as parameters (enums.py), never as literals; rows are
+  mapped to records by sqlite_rows.py, imported only when rows are read (it says why).
 - `settle`, `renew` and `release` touch a job only while it is in_progress under the given
   `owner` (a drain's id); anything else is a stale ack and leaves the job alone.
 - Released jobs keep their `not_before` (their place in line): being released is never their
