@@ -21,6 +21,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLFieldResolver,
     GraphQLResolveInfo,
     GraphQLSchema,
     build_schema,
@@ -86,6 +87,9 @@ class StashGraphQL(sd.StashStore):
         # resolvers (they call no hook executor).
         self.on_hook: Callable[[dict[str, Any]], None] | None = None
         self.schema = load_schema()
+        self.version = dict(STASH_VERSION)   # what `version` answers
+        # graphql-core's default when None; the UI server answers unset fields with zero values
+        self.field_resolver: GraphQLFieldResolver | None = None
 
     def _graphql(self, payload: Mapping[str, Any], base_url: str) -> tuple[int, dict[str, Any]]:
         """Parse, validate, coerce variables (422 on failure, as gqlgen), then execute."""
@@ -117,6 +121,7 @@ class StashGraphQL(sd.StashStore):
                 context_value=context,
                 variable_values=variables,
                 operation_name=op_name,
+                field_resolver=self.field_resolver,
             )
         for action in context.after:
             action()
@@ -130,7 +135,7 @@ class StashGraphQL(sd.StashStore):
             "findScenes": self._find_scenes,
             "configuration": self._configuration,
             "systemStatus": self._system_status,
-            "version": lambda _info: dict(STASH_VERSION),
+            "version": lambda _info: dict(self.version),
             "sceneUpdate": self._scene_update,
             "sceneAddPlay": self._scene_add_play,
             "sceneSaveActivity": self._scene_save_activity,
