@@ -57,6 +57,9 @@ _.run_reconcile_recent
 _.run_reconcile_7days
 _.run_queue_status
 _.run_outage_summary
+# The automatic after-task checks, found by name through tasks/router.py's AUTOMATIC table.
+_.auto_reconcile
+_.auto_import
 
 # stashapi calls its logger's `trace` (stash/api.py's adapter); core/log.py's own `trace`,
 # also reported under this name, is removed by issue 23.
