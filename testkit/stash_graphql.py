@@ -80,6 +80,9 @@ class StashGraphQL(sd.StashStore):
         self.plugin_config: dict[str, dict[str, Any]] = {}
         self.task_runs: list[dict[str, Any]] = []
         self.on_task_run: Callable[[dict[str, Any]], None] | None = None
+        # Set: configurePlugin fails with this message, as Stash's does when it cannot write
+        # its config.yml ("open …/config.yml: permission denied"); nothing is saved.
+        self.configure_plugin_error: str | None = None
         self.schema = load_schema()
 
     def _graphql(self, payload: Mapping[str, Any], base_url: str) -> tuple[int, dict[str, Any]]:
@@ -199,6 +202,8 @@ class StashGraphQL(sd.StashStore):
         }  # fmt: skip
 
     def _configure_plugin(self, _info: Info, plugin_id: str, input: dict[str, Any]) -> Any:
+        if self.configure_plugin_error:
+            raise ValueError(self.configure_plugin_error)
         self.plugin_config[plugin_id] = copy.deepcopy(input)
         return copy.deepcopy(input)
 
