@@ -122,6 +122,10 @@ class StashLog:
         factory._plexsync_redacts = self   # type: ignore[attr-defined]
         logging.setLogRecordFactory(factory)
 
+    def holds_secret(self, text: str) -> bool:
+        """Whether `text` contains a registered secret (e.g. an environment variable's value)."""
+        return any(secret in text for secret in self._secrets)
+
     def configure(self, *, debug: bool, obfuscate_paths: bool) -> None:
         self.debug_enabled = debug
         self.obfuscate_paths = obfuscate_paths

@@ -208,3 +208,37 @@ def test_everything_plexsync_creates_is_owner_only_under_umask_000(tmp_path: Pat
     assert loose == {}
     assert (data_dir / timer_state.CREDENTIALS_FILE).is_file()
     assert (data_dir / "index").is_dir()
+
+
+@pytest.mark.time_limit(120)
+def test_the_wake_up_timer_inherits_no_credential_from_a_command_line_task(
+        tmp_path: Path) -> None:
+    # The CLI reads the API key from PLEXSYNC_STASH_API_KEY; the timer it spawns must not carry
+    # it (nor any other secret) in its environment: it reads its own owner-only file.
+    from plexsync.timer import state as timer_state
+    from tests.e2e.conftest import ROOT
+
+    data_dir = tmp_path / "data"
+    with FakeStash(api_key=API_KEY, session_cookie=COOKIE,
+                   plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex(token=TOKEN) as plex:
+        plex.add_section(1, "Movies", [PLEX_ROOT])
+        sid = stash.add_scene(title="Cli", files=[
+            {"path": f"{STASH_ROOT}/c.mp4", "size": 10, "duration": 5.0}])
+        stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": TOKEN,
+                                           "path_map": f"{STASH_ROOT}={PLEX_ROOT}"}
+        _run(stash.hook_input(sid, input={"id": str(sid), "title": "x"},
+                              input_fields=["id", "title"]), data_dir, [])
+        plex.stop()
+        env = dict(os.environ, PLEXSYNC_DATA_DIR=str(data_dir),
+                   PLEXSYNC_STASH_API_KEY=API_KEY, PLEXSYNC_PASTED_TOKEN=TOKEN)
+        proc = subprocess.run([STASH_COMMAND[0], str(ROOT / "plexsync.py"), "process_queue",
+                               "--stash-url", stash.url], env=env, capture_output=True,
+                              text=True, timeout=90, check=False)
+        pid = timer_state.read_state(str(data_dir)).get("pid")
+        assert isinstance(pid, int), proc.stderr
+        environment = _environ(pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    assert environment, "the timer was running"
+    assert API_KEY not in environment and TOKEN not in environment
+    assert API_KEY not in proc.stdout + proc.stderr and TOKEN not in proc.stdout + proc.stderr
