@@ -122,6 +122,13 @@ class StashLog:
         factory._plexsync_redacts = self   # type: ignore[attr-defined]
         logging.setLogRecordFactory(factory)
 
+    def scrub(self, text: str) -> str:
+        """`text` with every registered secret replaced (answers and result files: unlike
+        `redact`, no pattern that could touch ordinary text)."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "[REDACTED]")
+        return text
+
     def holds_secret(self, text: str) -> bool:
         """Whether `text` contains a registered secret (e.g. an environment variable's value)."""
         return any(secret in text for secret in self._secrets)
@@ -131,8 +138,7 @@ class StashLog:
         self.obfuscate_paths = obfuscate_paths
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "[REDACTED]")
+        text = self.scrub(text)
         lowered = text.lower()
         for key in _SECRET_KEYS:
             if key in lowered:
