@@ -16,7 +16,8 @@ PLEXSYNC_ALLOWED = {
     "plexsync.core.protocol", "plexsync.core.vocab",
     "plexsync.hook", "plexsync.hook.handler",
     "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
-    "plexsync.queue.sqlite_db", "plexsync.queue.sqlite_store",
+    "plexsync.queue.sqlite_db", "plexsync.queue.job_queue", "plexsync.queue.transitions",
+    "plexsync.queue.dead_letters",
 }
 # Loaded only when the outage breaker has a file (Plex failed here once): the hook reads it.
 PLEXSYNC_BREAKER_ONLY = {"plexsync.resilience", "plexsync.resilience.state"}
