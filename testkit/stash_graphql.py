@@ -81,6 +81,9 @@ class StashGraphQL(sd.StashStore):
         self.plugin_config: dict[str, dict[str, Any]] = {}
         self.task_runs: list[dict[str, Any]] = []
         self.on_task_run: Callable[[dict[str, Any]], None] | None = None
+        # Set: configurePlugin fails with this message, as Stash's does when it cannot write
+        # its config.yml ("open …/config.yml: permission denied"); nothing is saved.
+        self.configure_plugin_error: str | None = None
         # Called with a hook's stdin ``args`` ({"hookContext": ...}) for every Scene.Update.Post
         # Stash fires: after sceneUpdate, before the mutation answers (Stash runs post hooks
         # synchronously). sceneAddPlay and sceneSaveActivity fire none, as in Stash's
@@ -211,6 +214,8 @@ class StashGraphQL(sd.StashStore):
         }  # fmt: skip
 
     def _configure_plugin(self, _info: Info, plugin_id: str, input: dict[str, Any]) -> Any:
+        if self.configure_plugin_error:
+            raise ValueError(self.configure_plugin_error)
         self.plugin_config[plugin_id] = copy.deepcopy(input)
         return copy.deepcopy(input)
 
