@@ -20,11 +20,12 @@ SUITES: dict[str, tuple[str, int]] = {
     "reconcile": ("benchmarks.reconcile_run", 1),
     "outage": ("benchmarks.outage", 1),
     "timer": ("benchmarks.wake_timer", 3),
+    "playstate": ("benchmarks.play_state", 3),
     "stash": ("benchmarks.stash_restart", 1),
 }
 # The feature a suite needs; its absence from the tree is the only accepted gap.
 FEATURES = {"reconcile": "plexsync.reconcile", "outage": "plexsync.resilience",
-            "stash": "plexsync.timer"}
+            "playstate": "plexsync.playstate", "stash": "plexsync.timer"}
 # Suites whose feature is in the tree but whose benchmark is not written yet: a declared gap,
 # shown in the table and docs/performance.md with this reason. Remove the entry with the gap.
 # None today.

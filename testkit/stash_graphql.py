@@ -21,6 +21,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLFieldResolver,
     GraphQLResolveInfo,
     GraphQLSchema,
     build_schema,
@@ -80,7 +81,18 @@ class StashGraphQL(sd.StashStore):
         self.plugin_config: dict[str, dict[str, Any]] = {}
         self.task_runs: list[dict[str, Any]] = []
         self.on_task_run: Callable[[dict[str, Any]], None] | None = None
+        # Set: configurePlugin fails with this message, as Stash's does when it cannot write
+        # its config.yml ("open …/config.yml: permission denied"); nothing is saved.
+        self.configure_plugin_error: str | None = None
+        # Called with a hook's stdin ``args`` ({"hookContext": ...}) for every Scene.Update.Post
+        # Stash fires: after sceneUpdate, before the mutation answers (Stash runs post hooks
+        # synchronously). sceneAddPlay and sceneSaveActivity fire none, as in Stash's
+        # resolvers (they call no hook executor).
+        self.on_hook: Callable[[dict[str, Any]], None] | None = None
         self.schema = load_schema()
+        self.version = dict(STASH_VERSION)   # what `version` answers
+        # graphql-core's default when None; the UI server answers unset fields with zero values
+        self.field_resolver: GraphQLFieldResolver | None = None
 
     def _graphql(self, payload: Mapping[str, Any], base_url: str) -> tuple[int, dict[str, Any]]:
         """Parse, validate, coerce variables (422 on failure, as gqlgen), then execute."""
@@ -112,6 +124,7 @@ class StashGraphQL(sd.StashStore):
                 context_value=context,
                 variable_values=variables,
                 operation_name=op_name,
+                field_resolver=self.field_resolver,
             )
         for action in context.after:
             action()
@@ -125,8 +138,10 @@ class StashGraphQL(sd.StashStore):
             "findScenes": self._find_scenes,
             "configuration": self._configuration,
             "systemStatus": self._system_status,
-            "version": lambda _info: dict(STASH_VERSION),
+            "version": lambda _info: dict(self.version),
             "sceneUpdate": self._scene_update,
+            "sceneAddPlay": self._scene_add_play,
+            "sceneSaveActivity": self._scene_save_activity,
             "configurePlugin": self._configure_plugin,
             "runPluginTask": self._run_plugin_task,
         }
@@ -199,6 +214,8 @@ class StashGraphQL(sd.StashStore):
         }  # fmt: skip
 
     def _configure_plugin(self, _info: Info, plugin_id: str, input: dict[str, Any]) -> Any:
+        if self.configure_plugin_error:
+            raise ValueError(self.configure_plugin_error)
         self.plugin_config[plugin_id] = copy.deepcopy(input)
         return copy.deepcopy(input)
 
@@ -236,7 +253,48 @@ class StashGraphQL(sd.StashStore):
         if cover:
             scene.cover, scene.cover_version = sd.decode_data_url(cover), scene.cover_version + 1
         self._touch(scene)
+        hook = self.on_hook
+        if hook is not None:
+            context = {"id": scene.id, "type": "Scene.Update.Post", "input": copy.deepcopy(input),
+                       "inputFields": list(input)}
+            info.context.after.append(lambda: hook({"hookContext": context}))
         return self.scene_obj(scene, info.context.base_url)
+
+    def _scene_add_play(self, info: Info, id: str, times: list[str] | None = None
+                        ) -> dict[str, Any]:
+        """Stash's AddViews: one row per time (now when none), no de-duplication."""
+        scene = self._scenes.get(sd.to_int(id))
+        if scene is None:
+            raise ValueError(f"scene with id {id} not found")
+        moments = [_timestamp(t, self.clock()) for t in times] if times else [self.clock()]
+        scene.play_history.extend(sd.go_rfc3339(m, self.utc_offset) for m in moments)
+        history = sorted(scene.play_history, key=sd.unix_seconds, reverse=True)
+        return {"count": len(history), "history": history}
+
+    def _scene_save_activity(self, info: Info, id: str, resume_time: float | None = None,
+                             playDuration: float | None = None) -> bool:  # noqa: N803
+        """Stash's SaveActivity: sets resume_time when given, adds a positive duration."""
+        scene = self._scenes.get(sd.to_int(id))
+        if scene is None:
+            raise ValueError(f"scene with id {id} not found")
+        if resume_time is not None:
+            scene.resume_time = float(resume_time)
+        if playDuration is not None and playDuration > 0:
+            scene.play_duration += float(playDuration)
+        return True
+
+
+def _timestamp(text: str, now: datetime) -> datetime:
+    """Stash's Timestamp input: RFC3339, or "<4h" (4 hours ago) / ">5m" (5 minutes ahead)."""
+    relative = re.fullmatch(r"([<>])(\d+)([smhd])", text.strip())
+    if relative:
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[relative[3]]
+        delta = timedelta(seconds=int(relative[2]) * unit)
+        return now - delta if relative[1] == "<" else now + delta
+    parsed = sd.parse_time(text)
+    if parsed is None:
+        raise ValueError(f"invalid timestamp {text!r}")
+    return parsed
 
 
 _documents: dict[str, tuple[DocumentNode, list[GraphQLError]]] = {}

@@ -31,7 +31,7 @@ from typing import Any
 import requests
 
 from plexsync.core.log import log
-from plexsync.core.redirects import WRITES, Refusal, SameOriginSession, refusal_of
+from plexsync.core.redirects import WRITES, Refusal, SameOriginRedirects, refusal_of
 from plexsync.errors import PlexSetupError
 
 
@@ -54,11 +54,11 @@ def refuse_any_redirect(base: str) -> Callable[..., None]:
 
 
 # Requests sent to Plex by this process, every session and hop included: the drain's token
-# bucket admits jobs by the Plex requests they make (resilience/bucket.py), not by their count.
+# bucket spends a token only for a job that sent Plex something (tasks/breaker_gate.py).
 SENT = [0]
 
 
-class PlexSession(SameOriginSession):
+class PlexSession(SameOriginRedirects, requests.Session):
     """A `requests.Session` that follows redirects only within plex_url's origin, counting
     the requests it sends (`SENT`)."""
 

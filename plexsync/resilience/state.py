@@ -13,7 +13,8 @@ Invariants and failure behaviour:
   and rewritten at once, so nobody else warns about it again.
 - Times are clamped when read (`clamp`): after the wall clock steps back, the next probe is
   still at most `PROBE_CAP` away and no start time lies in the future.
-- Standard library + light core modules only: the timer process imports this.
+- Standard library + core.fastjson (and core.datadir, the one atomic writer and reader) only:
+  the timer process imports this.
 """
 
 from __future__ import annotations
@@ -163,17 +164,10 @@ def prober_alive(state: dict[str, Any], now: float) -> bool:
 
 
 def write(data_dir: str, state: dict[str, Any]) -> None:
-    """Atomically replace the file (temp file, fsync, rename)."""
-    target = path(data_dir)
-    temp = f"{target}.{os.getpid()}.tmp"
-    data = json.dumps(state).encode("utf-8")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, target)
+    """Atomically replace the file, owner-only (`core.datadir.write_atomic`)."""
+    from plexsync.core.datadir import write_atomic
+
+    write_atomic(path(data_dir), json.dumps(state).encode("utf-8"))
 
 
 def filelock_lock(data_dir: str) -> AbstractContextManager[object]:

@@ -64,16 +64,19 @@ REARM_GAP = 2.0
 
 
 def work_due(data_dir: str) -> float | None:
-    """The earliest time work is due (a job, or the next automatic reconciliation), or None."""
-    from plexsync.queue.sqlite_store import SQLiteStore
+    """The earliest time work is due (a job, the next automatic reconciliation or import), or
+    None: what the timer itself wakes for (`timer.process.earliest`)."""
+    from plexsync.queue.job_queue import JobQueue
     from plexsync.timer.process import earliest
-    from plexsync.timer.state import RECONCILE_DUE_KEY
+    from plexsync.timer.state import IMPORT_DUE_KEY, RECONCILE_DUE_KEY
 
-    store = SQLiteStore.open(data_dir)
+    queue = JobQueue.open(data_dir)
     try:
-        return earliest(store.next_due(), store.read_meta().get(RECONCILE_DUE_KEY))
+        meta = queue.read_meta()
+        return earliest(earliest(queue.next_due_at(), meta.get(RECONCILE_DUE_KEY)),
+                        meta.get(IMPORT_DUE_KEY))
     finally:
-        store.close()
+        queue.close()
 
 
 def ensure_timer(ctx: TaskContext) -> str:

@@ -12,7 +12,8 @@ Life of one timer:
    until Plex answers: a bad probe re-arms for the next probe (5 s → 10 s → … → 60 s), a good
    one closes the breaker and goes on. Then open the queue, read the earliest due time and
    the drain markers, close it (no connection is held while asleep), and:
-   - no job left and no automatic reconciliation due (`state.RECONCILE_DUE_KEY`): exit;
+   - no job left and no automatic reconciliation or play-state import due
+     (`state.RECONCILE_DUE_KEY`, `state.IMPORT_DUE_KEY`): exit;
    - the earliest job is due later: re-arm itself for then and sleep again;
    - a drain is running or already requested: check again in `ACTIVE_RECHECK` s (that drain
      re-arms the timer when it ends; the re-check covers a drain that was killed);
@@ -35,8 +36,8 @@ import sys
 import time
 
 from plexsync.core import lockfile
-from plexsync.hook import stash_post
 from plexsync.queue import markers
+from plexsync.stash import post as stash_post
 from plexsync.timer import state
 
 TYPE_CHECKING = False
@@ -96,9 +97,9 @@ class Waiter:
 
 
 def _open_store(data_dir: str) -> Any:
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
 
-    return SQLiteStore.open(data_dir)
+    return JobQueue.open(data_dir)
 
 
 class WakeTimer:
@@ -167,10 +168,12 @@ class WakeTimer:
         """Due: decide from the queue. None = keep sleeping (re-armed), else the exit reason."""
         if not self._plex_answers(now):
             return None
-        token = markers.new_token(now)
+        token = markers.stamp(now)
         store = self.open_store(self.data_dir)
         try:
-            due = earliest(store.next_due(), store.read_meta().get(state.RECONCILE_DUE_KEY))
+            meta = store.read_meta()
+            due = earliest(earliest(store.next_due_at(), meta.get(state.RECONCILE_DUE_KEY)),
+                           meta.get(state.IMPORT_DUE_KEY))
             if due is None:
                 return "the queue is empty"
             if due > now + DUE_SLACK:
@@ -273,8 +276,8 @@ def stash_retry_delay(previous: float) -> float:
 
 
 def earliest(job_due: float | None, reconcile_due: str | None) -> float | None:
-    """The earliest of a job's due time and the next automatic reconciliation's (a Process
-    Queue task runs the reconciliation when it is due)."""
+    """The earliest of a job's due time and the next automatic reconciliation's or import's
+    (a Process Queue task runs them when they are due)."""
     try:
         other = float(reconcile_due) if reconcile_due else None
     except ValueError:

@@ -11,14 +11,14 @@
   mode 0600 (owner only), rewritten only when they change. Never on a command line.
 - `wake-timer.log`: the timer's stdout and stderr (a few lines per run; restarted past 256 KB).
 
-Standard library plus `plexsync.core.fastjson` only: the timer process imports this.
+Standard library plus `plexsync.core.fastjson` (and `core.datadir`, the one atomic writer) only:
+the timer process imports this.
 """
 
 from __future__ import annotations
 
 import os
 
-from plexsync.core import fastjson as json
 from plexsync.core import lockfile
 
 TYPE_CHECKING = False
@@ -36,6 +36,9 @@ SNAPSHOT_KEY = "wake_timer"     # in the settings snapshot the last task wrote
 # Queue meta key: when the next automatic reconciliation falls due (epoch seconds), written by
 # plexsync/tasks/reconcile.py; the timer treats it like a job's due time.
 RECONCILE_DUE_KEY = "reconcile_due_at"
+# Queue meta key: when the next automatic play-state import falls due (plexsync/tasks/
+# play_state.py); treated the same way (the Process Queue it asks for runs the import).
+IMPORT_DUE_KEY = "play_import_due_at"
 STATE_LOCK_WAIT = 10.0
 STARTUP_GRACE = 15.0            # a spawned timer not holding its lock yet is "starting" this long
 
@@ -53,17 +56,10 @@ def read_json(file: str) -> dict[str, Any]:
 
 
 def write_json(file: str, data: Mapping[str, Any]) -> None:
-    """Atomically replace `file` with `data`, created owner-only (0600)."""
-    tmp = f"{file}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(dict(data), fh, sort_keys=True)
-        os.replace(tmp, file)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Atomically replace `file` with `data`, owner-only (`core.datadir.write_atomic`)."""
+    from plexsync.core.datadir import write_json as write_atomic_json
+
+    write_atomic_json(file, data)
 
 
 def read_state(data_dir: str) -> dict[str, Any]:
