@@ -65,6 +65,13 @@ class PlexSession(SameOriginRedirects, requests.Session):
     def __init__(self, base_url: str) -> None:
         super().__init__(base_url, redirect_refused, follow_none=WRITES)
 
+    last_status = 0   # the HTTP status of the last answer (0: none yet, or no answer)
+
     def send(self, request: Any, **kwargs: Any) -> Any:
+        """Count the request; remember its answer's status, which classifies a failure
+        (plex/errors.py) where plexapi raises a bare BadRequest."""
         SENT[0] += 1
-        return super().send(request, **kwargs)
+        self.last_status = 0
+        response = super().send(request, **kwargs)
+        self.last_status = int(response.status_code)
+        return response
