@@ -17,7 +17,7 @@ Invariants and failure behaviour:
 - Probe backoff: 5 s, 10 s, 20 s, 40 s, then 60 s (cap) between probes while open.
 - Listeners (`BreakerListener`) get `state_change(old, new, state)` after the write, outside the
   lock: logging, arming the wake-up timer and other side effects live there.
-- Standard library only (the timer process uses this with `state.stdlib_lock`).
+- Standard library only (the timer process uses it too); its lock is `state.lock`.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class Breaker:
         self,
         data_dir: str,
         *,
-        lock: Callable[[str], AbstractContextManager[object]] = files.filelock_lock,
+        lock: Callable[[str], AbstractContextManager[object]] = files.lock,
         warn: Callable[[str], None] | None = None,
         listeners: list[BreakerListener] | None = None,
         owner: str | None = None,

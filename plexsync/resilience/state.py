@@ -5,9 +5,9 @@ Invariants and failure behaviour:
   record are one atomic write (temp file, fsync, rename): an outage is recorded exactly once
   whichever process (task, timer) makes the transition.
 - Every read-modify-write happens under `breaker.json.lock`, an advisory whole-file lock
-  (`flock` on POSIX, `msvcrt.locking` on Windows). Tasks take it with `filelock`, the timer with
-  the standard-library `timer.lockfile`; both lock the same file the same way, so they exclude
-  each other (`filelock` costs ~150 ms of imports, too much for the background timer).
+  (`flock` on POSIX, `msvcrt.locking` on Windows), taken through `core.lockfile` by tasks and
+  the timer alike (`lock`): one mechanism, standard library only (`filelock` costs ~150 ms of
+  imports, too much for the background timer).
 - A missing file is a closed breaker with no history. An empty, truncated or garbage file is
   treated the same, logged once (one warning, by the process that found it under the lock)
   and rewritten at once, so nobody else warns about it again.
@@ -170,15 +170,9 @@ def write(data_dir: str, state: dict[str, Any]) -> None:
     write_atomic(path(data_dir), json.dumps(state).encode("utf-8"))
 
 
-def filelock_lock(data_dir: str) -> AbstractContextManager[object]:
-    """The tasks' lock: `filelock` (see the module docstring)."""
-    from filelock import FileLock
-
-    return FileLock(os.path.join(data_dir, LOCK), timeout=LOCK_WAIT)
-
-
-def stdlib_lock(data_dir: str) -> AbstractContextManager[object]:
-    """The timer's lock: the same file locked with the standard library."""
+def lock(data_dir: str) -> AbstractContextManager[object]:
+    """THE lock of `breaker.json`, for tasks and the timer alike: `core.lockfile` (the
+    standard library's `flock` / `msvcrt.locking`) on `breaker.json.lock`."""
     import contextlib
 
     from plexsync.core import lockfile

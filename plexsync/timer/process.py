@@ -210,7 +210,7 @@ class WakeTimer:
             return True
         from plexsync.resilience.breaker import Breaker
 
-        breaker = Breaker(self.data_dir, lock=breaker_file.stdlib_lock, warn=_say)
+        breaker = Breaker(self.data_dir, warn=_say)
         if breaker.begin_probe(now):
             # the current settings' address (the user may have corrected it since the outage)
             url = state.plex_url(self.data_dir) or str(current.get("plex_url") or "")
