@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 TIMEOUT = 3.0
 _MAX = 64 * 1024
-_VERSION = re.compile(rb'version="([^"]*)"')
+_VERSION = re.compile(rb'<MediaContainer[^>]*\sversion="([^"]*)"')   # not <?xml version
 _IDENTITY = re.compile(rb'<MediaContainer[^>]*\smachineIdentifier="[^"]+"')
 
 
