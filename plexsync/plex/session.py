@@ -54,7 +54,7 @@ def refuse_any_redirect(base: str) -> Callable[..., None]:
 
 
 # Requests sent to Plex by this process, every session and hop included: the drain's token
-# bucket spends a token only for a job that sent Plex something (tasks/breaker_gate.py).
+# bucket spends a token only for a job that sent Plex something (resilience/gate.py).
 SENT = [0]
 
 

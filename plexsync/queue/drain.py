@@ -40,7 +40,7 @@ Invariants and failure behaviour:
   the breaker opens (`guard.trip`) and the drain stops ("plex_down"). Any other outcome ends
   the run and the held failures are settled as the items' own.
 - `queue_timeout` is checked after every outcome: the rest of the batch is released uncounted.
-- An optional `OutageListener` (the breaker's guard, plexsync/tasks/breaker_gate.py) sees each
+- An optional `OutageListener` (the breaker's guard, plexsync/resilience/gate.py) sees each
   batch-level PlexServerDown and decides whether the drain goes on (the breaker is still
   closed: the released jobs are claimed again, no attempt used) or stops ("plex_down"); it
   sees every outcome, and paces the jobs after a Plex recovery (sub-second waits only).

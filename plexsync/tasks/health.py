@@ -23,8 +23,8 @@ from plexsync.resilience import history, probe
 from plexsync.resilience import state as breaker_state
 from plexsync.resilience.state import Circuit
 from plexsync.stash import documents as gql
-from plexsync.tasks.wake import ensure_timer, stash_login, work_due
 from plexsync.timer.state import timer_status
+from plexsync.timer.wake import ensure_timer, stash_login, work_due
 
 SAMPLE = 20
 MIN_STASH_VERSION = "v0.26.0"    # docs/install.md#stash-version

@@ -16,8 +16,8 @@ from plexsync.queue.drain import LOCK_NAME, Drain
 from plexsync.queue.drain_report import StopReason
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Processor
-from plexsync.tasks import breaker_gate as gate
-from plexsync.tasks.wake import arm_timer
+from plexsync.resilience import gate
+from plexsync.timer.wake import arm_timer
 
 # After a drain stopped because Plex is down, its released jobs are due at once; ask again
 # this much later instead of at once, so an outage does not fill Stash's job list. Once the

@@ -216,7 +216,7 @@ def _automatic(label: str, target: str, context: TaskContext) -> dict[str, Any] 
 
 def _ensure_timer(ctx: TaskContext) -> None:
     """Work due later with no live wake-up timer (killed, never armed): arm one now."""
-    from plexsync.tasks.wake import ensure_timer
+    from plexsync.timer.wake import ensure_timer
 
     ensure_timer(ctx)
 
@@ -230,6 +230,7 @@ def _recovery_check(ctx: TaskContext) -> None:
     missing = not os.path.exists(state.path(ctx.data_dir))   # the first run: start watching
     if current["state"] == Circuit.CLOSED and not problem and not missing:
         return
-    from plexsync.tasks.breaker_gate import recovery_check
+    from plexsync.resilience.gate import recovery_check
+    from plexsync.timer.wake import arm_timer
 
-    recovery_check(ctx)
+    recovery_check(ctx, lambda: arm_timer(ctx, ctx.clock()))

@@ -12,7 +12,8 @@
   is due. A good probe closes the breaker and arms the timer for now, which asks Stash for
   Process Queue when a job is due (the hook's rule: not when a drain is scheduled or running).
 
-Imports core, errors, queue model, timer.arm and this package; never sync/plex/stash/tasks.
+Imports core, errors, queue model and this package; never sync/plex/stash/timer/tasks (the
+wake-up timer is armed by the caller: `recovery_check`'s `on_recovery`).
 """
 
 from __future__ import annotations
@@ -146,18 +147,18 @@ def plex_requests_sent() -> int:
     return int(session.SENT[0]) if session is not None else 0
 
 
-def recovery_check(ctx: TaskContext, prober: Prober | None = None) -> None:
-    """Every task invocation: if the breaker is open and a probe is due, probe; recovery arms
-    the wake-up timer for now (it asks for Process Queue if a job is due)."""
+def recovery_check(ctx: TaskContext, on_recovery: Callable[[], None],
+                   prober: Prober | None = None) -> None:
+    """Every task invocation: if the breaker is open and a probe is due, probe; a recovery
+    calls `on_recovery` (the task arms the wake-up timer for now: it asks for Process Queue
+    if a job is due; the timer sits above this layer, so the caller hands it in)."""
     try:
         breaker = breaker_for(ctx)
         breaker.repair(ctx.clock())
         if breaker.peek(ctx.clock())["state"] == CLOSED:
             return
         if run_probe(breaker, ctx, prober):
-            from plexsync.tasks.wake import arm_timer
-
-            arm_timer(ctx, ctx.clock())
+            on_recovery()
     except (OSError, TimeoutError) as exc:  # the task itself must still run
         log.debug(f"breaker recovery check skipped: {exc}")
 

@@ -16,9 +16,9 @@ from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Job, Outcome
 from plexsync.resilience import breaker as breaker_mod
+from plexsync.resilience import gate
 from plexsync.resilience.breaker import Breaker
 from plexsync.resilience.probe import ProbeResult
-from plexsync.tasks import breaker_gate as gate
 from tests.helpers import FakeClock, ScriptedProcessor, captured_log, failed, lines, synced
 
 
