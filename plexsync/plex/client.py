@@ -171,7 +171,6 @@ class PlexClient:
               timeout: tuple[float, float] | None = None,
               not_plex: bool = False) -> ET.Element | None:
         from plexsync.core.redirects import WRITES
-        from plexsync.plex.session import refuse_any_redirect
 
         self.connect()
         server = self._server
@@ -181,11 +180,6 @@ class PlexClient:
                                   "timeout": timeout or self._timeout}
         if data is not None:
             kwargs["data"] = data
-        if method in WRITES:
-            # Never follow a redirect: requests would resend the write as a GET, Plex would
-            # answer 200 and the edit would be lost while looking done (docs/reliability.md).
-            kwargs["allow_redirects"] = False
-            kwargs["hooks"] = {"response": [refuse_any_redirect(self._base)]}
         root: ET.Element | None = self._guard(what, not_found, lambda: server.query(key, **kwargs),
                                               not_plex)
         if method in WRITES and root is not None and root.tag != "MediaContainer":
