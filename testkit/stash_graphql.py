@@ -32,6 +32,7 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 
 from testkit import stash_data as sd
+from testkit.stash_objects import StashEdits
 
 SCHEMA_PATH = Path(__file__).with_name("stash_subset.graphql")
 STASH_VERSION = {"version": "v0.30.1", "hash": "cf3489efd", "build_time": "2026-01-11 10:00:00"}
@@ -58,7 +59,7 @@ class RequestContext:
 Info = GraphQLResolveInfo[RequestContext]
 
 
-class StashGraphQL(sd.StashStore):
+class StashGraphQL(StashEdits):
     """The store plus the state GraphQL exposes; ``_graphql`` runs one request's payload.
     Public attributes may be changed by tests."""
 
@@ -129,6 +130,7 @@ class StashGraphQL(sd.StashStore):
             "sceneUpdate": self._scene_update,
             "configurePlugin": self._configure_plugin,
             "runPluginTask": self._run_plugin_task,
+            **self.edit_resolvers(),
         }
 
     def _find_scene(

@@ -37,6 +37,9 @@ Invariants and failure behaviour:
   closed: the released jobs are claimed again, no attempt used) or stops ("plex_down"); it
   sees every outcome, and paces the jobs after a Plex recovery (sub-second waits only).
 - Hook jobs are dropped (one info line per drain) when `enabled` is off.
+- Object jobs (a performer, tag, studio or group changed: docs/design.md#object-jobs) are
+  expanded into scene jobs by `expand` before every claim, under the drain lock; the drain
+  finishes only when neither kind of job is due.
 - Everything the drain reports (log lines, counters, progress, the summary) goes through its
   `DrainListener` (drain_report.py); the listener never changes what the drain does.
 """
@@ -95,10 +98,13 @@ class Drain:
         owner: str | None = None,
         listener: DrainListener | None = None,
         guard: OutageListener | None = None,
+        expand: Callable[[], object] | None = None,
     ) -> None:
         """`progress` feeds the default listener (`DrainLog`); `listener` replaces it.
-        `guard` is the outage breaker's say in the drain (module docstring)."""
+        `guard` is the outage breaker's say in the drain (module docstring). `expand` turns
+        due object jobs into scene jobs (sync/objects.py); it runs before every claim."""
         self.guard = guard
+        self.expand = expand
         self.queue = queue
         self._factory = processor_factory
         self._processor: Processor | None = None
@@ -161,6 +167,8 @@ class Drain:
             now = self.clock()
             if deadline is not None and now >= deadline:
                 return StopReason.TIMEOUT
+            if self.expand is not None:   # a renamed performer's scenes join the queue
+                self.expand()
             jobs = self.queue.claim(self.batch_size, self.lease_seconds, self.owner)
             if jobs:
                 try:

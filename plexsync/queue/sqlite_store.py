@@ -26,7 +26,14 @@ except ImportError:  # pragma: no cover - not CPython
     import sqlite3  # type: ignore[no-redef]
 
 from plexsync.core import datadir
-from plexsync.queue.enums import EnqueueStatus, JobSource, JobState, SettleAction
+from plexsync.queue.enums import (
+    EnqueueStatus,
+    JobSource,
+    JobState,
+    ObjectAction,
+    ObjectKind,
+    SettleAction,
+)
 from plexsync.queue.sqlite_db import SCHEMA_VERSION, Database, StoreError
 
 TYPE_CHECKING = False
@@ -34,7 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
     from typing import Any
 
-    from plexsync.queue.model import DeadLetter, Job, SyncRecord
+    from plexsync.queue.model import DeadLetter, Job, ObjectJob, SyncRecord
     from plexsync.queue.storage import ErrorInfo, MetaFn
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "StoreError"]
@@ -219,6 +226,8 @@ class SQLiteStore(Database):
                 "synced": synced["n"],
                 "out_of_scope": conn.execute(
                     "SELECT count(*) AS n FROM out_of_scope").fetchone()["n"],
+                "objects_pending": conn.execute(
+                    "SELECT count(*) AS n FROM object_jobs").fetchone()["n"],
                 "last_sync_at": synced["last"],
                 "next_due_at": _next_due(conn),
                 "stats": {row["key"]: row["value"] for row in conn.execute(
@@ -257,7 +266,8 @@ class SQLiteStore(Database):
 
     def clear_pending(self) -> int:
         return self._write(lambda conn: conn.execute(
-            "DELETE FROM jobs WHERE state != ?", (JobState.IN_PROGRESS,)).rowcount)
+            "DELETE FROM jobs WHERE state != ?", (JobState.IN_PROGRESS,)).rowcount
+            + conn.execute("DELETE FROM object_jobs").rowcount)
 
     def clear_dlq(self) -> int:
         return self._write(lambda conn: conn.execute("DELETE FROM dead_letters").rowcount)
@@ -299,6 +309,62 @@ class SQLiteStore(Database):
 
     def next_due(self) -> float | None:
         return self._read(_next_due)
+
+    # ------------------------------------------------------------------ object jobs
+    # docs/design.md#object-jobs; the SQL is object_jobs.py (loaded only by object hooks and
+    # drains that have object jobs).
+
+    def enqueue_object(
+        self, kind: ObjectKind, object_id: int, action: ObjectAction,
+        merged_ids: Collection[int], now: float, *, meta_fn: MetaFn | None = None,
+    ) -> tuple[bool, dict[str, str]]:
+        """Queue the object's job or fold this event into it, then run `meta_fn` (the hook's
+        drain request), atomically. Returns (whether a job existed already, the meta table)."""
+        from plexsync.queue import object_jobs as o
+
+        def txn(conn: sqlite3.Connection) -> tuple[bool, dict[str, str]]:
+            existed = o.fold(conn, kind, object_id, action, merged_ids, now, now)
+            return existed, _apply_meta(conn, meta_fn) if meta_fn is not None else {}
+
+        return self._write(txn)
+
+    def object_job_due(self, now: float) -> ObjectJob | None:
+        from plexsync.queue import object_jobs as o
+        from plexsync.queue import sqlite_rows as m
+
+        def txn(conn: sqlite3.Connection) -> ObjectJob | None:
+            row = o.due(conn, now)
+            return m.object_job(row) if row is not None else None
+
+        return self._read(txn)
+
+    def object_job_done(self, job: ObjectJob) -> bool:
+        """Delete the expanded job; False when an event folded into it meanwhile (it stays)."""
+        from plexsync.queue import object_jobs as o
+
+        return self._write(lambda conn: o.done(conn, job.kind, job.object_id, job.version))
+
+    def object_job_retry(self, job: ObjectJob, not_before: float) -> None:
+        from plexsync.queue import object_jobs as o
+
+        self._write(lambda conn: o.retry(conn, job.kind, job.object_id, job.version,
+                                         not_before))
+
+    def scenes_of_objects(self, kind: ObjectKind, object_ids: Iterable[int]) -> list[int]:
+        """The scenes PlexSync last wrote with one of these objects (scene_objects)."""
+        from plexsync.queue import object_jobs as o
+
+        return self._read(lambda conn: o.scenes_of(conn, kind, object_ids))
+
+    def fold_scene_events(self, scene_ids: Sequence[int], event_at: float,
+                          cleared_fields: Collection[str], now: float) -> int:
+        """One hook event for each scene (urgent, with `cleared_fields`), in one step."""
+        def txn(conn: sqlite3.Connection) -> int:
+            for scene_id in scene_ids:
+                _fold(conn, int(scene_id), event_at, JobSource.HOOK, cleared_fields, now, True)
+            return len(scene_ids)
+
+        return self._write(txn) if scene_ids else 0
 
     # ------------------------------------------------------------------ reconciliation
     def queued_or_dead(self, scene_ids: Iterable[int]) -> set[int]:
@@ -418,12 +484,14 @@ def _finish(
 
 
 def _next_due(conn: sqlite3.Connection) -> float | None:
+    """Scene jobs and object jobs alike: a drain finishes only when neither is due."""
     row = conn.execute(
         "SELECT (SELECT min(not_before) FROM jobs WHERE state != :in_progress) AS waiting, "
-        "(SELECT min(lease_until) FROM jobs WHERE state = :in_progress) AS leased",
+        "(SELECT min(lease_until) FROM jobs WHERE state = :in_progress) AS leased, "
+        "(SELECT min(not_before) FROM object_jobs) AS objects",
         {"in_progress": JobState.IN_PROGRESS},
     ).fetchone()
-    times = [t for t in (row["waiting"], row["leased"]) if t is not None]
+    times = [t for t in (row["waiting"], row["leased"], row["objects"]) if t is not None]
     return min(times) if times else None
 
 
@@ -460,3 +528,7 @@ def _upsert_record(conn: sqlite3.Connection, record: SyncRecord, now: float) -> 
                  f"({m.marks(m.RECORD_COLS.count(',') + 1)})", m.record_values(record))
     conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (record.scene_id,))
     conn.execute("DELETE FROM out_of_scope WHERE scene_id = ?", (record.scene_id,))
+    if record.objects is not None:   # the objects the scene had when this record was written
+        from plexsync.queue import object_jobs
+
+        object_jobs.replace_for_scene(conn, record.scene_id, record.objects)

@@ -17,6 +17,8 @@ from plexsync.queue.drain import LOCK_NAME, Drain
 from plexsync.queue.drain_report import StopReason
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Processor
+from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.sync.objects import ObjectExpander
 from plexsync.tasks import breaker_gate as gate
 from plexsync.tasks.wake import arm_timer
 
@@ -34,8 +36,9 @@ PROBE_STALE_RECHECK = 30.0
 def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
     """The Process Queue task: builds the Plex processor lazily (only if a job is claimed)."""
     settings = ctx.settings
-    queue = JobQueue.open(ctx.data_dir, clock=ctx.clock,
-                          backoff=Backoff(max_retries=settings.max_retries))
+    store = SQLiteStore.open(ctx.data_dir)
+    queue = JobQueue(store, clock=ctx.clock, backoff=Backoff(max_retries=settings.max_retries))
+    objects = ObjectExpander(store, ctx.stash, ctx.clock)
 
     def build() -> Processor:
         try:
@@ -60,6 +63,7 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
             queue, build, lock_path=os.path.join(ctx.data_dir, LOCK_NAME),
             enabled=settings.enabled, queue_timeout=settings.queue_timeout,
             clock=ctx.clock, sleep=ctx.sleep, progress=ctx.progress, guard=guard,
+            expand=objects.run,
         ).run()
         due = queue.next_due_at()
     finally:
