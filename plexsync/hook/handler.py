@@ -236,13 +236,21 @@ def _object_hook(hook: Mapping[str, Any], hook_type: str, snapshot: Mapping[str,
         log.debug(f"{what}: {reason}; not queued")
         return {"skipped": reason, kind.value: object_id}
     merged = _merged_ids(hook) if action is ObjectAction.MERGE else []
+    payload = hook.get("input")
+    name = payload.get("name") if isinstance(payload, dict) else None
+    # Stash's edit form sends the name on every save: a name every synced scene already has
+    # changes nothing in Plex (Stash trims names as it stores them).
+    same = name.strip() if action is ObjectAction.UPDATE and isinstance(name, str) else None
 
     def enqueue(store: SQLiteStore, now: float, meta_fn: MetaFn | None) -> tuple[str, Meta]:
         existed, meta = store.enqueue_object(kind, object_id, action, merged, now,
-                                             meta_fn=meta_fn)
-        return ("updated" if existed else "new"), meta
+                                             meta_fn=meta_fn, name=same)
+        return ("unchanged" if existed is None else "updated" if existed else "new"), meta
 
     status, drain = _enqueue_and_request(enqueue, what, snapshot, data_dir, conn)
+    if status == "unchanged":
+        log.debug(f"{what}: its name did not change; not queued")
+        return {"skipped": "the name did not change", kind.value: object_id}
     log.debug(f"{what} {action.value} queued ({status}); drain {drain}")
     return {"queued": {kind.value: object_id, "action": action.value}, "drain": drain}
 

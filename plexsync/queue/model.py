@@ -72,10 +72,10 @@ class SyncRecord:
     # A row an upgrade displaced from an item two scenes shared (`records_on_item`): what that
     # scene pushed there, to be undone by the item's own scene. It holds nothing: no claim.
     displaced: bool = False
-    # The (kind, Stash id) of the performers, tags, studio and groups the scene had when this
-    # record was written (docs/design.md#object-jobs): how a deleted object's scenes are found.
-    # None: not known here (a record read back from the queue); storing it leaves them as is.
-    objects: frozenset[tuple[str, int]] | None = None
+    # The (kind, Stash id, name) of the performers, tags, studio and groups the scene had when
+    # this record was written (docs/design.md#object-jobs): how a deleted object's scenes are
+    # found. None: not known here (a record read back from the queue); storing it keeps them.
+    objects: frozenset[tuple[str, int, str]] | None = None
 
     def behind(self, updated_at: str) -> bool:
         """Whether Stash's `updated_at` is later than the one this record synced. Unknown or

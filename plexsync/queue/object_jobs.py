@@ -7,7 +7,8 @@ function inside one of its transactions.
   expands it (the bumped version makes the drain keep the row and expand it once more).
 - `due` / `done` / `retry`: the drain's side. `done` deletes the row only at the version it
   expanded.
-- `scenes_of` / `replace_for_scene`: which scenes PlexSync last wrote with an object.
+- `scenes_of` / `replace_for_scene` / `name_known`: which scenes PlexSync last wrote with an
+  object, and under which name.
 
 On the hook path (object hooks only, imported lazily): standard library only.
 """
@@ -86,11 +87,20 @@ def scenes_of(conn: sqlite3.Connection, kind: str, object_ids: Iterable[int]) ->
 
 
 def replace_for_scene(conn: sqlite3.Connection, scene_id: int,
-                      objects: Iterable[tuple[str, int]]) -> None:
-    """The scene's objects are now exactly `objects`."""
+                      objects: Iterable[tuple[str, int, str]]) -> None:
+    """The scene's objects (kind, id, name) are now exactly `objects`."""
     conn.execute("DELETE FROM scene_objects WHERE scene_id = ?", (scene_id,))
-    conn.executemany("INSERT OR IGNORE INTO scene_objects (kind, object_id, scene_id) "
-                     "VALUES (?, ?, ?)", [(k, int(i), scene_id) for k, i in objects])
+    conn.executemany("INSERT OR IGNORE INTO scene_objects (kind, object_id, scene_id, name) "
+                     "VALUES (?, ?, ?, ?)", [(k, int(i), scene_id, n) for k, i, n in objects])
+
+
+def name_known(conn: sqlite3.Connection, kind: str, object_id: int, name: str) -> bool:
+    """Whether every scene PlexSync wrote with this object (at least one) got exactly `name`:
+    then a save that sends this name changes nothing in Plex."""
+    row = conn.execute(
+        "SELECT count(*) AS n, sum(CASE WHEN name IS ? THEN 1 ELSE 0 END) AS same "
+        "FROM scene_objects WHERE kind = ? AND object_id = ?", (name, kind, object_id)).fetchone()
+    return bool(row["n"]) and row["n"] == row["same"]
 
 
 def next_due(conn: sqlite3.Connection) -> float | None:

@@ -147,10 +147,13 @@ V6 = (
     # Which performers, tags, studio and groups each synced scene had when PlexSync last wrote
     # it: Stash forgets a deleted object's scenes, so these rows find them. Written with the
     # scene's sync record; scenes synced before this step have none until they sync again.
+    # `name`: the object's name as that sync read it; a hook whose new name equals it on every
+    # scene changes nothing in Plex (Stash's edit form sends the name on every save).
     """CREATE TABLE scene_objects (
         kind TEXT NOT NULL,
         object_id INTEGER NOT NULL,
         scene_id INTEGER NOT NULL,
+        name TEXT,
         PRIMARY KEY (kind, object_id, scene_id)
     ) WITHOUT ROWID""",
     "CREATE INDEX scene_objects_scene ON scene_objects (scene_id)",

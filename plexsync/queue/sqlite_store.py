@@ -317,12 +317,17 @@ class SQLiteStore(Database):
     def enqueue_object(
         self, kind: ObjectKind, object_id: int, action: ObjectAction,
         merged_ids: Collection[int], now: float, *, meta_fn: MetaFn | None = None,
-    ) -> tuple[bool, dict[str, str]]:
+        name: str | None = None,
+    ) -> tuple[bool | None, dict[str, str]]:
         """Queue the object's job or fold this event into it, then run `meta_fn` (the hook's
-        drain request), atomically. Returns (whether a job existed already, the meta table)."""
+        drain request), atomically. Returns (whether a job existed already, the meta table);
+        (None, {}) and no change when `name` is what every scene PlexSync wrote with the
+        object already has (`object_jobs.name_known`)."""
         from plexsync.queue import object_jobs as o
 
-        def txn(conn: sqlite3.Connection) -> tuple[bool, dict[str, str]]:
+        def txn(conn: sqlite3.Connection) -> tuple[bool | None, dict[str, str]]:
+            if name is not None and o.name_known(conn, kind, object_id, name):
+                return None, {}
             existed = o.fold(conn, kind, object_id, action, merged_ids, now, now)
             return existed, _apply_meta(conn, meta_fn) if meta_fn is not None else {}
 

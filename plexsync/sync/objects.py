@@ -50,14 +50,15 @@ class ScenePages(Protocol):
                       per_page: int) -> tuple[int, list[dict[str, Any]]]: ...
 
 
-def scene_objects(scene: Mapping[str, Any]) -> frozenset[tuple[str, int]]:
-    """(kind, id) of the scene's performers, tags, studio and groups, as Stash returned them."""
-    found: set[tuple[str, int]] = set()
+def scene_objects(scene: Mapping[str, Any]) -> frozenset[tuple[str, int, str]]:
+    """(kind, id, name) of the scene's performers, tags, studio and groups, as Stash returned
+    them."""
+    found: set[tuple[str, int, str]] = set()
 
     def add(kind: ObjectKind, obj: object) -> None:
         if isinstance(obj, Mapping):
             with contextlib.suppress(KeyError, TypeError, ValueError):
-                found.add((kind.value, int(obj["id"])))
+                found.add((kind.value, int(obj["id"]), str(obj.get("name") or "")))
 
     add(ObjectKind.STUDIO, scene.get("studio"))
     for kind, key in ((ObjectKind.PERFORMER, "performers"), (ObjectKind.TAG, "tags")):

@@ -45,7 +45,8 @@ def store() -> Iterator[SQLiteStore]:
 
 
 def wrote(store: SQLiteStore, scene_id: int, *objects: tuple[str, int]) -> None:
-    store._write(lambda conn: object_jobs.replace_for_scene(conn, scene_id, objects))
+    store._write(lambda conn: object_jobs.replace_for_scene(
+        conn, scene_id, [(kind, i, f"{kind} {i}") for kind, i in objects]))
 
 
 def queued(store: SQLiteStore) -> dict[int, list[str]]:
@@ -130,10 +131,28 @@ def test_the_scene_s_objects_are_read_from_what_stash_returned() -> None:
     scene = {"studio": {"id": "2", "name": "S"}, "performers": [{"id": "5", "name": "P"}],
              "tags": [{"id": "7", "name": "T"}, {"name": "no id"}],
              "groups": [{"group": {"id": "9", "name": "G"}}]}
-    assert scene_objects(scene) == {("studio", 2), ("performer", 5), ("tag", 7), ("group", 9)}
+    assert scene_objects(scene) == {("studio", 2, "S"), ("performer", 5, "P"), ("tag", 7, "T"),
+                                    ("group", 9, "G")}
     assert scene_objects({"studio": None}) == frozenset()
 
 
 def test_only_the_object_itself_is_asked_for_not_its_children() -> None:
     assert stash_filter(ObjectKind.STUDIO, 3) == {
         "studios": {"value": ["3"], "modifier": "INCLUDES", "depth": 0}}
+
+
+def test_a_save_with_the_name_every_synced_scene_has_is_not_queued(store: SQLiteStore) -> None:
+    wrote(store, 1, ("performer", 5))
+    wrote(store, 2, ("performer", 5))
+    same = store.enqueue_object(ObjectKind.PERFORMER, 5, ObjectAction.UPDATE, (), 1.0,
+                                name="performer 5")
+    assert same == (None, {}) and store.object_job_due(2.0) is None
+    renamed = store.enqueue_object(ObjectKind.PERFORMER, 5, ObjectAction.UPDATE, (), 1.0,
+                                   name="Someone else")
+    assert renamed[0] is False and store.object_job_due(2.0) is not None
+
+
+def test_an_object_no_synced_scene_has_is_queued_whatever_its_name(store: SQLiteStore) -> None:
+    existed, _ = store.enqueue_object(ObjectKind.TAG, 8, ObjectAction.UPDATE, (), 1.0,
+                                      name="tag 8")
+    assert existed is False
