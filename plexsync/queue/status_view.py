@@ -46,6 +46,8 @@ def queue_json(counts: Mapping[str, Any]) -> dict[str, Any]:
         "dlq_by_error": dict(sorted(counts["dlq_by_error"].items())),
         "synced": counts["synced"],
         "out_of_scope": counts["out_of_scope"],
+        # performers, tags, studios, groups renamed or deleted, not yet expanded into scenes
+        "objects_pending": counts.get("objects_pending", 0),
         "last_sync_at": iso(counts["last_sync_at"]),
         "next_due_at": iso(counts["next_due_at"]),
         "stats": {
