@@ -32,10 +32,11 @@ What matches Stash (about v0.30.1):
 
 Simplified:
 - There is one in-memory store behind one lock, so requests run one at a time.
-- Hooks fire only from the mutations of ``testkit/stash_objects.py`` (performer, tag, studio
-  and group edits, tag merges, scene deletion): ``fired_hooks`` records them and ``on_hook``
-  runs them (``testkit/stash_hooks.PluginHooks`` runs ``plexsync.py`` for each, as Stash
-  does). ``sceneUpdate`` and the setup API fire none: tests send scene hooks themselves.
+- Hooks fire from ``sceneUpdate`` and the mutations of ``testkit/stash_objects.py``
+  (performer, tag, studio and group edits, tag merges, scene deletion): ``fired_hooks``
+  records them and ``on_hook`` runs them (``testkit/stash_hooks.PluginHooks`` runs
+  ``plexsync.py`` for each, as Stash does). The setup API (``add_scene``, ``update_scene``...)
+  fires none: tests send those scenes' hooks themselves.
 - Tasks run only when a test asks: ``task_runs`` records task
   requests, and ``on_task_run`` can act on them (``testkit/stash_jobs.PluginJobs`` runs them
   one at a time as Stash's job manager does). That callback runs in the server thread before
@@ -90,7 +91,8 @@ SCENE_FIELDS = """id title code details director urls date rating100 organized c
 updated_at studio { id name } performers { id name } tags { id name }
 groups { group { id name } scene_index } stash_ids { endpoint stash_id updated_at }
 files { id path basename size duration width height parent_folder { path } }
-paths { screenshot preview stream }"""
+paths { screenshot preview stream }
+play_history play_count last_played_at resume_time play_duration"""
 Reply = tuple[int, bytes, str, dict[str, str]]  # status, body, content type, headers
 
 

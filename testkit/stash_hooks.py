@@ -73,7 +73,8 @@ class PluginHooks:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _fire(self, context: dict[str, Any]) -> None:
+    def _fire(self, hook_args: dict[str, Any]) -> None:
+        context = dict(hook_args["hookContext"])
         hook_type = str(context.get("type"))
         if hook_type not in self.triggers:
             return

@@ -17,6 +17,7 @@ Faithful to Stash (about v0.30.1, ``internal/api/resolver_mutation_*.go``,
   ones (``omitempty``). ``id`` is left out of the context when it is 0.
 - Hooks run synchronously after the edit is committed and before the mutation answers
   (``on_hook``, outside the store's lock: a hook may call back, e.g. ``runPluginTask``).
+  ``sceneUpdate`` (stash_graphql.py) fires ``Scene.Update.Post`` through the same ``fire``.
 - Renames, merges and deletions leave the scenes' ``updated_at`` alone (Stash edits only the
   join tables), which is why no scene hook fires for them. A deleted studio leaves its scenes
   with no studio; a merge moves the source tags' scenes to the destination.
@@ -51,9 +52,10 @@ Info = GraphQLResolveInfo[Any]   # context: stash_graphql.RequestContext
 
 
 class StashEdits(sd.StashStore):
-    """The mutation resolvers of this module; ``on_hook`` receives every hook context."""
+    """The mutation resolvers of this module; ``on_hook`` receives the stdin ``args`` of every
+    hook fired (``{"hookContext": ...}``), ``fired_hooks`` keeps each context."""
 
-    on_hook: Callable[[HookContext], None] | None = None
+    on_hook: Callable[[dict[str, Any]], None] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,7 +85,7 @@ class StashEdits(sd.StashStore):
         self.fired_hooks.append(context)
         callback = self.on_hook
         if callback is not None:
-            info.context.after.append(lambda: callback(dict(context)))
+            info.context.after.append(lambda: callback({"hookContext": dict(context)}))
 
     # ------------------------------------------------------------------ updates
     def _performer_update(self, info: Info, input: dict[str, Any]) -> Any:

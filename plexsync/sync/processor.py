@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 from plexsync.core.context import TaskContext
@@ -64,7 +64,7 @@ from plexsync.queue.model import (
     Processor,
     SyncRecord,
 )
-from plexsync.sync import fields, images, matcher
+from plexsync.sync import fields, images, matcher, plex_origin
 from plexsync.sync.diff import Edit, diff
 from plexsync.sync.objects import scene_objects
 from plexsync.sync.ownership import Ownership, RecordsOnItem, cached_view, trusted
@@ -94,6 +94,7 @@ class SyncProcessor:
         self._records_on_item: RecordsOnItem = lambda rating_key: []
         self._superseded: tuple[SyncRecord, ...] = ()   # other scenes' records on the item
         self._views: dict[int, LibraryIndex | None] = {}
+        self._plex_ratings: dict[str, int] | None = None   # sync/plex_origin.py
 
     # ------------------------------------------------------------------ lazy Plex
     def plex(self) -> PlexPort:
@@ -200,7 +201,7 @@ class SyncProcessor:
         if scene is None:
             return Outcome(job, OutcomeKind.SKIPPED, detail="the scene no longer exists in Stash")
         owned = record.pushed_fields if record is not None else ()
-        want = fields.wanted(scene, self._settings, job.cleared_fields, owned)
+        want = self._wanted(scene, job.cleared_fields, owned)
         if want.skip_reason:
             return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
         updated_at = str(scene.get("updated_at") or "")
@@ -218,7 +219,7 @@ class SyncProcessor:
         same_item = _same_item(record, item)
         if not same_item and owned:
             # what PlexSync owned was on another item: clear nothing
-            want = fields.wanted(scene, self._settings, job.cleared_fields, ())
+            want = self._wanted(scene, job.cleared_fields, ())
             if want.skip_reason:
                 return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
             owned = ()
@@ -226,11 +227,20 @@ class SyncProcessor:
         undo = _undo(self._superseded)
         if undo is not None:   # another scene's values sit on this item: empty what it filled
             owned = tuple(dict.fromkeys([*owned, *undo[0]]))
-            want = fields.wanted(scene, self._settings, {*job.cleared_fields, *CLEARABLE},
-                                 owned)
+            want = self._wanted(scene, {*job.cleared_fields, *CLEARABLE}, owned)
             added = tuple(dict.fromkeys([*added, *undo[1]]))
         return self._write(job, item, confidence, _Plan(want, owned, added),
                            record if same_item else None, _Read(updated_at, fetched_at))
+
+    def _wanted(self, scene: Mapping[str, Any], cleared: Iterable[str],
+                owned: Iterable[str]) -> fields.Wanted:
+        """The field mapping, less a rating that came from Plex (sync/plex_origin.py)."""
+        want = fields.wanted(scene, self._settings, cleared, owned)
+        if "rating" in want.scalars and scene.get("rating100") is not None:
+            if self._plex_ratings is None:   # read once per drain process, when first needed
+                self._plex_ratings = plex_origin.read(self._ctx.data_dir)
+            want = plex_origin.without_plex_rating(want, scene, self._plex_ratings)
+        return want
 
     def _unchanged(self, job: Job, record: SyncRecord, want: fields.Wanted, updated_at: str,
                    scene: Mapping[str, Any]) -> bool:
