@@ -276,3 +276,34 @@ def test_500_edits_of_one_performer_during_a_running_drain_leave_one_job_and_eve
     for scene_id in scenes:
         assert world.item(scene_id).tags["actor"] == ["Name 500"]
     assert all(run.returncode == 0 for run in jobs.runs), [r.answer for r in jobs.runs]
+
+
+PERFORMER_DESTROY = """mutation($input: PerformerDestroyInput!) {
+  performerDestroy(input: $input) }"""
+STUDIO_DESTROY = "mutation($input: StudioDestroyInput!) { studioDestroy(input: $input) }"
+
+
+def test_a_deleted_performer_and_studio_leave_the_items_plexsync_wrote_them_to(
+        world: World) -> None:
+    gone = world.stash.add_performer("Gone Person")
+    stays = world.stash.add_performer("Stays Person")
+    studio = world.stash.add_studio("Closed Studio")
+    alone = world.add_scene(0, performer_ids=[gone], studio_id=studio)
+    shared = world.add_scene(1, performer_ids=[gone, stays])
+    other = world.add_scene(2, performer_ids=[stays])
+    world.sync_everything()
+    server = connect(world.plex.url, world.plex.token)
+    server.fetchItem(world.items[alone]).addCollection("Family Favourites")
+    world.plex.clear_requests()
+
+    world.edit(PERFORMER_DESTROY, id=str(gone))
+    world.edit(STUDIO_DESTROY, id=str(studio))
+    world.task("process_queue")
+
+    assert [r.type for r in world.hooks.runs] == ["Performer.Destroy.Post", "Studio.Destroy.Post"]
+    item = world.item(alone)
+    assert item.tags["actor"] == [] and item.studio is None
+    assert item.tags["collection"] == ["Family Favourites"]
+    assert world.item(shared).tags["actor"] == ["Stays Person"]
+    assert world.item(other).tags["actor"] == ["Stays Person"]
+    assert sorted(world.writes()) == sorted([world.items[alone], world.items[shared]])
