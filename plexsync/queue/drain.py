@@ -102,7 +102,9 @@ class Drain:
     ) -> None:
         """`progress` feeds the default listener (`DrainLog`); `listener` replaces it.
         `guard` is the outage breaker's say in the drain (module docstring). `expand` turns
-        due object jobs into scene jobs (sync/objects.py); it runs before every claim."""
+        due object jobs into scene jobs (sync/objects.py); it runs before every claim. A
+        drain over a database that may hold object jobs needs it: a due object job keeps the
+        drain from finishing (no lost wake-up), and only `expand` ever settles one."""
         self.guard = guard
         self.expand = expand
         self.queue = queue
