@@ -3,7 +3,7 @@ the user's save.
 
 Invariants:
 - Never talks to Plex and imports nothing heavy: the standard library's json/os/sqlite3/time
-  and the light PlexSync modules (queue.sqlite_store, queue.markers, queue.enums,
+  and the light PlexSync modules (queue.job_queue, queue.markers, queue.enums,
   resilience.state). At most one request to Stash: `runPluginTask(Process Queue)`, and only
   when no drain is running or already requested, and not while the outage breaker is open with
   its next probe ahead (the wake-up timer asks for the drain once Plex answers;
@@ -36,7 +36,7 @@ from plexsync.core.vocab import ALWAYS_SYNCED, CLEARABLE, INPUT_FIELDS, TOGGLES
 from plexsync.errors import InputError
 from plexsync.queue import markers
 from plexsync.queue.enums import JobSource, ObjectAction, ObjectKind
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.job_queue import JobQueue
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from plexsync.core.protocol import Invocation
-    from plexsync.queue.storage import MetaFn
+    from plexsync.queue.markers import MetaFn
 
     Meta = dict[str, str]
 
@@ -168,15 +168,13 @@ def run_hook(invocation: Invocation) -> dict[str, Any]:
         log.debug(f"scene {scene_id}: {reason}; not queued")
         return {"skipped": reason, "scene": scene_id}
 
-    def enqueue(store: SQLiteStore, now: float, meta_fn: MetaFn | None) -> tuple[str, Meta]:
-        status, meta = store.enqueue(scene_id, now, JobSource.HOOK, cleared, now,
-                                     meta_fn=meta_fn)
-        return status.value, meta
+    def enqueue(store: JobQueue, now: float, meta_fn: MetaFn | None) -> tuple[str, Meta]:
+        return "queued", store.enqueue(scene_id, now, JobSource.HOOK, cleared, meta_fn=meta_fn)
 
     what = f"scene {scene_id}"
-    status, drain = _enqueue_and_request(enqueue, what, snapshot, data_dir, conn)
-    log.debug(f"{what} queued ({status}"
-              + (f", cleared {', '.join(cleared)}" if cleared else "") + f"); drain {drain}")
+    _, drain = _enqueue_and_request(enqueue, what, snapshot, data_dir, conn)
+    log.debug(f"{what} queued" + (f" (cleared {', '.join(cleared)})" if cleared else "")
+              + f"; drain {drain}")
     return {"queued": scene_id, "drain": drain}
 
 
@@ -242,7 +240,7 @@ def _object_hook(hook: Mapping[str, Any], hook_type: str, snapshot: Mapping[str,
     # changes nothing in Plex (Stash trims names as it stores them).
     same = name.strip() if action is ObjectAction.UPDATE and isinstance(name, str) else None
 
-    def enqueue(store: SQLiteStore, now: float, meta_fn: MetaFn | None) -> tuple[str, Meta]:
+    def enqueue(store: JobQueue, now: float, meta_fn: MetaFn | None) -> tuple[str, Meta]:
         existed, meta = store.enqueue_object(kind, object_id, action, merged, now,
                                              meta_fn=meta_fn, name=same)
         return ("unchanged" if existed is None else "updated" if existed else "new"), meta
@@ -256,19 +254,19 @@ def _object_hook(hook: Mapping[str, Any], hook_type: str, snapshot: Mapping[str,
 
 
 def _enqueue_and_request(
-    enqueue: Callable[[SQLiteStore, float, MetaFn | None], tuple[str, Meta]], what: str,
+    enqueue: Callable[[JobQueue, float, MetaFn | None], tuple[str, Meta]], what: str,
     snapshot: Mapping[str, Any], data_dir: str, conn: Mapping[str, Any],
 ) -> tuple[str, str]:
     """Run `enqueue` in one transaction with the drain-request marker, then ask Stash for
     Process Queue when this hook claimed the request. Returns (enqueue status, drain state)."""
     now = time.time()
-    token = markers.new_token(now)
+    token = markers.stamp(now)
     # While the outage breaker is open and its next probe is not due, the wake-up timer is
     # armed for that probe and asks for a drain once Plex answers: requesting one now would
     # only add a run to Stash's job list that stops at once. An overdue probe (no timer
     # alive) falls through to the usual request, whose drain probes.
     waiting = _probe_pending(data_dir, now) and snapshot.get("wake_timer", True)
-    store = SQLiteStore.open(data_dir)
+    store = JobQueue.open(data_dir, clock=lambda: now)
     try:
         # Urgency (due now) follows from the source, as for every enqueue (enums.JobSource).
         status, meta = enqueue(store, now,

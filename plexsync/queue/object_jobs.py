@@ -1,31 +1,34 @@
-"""The SQL of object jobs and scene objects (docs/design.md#object-jobs); `SQLiteStore` runs each
-function inside one of its transactions.
+"""Object jobs and scene objects (docs/design.md#object-jobs): part of `JobQueue`
+(job_queue.py), same rules as the rest of it (one transaction per method, on the hook's path
+with the standard library only at import time).
 
-- `fold`: the hook's one write. At most one row per (kind, object id): a new event bumps
-  `version`, keeps the strongest action (destroy > merge > update), unions merged tag ids, takes
-  the newest `event_at` and makes the job due now. Fifty edits are one job, also while a drain
-  expands it (the bumped version makes the drain keep the row and expand it once more).
-- `due` / `done` / `retry`: the drain's side. `done` deletes the row only at the version it
-  expanded.
-- `scenes_of` / `replace_for_scene` / `name_known`: which scenes PlexSync last wrote with an
-  object, and under which name.
-
-On the hook path (object hooks only, imported lazily): standard library only.
+- `enqueue_object`: the hook's one write. At most one row per (kind, object id): a new event
+  bumps `version`, keeps the strongest action (destroy > merge > update), unions merged tag
+  ids, takes the newest `event_at` and makes the job due now. Fifty edits are one job, also
+  while a drain expands it (the bumped version makes the drain keep the row and expand it
+  once more). A rename to the name every synced scene already has changes nothing.
+- `object_job_due` / `object_job_done` / `object_job_retry`: the drain's side.
+  `object_job_done` deletes the row only at the version it expanded.
+- `scenes_of_objects` / `fold_scene_events`: which scenes PlexSync last wrote with an object
+  (`scene_objects`, written with each sync record: transitions.upsert_record), and their
+  events.
 """
 
 from __future__ import annotations
 
 from plexsync.core import fastjson as json
-from plexsync.queue.enums import ObjectAction
+from plexsync.queue.enums import JobSource, ObjectAction, ObjectKind
+from plexsync.queue.sqlite_db import Database
+from plexsync.queue.transitions import fold as fold_scene
+from plexsync.queue.transitions import update_meta
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable
+    import sqlite3
+    from collections.abc import Collection, Iterable, Sequence
 
-    try:
-        import _sqlite3 as sqlite3
-    except ImportError:  # pragma: no cover
-        import sqlite3  # type: ignore[no-redef]
+    from plexsync.queue.markers import MetaFn
+    from plexsync.queue.model import ObjectJob
 
 COLS = "kind, object_id, action, merged_ids, event_at, enqueued_at, not_before, attempts, version"
 CHUNK = 500
@@ -86,14 +89,6 @@ def scenes_of(conn: sqlite3.Connection, kind: str, object_ids: Iterable[int]) ->
     return sorted(found)
 
 
-def replace_for_scene(conn: sqlite3.Connection, scene_id: int,
-                      objects: Iterable[tuple[str, int, str]]) -> None:
-    """The scene's objects (kind, id, name) are now exactly `objects`."""
-    conn.execute("DELETE FROM scene_objects WHERE scene_id = ?", (scene_id,))
-    conn.executemany("INSERT OR IGNORE INTO scene_objects (kind, object_id, scene_id, name) "
-                     "VALUES (?, ?, ?, ?)", [(k, int(i), scene_id, n) for k, i, n in objects])
-
-
 def name_known(conn: sqlite3.Connection, kind: str, object_id: int, name: str) -> bool:
     """Whether every scene PlexSync wrote with this object (at least one) got exactly `name`:
     then a save that sends this name changes nothing in Plex."""
@@ -103,10 +98,53 @@ def name_known(conn: sqlite3.Connection, kind: str, object_id: int, name: str) -
     return bool(row["n"]) and row["n"] == row["same"]
 
 
-def next_due(conn: sqlite3.Connection) -> float | None:
-    value = conn.execute("SELECT min(not_before) FROM object_jobs").fetchone()[0]
-    return float(value) if value is not None else None
+class ObjectJobs(Database):
+    """The object-job methods of `JobQueue` (module docstring)."""
 
+    def enqueue_object(
+        self, kind: ObjectKind, object_id: int, action: ObjectAction,
+        merged_ids: Collection[int], now: float, *, meta_fn: MetaFn | None = None,
+        name: str | None = None,
+    ) -> tuple[bool | None, dict[str, str]]:
+        """Queue the object's job or fold this event into it, then run `meta_fn` (the hook's
+        drain request), atomically. Returns (whether a job existed already, the meta table);
+        (None, {}) and no change when `name` is what every scene PlexSync wrote with the
+        object already has (`name_known`)."""
+        def txn(conn: sqlite3.Connection) -> tuple[bool | None, dict[str, str]]:
+            if name is not None and name_known(conn, kind, object_id, name):
+                return None, {}
+            existed = fold(conn, kind, object_id, action, merged_ids, now, now)
+            return existed, update_meta(conn, meta_fn) if meta_fn is not None else {}
 
-def count(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM object_jobs").fetchone()[0])
+        return self._write(txn)
+
+    def object_job_due(self, now: float) -> ObjectJob | None:
+        from plexsync.queue import sqlite_rows as m
+
+        def txn(conn: sqlite3.Connection) -> ObjectJob | None:
+            row = due(conn, now)
+            return m.object_job(row) if row is not None else None
+
+        return self._read(txn)
+
+    def object_job_done(self, job: ObjectJob) -> bool:
+        """Delete the expanded job; False when an event folded into it meanwhile (it stays)."""
+        return self._write(lambda conn: done(conn, job.kind, job.object_id, job.version))
+
+    def object_job_retry(self, job: ObjectJob, not_before: float) -> None:
+        self._write(lambda conn: retry(conn, job.kind, job.object_id, job.version, not_before))
+
+    def scenes_of_objects(self, kind: ObjectKind, object_ids: Iterable[int]) -> list[int]:
+        """The scenes PlexSync last wrote with one of these objects (scene_objects)."""
+        return self._read(lambda conn: scenes_of(conn, kind, object_ids))
+
+    def fold_scene_events(self, scene_ids: Sequence[int], event_at: float,
+                          cleared_fields: Collection[str], now: float) -> int:
+        """One hook event for each scene (urgent, with `cleared_fields`), in one step."""
+        def txn(conn: sqlite3.Connection) -> int:
+            for scene_id in scene_ids:
+                fold_scene(conn, int(scene_id), event_at, JobSource.HOOK, cleared_fields, now,
+                           True)
+            return len(scene_ids)
+
+        return self._write(txn) if scene_ids else 0

@@ -31,8 +31,8 @@ from typing import Any, Protocol
 from plexsync.core.log import log
 from plexsync.errors import StashError
 from plexsync.queue.enums import ObjectAction, ObjectKind
+from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import ObjectJob
-from plexsync.queue.sqlite_store import SQLiteStore
 
 PAGE = 250
 RETRY_AFTER = (30.0, 120.0, 600.0, 1800.0, 3600.0)   # by attempts so far; the last repeats
@@ -80,7 +80,7 @@ def stash_filter(kind: ObjectKind, object_id: int) -> dict[str, Any]:
 class ObjectExpander:
     """Expands due object jobs into scene jobs; call `run` while holding the drain lock."""
 
-    def __init__(self, store: SQLiteStore, stash: ScenePages, clock: Callable[[], float], *,
+    def __init__(self, store: JobQueue, stash: ScenePages, clock: Callable[[], float], *,
                  page: int = PAGE) -> None:
         self.store = store
         self.stash = stash

@@ -289,12 +289,12 @@ def check_play_import(ctx: TaskContext) -> dict[str, Any]:
     """The Plex → Stash play-state import: off, or its last run and next one (informational:
     an import that failed is retried on its own and says why in the log)."""
     from plexsync.playstate import status as play_status
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
 
     if not ctx.settings.import_play_state:
         return check("play_import", True, info="off (import_play_state setting)",
                      play_import=None)
-    store = SQLiteStore.open(ctx.data_dir)
+    store = JobQueue.open(ctx.data_dir)
     try:
         block = play_status.status_block(store.read_meta())
     finally:

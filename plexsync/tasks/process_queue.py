@@ -11,13 +11,11 @@ import os
 from typing import Any
 
 from plexsync.core.context import TaskContext
-from plexsync.errors import Internal
 from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import LOCK_NAME, Drain
 from plexsync.queue.drain_report import StopReason
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Processor
-from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.sync.objects import ObjectExpander
 from plexsync.tasks import breaker_gate as gate
 from plexsync.tasks.wake import arm_timer
@@ -36,18 +34,13 @@ PROBE_STALE_RECHECK = 30.0
 def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
     """The Process Queue task: builds the Plex processor lazily (only if a job is claimed)."""
     settings = ctx.settings
-    store = SQLiteStore.open(ctx.data_dir)
-    queue = JobQueue(store, clock=ctx.clock, backoff=Backoff(max_retries=settings.max_retries))
-    objects = ObjectExpander(store, ctx.stash, ctx.clock)
+    queue = JobQueue.open(ctx.data_dir, clock=ctx.clock,
+                          backoff=Backoff(max_retries=settings.max_retries))
+    objects = ObjectExpander(queue, ctx.stash, ctx.clock)
 
     def build() -> Processor:
-        try:
-            from plexsync.sync.processor import build_processor
-        except ModuleNotFoundError as exc:
-            if exc.name != "plexsync.sync.processor":
-                raise
-            raise Internal("this PlexSync installation has no sync engine (plexsync/sync.py "
-                           "is missing); reinstall the plugin.") from None
+        from plexsync.sync.processor import build_processor
+
         return build_processor(ctx)
 
     breaker = gate.breaker_for(ctx)
@@ -81,6 +74,6 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
 
 def wake_at(due: float, now: float, stopped: str) -> float:
     """When the timer should ask for the next drain, given the queue's earliest due time."""
-    if stopped == "plex_down":
+    if stopped == StopReason.PLEX_DOWN:
         return max(due, now + PLEX_DOWN_RECHECK)
     return max(due, now + MIN_GAP)

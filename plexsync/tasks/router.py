@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from plexsync import __version__
 from plexsync.core import datadir
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
@@ -68,18 +67,8 @@ def validate_mode(mode: str) -> str:
 
 def resolve_handler(mode: str) -> Callable[[TaskContext], Any]:
     module_name, func_name = validate_mode(mode).split(":")
-    try:
-        module = importlib.import_module(f"plexsync.{module_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"plexsync.{module_name}":
-            raise
-        module = None
-    handler: Callable[[TaskContext], Any] | None = getattr(module, func_name, None)
-    if handler is None:
-        raise InputError(
-            f"the task {mode!r} is not available in PlexSync {__version__} yet; "
-            "update the plugin to get it."
-        )
+    handler: Callable[[TaskContext], Any] = getattr(
+        importlib.import_module(f"plexsync.{module_name}"), func_name)
     return handler
 
 
@@ -165,14 +154,12 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
     except PlexSyncError as exc:
         record_result(data_dir, invocation.mode, request, error=log.redact(str(exc)))
         raise
-    if invocation.mode not in RECONCILE_MODES:
-        auto = _auto_reconcile(context)
-        if auto is not None and isinstance(output, dict):
-            output = {**output, "auto_reconcile": auto}
-    if invocation.mode != "import_play_state":
-        imported = _auto_import(context)
-        if imported is not None and isinstance(output, dict):
-            output = {**output, "auto_import": imported}
+    # The automatic checks, after the task's own work; a task never triggers its own kind.
+    for key, label, skip, target in AUTOMATIC:
+        if invocation.mode not in skip:
+            done = _automatic(label, target, context)
+            if done is not None and isinstance(output, dict):
+                output = {**output, key: done}
     record_result(data_dir, invocation.mode, request, output=output)
     return output
 
@@ -180,28 +167,25 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
 RECONCILE_MODES = frozenset({"reconcile_all", "reconcile_recent", "reconcile_7days"})
 
 
-def _auto_reconcile(context: TaskContext) -> dict[str, Any] | None:
-    """The on-invocation check of automatic reconciliation (plexsync/reconcile/auto.py),
-    after the task's own work. Its failure is a warning: the task itself succeeded."""
-    from plexsync.tasks.reconcile import auto_reconcile
+# (output key, what the warning calls it, modes it skips, "module:function" of the check)
+AUTOMATIC = (
+    ("auto_reconcile", "reconciliation", RECONCILE_MODES, "tasks.reconcile:auto_reconcile"),
+    ("auto_import", "play-state import", frozenset({"import_play_state"}),
+     "tasks.play_state:auto_import"),
+)
 
+
+def _automatic(label: str, target: str, context: TaskContext) -> dict[str, Any] | None:
+    """One on-invocation automatic check (reconcile/auto.py, tasks/play_state.py). Its failure
+    is a warning: the task itself succeeded."""
+    module_name, func_name = target.split(":")
+    check = getattr(importlib.import_module(f"plexsync.{module_name}"), func_name)
     try:
-        return auto_reconcile(context)
+        result: dict[str, Any] | None = check(context)
     except PlexSyncError as exc:
-        log.warning(f"Automatic reconciliation failed: {exc}")
+        log.warning(f"Automatic {label} failed: {exc}")
         return None
-
-
-def _auto_import(context: TaskContext) -> dict[str, Any] | None:
-    """The on-invocation check of the automatic play-state import (tasks/play_state.py),
-    after the task's own work. Its failure is a warning: the task itself succeeded."""
-    from plexsync.tasks.play_state import auto_import
-
-    try:
-        return auto_import(context)
-    except PlexSyncError as exc:
-        log.warning(f"Automatic play-state import failed: {exc}")
-        return None
+    return result
 
 
 def _recovery_check(ctx: TaskContext) -> None:

@@ -14,7 +14,7 @@ from plexsync.core import datadir
 from plexsync.core.protocol import parse
 from plexsync.hook.handler import object_gate, run_hook
 from plexsync.queue.enums import ObjectAction, ObjectKind
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.job_queue import JobQueue
 from testkit.fake_stash import FakeStash
 from tests.helpers import captured_log
 
@@ -44,7 +44,7 @@ def rename(stash: FakeStash, object_id: int, noun: str = "Performer") -> dict[st
 
 
 def object_jobs(data_dir: Path) -> list[tuple[str, int, str, str, int]]:
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir))
     try:
         return [(str(r["kind"]), int(r["object_id"]), str(r["action"]), str(r["merged_ids"]),
                  int(r["version"])) for r in store._read(lambda conn: conn.execute(
@@ -111,7 +111,7 @@ def test_a_deleted_scene_is_queued_like_an_edit(stash: FakeStash, data_dir: Path
                   {"id": "12", "delete_file": None, "delete_generated": None, "checksum": "",
                    "oshash": "abc", "path": "/data/a.mp4"})
     assert answer == {"queued": 12, "drain": "requested"}
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir))
     try:
         job = store.job(12)
     finally:

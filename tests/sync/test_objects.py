@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from plexsync.errors import StashError
-from plexsync.queue import object_jobs
 from plexsync.queue.enums import ObjectAction, ObjectKind
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.job_queue import JobQueue
+from plexsync.queue.transitions import upsert_record
 from plexsync.sync.objects import ObjectExpander, scene_objects, stash_filter
-from tests.helpers import captured_log
+from tests.helpers import captured_log, record
 
 
 class Pages:
@@ -38,29 +38,29 @@ class Pages:
 
 
 @pytest.fixture
-def store() -> Iterator[SQLiteStore]:
-    db = SQLiteStore(":memory:")
+def store() -> Iterator[JobQueue]:
+    db = JobQueue(":memory:")
     yield db
     db.close()
 
 
-def wrote(store: SQLiteStore, scene_id: int, *objects: tuple[str, int]) -> None:
-    store._write(lambda conn: object_jobs.replace_for_scene(
-        conn, scene_id, [(kind, i, f"{kind} {i}") for kind, i in objects]))
+def wrote(store: JobQueue, scene_id: int, *objects: tuple[str, int]) -> None:
+    store._write(lambda conn: upsert_record(conn, record(scene_id, objects=frozenset(
+        (kind, i, f"{kind} {i}") for kind, i in objects)), 0.0))
 
 
-def queued(store: SQLiteStore) -> dict[int, list[str]]:
+def queued(store: JobQueue) -> dict[int, list[str]]:
     rows = store._read(lambda conn: conn.execute(
         "SELECT scene_id, cleared_fields FROM jobs ORDER BY scene_id").fetchall())
     return {int(r["scene_id"]): json.loads(r["cleared_fields"]) for r in rows}
 
 
-def expand(store: SQLiteStore, pages: Pages, now: float = 1000.0) -> int:
+def expand(store: JobQueue, pages: Pages, now: float = 1000.0) -> int:
     with captured_log():
         return ObjectExpander(store, pages, lambda: now).run()
 
 
-def test_a_renamed_performer_s_scenes_are_paged_250_at_a_time(store: SQLiteStore) -> None:
+def test_a_renamed_performer_s_scenes_are_paged_250_at_a_time(store: JobQueue) -> None:
     pages = Pages({("performer", 5): list(range(1, 601))})
     store.enqueue_object(ObjectKind.PERFORMER, 5, ObjectAction.UPDATE, (), 999.0)
     assert expand(store, pages) == 600
@@ -71,7 +71,7 @@ def test_a_renamed_performer_s_scenes_are_paged_250_at_a_time(store: SQLiteStore
 
 
 def test_a_deleted_tag_s_scenes_come_from_plexsync_s_records_with_a_clear(
-        store: SQLiteStore) -> None:
+        store: JobQueue) -> None:
     pages = Pages({})
     wrote(store, 1, ("tag", 3), ("tag", 4))
     wrote(store, 2, ("tag", 3))
@@ -83,7 +83,7 @@ def test_a_deleted_tag_s_scenes_come_from_plexsync_s_records_with_a_clear(
 
 
 def test_a_merge_reaches_the_destination_s_scenes_and_the_merged_tags(
-        store: SQLiteStore) -> None:
+        store: JobQueue) -> None:
     pages = Pages({("tag", 3): [1, 2, 5]})
     wrote(store, 2, ("tag", 8))
     wrote(store, 7, ("tag", 9))
@@ -93,7 +93,7 @@ def test_a_merge_reaches_the_destination_s_scenes_and_the_merged_tags(
     assert queued(store) == {1: [], 2: [], 5: [], 7: []}
 
 
-def test_a_stash_failure_keeps_the_job_and_tries_again_later(store: SQLiteStore) -> None:
+def test_a_stash_failure_keeps_the_job_and_tries_again_later(store: JobQueue) -> None:
     pages = Pages({("studio", 2): [1]})
     pages.fail = True
     store.enqueue_object(ObjectKind.STUDIO, 2, ObjectAction.UPDATE, (), 999.0)
@@ -108,7 +108,7 @@ def test_a_stash_failure_keeps_the_job_and_tries_again_later(store: SQLiteStore)
 
 
 def test_an_edit_during_the_expansion_keeps_the_job_for_one_more_pass(
-        store: SQLiteStore) -> None:
+        store: JobQueue) -> None:
     class Editing(Pages):
         def scene_id_page(self, scene_filter: Mapping[str, Any] | None, page: int,
                           per_page: int) -> tuple[int, list[dict[str, Any]]]:
@@ -122,9 +122,9 @@ def test_an_edit_during_the_expansion_keeps_the_job_for_one_more_pass(
     assert store.object_job_due(1000.0) is None
 
 
-def test_a_pending_object_job_keeps_the_drain_from_finishing(store: SQLiteStore) -> None:
+def test_a_pending_object_job_keeps_the_drain_from_finishing(store: JobQueue) -> None:
     store.enqueue_object(ObjectKind.TAG, 1, ObjectAction.UPDATE, (), 500.0)
-    assert store.next_due() == 500.0
+    assert store.next_due_at() == 500.0
 
 
 def test_the_scene_s_objects_are_read_from_what_stash_returned() -> None:
@@ -141,7 +141,7 @@ def test_only_the_object_itself_is_asked_for_not_its_children() -> None:
         "studios": {"value": ["3"], "modifier": "INCLUDES", "depth": 0}}
 
 
-def test_a_save_with_the_name_every_synced_scene_has_is_not_queued(store: SQLiteStore) -> None:
+def test_a_save_with_the_name_every_synced_scene_has_is_not_queued(store: JobQueue) -> None:
     wrote(store, 1, ("performer", 5))
     wrote(store, 2, ("performer", 5))
     same = store.enqueue_object(ObjectKind.PERFORMER, 5, ObjectAction.UPDATE, (), 1.0,
@@ -152,7 +152,7 @@ def test_a_save_with_the_name_every_synced_scene_has_is_not_queued(store: SQLite
     assert renamed[0] is False and store.object_job_due(2.0) is not None
 
 
-def test_an_object_no_synced_scene_has_is_queued_whatever_its_name(store: SQLiteStore) -> None:
+def test_an_object_no_synced_scene_has_is_queued_whatever_its_name(store: JobQueue) -> None:
     existed, _ = store.enqueue_object(ObjectKind.TAG, 8, ObjectAction.UPDATE, (), 1.0,
                                       name="tag 8")
     assert existed is False

@@ -9,7 +9,7 @@ from pathlib import Path
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from plexsync.playstate.status import LAST_KEY
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.job_queue import JobQueue
 from plexsync.timer.state import IMPORT_DUE_KEY
 from testkit.stash_ui import StashUI
 from tests.ui.test_page_browser import block, driver, figure, open_page, ps
@@ -19,7 +19,7 @@ __all__ = ["driver"]   # the module-scoped browser fixture, shared with the page
 
 def test_the_card_shows_the_last_import_and_the_next(driver: WebDriver,
                                                      tmp_path: Path) -> None:
-    store = SQLiteStore.open(str(tmp_path))
+    store = JobQueue.open(str(tmp_path))
     store.update_meta(lambda _m, _n: {
         LAST_KEY: json.dumps({"started_at": 1_780_000_000, "plays": 3, "resume_points": 1,
                               "ratings": 2, "scenes": 4}),
