@@ -10,9 +10,14 @@ Invariants:
   docs/outages.md). That check is one small file read.
 - Settings come from the snapshot file the last task wrote (`datadir.SETTINGS_SNAPSHOT`); when
   it is absent the defaults apply (enabled, every field synced).
-- Gate: a scan (`input` null) and Scene.Create.Post always enqueue. An update enqueues only when
-  its `inputFields` name a field PlexSync syncs whose `sync_*` toggle is on; bulk updates
+- Gate: a scan (`input` null), Scene.Create.Post and Scene.Destroy.Post always enqueue (the
+  drain finds a deleted scene gone and writes nothing). An update enqueues only when its
+  `inputFields` name a field PlexSync syncs whose `sync_*` toggle is on; bulk updates
   (`input.ids`) are judged the same way.
+- Object hooks (a performer, tag, studio or group renamed, merged or deleted;
+  docs/design.md#object-jobs) write one coalesced object job instead, gated by `object_gate`
+  (the name must be among `inputFields`, the kind's toggle on) and by the name PlexSync last
+  read (a save that keeps it queues nothing); the drain request is the scene hook's.
 - `cleared_fields` lists the synced Stash inputs the user explicitly emptied (named in
   `inputFields` with a null/""/[] value, or a bulk `{mode: SET, ids: []}`), by their Stash
   input name (title, details, date, studio_id, performer_ids, tag_ids, groups, group_ids,
