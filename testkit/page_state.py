@@ -23,7 +23,7 @@ from plexsync.resilience import state as breaker_state
 OWNER = "page-state-seed"
 HOUR = 3600.0
 
-# Scene ids by role, and the titles the harness's fake Stash answers for them.
+# Scene ids by role, and the titles the browser tests' Stash library gives them.
 SYNCED = (101, 102, 103, 104, 105)
 PENDING = (201, 202)
 RETRYING = (301, 302, 303)

@@ -21,6 +21,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLFieldResolver,
     GraphQLResolveInfo,
     GraphQLSchema,
     build_schema,
@@ -81,6 +82,9 @@ class StashGraphQL(StashEdits):
         self.plugin_config: dict[str, dict[str, Any]] = {}
         self.task_runs: list[dict[str, Any]] = []
         self.on_task_run: Callable[[dict[str, Any]], None] | None = None
+        # Set: configurePlugin fails with this message, as Stash's does when it cannot write
+        # its config.yml ("open …/config.yml: permission denied"); nothing is saved.
+        self.configure_plugin_error: str | None = None
         # Called with a hook's stdin ``args`` ({"hookContext": ...}) for every hook Stash fires
         # (``StashEdits.fire``): Scene.Update.Post after sceneUpdate, and those of
         # testkit/stash_objects.py, before the mutation answers (Stash runs post hooks
@@ -88,6 +92,9 @@ class StashGraphQL(StashEdits):
         # resolvers (they call no hook executor).
         self.on_hook: Callable[[dict[str, Any]], None] | None = None
         self.schema = load_schema()
+        self.version = dict(STASH_VERSION)   # what `version` answers
+        # graphql-core's default when None; the UI server answers unset fields with zero values
+        self.field_resolver: GraphQLFieldResolver | None = None
 
     def _graphql(self, payload: Mapping[str, Any], base_url: str) -> tuple[int, dict[str, Any]]:
         """Parse, validate, coerce variables (422 on failure, as gqlgen), then execute."""
@@ -119,6 +126,7 @@ class StashGraphQL(StashEdits):
                 context_value=context,
                 variable_values=variables,
                 operation_name=op_name,
+                field_resolver=self.field_resolver,
             )
         for action in context.after:
             action()
@@ -132,7 +140,7 @@ class StashGraphQL(StashEdits):
             "findScenes": self._find_scenes,
             "configuration": self._configuration,
             "systemStatus": self._system_status,
-            "version": lambda _info: dict(STASH_VERSION),
+            "version": lambda _info: dict(self.version),
             "sceneUpdate": self._scene_update,
             "sceneAddPlay": self._scene_add_play,
             "sceneSaveActivity": self._scene_save_activity,
@@ -209,6 +217,8 @@ class StashGraphQL(StashEdits):
         }  # fmt: skip
 
     def _configure_plugin(self, _info: Info, plugin_id: str, input: dict[str, Any]) -> Any:
+        if self.configure_plugin_error:
+            raise ValueError(self.configure_plugin_error)
         self.plugin_config[plugin_id] = copy.deepcopy(input)
         return copy.deepcopy(input)
 

@@ -57,10 +57,6 @@ def load(fh: IO[str]) -> Any:
     return loads(fh.read())
 
 
-def dump(obj: Any, fh: IO[str], *, sort_keys: bool = False) -> None:
-    fh.write(dumps(obj, sort_keys=sort_keys))
-
-
 def dumps(obj: Any, *, sort_keys: bool = False, default: Callable[[Any], Any] | None = None) -> str:
     if _json is None:
         import json

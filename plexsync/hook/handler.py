@@ -282,7 +282,7 @@ def _enqueue_and_request(
         if drain == "requested":
             # Only now: most hooks of a burst find a drain already requested, and the request
             # path (the socket POST, the GraphQL document) is ~1 ms of imports they never use.
-            from plexsync.hook import stash_post
+            from plexsync.stash import post as stash_post
 
             try:
                 stash_post.request_drain(conn)

@@ -18,6 +18,7 @@ import os
 import time
 
 from plexsync.core import datadir
+from plexsync.core import fastjson as json
 from plexsync.core.log import log
 from plexsync.errors import InputError
 from plexsync.tasks.status import iso, page_status
@@ -52,6 +53,8 @@ def record_result(
     path = os.path.join(data_dir, RESULTS_FILE)
     entry = {"at": iso(time.time() if now is None else now), "request": request,
              "output": output, "error": error}
+    # The page shows it: no registered secret is stored, whatever the task's output holds.
+    entry = json.loads(log.scrub(json.dumps(entry, default=str)))
     try:
         with datadir.locked(path):
             results = datadir.read_json(path, {})

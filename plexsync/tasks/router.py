@@ -17,8 +17,8 @@ from plexsync.core import datadir
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
 from plexsync.core.protocol import OPERATIONS, Invocation
-from plexsync.core.settings import SYNC_FIELDS, Settings, defaults_to_write
-from plexsync.errors import ConfigError, InputError, PlexSyncError
+from plexsync.core.settings import SYNC_FIELDS, Settings, defaults_to_write, secrets_in
+from plexsync.errors import ConfigError, InputError, PlexSyncError, StashError
 
 # mode → "module:function" inside the plexsync package, imported only when its task runs.
 TASKS: dict[str, str] = {
@@ -41,6 +41,7 @@ TASKS: dict[str, str] = {
 
 # The PlexSync page tags the tasks it starts with this argument to find their results.
 UI_REQUEST_ARG = "ui_request"
+UI_REQUEST_MAX = 64
 
 RUNTIME_MODULES = ("plexapi", "stashapi", "diskcache", "filelock", "requests")
 
@@ -78,10 +79,16 @@ def load_settings(
     """Read settings from Stash (or `raw_override`, the CLI's settings file), write missing
     defaults back to Stash once, configure logging."""
     raw = dict(raw_override) if raw_override is not None else stash.plugin_settings()
+    for secret in secrets_in(raw):   # before configurePlugin: stashapi logs its variables
+        log.add_secret(secret)
     missing = defaults_to_write(raw) if raw_override is None else {}
     if missing:
-        stash.configure_plugin({**missing, **raw})   # never overwrite what the user set
-        log.debug(f"wrote defaults for {len(missing)} unset settings")
+        try:
+            stash.configure_plugin({**missing, **raw})   # never overwrite what the user set
+            log.debug(f"wrote defaults for {len(missing)} unset settings")
+        except StashError as exc:   # cosmetic (the UI's checkboxes): the defaults apply anyway
+            log.warning(f"Could not save PlexSync's default settings in Stash ({exc}); they "
+                        "apply anyway. Check that Stash can write its config.yml.")
     settings = Settings.from_mapping(raw)
     log.add_secret(settings.plex_token)
     log.configure(debug=settings.debug_logging, obfuscate_paths=settings.obfuscate_paths)
@@ -114,8 +121,7 @@ def _note_legacy_once(data_dir: str) -> None:
     if not os.path.exists(marker):
         log.info("Using plexHost/plexPort/plexToken from the old PlexSync v0.1 settings; set "
                  "plex_url and plex_token to stop relying on them.")
-        with open(marker, "w", encoding="utf-8") as fh:
-            fh.write("1\n")
+        datadir.write_atomic(marker, b"1\n")
 
 
 def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = None,
@@ -128,13 +134,21 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
 
         return run_operation(invocation)
     validate_mode(invocation.mode)
+    log.redact_libraries()   # before plexapi, stashapi or urllib3 log anything
     check_dependencies()
     handler = resolve_handler(invocation.mode)
     from plexsync.stash.api import StashClient
 
+    request = ui_request(invocation.args)
     data_dir = datadir.resolve(invocation.plugin_dir)
+    from plexsync.tasks.page import record_result
+
     stash = StashClient(invocation.server_connection)
-    settings = load_settings(stash, data_dir, settings_raw)
+    try:
+        settings = load_settings(stash, data_dir, settings_raw)
+    except PlexSyncError as exc:   # the page shows why its task did nothing
+        record_result(data_dir, invocation.mode, request, error=log.redact(str(exc)))
+        raise
     context = TaskContext(
         settings=settings,
         data_dir=data_dir,
@@ -145,10 +159,6 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
     )
     if invocation.mode != "process_queue":   # Process Queue probes at its start itself
         _recovery_check(context)
-    from plexsync.tasks.page import record_result
-
-    request = invocation.args.get(UI_REQUEST_ARG)
-    request = str(request) if request is not None else None
     try:
         output = handler(context)
     except PlexSyncError as exc:
@@ -165,6 +175,20 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
 
 
 RECONCILE_MODES = frozenset({"reconcile_all", "reconcile_recent", "reconcile_7days"})
+
+
+def ui_request(args: Mapping[str, Any]) -> str | None:
+    """The page's request id (`ui-<time>-<random>`, ~20 characters), kept in
+    task-results.json and sent back on every page poll: anything longer is refused."""
+    value = args.get(UI_REQUEST_ARG)
+    if value is None:
+        return None
+    text = str(value)
+    if len(text) > UI_REQUEST_MAX:
+        raise InputError(f"the ui_request argument is longer than {UI_REQUEST_MAX} characters; "
+                         "it is the PlexSync page's own request id: start the task from the "
+                         "page, or leave ui_request out.")
+    return text
 
 
 # (output key, what the warning calls it, modes it skips, "module:function" of the check)

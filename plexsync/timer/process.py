@@ -34,8 +34,8 @@ import sys
 import time
 
 from plexsync.core import lockfile
-from plexsync.hook import stash_post
 from plexsync.queue import markers
+from plexsync.stash import post as stash_post
 from plexsync.timer import state
 
 TYPE_CHECKING = False

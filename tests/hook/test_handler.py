@@ -13,12 +13,12 @@ import pytest
 from plexsync.core import datadir
 from plexsync.core.protocol import parse
 from plexsync.errors import InputError, StashError
-from plexsync.hook import stash_post
 from plexsync.hook.handler import gate, run_hook
 from plexsync.queue import markers
 from plexsync.queue.backoff import Backoff
 from plexsync.queue.enums import JobSource, JobState
 from plexsync.queue.job_queue import JobQueue
+from plexsync.stash import post as stash_post
 from testkit.fake_stash import FakeStash
 from tests.helpers import OWNER, captured_log, claim_one, failed, lines
 
