@@ -23,6 +23,7 @@ from plexsync.core import datadir
 from plexsync.core import fastjson as json
 from plexsync.queue.dead_letters import DeadLetters
 from plexsync.queue.enums import JobSource, JobState, OutcomeKind, SettleAction
+from plexsync.queue.object_jobs import ObjectJobs
 from plexsync.queue.sqlite_db import BUSY_TIMEOUT, RETRIES
 from plexsync.queue.transitions import fold, next_due, read_meta, settle_job, update_meta
 
@@ -40,9 +41,9 @@ MAX_MESSAGE = 2000
 ENQUEUE_CHUNK = 500
 
 
-class JobQueue(DeadLetters):
+class JobQueue(DeadLetters, ObjectJobs):
     """The queue on one SQLite file (":memory:" for a private, volatile one); its dead letters
-    are dead_letters.py's."""
+    are dead_letters.py's, its object jobs object_jobs.py's."""
 
     def __init__(
         self, path: str, *, clock: Callable[[], float] = time.time,
@@ -291,6 +292,8 @@ class JobQueue(DeadLetters):
                 "synced": synced["n"],
                 "out_of_scope": conn.execute(
                     "SELECT count(*) AS n FROM out_of_scope").fetchone()["n"],
+                "objects_pending": conn.execute(
+                    "SELECT count(*) AS n FROM object_jobs").fetchone()["n"],
                 "last_sync_at": synced["last"],
                 "next_due_at": next_due(conn),
                 "stats": {row["key"]: row["value"] for row in conn.execute(
@@ -315,9 +318,11 @@ class JobQueue(DeadLetters):
     # ------------------------------------------------------------------ maintenance
 
     def clear_pending(self) -> int:
-        """Delete every job not in_progress (a drain may be working on those)."""
+        """Delete every job not in_progress (a drain may be working on those), and every
+        object job (its scenes are not queued yet)."""
         return self._write(lambda conn: conn.execute(
-            "DELETE FROM jobs WHERE state != ?", (JobState.IN_PROGRESS,)).rowcount)
+            "DELETE FROM jobs WHERE state != ?", (JobState.IN_PROGRESS,)).rowcount
+            + conn.execute("DELETE FROM object_jobs").rowcount)
 
     # ------------------------------------------------------------------ reconciliation
 

@@ -126,4 +126,37 @@ V4 = (
     "CREATE INDEX reconcile_runs_started ON reconcile_runs (started_at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4)
+V6 = (
+    # Object jobs (docs/design.md#object-jobs): one row per Stash object whose change must
+    # reach the Plex items of its scenes. Hooks fold into the row (`version` + 1, strongest
+    # `action`); the drain expands it into scene jobs, then deletes it only if `version` is
+    # still the one it expanded, so an edit during the expansion is expanded again.
+    """CREATE TABLE object_jobs (
+        kind TEXT NOT NULL,
+        object_id INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        merged_ids TEXT NOT NULL DEFAULT '[]',
+        event_at REAL NOT NULL,
+        enqueued_at REAL NOT NULL,
+        not_before REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (kind, object_id)
+    )""",
+    "CREATE INDEX object_jobs_due ON object_jobs (not_before)",
+    # Which performers, tags, studio and groups each synced scene had when PlexSync last wrote
+    # it: Stash forgets a deleted object's scenes, so these rows find them. Written with the
+    # scene's sync record; scenes synced before this step have none until they sync again.
+    # `name`: the object's name as that sync read it; a hook whose new name equals it on every
+    # scene changes nothing in Plex (Stash's edit form sends the name on every save).
+    """CREATE TABLE scene_objects (
+        kind TEXT NOT NULL,
+        object_id INTEGER NOT NULL,
+        scene_id INTEGER NOT NULL,
+        name TEXT,
+        PRIMARY KEY (kind, object_id, scene_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX scene_objects_scene ON scene_objects (scene_id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4, V6)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from plexsync.core import fastjson as json
 from plexsync.errors import ErrorClass
-from plexsync.queue.enums import JobSource, JobState
-from plexsync.queue.model import DeadLetter, Job, SyncRecord
+from plexsync.queue.enums import JobSource, JobState, ObjectAction, ObjectKind
+from plexsync.queue.model import DeadLetter, Job, ObjectJob, SyncRecord
 
 if TYPE_CHECKING:
     import sqlite3
@@ -118,3 +118,16 @@ def dead_filter(
         clauses.append("last_failure_at >= ?")
         params.append(since)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def object_job(row: sqlite3.Row) -> ObjectJob:
+    """The object job of an `object_jobs` row (an action written by a newer version reads as
+    the strongest, a destroy: it finds the most scenes)."""
+    action = row["action"]
+    return ObjectJob(
+        kind=ObjectKind(row["kind"]), object_id=row["object_id"],
+        action=ObjectAction(action) if action in set(ObjectAction) else ObjectAction.DESTROY,
+        event_at=row["event_at"], enqueued_at=row["enqueued_at"], not_before=row["not_before"],
+        merged_ids=tuple(json.loads(row["merged_ids"])), attempts=row["attempts"],
+        version=row["version"],
+    )

@@ -144,15 +144,22 @@ def upsert_record(conn: sqlite3.Connection, record: SyncRecord, now: float) -> N
                  f"({m.marks(m.RECORD_COLS.count(',') + 1)})", m.record_values(record))
     conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (record.scene_id,))
     conn.execute("DELETE FROM out_of_scope WHERE scene_id = ?", (record.scene_id,))
+    if record.objects is not None:   # the objects the scene had when this record was written
+        conn.execute("DELETE FROM scene_objects WHERE scene_id = ?", (record.scene_id,))
+        conn.executemany(
+            "INSERT OR IGNORE INTO scene_objects (kind, object_id, scene_id, name) "
+            "VALUES (?, ?, ?, ?)", [(k, int(i), record.scene_id, n) for k, i, n in record.objects])
 
 
 def next_due(conn: sqlite3.Connection) -> float | None:
+    """Scene jobs and object jobs alike: a drain finishes only when neither is due."""
     row = conn.execute(
         "SELECT (SELECT min(not_before) FROM jobs WHERE state != :in_progress) AS waiting, "
-        "(SELECT min(lease_until) FROM jobs WHERE state = :in_progress) AS leased",
+        "(SELECT min(lease_until) FROM jobs WHERE state = :in_progress) AS leased, "
+        "(SELECT min(not_before) FROM object_jobs) AS objects",
         {"in_progress": JobState.IN_PROGRESS},
     ).fetchone()
-    times = [t for t in (row["waiting"], row["leased"]) if t is not None]
+    times = [t for t in (row["waiting"], row["leased"], row["objects"]) if t is not None]
     return min(times) if times else None
 
 

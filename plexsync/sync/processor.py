@@ -66,6 +66,7 @@ from plexsync.queue.model import (
 )
 from plexsync.sync import fields, images, matcher, plex_origin
 from plexsync.sync.diff import Edit, diff
+from plexsync.sync.objects import scene_objects
 from plexsync.sync.ownership import Ownership, RecordsOnItem, cached_view, trusted
 from plexsync.sync.ports import PlexPort
 
@@ -167,9 +168,13 @@ class SyncProcessor:
             return
         for job in pending:
             started = time.monotonic()
+            scene = scenes.get(job.scene_id)
             try:
-                outcome = self._one(job, scenes.get(job.scene_id),
-                                    batch.records.get(job.scene_id), fetched_at)
+                outcome = self._one(job, scene, batch.records.get(job.scene_id), fetched_at)
+                if outcome.record is not None and scene is not None:
+                    # what a deleted performer, tag, studio or group will be looked up by
+                    outcome = dataclasses.replace(outcome, record=dataclasses.replace(
+                        outcome.record, objects=scene_objects(scene)))
             except _SetupDown:
                 # Connecting, listing sections or building the index failed: a busy or
                 # starting Plex, not one bad item. Abort without counting attempts (even when
