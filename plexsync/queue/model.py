@@ -68,9 +68,19 @@ class SyncRecord:
     # director, collection) that hold a non-empty value PlexSync pushed to this item: the only
     # ones an explicit clear in Stash may empty (a Plex agent's or user's value never is).
     pushed_fields: tuple[str, ...] = ()
+    # Ownership by value (docs/design.md#ownership): (field, digest of the value PlexSync wrote
+    # there) and (field, that value as text) for the fields above. A field of `pushed_fields`
+    # with no digest (a record from before migration V5) is owned by name only.
+    field_digests: tuple[tuple[str, str], ...] = ()
+    pushed_values: tuple[tuple[str, str], ...] = ()
     # A row an upgrade displaced from an item two scenes shared (`records_on_item`): what that
     # scene pushed there, to be undone by the item's own scene. It holds nothing: no claim.
     displaced: bool = False
+
+    def digests(self) -> dict[str, str]:
+        """Owned field → the digest of what PlexSync wrote there ('' when owned by name only)."""
+        known = dict(self.field_digests)
+        return {name: known.get(name, "") for name in self.pushed_fields}
 
     def behind(self, updated_at: str) -> bool:
         """Whether Stash's `updated_at` is later than the one this record synced. Unknown or

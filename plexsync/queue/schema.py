@@ -126,4 +126,15 @@ V4 = (
     "CREATE INDEX reconcile_runs_started ON reconcile_runs (started_at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4)
+V5 = (
+    # Ownership by value (docs/design.md#ownership): per owned field, the digest of the value
+    # PlexSync wrote (JSON object field -> digest) and that value itself as text (JSON object
+    # field -> text; also how PlexSync finds what it wrote where). Earlier versions kept
+    # neither, only the names (`pushed_fields`): a field named there without a digest stays
+    # owned by name, the rule it was written under, until the scene's next write records its
+    # digest. No Plex request is needed to upgrade.
+    "ALTER TABLE sync_records ADD COLUMN field_digests TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE sync_records ADD COLUMN pushed_values TEXT NOT NULL DEFAULT '{}'",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4, V5)

@@ -77,7 +77,6 @@ class Ownership:
         self._owners: dict[str, frozenset[int]] = {}   # NFC Stash path → owning scene ids
         # folded basename → (scene id, size) of every Stash file of that name
         self._namesakes: dict[str, list[tuple[int, int]]] = {}
-        self.asked = 0                                  # Stash queries made (tests, logs)
 
     # ------------------------------------------------------------------ Stash by path
     def owners(self, plex_paths: Iterable[str]) -> dict[str, frozenset[int]]:
@@ -89,7 +88,6 @@ class Ownership:
             forms = list(dict.fromkeys(
                 f for s in missing for f in (s, unicodedata.normalize("NFD", s))))
             found = self._stash.scenes_by_path(forms)
-            self.asked += 1
             owners: dict[str, set[int]] = {s: set() for s in missing}
             # The same file only (Stash's EQUALS is a LIKE), compared as paths are: after NFC,
             # and case-insensitively on Windows, where path_map may spell it in another case.
@@ -110,7 +108,6 @@ class Ownership:
             forms = list(dict.fromkeys(
                 f for n in missing for f in (n, unicodedata.normalize("NFD", n))))
             found = self._stash.scenes_by_path(forms, modifier="INCLUDES")
-            self.asked += 1
             fresh: dict[str, list[tuple[int, int]]] = {n: [] for n in missing}
             for scene_id, files in found.items():
                 for path, size in files:

@@ -27,15 +27,16 @@ retries, then the DLQ) and the batch goes on. If what failed was the batch's Ple
 (connect, sections, library index), the later jobs of the batch that need Plex fail with that
 same error at once, without another request or probe; the next batch tries again.
 
-Explicit clears empty a Plex field only where the record says PlexSync pushed a value to it
-(`SyncRecord.pushed_fields`, on that same item); a scene never synced clears nothing.
+Explicit clears empty a Plex field only where Plex still holds exactly the value PlexSync wrote
+there (ownership by value, sync/owned.py: `SyncRecord.field_digests`, on that same item); a
+scene never synced clears nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 from plexsync.core.context import TaskContext
@@ -49,12 +50,10 @@ from plexsync.errors import (
     PlexAuth,
     PlexNotFound,
     PlexServerDown,
-    PlexSetupError,
     PlexSyncError,
 )
-from plexsync.plex.client import PlexClient
 from plexsync.plex.index import LibraryIndex
-from plexsync.plex.model import PlexItem, Section
+from plexsync.plex.model import PlexItem
 from plexsync.queue.model import (
     Batch,
     Job,
@@ -66,7 +65,9 @@ from plexsync.queue.model import (
 )
 from plexsync.sync import fields, images, matcher
 from plexsync.sync.diff import Edit, diff
+from plexsync.sync.owned import merged
 from plexsync.sync.ownership import Ownership, RecordsOnItem, cached_view, trusted
+from plexsync.sync.plex_link import PlexLink, SetupDown, not_an_outage
 from plexsync.sync.ports import PlexPort
 
 ALWAYS_LOOK = frozenset({JobSource.RECONCILE, JobSource.RECOVER})
@@ -85,69 +86,18 @@ class SyncProcessor:
     def __init__(self, ctx: TaskContext, plex: PlexPort | None = None) -> None:
         self._ctx = ctx
         self._settings = ctx.settings
-        self._plex = plex
-        self._sections: list[Section] | None = None
-        self._index: LibraryIndex | None = None
+        self._link = PlexLink(ctx, plex)
         # One item belongs to one scene: owner checks, cached for this drain (ownership.py).
         self._ownership = Ownership(ctx.stash, self._settings.path_map)
         self._records_on_item: RecordsOnItem = lambda rating_key: []
         self._superseded: tuple[SyncRecord, ...] = ()   # other scenes' records on the item
         self._views: dict[int, LibraryIndex | None] = {}
 
-    # ------------------------------------------------------------------ lazy Plex
     def plex(self) -> PlexPort:
-        if self._plex is None:
-            self._plex = PlexClient(self._settings, self._ctx.data_dir)
-        if self._sections is None:
-            plex = self._plex
-
-            def connect() -> list[Section]:
-                plex.connect()
-                return plex.configured_sections()
-
-            self._sections = self._setup(connect)
-        return self._plex
+        return self._link.plex()
 
     def index(self) -> LibraryIndex:
-        if self._index is None:
-            plex = self.plex()
-            assert self._sections is not None
-            index = LibraryIndex(self._ctx.data_dir, plex, self._sections,
-                                 clock=self._ctx.clock)
-            self._setup(index.ensure_fresh)
-            self._index = index   # only once built: a failed build is tried again
-        return self._index
-
-    def _setup(self, step: Callable[[], T]) -> T:
-        """A set-up step (connect, sections, index). Its PlexServerDown concerns the whole
-        server, never one item: it aborts the batch like an outage (see `process`)."""
-        try:
-            return step()
-        except PlexServerDown as exc:
-            raise _SetupDown(str(exc)) from None
-        except (PlexAuth, ConfigError):
-            raise
-        except PlexSyncError as exc:   # e.g. a proxy's 403 on GET /: no job's own failure
-            raise PlexSetupError(f"PlexSync could not set up its connection to Plex: {exc} "
-                                 "Every job stays queued; fix this and run Process Queue "
-                                 "again.") from None
-        except Exception as exc:   # e.g. unreadable local state: still not one scene's fault
-            log.debug(f"Plex set-up failed: {type(exc).__name__}: {exc}")
-            raise PlexSetupError(log.redact(
-                f"PlexSync could not set up its connection to Plex ({type(exc).__name__}: "
-                f"{exc}); every job stays queued. Run Process Queue again; if this repeats, "
-                "report it with the debug log.")) from None
-
-    def _plex_answers(self) -> bool:
-        """The health probe after a PlexServerDown: does Plex itself answer `GET /identity`?"""
-        if self._plex is None:
-            return False
-        try:
-            self._plex.identity()
-        except PlexSyncError as exc:
-            log.debug(f"Plex health probe failed: {exc}")
-            return False
-        return True
+        return self._link.index()
 
     # ------------------------------------------------------------------ the batch
     def process(self, batch: Batch) -> Iterator[Outcome]:
@@ -169,15 +119,15 @@ class SyncProcessor:
             try:
                 outcome = self._one(job, scenes.get(job.scene_id),
                                     batch.records.get(job.scene_id), fetched_at)
-            except _SetupDown:
+            except SetupDown:
                 # Connecting, listing sections or building the index failed: a busy or
                 # starting Plex, not one bad item. Abort without counting attempts (even when
                 # /identity answers) so a backlog is never dead-lettered for it.
                 raise
             except PlexServerDown as exc:
-                if not self._plex_answers():
+                if not self._link.answers():
                     raise                      # Plex itself is down: an outage
-                outcome = _failed(job, _not_an_outage(exc))   # only this item's request failed
+                outcome = _failed(job, not_an_outage(exc))   # only this item's request failed
             except (PlexAuth, ConfigError):
                 raise
             except PlexSyncError as exc:
@@ -217,14 +167,16 @@ class SyncProcessor:
             if want.skip_reason:
                 return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
             owned = ()
+        digests = record.digests() if record is not None and same_item else {}
+        values = dict(record.pushed_values) if record is not None and same_item else {}
         added = record.collections_added if record is not None and same_item else ()
-        undo = _undo(self._superseded)
-        if undo is not None:   # another scene's values sit on this item: empty what it filled
-            owned = tuple(dict.fromkeys([*owned, *undo[0]]))
+        if self._superseded:   # another scene's values sit on this item: empty what it filled
+            digests = merged(digests, *(r.digests() for r in self._superseded))
             want = fields.wanted(scene, self._settings, {*job.cleared_fields, *CLEARABLE},
-                                 owned)
-            added = tuple(dict.fromkeys([*added, *undo[1]]))
-        return self._write(job, item, confidence, _Plan(want, owned, added),
+                                 tuple(digests))
+            added = tuple(dict.fromkeys(
+                [*added, *(c for r in self._superseded for c in r.collections_added)]))
+        return self._write(job, item, confidence, _Plan(want, digests, values, added),
                            record if same_item else None, _Read(updated_at, fetched_at))
 
     def _unchanged(self, job: Job, record: SyncRecord, want: fields.Wanted, updated_at: str,
@@ -243,7 +195,7 @@ class SyncProcessor:
         `previous`: the last sync's record when it wrote to this same item."""
         pictures = self._images(plan.want, item, previous)
         edit = diff(plan.want, item, plan.collections_added, lock_images=pictures.managed(),
-                    owned=plan.owned)
+                    owned=plan.owned, values=plan.values)
         if edit:
             self.plex().edit(item.section_id, item.rating_key, edit.params)
         if pictures.note:
@@ -278,7 +230,8 @@ class SyncProcessor:
             values_hash=want.values_hash, synced_at=self._ctx.clock(), poster_key=pictures.key,
             poster_hash=pictures.poster_hash, art_hash=pictures.art_hash,
             collections_added=edit.collections_added, confidence=confidence,
-            pushed_fields=edit.pushed,
+            pushed_fields=edit.pushed, field_digests=edit.field_digests,
+            pushed_values=edit.pushed_values,
         )
 
     def _locate(self, job: Job, files: list[matcher.SceneFile],
@@ -334,7 +287,8 @@ class SyncProcessor:
         """Whether the recorded item still is this scene's: in a configured section and holding
         one of the scene's files at exactly its mapped path (anything less, a shared basename
         say, goes through the matcher and its size/duration rules)."""
-        if self._sections is not None and item.section_id not in {s.id for s in self._sections}:
+        sections = self._link.sections
+        if sections is not None and item.section_id not in {s.id for s in sections}:
             return False
         mapped = {FsPath.parse(self._settings.path_map.to_plex(f.path)).key() for f in files}
         return any(FsPath.parse(p).key() in mapped for p in item.files)
@@ -342,7 +296,7 @@ class SyncProcessor:
     def _still_own(self, record: SyncRecord, scene: Mapping[str, Any]) -> bool:
         """The unchanged shortcut trusts the recorded item only while the index (already
         loaded, or as last saved: no request) still resolves the scene's files to it."""
-        lookup = self._index
+        lookup = self._link.built
         if lookup is None:
             if record.section_id not in self._views:
                 self._views[record.section_id] = cached_view(self._ctx.data_dir,
@@ -385,7 +339,8 @@ class _Plan(NamedTuple):
     (its own, plus another scene's it is undoing), and the collections PlexSync added."""
 
     want: fields.Wanted
-    owned: tuple[str, ...]
+    owned: dict[str, str]          # field → digest of PlexSync's value there (sync/owned.py)
+    values: dict[str, str]         # field → that value as text
     collections_added: tuple[str, ...]
 
 
@@ -394,23 +349,6 @@ def _same_item(record: SyncRecord | None, item: PlexItem) -> bool:
     return record is not None and record.rating_key == item.rating_key
 
 
-class _SetupDown(PlexServerDown):
-    """PlexServerDown while connecting, listing sections or building the library index."""
-
-
-def _not_an_outage(exc: PlexServerDown) -> PlexServerDown:
-    return PlexServerDown(f"{exc} Plex itself answers GET /identity, so this is not an outage: "
-                          "retried a limited number of times.", outage=False)
-
-
 def _failed(job: Job, error: PlexSyncError) -> Outcome:
     candidates = error.candidates if isinstance(error, LowConfidence) else ()
     return Outcome(job, OutcomeKind.FAILED, error=error, detail=str(error), candidates=candidates)
-
-
-def _undo(others: tuple[SyncRecord, ...]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """What other scenes' records pushed to the item: (fields, collections), or None."""
-    if not others:
-        return None
-    return (tuple(dict.fromkeys(f for r in others for f in r.pushed_fields)),
-            tuple(dict.fromkeys(c for r in others for c in r.collections_added)))

@@ -1,0 +1,111 @@
+"""Issue 21's stories, end to end: Plex keeps what the user has (docs/design.md#ownership).
+
+plexsync.py runs as a subprocess exactly as Stash runs it (hooks, then the Process Queue task
+they schedule), against the loopback fakes. Each test tells one story of the issue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from testkit.fake_plex import FakePlex
+from testkit.fake_stash import FakeStash
+from testkit.plex_client import connect
+from tests.e2e.conftest import library, run_plugin
+from tests.e2e.test_sync_world import drain_scheduled
+
+
+def save(stash: FakeStash, data_dir: Path, scene_id: int, done: int,
+         **changes: object) -> int:
+    """The user saves the scene in Stash's edit form (which names every field), then Stash
+    runs the Process Queue task the hook scheduled. Returns the task runs played so far."""
+    if changes:
+        stash.update_scene(scene_id, **changes)
+    names = ["id", "title", "details", "date", "studio_id", "performer_ids", "tag_ids",
+             "rating100", "director"]
+    scene = stash.scene(scene_id)
+    values = {"id": str(scene_id), "title": scene["title"] or "", "details": scene["details"] or "",
+              "date": scene["date"], "rating100": scene["rating100"],
+              "studio_id": (scene["studio"] or {}).get("id"),
+              "performer_ids": [p["id"] for p in scene["performers"]],
+              "tag_ids": [t["id"] for t in scene["tags"]], "director": scene["director"] or ""}
+    result = run_plugin(stash.hook_input(scene_id, input=values, input_fields=names), data_dir)
+    assert result.returncode == 0 and result.answer["error"] is None, result.answer
+    return drain_scheduled(stash, data_dir, done)
+
+
+def rating_key(plex: FakePlex, path: str) -> int:
+    item = plex.find_by_file(path)
+    assert item is not None
+    return item.rating_key
+
+
+def test_a_value_typed_in_plex_survives_a_clear_in_stash(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """Story 2: PlexSync pushes a summary and a studio; the user types their own in Plex;
+    later they empty details and studio in Stash. Plex keeps the user's text."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    [sid] = library(stash, plex, 1, wake_timer=False)
+    studio = stash.add_studio("Pushed Studio")
+    done = save(stash, data_dir, sid, 0, studio_id=studio)
+    rk = rating_key(plex, "/media/s0.mp4")
+    assert (plex.item(rk).summary, plex.item(rk).studio) == ("About it", "Pushed Studio")
+
+    video = connect(plex.url, plex.token).fetchItem(rk)
+    video.editSummary("My own words")
+    video.editStudio("My studio")
+
+    save(stash, data_dir, sid, done, details="", studio_id=None)
+
+    item = plex.item(rk)
+    assert item.summary == "My own words"
+    assert item.studio == "My studio"
+    assert item.title == "Scene 0"
+
+
+def test_a_clear_in_stash_still_empties_what_plexsync_wrote(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """Story 2's other half: a value Plex still holds exactly as PlexSync wrote it is
+    PlexSync's, so clearing it in Stash clears it in Plex."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    [sid] = library(stash, plex, 1, wake_timer=False)
+    done = save(stash, data_dir, sid, 0, date="2020-02-03")
+    rk = rating_key(plex, "/media/s0.mp4")
+    assert plex.item(rk).originally_available_at == "2020-02-03"
+
+    save(stash, data_dir, sid, done, details="", date=None)
+
+    item = plex.item(rk)
+    assert (item.summary or "", item.originally_available_at) == ("", None)
+
+
+def test_preserve_plex_edits_keeps_only_what_someone_else_put_in_plex(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """Story 7: with "Preserve Plex edits" on, the scanner's title (the file name) is not a
+    user edit; PlexSync's own earlier values are not either; a summary typed in Plex is."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    [sid] = library(stash, plex, 1, wake_timer=False, preserve_plex_edits=True)
+    rk = rating_key(plex, "/media/s0.mp4")
+    assert plex.item(rk).title == "s0"                       # the scanner's default
+    tag = stash.add_tag("First tag")
+
+    done = save(stash, data_dir, sid, 0, tag_ids=[tag])
+    item = plex.item(rk)
+    assert (item.title, item.summary, item.tags["genre"]) == ("Scene 0", "About it",
+                                                              ["First tag"])
+
+    other = stash.add_tag("Second tag")
+    done = save(stash, data_dir, sid, done, details="Edited in Stash", tag_ids=[other])
+    item = plex.item(rk)
+    assert (item.summary, item.tags["genre"]) == ("Edited in Stash", ["Second tag"])
+
+    connect(plex.url, plex.token).fetchItem(rk).editSummary("Typed in Plex")
+    save(stash, data_dir, sid, done, details="Edited again", title="Renamed")
+    item = plex.item(rk)
+    assert (item.title, item.summary) == ("Renamed", "Typed in Plex")
