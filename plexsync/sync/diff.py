@@ -19,7 +19,8 @@
   empties a field only while Plex still holds that value; anything else there is the user's
   and stays. With `wanted.preserve`, a user's value is kept (neither written nor locked);
   PlexSync's own earlier value and Plex's defaults (empty, the scanner's title) are replaced.
-  Collections are additive and owned by name (`collections_added`).
+  Collections are additive and owned by name (`collections_added`). A field the settings
+  no longer manage (`wanted.retired`) loses PlexSync's own value in the same edit.
 - `Edit.owned` is the new ownership: every field that now holds PlexSync's non-empty value
   (written now or already equal), with its digest and value; a cleared field, or one left at a
   user's value, is not PlexSync's. Fields `wanted` leaves alone keep their ownership.
@@ -74,6 +75,8 @@ def diff(wanted: Wanted, item: PlexItem, collections_added: Sequence[str] = (),
         edit.scalar(name, value)
     for kind, names in wanted.tags.items():
         edit.tag_kind(kind, names)
+    for name in wanted.retired:
+        edit.retire(name)
     added = edit.collections(collections_added)
     for name in lock_images:
         edit.lock(name, IMAGE_WIRE[name])
@@ -144,9 +147,40 @@ class _EditBuilder:
             if "date" not in self.changed:
                 self.changed.append("year")
 
+    def retire(self, name: str) -> None:
+        """A field the settings no longer manage: PlexSync's own value there is removed (a
+        user's stays); either way nothing there is PlexSync's any more. Locks stay."""
+        if name not in self.digests:
+            return
+        if name in FIELD_WIRE:
+            current: by_value.Value = self.item.scalar(name)
+            if self.before.mine(name, current):
+                self.params[f"{FIELD_WIRE[name]}.value"] = ""
+                self.changed.append(name)
+                if name == "date":
+                    self.params["year.value"] = ""
+        else:
+            self._untag(name, tuple(self.item.tags.get(name, ())))
+        self.digests.pop(name, None)
+        self.values.pop(name, None)
+
+    def _untag(self, kind: str, current: tuple[str, ...]) -> None:
+        """Take PlexSync's own tags out of a kind: all of them while the list is exactly what
+        it wrote, else only the names it wrote there (tags someone added stay)."""
+        if self.before.mine(kind, current):
+            keep: tuple[str, ...] = ()
+        else:
+            ours = by_value.names(self.values.get(kind, ""))
+            keep = tuple(t for t in current if t.casefold() not in ours)
+        if len(keep) != len(current):
+            _put_tags(self.params, kind, keep, current)
+            self.changed.append(kind)
+
     def tag_kind(self, kind: str, names: tuple[str, ...]) -> None:
         current = tuple(self.item.tags.get(kind, ()))
         if _folded(current) != _folded(names) and self.keeps(kind, current, names):
+            if not names:
+                self._untag(kind, current)   # a clear: PlexSync's own names still go
             self.disown(kind)
             return
         if _folded(current) != _folded(names):

@@ -49,6 +49,15 @@ def digest(value: Value) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16] if text else ""
 
 
+def names(text: str) -> frozenset[str]:
+    """The folded tag names of a stored list value (`canonical` of a tuple); none if not one."""
+    try:
+        data = json.loads(text) if text.startswith("[") else []
+    except ValueError:
+        return frozenset()
+    return frozenset(str(n).casefold() for n in data) if isinstance(data, list) else frozenset()
+
+
 def empty(value: Value) -> bool:
     return value is None or value == "" or value == ()
 

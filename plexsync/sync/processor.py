@@ -187,6 +187,7 @@ class SyncProcessor:
                 and not record.behind(updated_at)
                 and record.values_hash == want.values_hash
                 and record.poster_key == want.poster_url
+                and not set(want.retired) & set(record.pushed_fields)
                 and self._still_own(record, scene))
 
     def _write(self, job: Job, item: PlexItem, confidence: str, plan: _Plan,

@@ -109,3 +109,38 @@ def test_preserve_plex_edits_keeps_only_what_someone_else_put_in_plex(
     save(stash, data_dir, sid, done, details="Edited again", title="Renamed")
     item = plex.item(rk)
     assert (item.title, item.summary) == ("Renamed", "Typed in Plex")
+
+
+def settings_change(stash: FakeStash, **changes: object) -> None:
+    stash.plugin_config["PlexSync"] = {**stash.plugin_config["PlexSync"], **changes}
+
+
+def test_switched_settings_leave_no_stale_values_but_keep_the_user_s(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """Story 6: after "Tags as" goes from genres to labels, the genres PlexSync wrote go (a
+    genre the user added in Plex stays); details cleared while "Sync summary" was off leave no
+    old summary once it is back on."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    [sid, other] = library(stash, plex, 2, wake_timer=False)
+    tag = stash.add_tag("Drama")
+    done = save(stash, data_dir, sid, 0, tag_ids=[tag])
+    done = save(stash, data_dir, other, done, tag_ids=[tag])
+    rk, rk_other = rating_key(plex, "/media/s0.mp4"), rating_key(plex, "/media/s1.mp4")
+    assert plex.item(rk).tags["genre"] == ["Drama"]
+    connect(plex.url, plex.token).fetchItem(rk_other).addGenre("Typed in Plex")
+
+    settings_change(stash, tags_as="labels")
+    done = save(stash, data_dir, sid, done, tag_ids=[])
+    done = save(stash, data_dir, other, done)
+
+    assert (plex.item(rk).tags["genre"], plex.item(rk).tags["label"]) == ([], [])
+    item = plex.item(rk_other)
+    assert (item.tags["genre"], item.tags["label"]) == (["Typed in Plex"], ["Drama"])
+
+    settings_change(stash, sync_summary=False)
+    done = save(stash, data_dir, sid, done, details="")
+    settings_change(stash, sync_summary=True)
+    save(stash, data_dir, sid, done)
+    assert (plex.item(rk).summary or "") == ""

@@ -189,3 +189,14 @@ def test_under_preserve_plexsync_s_own_value_and_the_scanner_title_are_replaced(
     assert edit.params == {"title.value": "Nice", "summary.value": "New",
                            "genre[0].tag.tag": "B", "genre[].tag.tag-": "A"}
     assert set(edit.pushed) == {"title", "summary", "genre"}
+
+
+def test_a_retired_field_loses_plexsync_s_own_value_and_keeps_a_user_s() -> None:
+    current = item(summary="Ours", studio="Typed", tags={"genre": ("Drama", "Mine")})
+    edit = diff(Wanted(retired=("summary", "studio", "genre")), current,
+                owned={"summary": digest("Ours"), "studio": digest("Pushed"),
+                       "genre": digest(("Drama",))},
+                values={"summary": "Ours", "studio": "Pushed", "genre": '["drama"]'})
+    assert edit.params == {"summary.value": "", "genre[0].tag.tag": "Mine",
+                           "genre[].tag.tag-": "Drama"}
+    assert edit.pushed == ()
