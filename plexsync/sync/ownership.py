@@ -46,6 +46,21 @@ class StashPaths(Protocol):
     def scenes_by_path(self, paths: Sequence[str], *,
                        modifier: str = "EQUALS") -> dict[int, list[tuple[str, int]]]: ...
 
+    def scenes_by_id(self, scene_ids: Sequence[int]) -> Mapping[int, object]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """Other scenes' records on the item the guard let through (docs/design.md#ownership).
+
+    `inherit`: records of scenes deleted in Stash whose file this scene now has (Clean + Scan
+    re-created it): the record follows the file, and its ownership passes to this scene.
+    `undo`: wrong guesses, rows an upgrade displaced, and records whose scene now has other
+    files (a file moved between scenes): what they wrote is undone in this scene's edit."""
+
+    undo: tuple[SyncRecord, ...] = ()
+    inherit: SyncRecord | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class Located:
@@ -143,29 +158,42 @@ class Ownership:
         return result, located
 
     def guard(self, scene_id: int, match: matcher.Match, item: PlexItem,
-              records_on_item: RecordsOnItem) -> tuple[SyncRecord, ...]:
+              records_on_item: RecordsOnItem) -> Claims:
         """Raise `Conflict` unless `item` may receive this scene's metadata (module doc).
 
-        Returns the other scenes' records on the item that this write supersedes (wrong
-        guesses, incl. those an upgrade displaced): what they pushed is to be undone."""
+        Returns the other scenes' records on the item that this write supersedes (`Claims`)."""
         others = tuple(r for r in records_on_item(item.rating_key) if r.scene_id != scene_id)
         if match.exact and not others:
-            return ()
+            return Claims()
         owned = self.owners(item.files) if item.files else {}
         stash_others = sorted({sid for ids in owned.values() for sid in ids} - {scene_id})
         if match.exact:
             both = [r.scene_id for r in others if r.scene_id in stash_others]
             if both:
                 raise _conflict(scene_id, both[0], item, "both scenes' files are parts of it")
-            return others     # their records were wrong guesses: this file is ours
+            return self._claims(others)   # the file is this scene's now
         if stash_others:
             raise _conflict(scene_id, stash_others[0], item,
                             "one of its files is the other scene's")
-        holders = [r for r in others if not r.displaced]   # a displaced row claims nothing
+        claims = self._claims(others)
+        holders = [r for r in claims.undo if not r.displaced]   # a displaced row claims nothing
         if holders:
             raise _conflict(scene_id, holders[0].scene_id, item,
                             "both resolve to it; the other scene's sync record holds it")
-        return others     # rows an upgrade displaced from it: what they pushed is undone
+        return claims
+
+    def _claims(self, others: Sequence[SyncRecord]) -> Claims:
+        """Split other scenes' records on an item this scene's file is in: those of scenes
+        deleted in Stash are inherited (the newest), the rest undone. One Stash query, only
+        when a live record of another scene is there."""
+        live = [r for r in others if not r.displaced]
+        if not live:
+            return Claims(undo=tuple(others))
+        present = self._stash.scenes_by_id([r.scene_id for r in live])
+        gone = sorted((r for r in live if r.scene_id not in present),
+                      key=lambda r: r.synced_at)
+        heir = gone[-1] if gone else None
+        return Claims(undo=tuple(r for r in others if r is not heir), inherit=heir)
 
 
 def _identity(path: str) -> tuple[bool, str, tuple[str, ...]]:

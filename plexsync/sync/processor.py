@@ -66,7 +66,7 @@ from plexsync.queue.model import (
 from plexsync.sync import fields, images, matcher
 from plexsync.sync.diff import Edit, diff
 from plexsync.sync.owned import merged
-from plexsync.sync.ownership import Ownership, RecordsOnItem, cached_view, trusted
+from plexsync.sync.ownership import Claims, Ownership, RecordsOnItem, cached_view, trusted
 from plexsync.sync.plex_link import PlexLink, SetupDown, not_an_outage
 from plexsync.sync.ports import PlexPort
 
@@ -90,7 +90,7 @@ class SyncProcessor:
         # One item belongs to one scene: owner checks, cached for this drain (ownership.py).
         self._ownership = Ownership(ctx.stash, self._settings.path_map)
         self._records_on_item: RecordsOnItem = lambda rating_key: []
-        self._superseded: tuple[SyncRecord, ...] = ()   # other scenes' records on the item
+        self._claims = Claims()   # other scenes' records on the item (ownership.guard)
         self._views: dict[int, LibraryIndex | None] = {}
 
     def plex(self) -> PlexPort:
@@ -170,12 +170,21 @@ class SyncProcessor:
         digests = record.digests() if record is not None and same_item else {}
         values = dict(record.pushed_values) if record is not None and same_item else {}
         added = record.collections_added if record is not None and same_item else ()
-        if self._superseded:   # another scene's values sit on this item: empty what it filled
-            digests = merged(digests, *(r.digests() for r in self._superseded))
+        heir = self._claims.inherit
+        if heir is not None and not digests:
+            # Re-created for the same file: the old scene's record and ownership pass to this
+            # one. Its empty fields are no clears of values it never had.
+            log.info(f"scene {job.scene_id}: takes over the sync record of deleted scene "
+                     f"{heir.scene_id} (same file)")
+            digests, values = heir.digests(), dict(heir.pushed_values)
+            added = heir.collections_added
+            want = fields.wanted(scene, self._settings, (), tuple(digests))
+        undo = self._claims.undo
+        if undo:   # another scene's values sit on this item: empty what it filled
+            digests = merged(digests, *(r.digests() for r in undo))
             want = fields.wanted(scene, self._settings, {*job.cleared_fields, *CLEARABLE},
                                  tuple(digests))
-            added = tuple(dict.fromkeys(
-                [*added, *(c for r in self._superseded for c in r.collections_added)]))
+            added = tuple(dict.fromkeys([*added, *(c for r in undo for c in r.collections_added)]))
         return self._write(job, item, confidence, _Plan(want, digests, values, added),
                            record if same_item else None, _Read(updated_at, fetched_at))
 
@@ -238,7 +247,7 @@ class SyncProcessor:
     def _locate(self, job: Job, files: list[matcher.SceneFile],
                 record: SyncRecord | None) -> tuple[PlexItem, str] | Outcome:
         """The Plex item to write, read in full, or the outcome that ends the job."""
-        self._superseded = ()
+        self._claims = Claims()
         plex = self.plex()
         if record is not None:
             try:
@@ -275,7 +284,7 @@ class SyncProcessor:
                 if attempt == 0 and index.refresh_on_miss(result.section_id):
                     continue
                 raise
-            self._superseded = self._ownership.guard(job.scene_id, result, item,
+            self._claims = self._ownership.guard(job.scene_id, result, item,
                                                      self._records_on_item)
             if located is not None and not result.exact:
                 log.info(f"scene {job.scene_id}: matched {quote_path(result.plex_path)} "

@@ -144,3 +144,31 @@ def test_switched_settings_leave_no_stale_values_but_keep_the_user_s(
     settings_change(stash, sync_summary=True)
     save(stash, data_dir, sid, done)
     assert (plex.item(rk).summary or "") == ""
+
+
+def test_a_scene_re_created_for_the_same_file_keeps_everything_in_plex(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """Story 1: Clean deletes a scene whose drive was offline; the next Scan creates a new
+    scene for the same file. Its first edit (the title back) must not undo the old scene's
+    values: Plex may hold the only copy left."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    [old] = library(stash, plex, 1, wake_timer=False)
+    done = save(stash, data_dir, old, 0, date="2019-05-06", rating100=80,
+                studio_id=stash.add_studio("Studio"),
+                performer_ids=[stash.add_performer("Ann")], tag_ids=[stash.add_tag("Drama")],
+                group_ids=[stash.add_group("Series")])
+    rk = rating_key(plex, "/media/s0.mp4")
+    before = plex.item(rk)
+    assert before.summary == "About it" and before.tags["collection"]
+
+    new = stash.clean_and_scan(old)
+    save(stash, data_dir, new, done, title="Scene 0, re-titled")
+
+    after = plex.item(rk)
+    assert after.title == "Scene 0, re-titled"
+    assert (after.summary, after.originally_available_at, after.user_rating, after.studio) == (
+        "About it", "2019-05-06", 8.0, "Studio")
+    assert (after.tags["actor"], after.tags["genre"]) == (["Ann"], ["Drama"])
+    assert sorted(after.tags["collection"]) == sorted(before.tags["collection"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -11,15 +12,22 @@ from plexsync.errors import Conflict
 from plexsync.plex.model import Candidate, PlexItem
 from plexsync.queue.model import SyncRecord
 from plexsync.sync import matcher
-from plexsync.sync.ownership import Ownership
+from plexsync.sync.ownership import Claims, Ownership
 
 
 class NoOwners:
-    """Stash knows no scene by the item's file (Plex's path, no path_map to map it back)."""
+    """Stash knows no scene by the item's file (Plex's path, no path_map to map it back);
+    every scene asked for by id still exists unless named in `deleted`."""
+
+    def __init__(self, deleted: Sequence[int] = ()) -> None:
+        self.deleted = set(deleted)
 
     def scenes_by_path(self, paths: Sequence[str], *,
                        modifier: str = "EQUALS") -> dict[int, list[tuple[str, int]]]:
         return {}
+
+    def scenes_by_id(self, scene_ids: Sequence[int]) -> dict[int, object]:
+        return {i: {} for i in scene_ids if i not in self.deleted}
 
 
 ITEM = PlexItem(rating_key=1017, section_id=1, files=("/media/videos/A/Summer.mp4",))
@@ -42,9 +50,24 @@ def test_a_basename_pick_held_by_another_scenes_record_is_a_conflict() -> None:
 
 def test_a_row_an_upgrade_displaced_claims_nothing_and_is_returned_to_be_undone() -> None:
     displaced = _record(84, displaced=True)
-    superseded = Ownership(NoOwners(), PathMap()).guard(
+    claims = Ownership(NoOwners(), PathMap()).guard(
         59, BY_BASENAME, ITEM, lambda _rk: [displaced])
-    assert superseded == (displaced,)
+    assert claims == Claims(undo=(displaced,))
+
+
+def test_the_record_of_a_scene_deleted_in_stash_is_inherited_not_undone() -> None:
+    gone, moved = _record(84, displaced=False), _record(85, displaced=False)
+    exact = dataclasses.replace(BY_BASENAME, exact=True)
+    claims = Ownership(NoOwners(deleted=[84]), PathMap()).guard(
+        59, exact, ITEM, lambda _rk: [gone, moved])
+    assert claims == Claims(undo=(moved,), inherit=gone)
+
+
+def test_a_deleted_scene_s_record_is_no_conflict_for_a_basename_pick() -> None:
+    gone = _record(84, displaced=False)
+    claims = Ownership(NoOwners(deleted=[84]), PathMap()).guard(
+        59, BY_BASENAME, ITEM, lambda _rk: [gone])
+    assert claims == Claims(inherit=gone)
 
 
 class LikeStash:
