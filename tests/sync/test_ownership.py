@@ -85,6 +85,9 @@ class LikeStash:
         return {sid: fs for sid, fs in self.files.items()
                 if any(hit(path.lower(), w) for path, _ in fs for w in wanted)}
 
+    def scenes_by_id(self, scene_ids: Sequence[int]) -> dict[int, object]:
+        return {i: {} for i in scene_ids if i in self.files}
+
 
 def test_a_windows_stash_file_is_its_scenes_whatever_the_case_path_map_spells_it_in() -> None:
     # Windows paths are case-insensitive: `d:\videos` in path_map names Stash's D:\Videos.
