@@ -17,8 +17,8 @@ The matcher (pure) decides from the index; this module adds what needs Stash or 
   own: the other record was a wrong guess. This sync undoes what it pushed (its collections,
   the fields it filled that this scene leaves empty); the queue drops that record and
   matches its scene again when this scene's record is stored.
-- `trusted`: the unchanged shortcut's check, from the index alone (no request): the recorded
-  item is still the one the scene's files resolve to.
+- `trusted`: the unchanged shortcut's check, from an index listed in this drain (no item
+  request): the recorded item is still the one the scene's files resolve to.
 
 Failure behaviour: a Stash failure while asking by path raises `StashError` (retried like
 any Stash trouble): an owner check that could not be made never lets a write through.
@@ -34,8 +34,7 @@ from typing import Protocol
 from plexsync.core.log import quote_path
 from plexsync.core.paths import FsPath, PathMap, basename, fold
 from plexsync.errors import Conflict
-from plexsync.plex.index import LibraryIndex
-from plexsync.plex.model import Page, PlexItem, Section
+from plexsync.plex.model import PlexItem
 from plexsync.queue.model import SyncRecord
 from plexsync.sync import matcher
 
@@ -220,20 +219,3 @@ def trusted(record: SyncRecord, files: Sequence[matcher.SceneFile], path_map: Pa
     result = matcher.match(files, path_map, lookup, locations)
     return (isinstance(result, matcher.Match) and result.confidence is matcher.Confidence.HIGH
             and result.rating_key == record.rating_key)
-
-
-
-class _NoPages:
-    def section_page(self, section_id: int, start: int, size: int) -> Page:
-        raise AssertionError("a cached view of the index never scans Plex")
-
-
-def cached_view(data_dir: str, section_id: int) -> LibraryIndex | None:
-    """The library index of one section as last saved (no Plex request), or None if absent."""
-    view = LibraryIndex(data_dir, _NoPages(), [Section(section_id, "", "movie", ())])
-    meta = view.meta(section_id)
-    if meta is None:
-        return None
-    view.sections = [Section(section_id, str(meta.get("title", "")), "movie",
-                             tuple(meta.get("locations") or ()))]
-    return view

@@ -55,6 +55,13 @@ class PlexLink:
             self.built = index   # only once built: a failed build is tried again
         return self.built
 
+    def listed(self) -> LibraryIndex:
+        """The index with every section's listing read in this drain (once per drain)."""
+        index = self.index()
+        if len(index.listed) < len(index.sections):
+            self._setup(index.ensure_listed)
+        return index
+
     def _setup(self, step: Callable[[], T]) -> T:
         """A set-up step (connect, sections, index). Its PlexServerDown concerns the whole
         server, never one item: it aborts the batch like an outage (see `process`)."""

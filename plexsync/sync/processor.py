@@ -66,7 +66,7 @@ from plexsync.queue.model import (
 from plexsync.sync import fields, images, matcher
 from plexsync.sync.diff import Edit, diff
 from plexsync.sync.owned import merged
-from plexsync.sync.ownership import Claims, Ownership, RecordsOnItem, cached_view, trusted
+from plexsync.sync.ownership import Claims, Ownership, RecordsOnItem, trusted
 from plexsync.sync.plex_link import PlexLink, SetupDown, not_an_outage
 from plexsync.sync.ports import PlexPort
 
@@ -91,7 +91,6 @@ class SyncProcessor:
         self._ownership = Ownership(ctx.stash, self._settings.path_map)
         self._records_on_item: RecordsOnItem = lambda rating_key: []
         self._claims = Claims()   # other scenes' records on the item (ownership.guard)
-        self._views: dict[int, LibraryIndex | None] = {}
 
     def plex(self) -> PlexPort:
         return self._link.plex()
@@ -304,18 +303,14 @@ class SyncProcessor:
         return any(FsPath.parse(p).key() in mapped for p in item.files)
 
     def _still_own(self, record: SyncRecord, scene: Mapping[str, Any]) -> bool:
-        """The unchanged shortcut trusts the recorded item only while the index (already
-        loaded, or as last saved: no request) still resolves the scene's files to it."""
-        lookup = self._link.built
-        if lookup is None:
-            if record.section_id not in self._views:
-                self._views[record.section_id] = cached_view(self._ctx.data_dir,
-                                                             record.section_id)
-            lookup = self._views[record.section_id]
-        if lookup is None:
+        """The unchanged shortcut trusts the recorded item only while a listing read in this
+        drain (one per drain: no item request) still resolves the scene's files to it; an
+        item Plex re-added under a new ratingKey, or gone, is looked at again."""
+        index = self._link.listed()
+        if record.section_id not in index.listed:
             return False
-        return trusted(record, fields.scene_files(scene), self._settings.path_map, lookup,
-                       lookup.locations)
+        return trusted(record, fields.scene_files(scene), self._settings.path_map, index,
+                       index.locations)
 
     def _unmatched(self, job: Job, result: matcher.NotInPlex | matcher.OutOfScope,
                    index: LibraryIndex) -> Outcome:

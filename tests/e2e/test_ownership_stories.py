@@ -172,3 +172,28 @@ def test_a_scene_re_created_for_the_same_file_keeps_everything_in_plex(
         "About it", "2019-05-06", 8.0, "Studio")
     assert (after.tags["actor"], after.tags["genre"]) == (["Ann"], ["Drama"])
     assert sorted(after.tags["collection"]) == sorted(before.tags["collection"])
+
+
+def test_items_plex_re_added_under_new_rating_keys_are_filled_again_by_sync_all(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """Story 3: Plex re-adds the same files as new items (trash emptied while a drive was
+    offline). Sync All must not call them "unchanged": the listing it reads shows the scene's
+    file under another ratingKey, so the record moves there and the new item is filled."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    ids = library(stash, plex, 3, wake_timer=False, queue_timeout=60)
+    done = 0
+    for sid in ids:
+        done = save(stash, data_dir, sid, done)
+    old_keys = [rating_key(plex, f"/media/s{i}.mp4") for i in range(3)]
+    new_keys = [plex.readd_item(rk) for rk in old_keys]
+    assert [plex.item(rk).title for rk in new_keys] == ["s0", "s1", "s2"]
+
+    assert run_plugin(stash.task_input({"mode": "sync_all"}), data_dir).returncode == 0
+    drain_scheduled(stash, data_dir, done)
+
+    for i, rk in enumerate(new_keys):
+        item = plex.item(rk)
+        assert (item.title, item.summary) == (f"Scene {i}", "About it")
+        assert item.poster == stash.screenshot_bytes(ids[i])
