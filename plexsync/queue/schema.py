@@ -135,6 +135,11 @@ V5 = (
     # digest. No Plex request is needed to upgrade.
     "ALTER TABLE sync_records ADD COLUMN field_digests TEXT NOT NULL DEFAULT '{}'",
     "ALTER TABLE sync_records ADD COLUMN pushed_values TEXT NOT NULL DEFAULT '{}'",
+    # Hand-over: a record that leaves an item (its scene's file moved, the scene was matched
+    # elsewhere) leaves what it wrote there as a displaced row, digests included, so the
+    # item's next owner undoes exactly PlexSync's values in its one edit.
+    "ALTER TABLE displaced_records ADD COLUMN field_digests TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE displaced_records ADD COLUMN pushed_values TEXT NOT NULL DEFAULT '{}'",
 )
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4, V5)

@@ -42,6 +42,9 @@ RECORD_COLS = (
     "poster_key, poster_hash, art_hash, collections_added, confidence, pushed_fields, "
     "field_digests, pushed_values"
 )
+DISPLACED_COLS = (
+    "scene_id, rating_key, collections_added, pushed_fields, field_digests, pushed_values"
+)
 DEAD_COLS = (
     "scene_id, error_class, message, attempts, first_failure_at, last_failure_at, candidates, "
     "source, created_at, cleared_fields"
@@ -111,13 +114,14 @@ def record_values(record: SyncRecord) -> tuple[Any, ...]:
 
 
 def displaced_record(row: sqlite3.Row) -> SyncRecord:
-    """A `displaced_records` row as a record: only scene_id, rating_key, collections_added and
-    pushed_fields are known (what that scene pushed to an item another scene holds)."""
+    """A `displaced_records` row (`DISPLACED_COLS`) as a record: only what that scene wrote
+    to an item it no longer holds is known (collections, fields, their digests and values)."""
     return SyncRecord(
         scene_id=row["scene_id"], rating_key=row["rating_key"], section_id=0,
         stash_updated_at="", fetched_at=0.0, values_hash="", synced_at=0.0,
         collections_added=tuple(json.loads(row["collections_added"])), confidence="",
         pushed_fields=tuple(json.loads(row["pushed_fields"])), displaced=True,
+        field_digests=_pairs(row["field_digests"]), pushed_values=_pairs(row["pushed_values"]),
     )
 
 

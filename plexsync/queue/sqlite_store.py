@@ -186,7 +186,7 @@ class SQLiteStore(Database):
                 f"SELECT {m.RECORD_COLS} FROM sync_records WHERE rating_key = ?",
                 (int(rating_key),))]
             return held + [m.displaced_record(row) for row in conn.execute(
-                "SELECT scene_id, rating_key, collections_added, pushed_fields "
+                f"SELECT {m.DISPLACED_COLS} "
                 "FROM displaced_records WHERE rating_key = ? ORDER BY scene_id",
                 (int(rating_key),))]
 
@@ -453,6 +453,14 @@ def _upsert_record(conn: sqlite3.Connection, record: SyncRecord, now: float) -> 
     ).fetchall():
         conn.execute("DELETE FROM sync_records WHERE scene_id = ?", (row["scene_id"],))
         _fold(conn, row["scene_id"], now, JobSource.RECONCILE, (), now, True)
+    # Hand-over: the scene's record leaves another item; what it wrote there stays displaced
+    # until that item's next owner undoes it (by value) in its own edit.
+    left = conn.execute(f"SELECT {m.DISPLACED_COLS} FROM sync_records WHERE scene_id = ?",
+                        (record.scene_id,)).fetchone()
+    if left is not None and left["rating_key"] != record.rating_key and (
+            left["pushed_fields"] != "[]" or left["collections_added"] != "[]"):
+        conn.execute(f"INSERT OR REPLACE INTO displaced_records ({m.DISPLACED_COLS}) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", tuple(left))
     # Only this item's: a displaced scene synced to its own item elsewhere still owes the
     # undo of what it pushed here, which the item's own scene does when it is written.
     conn.execute("DELETE FROM displaced_records WHERE rating_key = ?", (record.rating_key,))

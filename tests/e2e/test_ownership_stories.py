@@ -197,3 +197,42 @@ def test_items_plex_re_added_under_new_rating_keys_are_filled_again_by_sync_all(
         item = plex.item(rk)
         assert (item.title, item.summary) == (f"Scene {i}", "About it")
         assert item.poster == stash.screenshot_bytes(ids[i])
+
+
+def test_a_file_split_off_to_a_new_scene_hands_its_item_over_clean(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """Story 5: a scene with two files is split in Stash (its first file goes to a new scene
+    with only a title). The old scene moves to its other file's item; the first item takes the
+    new scene's values and keeps none of the old scene's (a value typed in Plex stays)."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    plex.add_section(1, "Movies", ["/media"])
+    first = plex.add_item(1, "/media/a1.mp4", size=101)
+    second = plex.add_item(1, "/media/a2.mp4", size=102)
+    old = stash.add_scene(title="Old scene", details="Old details", date="2018-01-02",
+                          rating100=60, studio_id=stash.add_studio("Old studio"),
+                          performer_ids=[stash.add_performer("Bea")],
+                          tag_ids=[stash.add_tag("Old tag")],
+                          files=[{"path": "/data/a1.mp4", "size": 101},
+                                 {"path": "/data/a2.mp4", "size": 102}])
+    stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
+                                       "path_map": "/data=/media", "wake_timer": False}
+    done = save(stash, data_dir, old, 0)
+    assert plex.item(first).summary == "Old details"
+    connect(plex.url, plex.token).fetchItem(first).editTagline("typed in Plex")
+
+    stash.update_scene(old, files=[{"path": "/data/a2.mp4", "size": 102}])
+    new = stash.add_scene(title="New scene", files=[{"path": "/data/a1.mp4", "size": 101}])
+    assert run_plugin(stash.task_input({"mode": "sync_all"}), data_dir).returncode == 0
+    drain_scheduled(stash, data_dir, done)
+
+    item = plex.item(first)
+    assert item.title == "New scene" and new
+    assert (item.summary or "", item.originally_available_at, item.user_rating,
+            item.studio) == ("", None, None, None)
+    assert (item.tags["actor"], item.tags["genre"], item.tags["collection"]) == ([], [], [])
+    assert item.tagline == "typed in Plex"
+    moved = plex.item(second)
+    assert (moved.title, moved.summary, moved.studio) == ("Old scene", "Old details",
+                                                          "Old studio")
