@@ -225,8 +225,8 @@ class SyncProcessor:
                 if previous is not None else images.Previous())
         # preserve_plex_edits keeps images Plex has, except those PlexSync itself uploaded to
         # this item (a changed Stash cover must still replace PlexSync's own earlier poster).
-        present = [n for n, has, ours in (("poster", item.has_poster, bool(prev.poster_hash)),
-                                          ("art", item.has_art, bool(prev.art_hash)))
+        present = [n for n, has, ours in (("poster", item.has_poster, _uploaded(prev.poster_hash)),
+                                          ("art", item.has_art, _uploaded(prev.art_hash)))
                    if has and not ours]
         return images.sync_images(want, prev, item.rating_key, self._ctx.stash.download,
                                   self.plex().upload_image, plex_has=present)
@@ -357,3 +357,8 @@ def _same_item(record: SyncRecord | None, item: PlexItem) -> bool:
 def _failed(job: Job, error: PlexSyncError) -> Outcome:
     candidates = error.candidates if isinstance(error, LowConfidence) else ()
     return Outcome(job, OutcomeKind.FAILED, error=error, detail=str(error), candidates=candidates)
+
+
+def _uploaded(image_hash: str) -> bool:
+    """Whether PlexSync uploaded an image to the item (not: found no image at the key)."""
+    return bool(image_hash) and image_hash != images.NOT_AN_IMAGE

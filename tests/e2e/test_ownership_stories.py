@@ -236,3 +236,37 @@ def test_a_file_split_off_to_a_new_scene_hands_its_item_over_clean(
     moved = plex.item(second)
     assert (moved.title, moved.summary, moved.studio) == ("Old scene", "Old details",
                                                           "Old studio")
+
+
+def reconcile_all(stash: FakeStash, data_dir: Path) -> dict[str, object]:
+    result = run_plugin(stash.task_input({"mode": "reconcile_all"}), data_dir)
+    assert result.returncode == 0 and result.answer["error"] is None, result.answer
+    out: dict[str, object] = result.answer["output"]
+    return out
+
+
+def test_a_scene_without_a_real_cover_is_no_gap_run_after_run(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """Story 8: scenes without a cover (Stash serves its placeholder SVG) are synced without
+    a poster; Reconcile All must not call them "empty" on every run, nor download again."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    ids = library(stash, plex, 3, wake_timer=False)
+    for sid in ids:
+        stash.remove_screenshot(sid)
+    done = 0
+    for sid in ids:
+        done = save(stash, data_dir, sid, done)
+    assert all(plex.item(rating_key(plex, f"/media/s{i}.mp4")).poster is None
+               for i in range(3))
+
+    stash.clear_requests()
+    plex.clear_requests()
+    first = reconcile_all(stash, data_dir)
+    second = reconcile_all(stash, data_dir)
+
+    for out in (first, second):
+        assert out["gaps_by_type"] == {"stale": 0, "empty": 0, "missing": 0}, out
+    assert not [r for r in stash.http_requests if "/screenshot" in r.path]
+    assert plex.count("GET", "/library/metadata/") == 0
