@@ -168,6 +168,22 @@ class PlexLibrary:
             self._next_rk = max(self._next_rk, item.rating_key + 1)
             return item.rating_key
 
+    def split_apart(self, rating_key: int, path: str) -> int:
+        """Plex's Split Apart: the file ``path`` leaves the item and becomes an item of its
+        own (a new ratingKey, the scanner's defaults); the item keeps its other files and its
+        metadata. Returns the new item's ratingKey."""
+        with self._lock:
+            item = self._items[rating_key]
+            part = next(f for f in item.files if f[0] == path)
+            if len(item.files) < 2:
+                raise ValueError("Split Apart needs an item of two or more files")
+            item.files = [f for f in item.files if f[0] != path]
+            touch(item)
+            new = self._build_item(item.section_id, path, files=[part])
+            self._items[new.rating_key] = new
+            self._next_rk = max(self._next_rk, new.rating_key + 1)
+            return new.rating_key
+
     def item(self, rating_key: int) -> ItemState:
         with self._lock:
             return copy.deepcopy(self._items[rating_key])

@@ -255,7 +255,8 @@ class SyncProcessor:
                 item = None
             if item is not None and self._holds(item, files):
                 return item, matcher.Confidence.HIGH.value
-        index = self.index()
+        # Recover re-checks a Conflict (or any failure) against a listing read now
+        index = self._link.listed() if job.source is JobSource.RECOVER else self.index()
         for attempt in range(2):
             result, located = self._ownership.match(job.scene_id, files, index,
                                                     index.locations)
@@ -283,6 +284,13 @@ class SyncProcessor:
                 if attempt == 0 and index.refresh_on_miss(result.section_id):
                     continue
                 raise
+            if not _has_file(item, result.plex_path):
+                # the index is older than Plex (Split Apart, a re-added file): never write
+                # to the stale item; read the listing once and match again
+                if attempt == 0 and self._relist(index):
+                    continue
+                raise PlexNotFound(f"scene {job.scene_id}: Plex item {item.rating_key} no "
+                                   f"longer holds {quote_path(result.plex_path)}")
             self._claims = self._ownership.guard(job.scene_id, result, item,
                                                      self._records_on_item)
             if located is not None and not result.exact:
@@ -291,6 +299,13 @@ class SyncProcessor:
                          f"{located.why()}")
             return item, result.confidence.value
         raise PlexNotFound(f"scene {job.scene_id}: its Plex item vanished while syncing")
+
+    def _relist(self, index: LibraryIndex) -> bool:
+        """Read the listing of the sections not yet listed in this drain; False if none."""
+        if len(index.listed) >= len(index.sections):
+            return False
+        index.ensure_listed()
+        return True
 
     def _holds(self, item: PlexItem, files: list[matcher.SceneFile]) -> bool:
         """Whether the recorded item still is this scene's: in a configured section and holding
@@ -362,3 +377,9 @@ def _failed(job: Job, error: PlexSyncError) -> Outcome:
 def _uploaded(image_hash: str) -> bool:
     """Whether PlexSync uploaded an image to the item (not: found no image at the key)."""
     return bool(image_hash) and image_hash != images.NOT_AN_IMAGE
+
+
+def _has_file(item: PlexItem, plex_path: str) -> bool:
+    """Whether the item read in full still holds the file the index matched."""
+    wanted = FsPath.parse(plex_path).key()
+    return any(FsPath.parse(p).key() == wanted for p in item.files)

@@ -270,3 +270,60 @@ def test_a_scene_without_a_real_cover_is_no_gap_run_after_run(
         assert out["gaps_by_type"] == {"stale": 0, "empty": 0, "missing": 0}, out
     assert not [r for r in stash.http_requests if "/screenshot" in r.path]
     assert plex.count("GET", "/library/metadata/") == 0
+
+
+def test_after_split_apart_recover_syncs_the_conflicted_scene_to_its_own_item(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """Story 4: two scenes' files in one Plex item go to Conflict. The user follows the
+    message: Split Apart in Plex, then Recover DLQ Jobs. The scene is synced to its own item
+    at once (no false Conflict, no Clear Match Cache needed); the other item is untouched."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    plex.add_section(1, "Movies", ["/media"])
+    merged = plex.add_item(1, "/media/x.mp4", files=[("/media/x.mp4", 10, 0),
+                                                     ("/media/y.mp4", 20, 0)])
+    x = stash.add_scene(title="X", details="About X", files=[{"path": "/data/x.mp4", "size": 10}])
+    y = stash.add_scene(title="Y", details="About Y", files=[{"path": "/data/y.mp4", "size": 20}])
+    stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
+                                       "path_map": "/data=/media", "wake_timer": False}
+    done = save(stash, data_dir, x, 0)
+    save(stash, data_dir, y, done)
+    dead = run_plugin(stash.task_input({"mode": "queue_status"}), data_dir).answer["output"]
+    assert dead["dlq_by_error"] == {"Conflict": 1}
+    assert plex.item(merged).title == "X"
+
+    own = plex.split_apart(merged, "/media/y.mp4")
+    after = run_plugin(stash.task_input({"mode": "recover_dlq", "error_types": "Conflict"}),
+                       data_dir).answer["output"]
+
+    assert after["requeued"] == 1 and after["drain"]["synced"] == 1, after
+    assert (plex.item(own).title, plex.item(own).summary) == ("Y", "About Y")
+    assert (plex.item(merged).title, plex.item(merged).summary) == ("X", "About X")
+    final = run_plugin(stash.task_input({"mode": "queue_status"}), data_dir).answer["output"]
+    assert final["dlq"] == 0
+
+
+def test_an_edit_never_lands_on_an_item_that_no_longer_holds_the_scene_s_file(
+    fakes: tuple[FakeStash, FakePlex], tmp_path: Path
+) -> None:
+    """Story 4, second case: the scene's file is split apart from a Plex-only home video it
+    was merged with. The next edit goes to the scene's own new item, never to the item that
+    now holds only the home video."""
+    stash, plex = fakes
+    data_dir = tmp_path / "data"
+    plex.add_section(1, "Movies", ["/media"])
+    home = plex.add_item(1, "/media/home.mp4", files=[("/media/home.mp4", 5, 0),
+                                                      ("/media/z.mp4", 30, 0)])
+    z = stash.add_scene(title="Z", details="About Z",
+                        files=[{"path": "/data/z.mp4", "size": 30}])
+    stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
+                                       "path_map": "/data=/media", "wake_timer": False}
+    done = save(stash, data_dir, z, 0)
+    assert plex.item(home).title == "Z"
+
+    own = plex.split_apart(home, "/media/z.mp4")
+    save(stash, data_dir, z, done, title="Z edited")
+
+    assert plex.item(own).title == "Z edited"
+    assert plex.item(home).title == "Z"        # what the first sync wrote; nothing new
