@@ -139,6 +139,10 @@ def measure(quick: bool) -> dict[str, float]:
         ids: list[int] = info["scene_ids"]
         records: dict[int, Any] = {}
         _run(host, ctx, ids, records, JobSource.HOOK)
+        # Scenes whose files Plex scanned during that first sync (scan_missing) are synced by
+        # the next drain's listing; let that happen before measuring, so the unchanged pass
+        # counts unchanged scenes only.
+        _run(host, ctx, ids, records, JobSource.SYNC_TASK)
         host.call("edit_all")
         for label, source in (("changed", JobSource.HOOK), ("unchanged", JobSource.SYNC_TASK)):
             wall, counts, outcomes = _run(host, ctx, ids, records, source)
