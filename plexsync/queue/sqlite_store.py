@@ -129,7 +129,10 @@ class SQLiteStore(Database):
     ) -> bool:
         def txn(conn: sqlite3.Connection) -> bool:
             if record is not None:  # the Plex write happened, whatever became of the lease
-                _upsert_record(conn, record, now)
+                from plexsync.queue import sqlite_records
+
+                sqlite_records.upsert(conn, record, now, lambda scene_id: _fold(
+                    conn, scene_id, now, JobSource.RECONCILE, (), now, True))
             row = conn.execute(
                 "SELECT scene_id, attempts, first_failure_at, source, dirty, cleared_fields "
                 "FROM jobs WHERE id = ? AND state = ? AND lease_owner = ?",
@@ -162,35 +165,15 @@ class SQLiteStore(Database):
     # ------------------------------------------------------------------ reads
 
     def records_for(self, scene_ids: Iterable[int]) -> dict[int, SyncRecord]:
-        from plexsync.queue import sqlite_rows as m
+        from plexsync.queue import sqlite_records, sqlite_rows
 
-        chunks = m.chunks(scene_ids)
-
-        def txn(conn: sqlite3.Connection) -> dict[int, SyncRecord]:
-            found: dict[int, SyncRecord] = {}
-            for chunk in chunks:
-                for row in conn.execute(
-                    f"SELECT {m.RECORD_COLS} FROM sync_records "
-                    f"WHERE scene_id IN ({m.marks(len(chunk))})", chunk,
-                ):
-                    found[row["scene_id"]] = m.record(row)
-            return found
-
-        return self._read(txn) if chunks else {}
+        chunks = sqlite_rows.chunks(scene_ids)
+        return self._read(lambda conn: sqlite_records.by_scene(conn, chunks)) if chunks else {}
 
     def records_on_item(self, rating_key: int) -> list[SyncRecord]:
-        from plexsync.queue import sqlite_rows as m
+        from plexsync.queue import sqlite_records
 
-        def txn(conn: sqlite3.Connection) -> list[SyncRecord]:
-            held = [m.record(row) for row in conn.execute(
-                f"SELECT {m.RECORD_COLS} FROM sync_records WHERE rating_key = ?",
-                (int(rating_key),))]
-            return held + [m.displaced_record(row) for row in conn.execute(
-                f"SELECT {m.DISPLACED_COLS} "
-                "FROM displaced_records WHERE rating_key = ? ORDER BY scene_id",
-                (int(rating_key),))]
-
-        return self._read(txn)
+        return self._read(lambda conn: sqlite_records.on_item(conn, int(rating_key)))
 
     def job(self, scene_id: int) -> Job | None:
         from plexsync.queue import sqlite_rows as m
@@ -441,30 +424,3 @@ def _apply_meta(conn: sqlite3.Connection, fn: MetaFn) -> dict[str, str]:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
             meta[key] = value
     return meta
-
-
-def _upsert_record(conn: sqlite3.Connection, record: SyncRecord, now: float) -> None:
-    from plexsync.queue import sqlite_rows as m
-
-    # One item holds one record: a scene that held this item before is matched afresh.
-    for row in conn.execute(
-        "SELECT scene_id FROM sync_records WHERE rating_key = ? AND scene_id != ?",
-        (record.rating_key, record.scene_id),
-    ).fetchall():
-        conn.execute("DELETE FROM sync_records WHERE scene_id = ?", (row["scene_id"],))
-        _fold(conn, row["scene_id"], now, JobSource.RECONCILE, (), now, True)
-    # Hand-over: the scene's record leaves another item; what it wrote there stays displaced
-    # until that item's next owner undoes it (by value) in its own edit.
-    left = conn.execute(f"SELECT {m.DISPLACED_COLS} FROM sync_records WHERE scene_id = ?",
-                        (record.scene_id,)).fetchone()
-    if left is not None and left["rating_key"] != record.rating_key and (
-            left["pushed_fields"] != "[]" or left["collections_added"] != "[]"):
-        conn.execute(f"INSERT OR REPLACE INTO displaced_records ({m.DISPLACED_COLS}) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", tuple(left))
-    # Only this item's: a displaced scene synced to its own item elsewhere still owes the
-    # undo of what it pushed here, which the item's own scene does when it is written.
-    conn.execute("DELETE FROM displaced_records WHERE rating_key = ?", (record.rating_key,))
-    conn.execute(f"INSERT OR REPLACE INTO sync_records ({m.RECORD_COLS}) VALUES "
-                 f"({m.marks(m.RECORD_COLS.count(',') + 1)})", m.record_values(record))
-    conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (record.scene_id,))
-    conn.execute("DELETE FROM out_of_scope WHERE scene_id = ?", (record.scene_id,))
