@@ -154,6 +154,7 @@ class FakePlex(PlexLibrary):
             ("POST", re.compile(r"/library/metadata/(\d+)/(posters|arts)"), self._upload),
             ("GET", re.compile(r"/library/metadata/(\d+)/(thumb|art)(?:/\d+)?"), self._image),
             ("PUT", re.compile(r"/:/rate"), self._rate),
+            ("GET", re.compile(r"/status/sessions/history/all"), self._history_all),
         ]
 
     # ------------------------------------------------------------------ lifecycle
@@ -354,6 +355,7 @@ class FakePlex(PlexLibrary):
         title = req.query.get("title")
         if title:
             items = [i for i in items if title.casefold() in i.title.casefold()]
+        items = _filtered(items, req)
         items.sort(key=lambda i: ((i.title_sort or i.title).casefold(), i.rating_key))
         start = parse_int(paging(req, "X-Plex-Container-Start") or "0", "container start")
         size_text = paging(req, "X-Plex-Container-Size")
@@ -426,8 +428,35 @@ class FakePlex(PlexLibrary):
         if rating != -1 and not 0 <= rating <= 10:
             raise HTTPError(400, "rating must be -1 or 0..10")
         item.user_rating = None if rating == -1 else rating
+        rated_at = req.query.get("ratedAt")
+        item.last_rated_at = (parse_int(rated_at, "ratedAt") if rated_at
+                              else int(time.time()))
         touch(item)
         return Response()
+
+    def _history_all(self, m: re.Match[str], req: Request) -> Response:
+        """Playback history, oldest first unless ``sort=viewedAt:desc``; filters accountID,
+        librarySectionID, metadataItemID and ``viewedAt>=`` (or ``viewedAt>``/``<=``/``<``)."""
+        rows = list(self._history)
+        columns = {"accountID": "account_id", "librarySectionID": "section_id",
+                   "metadataItemID": "rating_key", "viewedAt": "viewed_at"}
+        for key, value in req.pairs:
+            found = re.fullmatch(r"([A-Za-z]+)([<>!]?)", key)   # viewedAt>=N → "viewedAt>"
+            if found is not None and found[1] in columns:
+                number = parse_int(value, found[1])
+                rows = [r for r in rows
+                        if _compare(getattr(r, columns[found[1]]), found[2], number)]
+        rows.sort(key=lambda r: (r.viewed_at, r.history_key),
+                  reverse=req.query.get("sort", "").startswith("viewedAt:desc"))
+        start = parse_int(paging(req, "X-Plex-Container-Start") or "0", "container start")
+        size_text = paging(req, "X-Plex-Container-Size")
+        size = (self.page_size_default if size_text is None
+                else parse_int(size_text, "container size"))
+        page = rows[start:start + size]
+        root = plex_xml.container(size=len(page), totalSize=len(rows), offset=start)
+        for entry in page:
+            root.append(plex_xml.history_entry(entry))
+        return xml_response(root)
 
     def _refresh(self, m: re.Match[str], req: Request) -> Response:
         section = self._section(int(m[1]))
@@ -464,6 +493,8 @@ class FakePlex(PlexLibrary):
             return Response()
         for item in targets:
             apply_edit(item, plan)
+            if "user_rating" in plan.values:   # a rating written by any means is "rated"
+                item.last_rated_at = int(time.time())
             touch(item)
         return Response()
 
@@ -479,3 +510,43 @@ class FakePlex(PlexLibrary):
         if item is None:
             raise HTTPError(404, f"no item {rating_key}")
         return item
+
+
+#: Listing filters the fake applies (PMS's media query on a section's filter fields):
+#: field → the ItemState attribute and its type. Others are ignored, as PMS ignores them.
+_FILTERS: dict[str, tuple[str, str]] = {
+    "inProgress": ("view_offset", "boolean"), "unwatched": ("view_count", "unwatched"),
+    "lastViewedAt": ("last_viewed_at", "date"), "lastRatedAt": ("last_rated_at", "date"),
+    "viewCount": ("view_count", "integer"), "userRating": ("user_rating", "integer"),
+}
+
+
+def _filtered(items: list[ItemState], req: Request) -> list[ItemState]:
+    """Apply ``field=v``, ``field!=v``, ``field>>=v`` and ``field<<=v`` filters (PMS's media
+    query operators; parse_qsl leaves the operator's head on the key: ``lastRatedAt>>``)."""
+    for key, value in req.pairs:
+        found = re.fullmatch(r"([A-Za-z]+)(>>|<<|!)?", key)
+        if found is None or found[1] not in _FILTERS:
+            continue
+        attr, kind = _FILTERS[found[1]]
+        op = found[2] or ""
+        if kind in ("boolean", "unwatched"):
+            want = parse_int(value, found[1]) == 1
+            if op == "!":
+                want = not want
+            if kind == "boolean":
+                items = [i for i in items if bool(getattr(i, attr)) == want]
+            else:
+                items = [i for i in items if (i.view_count == 0) == want]
+            continue
+        number = parse_int(value, found[1])
+        cmp = {"": "=", "!": "!", ">>": ">", "<<": "<"}[op]
+        items = [i for i in items if getattr(i, attr) is not None
+                 and _compare(getattr(i, attr), cmp + ("=" if op in (">>", "<<") else ""),
+                              number)]
+    return items
+
+
+def _compare(have: float, op: str, want: float) -> bool:
+    return {"": have == want, "=": have == want, "!": have != want, ">": have >= want,
+            "<": have <= want, ">=": have >= want, "<=": have <= want}[op]

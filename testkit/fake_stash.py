@@ -86,7 +86,8 @@ SCENE_FIELDS = """id title code details director urls date rating100 organized c
 updated_at studio { id name } performers { id name } tags { id name }
 groups { group { id name } scene_index } stash_ids { endpoint stash_id updated_at }
 files { id path basename size duration width height parent_folder { path } }
-paths { screenshot preview stream }"""
+paths { screenshot preview stream }
+play_history play_count last_played_at resume_time play_duration"""
 Reply = tuple[int, bytes, str, dict[str, str]]  # status, body, content type, headers
 
 

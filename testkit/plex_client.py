@@ -39,6 +39,10 @@ class PlexClient(Protocol):
 
     def fetchItem(self, ekey: int | str) -> Any: ...  # noqa: N802
 
+    def history(self, maxresults: int | None = None, mindate: Any = None,  # playback history
+                ratingKey: Any = None, accountID: Any = None,  # noqa: N803
+                librarySectionID: Any = None) -> list[Any]: ...  # noqa: N803
+
     def query(self, key: str, method: Callable[..., requests.Response] | None = None,
               **kwargs: Any) -> ET.Element | None:
         """The parsed XML answer; None when the body is empty."""

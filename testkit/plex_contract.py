@@ -81,11 +81,17 @@ RESPONSE_ALIASES: dict[tuple[str, str], str] = {("GET", "/"): "LibrarySections"}
 EXTRA_FIELDS: dict[str, frozenset[str]] = {
     "MediaContainer": frozenset({"librarySectionID", "librarySectionTitle", "librarySectionUUID"}),
     "Metadata": frozenset({"librarySectionID", "librarySectionTitle", "librarySectionKey",
-                           "Collection", "Label", "Producer", "Field"}),
+                           "Collection", "Label", "Producer", "Field", "lastRatedAt"}),
     "Field": frozenset({"name", "locked"}),
 }
 #: Integer-valued extras (everything else in EXTRA_FIELDS is a string or element).
-_EXTRA_INTEGERS = frozenset({"librarySectionID", "locked"})
+_EXTRA_INTEGERS = frozenset({"librarySectionID", "locked", "lastRatedAt"})
+#: Listing filter fields (the ``mediaQuery`` prose: fields with the operators =, !=, >>=, <<=)
+#: that PMS reports in a section's filter Meta but the spec's Metadata does not list.
+EXTRA_FILTER_FIELDS = frozenset({"inProgress", "lastRatedAt"})
+#: A query key with the head of a media-query operator left on it by form decoding
+#: (``viewedAt>=5`` decodes as key ``viewedAt>``, value ``5``).
+_OPERATOR_KEY = re.compile(r"([A-Za-z]+)(>>|<<|>|<|!)?")
 
 DISAGREEMENTS: tuple[Disagreement, ...] = (
     Disagreement("list the library sections", "GET /library/sections/all",
@@ -112,6 +118,13 @@ DISAGREEMENTS: tuple[Disagreement, ...] = (
     Disagreement("server root", "GET / answers a MediaContainer of Directory",
                  "plexapi reads the ServerConfiguration attributes (machineIdentifier, version) "
                  "from GET /"),
+    Disagreement("read the playback history since a time",
+                 "viewedAt documented as an integer parameter 'typically of the form "
+                 "viewedAt>=12456789'", "viewedAt>=<epoch>, as plexapi's history(mindate=)"),
+    Disagreement("filter a listing by play state or rating",
+                 "mediaQuery prose: any field with =, !=, >>=, <<=; its object lists none",
+                 "inProgress=1 and lastRatedAt>>=<epoch> (filter fields PMS reports in its "
+                 "Meta, plexapi's search filters); lastRatedAt is also read from items"),
     Disagreement("section of an item",
                  "MediaContainer has identifier, offset, size, totalSize only",
                  "librarySectionID (and -Title, -UUID, -Key) on the container and the item; "
@@ -270,6 +283,13 @@ class PlexSpec:
                 return _value_problem(self, self.resolve(prop), value)
         if method == "GET" and key in GENERIC_GET_PARAMS:
             return None
+        operated = _OPERATOR_KEY.fullmatch(key)
+        if operated is not None:
+            name, op = operated[1], operated[2] or ""
+            if op and name in query:   # `viewedAt>=N`: the documented form of viewedAt
+                return _value_problem(self, self.resolve(query[name].get("schema", {})), value)
+            if objects and (name in self.metadata_fields or name in EXTRA_FILTER_FIELDS):
+                return None if re.fullmatch(r"-?\d+", value) else "is not an integer filter value"
         for regex, param in patterns:
             match = regex.fullmatch(key)
             if match is None:

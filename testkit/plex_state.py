@@ -79,6 +79,30 @@ class ItemState:
     art_url: str | None = None
     added_at: int = 0
     updated_at: int = 0
+    # The token's own account's play state (PMS answers every item with the requesting
+    # account's values; the fake's token is the owner, account 1). Epoch seconds; ms offset.
+    view_count: int = 0
+    view_offset: int = 0          # partly watched: where playback stopped (0: none)
+    last_viewed_at: int | None = None
+    last_rated_at: int | None = None
+
+
+@dataclass
+class HistoryEntry:
+    """One row of PMS's playback history (``/status/sessions/history/all``): one finished
+    play of one item by one account on one device."""
+
+    history_key: int
+    rating_key: int
+    section_id: int
+    title: str
+    account_id: int
+    device_id: int
+    viewed_at: int
+
+
+#: The server owner's account id on the server itself (PMS numbers the owner 1).
+OWNER_ACCOUNT = 1
 
 
 @dataclass
@@ -110,6 +134,7 @@ class PlexLibrary:
         self._staged: list[tuple[int, str, dict[str, Any]]] = []  # (section, file, add_item kw)
         self._tag_ids: dict[tuple[str, str], int] = {}
         self._next_rk = 1
+        self._history: list[HistoryEntry] = []
 
     def add_section(self, section_id: int, title: str, locations: list[str],
                     type: str = "movie") -> None:
@@ -192,6 +217,54 @@ class PlexLibrary:
         with self._lock:
             return [copy.deepcopy(i) for i in self._items.values()
                     if section_id is None or i.section_id == section_id]
+
+    # ------------------------------------------------------------------ play state
+    def play(self, rating_key: int, *, at: int | None = None, account_id: int = OWNER_ACCOUNT,
+             device_id: int = 1) -> None:
+        """Someone watched the item to the end (PMS scrobbles at ~90%): one history row for
+        that account; for the owner also viewCount+1, lastViewedAt, and no resume point."""
+        with self._lock:
+            item = self._items[rating_key]
+            when = int(time.time()) if at is None else int(at)
+            self._history.append(HistoryEntry(len(self._history) + 1, rating_key,
+                                              item.section_id, item.title, account_id,
+                                              device_id, when))
+            if account_id == OWNER_ACCOUNT:
+                item.view_count += 1
+                item.view_offset = 0
+                item.last_viewed_at = max(item.last_viewed_at or 0, when)
+
+    def watch_partly(self, rating_key: int, offset_ms: int, *, at: int | None = None) -> None:
+        """The owner stopped playback at ``offset_ms``: a resume point, no history row."""
+        with self._lock:
+            item = self._items[rating_key]
+            item.view_offset = int(offset_ms)
+            item.last_viewed_at = int(time.time()) if at is None else int(at)
+
+    def rate_as_user(self, rating_key: int, rating: float | None, *,
+                     at: int | None = None) -> None:
+        """The owner rated the item in a Plex app (``PUT /:/rate``): userRating, lastRatedAt."""
+        with self._lock:
+            item = self._items[rating_key]
+            item.user_rating = rating
+            item.last_rated_at = int(time.time()) if at is None else int(at)
+
+    def history(self) -> list[HistoryEntry]:
+        with self._lock:
+            return copy.deepcopy(self._history)
+
+    def add_many(self, section_id: int, files: list[str]) -> None:
+        """Bulk setup for benchmarks: plain items, no overlap checks (the caller's paths are
+        unique). O(n), where ``add_item`` is O(n) per item."""
+        with self._lock:
+            now = int(time.time())
+            for path in files:
+                rk = self._next_rk
+                self._next_rk += 1
+                self._items[rk] = ItemState(
+                    rating_key=rk, section_id=section_id,
+                    title=posixpath.splitext(posixpath.basename(path))[0],
+                    files=[(path, 0, 0)], added_at=now, updated_at=now)
 
     def find_by_file(self, path: str) -> ItemState | None:
         with self._lock:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from testkit.plex_state import ItemState, SectionState
+    from testkit.plex_state import HistoryEntry, ItemState, SectionState
 
 MACHINE_IDENTIFIER = "fa4e0f1c0ffee0ddba11ad5eedfeed5eed000001"
 VERSION = "1.40.0.7998-c29d4c0c8"
@@ -168,6 +168,8 @@ def video(item: ItemState, section: SectionState, *, tag_limit: int | None,
         if item.art is not None or item.art_url else None,
         "duration": duration, "originallyAvailableAt": item.originally_available_at,
         "addedAt": item.added_at, "updatedAt": item.updated_at,
+        "viewCount": item.view_count or None, "viewOffset": item.view_offset or None,
+        "lastViewedAt": item.last_viewed_at, "lastRatedAt": item.last_rated_at,
     })
     for index, (path, size, dur) in enumerate(item.files):
         ext = posixpath.splitext(path)[1].lstrip(".").lower() or None
@@ -190,6 +192,19 @@ def video(item: ItemState, section: SectionState, *, tag_limit: int | None,
     if detail:
         for name in sorted(item.locked):
             ET.SubElement(elem, "Field", locked="1", name=name)
+    return elem
+
+
+def history_entry(entry: HistoryEntry) -> ET.Element:
+    """One ``<Video>`` of ``/status/sessions/history/all``: the spec's fields, no media."""
+    elem = ET.Element("Video")
+    _set(elem, {
+        "historyKey": f"/status/sessions/history/{entry.history_key}",
+        "key": f"/library/metadata/{entry.rating_key}", "ratingKey": entry.rating_key,
+        "librarySectionID": entry.section_id, "title": entry.title, "type": "movie",
+        "thumb": f"/library/metadata/{entry.rating_key}/thumb/{entry.viewed_at}",
+        "viewedAt": entry.viewed_at, "accountID": entry.account_id, "deviceID": entry.device_id,
+    })
     return elem
 
 

@@ -330,6 +330,9 @@ class StashStore:
         studio = self._studios.get(s.studio_id) if s.studio_id else None
         return {
             **vars(s),
+            "play_history": sorted(s.play_history, key=unix_seconds, reverse=True),
+            "play_count": len(s.play_history),
+            "last_played_at": max(s.play_history, key=unix_seconds) if s.play_history else None,
             "urls": list(s.urls),
             "files": [self._file_obj(f) for f in s.files],
             "paths": {

@@ -80,6 +80,11 @@ class StashGraphQL(sd.StashStore):
         self.plugin_config: dict[str, dict[str, Any]] = {}
         self.task_runs: list[dict[str, Any]] = []
         self.on_task_run: Callable[[dict[str, Any]], None] | None = None
+        # Called with a hook's stdin ``args`` ({"hookContext": ...}) for every Scene.Update.Post
+        # Stash fires: after sceneUpdate, before the mutation answers (Stash runs post hooks
+        # synchronously). sceneAddPlay and sceneSaveActivity fire none, as in Stash's
+        # resolvers (they call no hook executor).
+        self.on_hook: Callable[[dict[str, Any]], None] | None = None
         self.schema = load_schema()
 
     def _graphql(self, payload: Mapping[str, Any], base_url: str) -> tuple[int, dict[str, Any]]:
@@ -127,6 +132,8 @@ class StashGraphQL(sd.StashStore):
             "systemStatus": self._system_status,
             "version": lambda _info: dict(STASH_VERSION),
             "sceneUpdate": self._scene_update,
+            "sceneAddPlay": self._scene_add_play,
+            "sceneSaveActivity": self._scene_save_activity,
             "configurePlugin": self._configure_plugin,
             "runPluginTask": self._run_plugin_task,
         }
@@ -236,7 +243,48 @@ class StashGraphQL(sd.StashStore):
         if cover:
             scene.cover, scene.cover_version = sd.decode_data_url(cover), scene.cover_version + 1
         self._touch(scene)
+        hook = self.on_hook
+        if hook is not None:
+            context = {"id": scene.id, "type": "Scene.Update.Post", "input": copy.deepcopy(input),
+                       "inputFields": list(input)}
+            info.context.after.append(lambda: hook({"hookContext": context}))
         return self.scene_obj(scene, info.context.base_url)
+
+    def _scene_add_play(self, info: Info, id: str, times: list[str] | None = None
+                        ) -> dict[str, Any]:
+        """Stash's AddViews: one row per time (now when none), no de-duplication."""
+        scene = self._scenes.get(sd.to_int(id))
+        if scene is None:
+            raise ValueError(f"scene with id {id} not found")
+        moments = [_timestamp(t, self.clock()) for t in times] if times else [self.clock()]
+        scene.play_history.extend(sd.go_rfc3339(m, self.utc_offset) for m in moments)
+        history = sorted(scene.play_history, key=sd.unix_seconds, reverse=True)
+        return {"count": len(history), "history": history}
+
+    def _scene_save_activity(self, info: Info, id: str, resume_time: float | None = None,
+                             playDuration: float | None = None) -> bool:  # noqa: N803
+        """Stash's SaveActivity: sets resume_time when given, adds a positive duration."""
+        scene = self._scenes.get(sd.to_int(id))
+        if scene is None:
+            raise ValueError(f"scene with id {id} not found")
+        if resume_time is not None:
+            scene.resume_time = float(resume_time)
+        if playDuration is not None and playDuration > 0:
+            scene.play_duration += float(playDuration)
+        return True
+
+
+def _timestamp(text: str, now: datetime) -> datetime:
+    """Stash's Timestamp input: RFC3339, or "<4h" (4 hours ago) / ">5m" (5 minutes ahead)."""
+    relative = re.fullmatch(r"([<>])(\d+)([smhd])", text.strip())
+    if relative:
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[relative[3]]
+        delta = timedelta(seconds=int(relative[2]) * unit)
+        return now - delta if relative[1] == "<" else now + delta
+    parsed = sd.parse_time(text)
+    if parsed is None:
+        raise ValueError(f"invalid timestamp {text!r}")
+    return parsed
 
 
 _documents: dict[str, tuple[DocumentNode, list[GraphQLError]]] = {}

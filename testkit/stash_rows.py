@@ -144,6 +144,11 @@ class Scene:
     stash_ids: list[JsonDict] = field(default_factory=list)
     cover: bytes | None = None  # None: no cover, Stash serves its placeholder SVG
     cover_version: int = 0
+    # Play state (Stash's scenes_view_dates table and resume_time/play_duration columns):
+    # play_history holds RFC3339 texts, whole seconds; play_count and last_played_at derive.
+    play_history: list[str] = field(default_factory=list)
+    resume_time: float = 0.0
+    play_duration: float = 0.0
 
     @property
     def primary_file(self) -> VideoFile | None:

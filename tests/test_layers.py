@@ -24,7 +24,9 @@ ALLOWED: dict[str, set[str]] = {
     "reconcile": {"core", "queue", "plex", "stash", "sync"},
     "hook": {"core", "queue", "stash", "resilience"},
     "timer": {"core", "queue", "hook", "resilience"},
-    "tasks": {"core", "queue", "plex", "stash", "sync", "resilience", "reconcile", "timer"},
+    "playstate": {"core", "queue", "plex", "stash", "sync", "timer"},
+    "tasks": {"core", "queue", "plex", "stash", "sync", "resilience", "reconcile", "timer",
+              "playstate"},
 }
 
 

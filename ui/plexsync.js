@@ -60,6 +60,7 @@
     "Reconcile Library (All)": "reconcile_all",
     "Reconcile Library (Recent)": "reconcile_recent",
     "Reconcile Library (Last 7 Days)": "reconcile_7days",
+    "Import Plex Play State": "import_play_state",
   };
 
   function graphqlURL() {
@@ -296,6 +297,25 @@
           onClick: function () { props.run(TASKS.reconcile[scope[0]], {}); } }, "Reconcile")));
   }
 
+  // ---- Plex → Stash play state (issue 26, docs/play-state.md): the last import and the next.
+  function PlayImportBlock(props) {
+    var p = props.status.play_import || {};
+    return h(Card, { id: "play-import", title: "Plays from Plex" },
+      h("p", { "data-ps": "play-import-last" }, "Last import: ", when(p.last_run_at)),
+      p.last_run_at ? h("div", { className: "plexsync-figures", "data-ps": "play-import" },
+        h(Figure, { id: "play-import-plays", label: "plays", value: p.plays }),
+        h(Figure, { id: "play-import-resume", label: "resume points", value: p.resume_points }),
+        h(Figure, { id: "play-import-ratings", label: "ratings", value: p.ratings })) :
+        h(Empty, null, "No play-state import has run yet."),
+      h("p", { "data-ps": "play-import-next" }, p.next_run_at ?
+        h("span", null, "Next import: ", when(p.next_run_at)) :
+        "Automatic import is off (Import play state from Plex)."),
+      h("div", { className: "plexsync-actions" },
+        h("button", { className: "btn btn-secondary", "data-ps": "run-play-import",
+          disabled: props.busy, onClick: function () { props.run("Import Plex Play State", {}); } },
+          "Import now")));
+  }
+
   function TimerBlock(props) {
     var t = props.status.timer;
     return h(Card, { id: "timer", title: "Wake-up timer" },
@@ -451,6 +471,7 @@
           h(DlqBlock, { status: status, newest: data.dlq_newest, titles: titles, run: run,
             busy: busy }),
           h(TimerBlock, { status: status }),
+          h(PlayImportBlock, { status: status, run: run, busy: busy }),
           h(Activity, { job: job, results: data.results, run: run, busy: busy })),
       data ? h("p", { className: "plexsync-muted plexsync-footer" }, "As of ",
         when(data.generated_at)) : null);

@@ -60,6 +60,8 @@ class Settings:
     reconcile_missing: bool = True
     dlq_retention_days: int = 30
     wake_timer: bool = True
+    import_play_state: bool = False   # Plex → Stash plays and resume points (docs/play-state.md)
+    import_ratings: bool = False      # ... and ratings set in Plex
     debug_logging: bool = False
     obfuscate_paths: bool = False
     legacy_used: bool = False   # plex_url/plex_token came from the old v0.1 plugin's keys

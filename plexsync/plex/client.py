@@ -50,7 +50,18 @@ from plexsync.errors import (
     PlexSyncError,
 )
 from plexsync.plex.errors import StatusError, not_plex_message, translate
-from plexsync.plex.model import IndexRow, ListedItem, ListingPage, Page, PlexItem, Section
+from plexsync.plex.model import (
+    IndexRow,
+    ItemPlayState,
+    ListedItem,
+    ListingPage,
+    Page,
+    Play,
+    PlayPage,
+    PlayStatePage,
+    PlexItem,
+    Section,
+)
 
 __all__ = ["IndexRow", "ListedItem", "ListingPage", "Page", "PlexClient", "PlexItem", "Section",
            "configure_identity"]
@@ -281,6 +292,54 @@ class PlexClient:
             f"Plex at {self._base} answered the listing of library section {section_id} "
             "with something that is not a Plex library listing; no job was charged. Check "
             "that plex_url reaches Plex directly (not a proxy's login or error page)."))
+
+    def history_page(self, since: int, account_id: int, start: int, size: int) -> PlayPage:
+        """ONE page of the playback history of `account_id` with `viewedAt >= since`, oldest
+        first (plays that arrive meanwhile append at the end, so paging skips none). A failed
+        or non-Plex answer is never one scene's fault: PlexSetupError (or PlexAuth,
+        PlexServerDown, ConfigError)."""
+        root = self._read_listing(
+            f"/status/sessions/history/all?accountID={int(account_id)}"
+            f"&viewedAt>={int(since)}&sort=viewedAt:asc", start, size, "the playback history")
+        rows = [video for video in root if video.tag == "Video"]
+        plays = [Play(_int(v.get("ratingKey")), _int(v.get("viewedAt")),
+                      _int(v.get("accountID"))) for v in rows]
+        total = _int(root.get("totalSize")) or _int(root.get("size"))
+        return PlayPage(total, len(rows), [p for p in plays if p.rating_key and p.viewed_at])
+
+    def play_state_page(self, section_id: int, criterion: str, start: int,
+                        size: int) -> PlayStatePage:
+        """ONE page of a section listing filtered by `criterion` (a Plex media query such as
+        `inProgress=1` or `lastRatedAt>>=<epoch>`), trimmed to the play state and rating."""
+        root = self._read_listing(
+            f"/library/sections/{section_id}/all?type={MOVIE_TYPE}&{criterion}"
+            "&excludeFields=summary,tagline&excludeElements=Media,Genre,Role,Director,Writer,"
+            "Country,Collection,Label,Guid,Producer", start, size,
+            f"library section {section_id}")
+        rows = [video for video in root if video.tag == "Video"]
+        items = []
+        for v in rows:
+            rating = v.get("userRating")
+            items.append(ItemPlayState(_int(v.get("ratingKey")), _int(v.get("viewOffset")),
+                                       float(rating) if rating not in (None, "") else None,
+                                       _int(v.get("lastRatedAt"))))
+        total = _int(root.get("totalSize")) or _int(root.get("size"))
+        return PlayStatePage(total, len(rows), [i for i in items if i.rating_key])
+
+    def _read_listing(self, key: str, start: int, size: int, what: str) -> ET.Element:
+        try:
+            root = self._call("GET", key, headers={"X-Plex-Container-Start": str(start),
+                                                   "X-Plex-Container-Size": str(size)})
+        except (PlexAuth, PlexServerDown, ConfigError):
+            raise
+        except PlexSyncError as exc:
+            raise PlexSetupError(f"reading {what} failed: {exc}") from None
+        if root is not None and root.tag == "MediaContainer":
+            return root
+        raise PlexSetupError(log.redact(
+            f"Plex at {self._base} answered the request for {what} with something that is "
+            "not Plex XML; nothing was imported. Check that plex_url reaches Plex directly "
+            "(not a proxy's login or error page)."))
 
     def fetch_item(self, rating_key: int) -> PlexItem:
         """ONE `GET /library/metadata/{rk}` (full tags and locks). 404 → PlexNotFound."""

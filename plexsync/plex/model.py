@@ -76,3 +76,32 @@ class Candidate(NamedTuple):
     rating_key: int
     size: int           # bytes; 0 when Plex did not say
     duration_ms: int    # 0 when Plex did not say
+
+
+class Play(NamedTuple):
+    """One row of Plex's playback history: a finished play of an item by an account."""
+
+    rating_key: int
+    viewed_at: int        # epoch seconds, Plex's clock
+    account_id: int
+
+
+class PlayPage(NamedTuple):
+    total: int            # totalSize of the history query
+    rows: int             # rows on this page (plays has only the well-formed ones)
+    plays: list[Play]
+
+
+class ItemPlayState(NamedTuple):
+    """An item's play state and rating for the token's account, from a filtered listing."""
+
+    rating_key: int
+    view_offset_ms: int           # 0: no resume point
+    rating: float | None          # userRating 0..10
+    rated_at: int                 # lastRatedAt, epoch seconds (0: never rated)
+
+
+class PlayStatePage(NamedTuple):
+    total: int
+    rows: int
+    items: list[ItemPlayState]

@@ -190,6 +190,37 @@ class StashClient:
         found = data.get("findScenes") or {}
         return int(found.get("count") or 0), list(found.get("scenes") or [])
 
+    def play_state(self, scene_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Each scene's `rating100`, `resume_time` and `play_history` (RFC3339 texts), by an
+        OR chain of id filters (`FILTER_CHUNK` per query; a deleted scene is simply absent)."""
+        found: dict[int, dict[str, Any]] = {}
+        ids = list(dict.fromkeys(int(i) for i in scene_ids))
+        for start in range(0, len(ids), FILTER_CHUNK):
+            scene_filter: dict[str, Any] | None = None
+            for scene_id in reversed(ids[start:start + FILTER_CHUNK]):
+                node: dict[str, Any] = {"id": {"value": scene_id, "modifier": "EQUALS"}}
+                if scene_filter is not None:
+                    node["OR"] = scene_filter
+                scene_filter = node
+            data = self.call(gql.SCENE_PLAY_STATE,
+                             {"scene_filter": scene_filter, "filter": {"per_page": -1}})
+            for scene in (data.get("findScenes") or {}).get("scenes") or []:
+                found[int(scene["id"])] = scene
+        return found
+
+    def add_plays(self, scene_id: int, times: Sequence[str]) -> None:
+        """`sceneAddPlay`: one play-history entry per RFC3339 time (Stash adds duplicates)."""
+        self.call(gql.SCENE_ADD_PLAY, {"id": str(scene_id), "times": list(times)})
+
+    def save_resume_time(self, scene_id: int, seconds: float) -> None:
+        """`sceneSaveActivity`: the scene's resume point (0 clears it); no play duration."""
+        self.call(gql.SCENE_SAVE_ACTIVITY, {"id": str(scene_id), "resume_time": float(seconds)})
+
+    def set_rating(self, scene_id: int, rating100: int) -> None:
+        """`sceneUpdate` of `rating100` alone (Stash runs Scene.Update.Post hooks for it)."""
+        self.call(gql.SCENE_SET_RATING, {"input": {"id": str(scene_id),
+                                                   "rating100": int(rating100)}})
+
     def run_plugin_task(self, task_name: str, args_map: Mapping[str, str]) -> str:
         data = self.call(
             gql.RUN_PLUGIN_TASK,

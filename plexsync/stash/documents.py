@@ -103,6 +103,35 @@ query PlexSyncReconcilePage($scene_filter: SceneFilterType, $filter: FindFilterT
 }
 """
 
+# Plex → Stash play state (docs/play-state.md): what the import compares before it writes
+# (a scene's plays, resume point and rating), and its three writes. sceneAddPlay and
+# sceneSaveActivity fire no hook in Stash; the rating's sceneUpdate fires Scene.Update.Post.
+SCENE_PLAY_STATE = """
+query PlexSyncScenePlayState($scene_filter: SceneFilterType, $filter: FindFilterType) {
+  findScenes(scene_filter: $scene_filter, filter: $filter) {
+    count scenes { id rating100 resume_time play_history }
+  }
+}
+"""
+
+SCENE_ADD_PLAY = """
+mutation PlexSyncAddPlay($id: ID!, $times: [Timestamp!]) {
+  sceneAddPlay(id: $id, times: $times) { count }
+}
+"""
+
+SCENE_SAVE_ACTIVITY = """
+mutation PlexSyncSaveActivity($id: ID!, $resume_time: Float) {
+  sceneSaveActivity(id: $id, resume_time: $resume_time)
+}
+"""
+
+SCENE_SET_RATING = """
+mutation PlexSyncSetRating($input: SceneUpdateInput!) {
+  sceneUpdate(input: $input) { id }
+}
+"""
+
 DOCUMENTS: dict[str, str] = {
     "PLUGIN_CONFIG": PLUGIN_CONFIG,
     "CONFIGURE_PLUGIN": CONFIGURE_PLUGIN,
@@ -113,4 +142,8 @@ DOCUMENTS: dict[str, str] = {
     "SCENE_ID_PAGE": SCENE_ID_PAGE,
     "SCENES_BY_PATH": SCENES_BY_PATH,
     "RECONCILE_SCENE_PAGE": RECONCILE_SCENE_PAGE,
+    "SCENE_PLAY_STATE": SCENE_PLAY_STATE,
+    "SCENE_ADD_PLAY": SCENE_ADD_PLAY,
+    "SCENE_SAVE_ACTIVITY": SCENE_SAVE_ACTIVITY,
+    "SCENE_SET_RATING": SCENE_SET_RATING,
 }

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 from plexsync.core.context import TaskContext
@@ -63,7 +63,7 @@ from plexsync.queue.model import (
     Processor,
     SyncRecord,
 )
-from plexsync.sync import fields, images, matcher
+from plexsync.sync import fields, images, matcher, plex_origin
 from plexsync.sync.diff import Edit, diff
 from plexsync.sync.owned import merged
 from plexsync.sync.ownership import Claims, Ownership, RecordsOnItem, trusted
@@ -91,6 +91,7 @@ class SyncProcessor:
         self._ownership = Ownership(ctx.stash, self._settings.path_map)
         self._records_on_item: RecordsOnItem = lambda rating_key: []
         self._claims = Claims()   # other scenes' records on the item (ownership.guard)
+        self._plex_ratings: dict[str, int] | None = None   # sync/plex_origin.py
 
     def plex(self) -> PlexPort:
         return self._link.plex()
@@ -144,7 +145,7 @@ class SyncProcessor:
         if scene is None:
             return Outcome(job, OutcomeKind.SKIPPED, detail="the scene no longer exists in Stash")
         owned = record.pushed_fields if record is not None else ()
-        want = fields.wanted(scene, self._settings, job.cleared_fields, owned)
+        want = self._wanted(scene, job.cleared_fields, owned)
         if want.skip_reason:
             return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
         updated_at = str(scene.get("updated_at") or "")
@@ -162,7 +163,7 @@ class SyncProcessor:
         same_item = _same_item(record, item)
         if not same_item and owned:
             # what PlexSync owned was on another item: clear nothing
-            want = fields.wanted(scene, self._settings, job.cleared_fields, ())
+            want = self._wanted(scene, job.cleared_fields, ())
             if want.skip_reason:
                 return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
             owned = ()
@@ -177,15 +178,25 @@ class SyncProcessor:
                      f"{heir.scene_id} (same file)")
             digests, values = heir.digests(), dict(heir.pushed_values)
             added = heir.collections_added
-            want = fields.wanted(scene, self._settings, (), tuple(digests))
+            want = self._wanted(scene, (), tuple(digests))
         undo = self._claims.undo
         if undo:   # another scene's values sit on this item: empty what it filled
             digests = merged(digests, *(r.digests() for r in undo))
-            want = fields.wanted(scene, self._settings, {*job.cleared_fields, *CLEARABLE},
+            want = self._wanted(scene, {*job.cleared_fields, *CLEARABLE},
                                  tuple(digests))
             added = tuple(dict.fromkeys([*added, *(c for r in undo for c in r.collections_added)]))
         return self._write(job, item, confidence, _Plan(want, digests, values, added),
                            record if same_item else None, _Read(updated_at, fetched_at))
+
+    def _wanted(self, scene: Mapping[str, Any], cleared: Iterable[str],
+                owned: Iterable[str]) -> fields.Wanted:
+        """The field mapping, less a rating that came from Plex (sync/plex_origin.py)."""
+        want = fields.wanted(scene, self._settings, cleared, owned)
+        if "rating" in want.scalars and scene.get("rating100") is not None:
+            if self._plex_ratings is None:   # read once per drain process, when first needed
+                self._plex_ratings = plex_origin.read(self._ctx.data_dir)
+            want = plex_origin.without_plex_rating(want, scene, self._plex_ratings)
+        return want
 
     def _unchanged(self, job: Job, record: SyncRecord, want: fields.Wanted, updated_at: str,
                    scene: Mapping[str, Any]) -> bool:

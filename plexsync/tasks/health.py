@@ -44,6 +44,7 @@ def run_health_check(ctx: TaskContext) -> dict[str, Any]:
     checks.append(check_breaker(ctx))
     checks.append(check_data_dir(ctx.data_dir))
     checks.append(check_timer(ctx))
+    checks.append(check_play_import(ctx))
     for item in checks:
         if item["ok"]:
             log.info(f"Health: {item['name']}: ok" + (f" ({item['info']})" if item.get("info")
@@ -282,6 +283,23 @@ def check_timer(ctx: TaskContext) -> dict[str, Any]:
     return check("wake_timer", True, info=f"pid {live['pid']} wakes at "
                  f"{history.iso(float(live['armed_until']))}", timer={
                      "pid": live["pid"], "armed_until": history.iso(float(live["armed_until"]))})
+
+
+def check_play_import(ctx: TaskContext) -> dict[str, Any]:
+    """The Plex → Stash play-state import: off, or its last run and next one (informational:
+    an import that failed is retried on its own and says why in the log)."""
+    from plexsync.playstate import status as play_status
+    from plexsync.queue.sqlite_store import SQLiteStore
+
+    if not ctx.settings.import_play_state:
+        return check("play_import", True, info="off (import_play_state setting)",
+                     play_import=None)
+    store = SQLiteStore.open(ctx.data_dir)
+    try:
+        block = play_status.status_block(store.read_meta())
+    finally:
+        store.close()
+    return check("play_import", True, info=play_status.status_line(block), play_import=block)
 
 
 def _short(exc: BaseException) -> str:

@@ -45,7 +45,7 @@ DLQ_NEWEST = 20
 # The tasks the page's buttons start; their last output is kept for the page to show.
 RESULT_MODES = frozenset({
     "process_queue", "recover_dlq", "health_check",
-    "reconcile_all", "reconcile_recent", "reconcile_7days",
+    "reconcile_all", "reconcile_recent", "reconcile_7days", "import_play_state",
 })
 
 

@@ -37,6 +37,7 @@ TASKS: dict[str, str] = {
     "sync_all": "tasks.bulk:run_sync_all",
     "sync_recent": "tasks.bulk:run_sync_recent",
     "clear_match_cache": "tasks.admin:run_clear_match_cache",
+    "import_play_state": "tasks.play_state:run_import_play_state",
 }
 
 # The PlexSync page tags the tasks it starts with this argument to find their results.
@@ -168,6 +169,10 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
         auto = _auto_reconcile(context)
         if auto is not None and isinstance(output, dict):
             output = {**output, "auto_reconcile": auto}
+    if invocation.mode != "import_play_state":
+        imported = _auto_import(context)
+        if imported is not None and isinstance(output, dict):
+            output = {**output, "auto_import": imported}
     record_result(data_dir, invocation.mode, request, output=output)
     return output
 
@@ -184,6 +189,18 @@ def _auto_reconcile(context: TaskContext) -> dict[str, Any] | None:
         return auto_reconcile(context)
     except PlexSyncError as exc:
         log.warning(f"Automatic reconciliation failed: {exc}")
+        return None
+
+
+def _auto_import(context: TaskContext) -> dict[str, Any] | None:
+    """The on-invocation check of the automatic play-state import (tasks/play_state.py),
+    after the task's own work. Its failure is a warning: the task itself succeeded."""
+    from plexsync.tasks.play_state import auto_import
+
+    try:
+        return auto_import(context)
+    except PlexSyncError as exc:
+        log.warning(f"Automatic play-state import failed: {exc}")
         return None
 
 

@@ -12,6 +12,7 @@ readable lines and as the task's JSON output.
 from __future__ import annotations
 
 from plexsync.core.log import log
+from plexsync.playstate import status as play_status
 from plexsync.queue.markers import drain_state
 from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.queue.status_view import iso, queue_json
@@ -121,6 +122,8 @@ def summary_lines(status: dict[str, Any]) -> list[str]:
             + f"; enqueued {last['enqueued']}; {last['seconds']:.1f} s.")
     else:
         lines.append("Reconciliation: no run yet.")
+    if status.get("play_import") is not None:
+        lines.append(play_status.status_line(status["play_import"]))
     return lines
 
 
@@ -137,8 +140,10 @@ def store_status(store: SQLiteStore, data_dir: str, clock: Callable[[], float]) 
     the PlexSync page's light path, and the one View Queue Status takes, so both answer the
     same JSON."""
     history = store.reconcile_runs(HISTORY)
-    return assemble(store.counts(), lambda: drain_state(store.read_meta(), clock()).value,
-                    clock, data_dir, history)
+    status = assemble(store.counts(), lambda: drain_state(store.read_meta(), clock()).value,
+                      clock, data_dir, history)
+    status["play_import"] = play_status.status_block(store.read_meta())
+    return status
 
 
 def run_queue_status(ctx: TaskContext) -> dict[str, Any]:

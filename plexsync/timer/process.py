@@ -12,7 +12,8 @@ Life of one timer:
    until Plex answers: a bad probe re-arms for the next probe (5 s → 10 s → … → 60 s), a good
    one closes the breaker and goes on. Then open the queue, read the earliest due time and
    the drain markers, close it (no connection is held while asleep), and:
-   - no job left and no automatic reconciliation due (`state.RECONCILE_DUE_KEY`): exit;
+   - no job left and no automatic reconciliation or play-state import due
+     (`state.RECONCILE_DUE_KEY`, `state.IMPORT_DUE_KEY`): exit;
    - the earliest job is due later: re-arm itself for then and sleep again;
    - a drain is running or already requested: check again in `ACTIVE_RECHECK` s (that drain
      re-arms the timer when it ends; the re-check covers a drain that was killed);
@@ -162,7 +163,9 @@ class WakeTimer:
         token = markers.new_token(now)
         store = self.open_store(self.data_dir)
         try:
-            due = _earliest(store.next_due(), store.read_meta().get(state.RECONCILE_DUE_KEY))
+            meta = store.read_meta()
+            due = _earliest(_earliest(store.next_due(), meta.get(state.RECONCILE_DUE_KEY)),
+                            meta.get(state.IMPORT_DUE_KEY))
             if due is None:
                 return "the queue is empty"
             if due > now + DUE_SLACK:
@@ -249,8 +252,8 @@ class WakeTimer:
 
 
 def _earliest(job_due: float | None, reconcile_due: str | None) -> float | None:
-    """The earliest of a job's due time and the next automatic reconciliation's (a Process
-    Queue task runs the reconciliation when it is due)."""
+    """The earliest of a job's due time and the next automatic reconciliation's or import's
+    (a Process Queue task runs them when they are due)."""
     try:
         other = float(reconcile_due) if reconcile_due else None
     except ValueError:

@@ -36,6 +36,9 @@ SNAPSHOT_KEY = "wake_timer"     # in the settings snapshot the last task wrote
 # Queue meta key: when the next automatic reconciliation falls due (epoch seconds), written by
 # plexsync/tasks/reconcile.py; the timer treats it like a job's due time.
 RECONCILE_DUE_KEY = "reconcile_due_at"
+# Queue meta key: when the next automatic play-state import falls due (plexsync/tasks/
+# play_state.py); treated the same way (the Process Queue it asks for runs the import).
+IMPORT_DUE_KEY = "play_import_due_at"
 STATE_LOCK_WAIT = 10.0
 STARTUP_GRACE = 15.0            # a spawned timer not holding its lock yet is "starting" this long
 

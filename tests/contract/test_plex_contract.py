@@ -43,7 +43,8 @@ MOVIES = "/media/movies"
 
 #: Every PlexClient method that sends a request, each called once by the session below.
 REQUEST_METHODS = frozenset({"identity", "connect", "sections", "section_page", "listing_page",
-                             "fetch_item", "edit", "upload_image", "scan_folder"})
+                             "fetch_item", "edit", "upload_image", "scan_folder",
+                             "history_page", "play_state_page"})
 #: PlexClient's other public members (no request of their own).
 NO_REQUEST = frozenset({"configured_sections", "connected"})
 
@@ -135,6 +136,13 @@ def test_plex_client_sends_only_documented_requests_and_the_fake_answers_on_spec
     plex.upload_image(rk, "art", b"\xff\xd8art")
     plex.scan_folder(1, f"{MOVIES}/new")
     plex.fetch_item(rk)   # after the edit: locks, images, every tag kind
+    fake.play(rk, at=1_700_000_000)
+    fake.play(rk, at=1_700_000_100, account_id=2)
+    fake.watch_partly(rk, 5_000)
+    fake.rate_as_user(rk, 8.0)
+    history = plex.history_page(1_700_000_000, 1, 0, 50)
+    in_progress = plex.play_state_page(1, "inProgress=1", 0, 50)
+    rated = plex.play_state_page(1, "lastRatedAt>>=1700000000", 0, 50)
 
     assert all(r.status == 200 for r, _, _ in recorded), [(r.path, r.status) for r, _, _ in
                                                            recorded]
@@ -148,7 +156,11 @@ def test_plex_client_sends_only_documented_requests_and_the_fake_answers_on_spec
         ("GET", "/identity"), ("GET", "/"), ("GET", "/library/sections"),
         ("GET", "/library/sections/1/all"), ("GET", "/library/metadata/"),
         ("PUT", "/library/sections/1/all"), ("POST", "/library/metadata/1/posters"),
-        ("POST", "/library/metadata/1/arts"), ("GET", "/library/sections/1/refresh")}
+        ("POST", "/library/metadata/1/arts"), ("GET", "/library/sections/1/refresh"),
+        ("GET", "/status/sessions/history/all")}
+    assert [(p.rating_key, p.viewed_at) for p in history.plays] == [(rk, 1_700_000_000)]
+    assert [(i.rating_key, i.view_offset_ms) for i in in_progress.items] == [(rk, 5_000)]
+    assert [(i.rating_key, i.rating) for i in rated.items] == [(rk, 8.0)]
 
 
 def test_the_fake_s_listing_and_item_xml_use_the_spec_s_names_and_case(

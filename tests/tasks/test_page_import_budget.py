@@ -25,6 +25,7 @@ PLEXSYNC_ALLOWED = {
     "plexsync.core.log", "plexsync.core.protocol",
     "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
     "plexsync.queue.sqlite_db", "plexsync.queue.sqlite_store", "plexsync.queue.status_view",
+    "plexsync.playstate", "plexsync.playstate.status",
     "plexsync.reconcile", "plexsync.reconcile.gap_types",
     "plexsync.resilience", "plexsync.resilience.history", "plexsync.resilience.state",
     "plexsync.tasks", "plexsync.tasks.page", "plexsync.tasks.status",

@@ -182,6 +182,22 @@ def test_a_due_automatic_reconciliation_wakes_it_with_an_empty_queue(tmp_path: P
     assert h.clock.sleeps == [60.0, 900.0, 840.0] and h.requests == [CREDS]
 
 
+def test_a_due_play_state_import_wakes_it_with_an_empty_queue(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    store = SQLiteStore.open(h.dir)
+    store.update_meta(lambda meta, _: {state.IMPORT_DUE_KEY: repr(h.clock() + 900)})
+    store.close()
+    h.arm(h.clock() + 60)
+    assert h.run() == "asked Stash to run Process Queue"   # Process Queue then imports
+    assert h.clock.sleeps == [60.0, 840.0] and h.requests == [CREDS]
+
+
+def test_the_earliest_of_a_job_a_reconciliation_and_an_import_wins() -> None:
+    assert process._earliest(process._earliest(50.0, "40.0"), "30.0") == 30.0
+    assert process._earliest(process._earliest(None, None), "30.0") == 30.0
+    assert process._earliest(process._earliest(None, None), None) is None
+
+
 def test_work_armed_while_it_asks_stash_is_not_lost_when_it_exits(tmp_path: Path) -> None:
     """The Process Queue it asked for runs at once and, ending with a retry due later, arms
     the timer while this timer still holds its lock: that arm must not be dropped."""
