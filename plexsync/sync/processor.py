@@ -4,13 +4,17 @@
 Per batch: ONE Stash query (the drain has already skipped late events, `model.superseded`,
 before the batch reaches a processor). Per job, in order:
 - scene gone from Stash → SKIPPED; empty metadata (quality gate) → SKIPPED;
-- Stash `updated_at` not newer than the record's, same values hash and same screenshot key →
-  UNCHANGED with no Plex request at all (reconcile and recover jobs always look at Plex);
+- Stash `updated_at` not newer than the record's, same values hash and same screenshot key, no
+  retired field still owned, and a section listing read in this drain (once per drain, no item
+  request) still resolving the scene's files to the recorded item → UNCHANGED (reconcile and
+  recover jobs always look at Plex; recover matches against a listing read in this drain);
 - the Plex item: the record's ratingKey when the item still holds one of the scene's files at
   exactly its mapped path (no index needed), else the index + matcher: OUT_OF_SCOPE;
   PlexNotFound (and, with `scan_missing`, one folder scan per 10 minutes); LowConfidence
   under `strict_matching` (FAILED with candidates), or the best candidate otherwise (logged);
-- ONE `GET /library/metadata/{rk}`, the images (only when changed), then ONE edit PUT with
+- ONE `GET /library/metadata/{rk}` that must still hold the matched file (else one listing
+  and a new match: never a write to a stale item); other scenes' records there inherited (a
+  deleted scene's) or undone (ownership.py); images (only when changed); ONE edit PUT with
   only what differs → SYNCED (something was written) or UNCHANGED, with a new SyncRecord.
 
 Plex is connected lazily: a batch that needs no Plex request makes none. A single job's
@@ -160,7 +164,7 @@ class SyncProcessor:
         if isinstance(found, Outcome):
             return found
         item, confidence = found
-        same_item = _same_item(record, item)
+        same_item = record is not None and record.rating_key == item.rating_key   # last sync's
         if not same_item and owned:
             # what PlexSync owned was on another item: clear nothing
             want = self._wanted(scene, job.cleared_fields, ())
@@ -373,11 +377,6 @@ class _Plan(NamedTuple):
     owned: dict[str, str]          # field → digest of PlexSync's value there (sync/owned.py)
     values: dict[str, str]         # field → that value as text
     collections_added: tuple[str, ...]
-
-
-def _same_item(record: SyncRecord | None, item: PlexItem) -> bool:
-    """Whether the last sync (`record`) wrote to this same Plex item."""
-    return record is not None and record.rating_key == item.rating_key
 
 
 def _failed(job: Job, error: PlexSyncError) -> Outcome:
