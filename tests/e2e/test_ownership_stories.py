@@ -6,6 +6,7 @@ they schedule), against the loopback fakes. Each test tells one story of the iss
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from testkit.fake_plex import FakePlex
@@ -164,6 +165,17 @@ def test_a_scene_re_created_for_the_same_file_keeps_everything_in_plex(
     assert before.summary == "About it" and before.tags["collection"]
 
     new = stash.clean_and_scan(old)
+    # the deleted scene's job (as a destroy hook queues it): no Plex write, the record stays
+    plex.clear_requests()
+    gone = run_plugin(stash.hook_input(old), data_dir)
+    assert gone.returncode == 0 and gone.answer["error"] is None, gone.answer
+    runs, done = done, drain_scheduled(stash, data_dir, done)
+    assert done > runs and plex.count("PUT") == plex.count("POST") == 0
+    db = sqlite3.connect(data_dir / "plexsync.db")
+    assert db.execute("SELECT rating_key FROM sync_records WHERE scene_id = ?",
+                      (old,)).fetchall() == [(rk,)]
+    db.close()
+
     save(stash, data_dir, new, done, title="Scene 0, re-titled")
 
     after = plex.item(rk)
