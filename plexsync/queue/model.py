@@ -73,6 +73,9 @@ class SyncRecord:
     # with no digest (a record from before migration V5) is owned by name only.
     field_digests: tuple[tuple[str, str], ...] = ()
     pushed_values: tuple[tuple[str, str], ...] = ()
+    # The scene's files (Stash paths) when it was synced: a record follows its file, so a
+    # scene re-created for one of them inherits it (docs/design.md#identity).
+    stash_files: tuple[str, ...] = ()
     # A row an upgrade displaced from an item two scenes shared (`records_on_item`): what that
     # scene pushed there, to be undone by the item's own scene. It holds nothing: no claim.
     displaced: bool = False

@@ -135,6 +135,9 @@ V5 = (
     # digest. No Plex request is needed to upgrade.
     "ALTER TABLE sync_records ADD COLUMN field_digests TEXT NOT NULL DEFAULT '{}'",
     "ALTER TABLE sync_records ADD COLUMN pushed_values TEXT NOT NULL DEFAULT '{}'",
+    # Identity by file: the scene's Stash file paths at its last sync (JSON list). Earlier
+    # records have none; a re-created scene inherits such a record only by exact path.
+    "ALTER TABLE sync_records ADD COLUMN stash_files TEXT NOT NULL DEFAULT '[]'",
     # Hand-over: a record that leaves an item (its scene's file moved, the scene was matched
     # elsewhere) leaves what it wrote there as a displaced row, digests included, so the
     # item's next owner undoes exactly PlexSync's values in its one edit.

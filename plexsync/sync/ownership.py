@@ -157,7 +157,7 @@ class Ownership:
         return result, located
 
     def guard(self, scene_id: int, match: matcher.Match, item: PlexItem,
-              records_on_item: RecordsOnItem) -> Claims:
+              records_on_item: RecordsOnItem, files: Sequence[str] = ()) -> Claims:
         """Raise `Conflict` unless `item` may receive this scene's metadata (module doc).
 
         Returns the other scenes' records on the item that this write supersedes (`Claims`)."""
@@ -170,27 +170,31 @@ class Ownership:
             both = [r.scene_id for r in others if r.scene_id in stash_others]
             if both:
                 raise _conflict(scene_id, both[0], item, "both scenes' files are parts of it")
-            return self._claims(others)   # the file is this scene's now
+            return self._claims(others, files, exact=True)   # the file is this scene's now
         if stash_others:
             raise _conflict(scene_id, stash_others[0], item,
                             "one of its files is the other scene's")
-        claims = self._claims(others)
+        claims = self._claims(others, files, exact=False)
         holders = [r for r in claims.undo if not r.displaced]   # a displaced row claims nothing
         if holders:
             raise _conflict(scene_id, holders[0].scene_id, item,
                             "both resolve to it; the other scene's sync record holds it")
         return claims
 
-    def _claims(self, others: Sequence[SyncRecord]) -> Claims:
-        """Split other scenes' records on an item this scene's file is in: those of scenes
-        deleted in Stash are inherited (the newest), the rest undone. One Stash query, only
+    def _claims(self, others: Sequence[SyncRecord], files: Sequence[str], *,
+                exact: bool) -> Claims:
+        """Split other scenes' records on the item: the newest of a scene deleted in Stash
+        whose file this scene has (recorded `stash_files`; a record from before they were
+        kept, on an exact match only) is inherited, the rest undone. One Stash query, only
         when a live record of another scene is there."""
         live = [r for r in others if not r.displaced]
         if not live:
             return Claims(undo=tuple(others))
         present = self._stash.scenes_by_id([r.scene_id for r in live])
-        gone = sorted((r for r in live if r.scene_id not in present),
-                      key=lambda r: r.synced_at)
+        mine = {_identity(f) for f in files}
+        gone = sorted((r for r in live if r.scene_id not in present and (
+            any(_identity(f) in mine for f in r.stash_files)
+            or (exact and not r.stash_files))), key=lambda r: r.synced_at)
         heir = gone[-1] if gone else None
         return Claims(undo=tuple(r for r in others if r is not heir), inherit=heir)
 

@@ -190,7 +190,8 @@ class SyncProcessor:
                                  tuple(digests))
             added = tuple(dict.fromkeys([*added, *(c for r in undo for c in r.collections_added)]))
         return self._write(job, item, confidence, _Plan(want, digests, values, added),
-                           record if same_item else None, _Read(updated_at, fetched_at))
+                           record if same_item else None, _Read(updated_at, fetched_at,
+                                                       tuple(f.path for f in files)))
 
     def _wanted(self, scene: Mapping[str, Any], cleared: Iterable[str],
                 owned: Iterable[str]) -> fields.Wanted:
@@ -254,6 +255,7 @@ class SyncProcessor:
             values_hash=want.values_hash, synced_at=self._ctx.clock(), poster_key=pictures.key,
             poster_hash=pictures.poster_hash, art_hash=pictures.art_hash,
             collections_added=edit.collections_added, confidence=confidence,
+            stash_files=read.files,
             pushed_fields=edit.pushed, field_digests=edit.field_digests,
             pushed_values=edit.pushed_values,
         )
@@ -307,7 +309,8 @@ class SyncProcessor:
                 raise PlexNotFound(f"scene {job.scene_id}: Plex item {item.rating_key} no "
                                    f"longer holds {quote_path(result.plex_path)}")
             self._claims = self._ownership.guard(job.scene_id, result, item,
-                                                     self._records_on_item)
+                                                 self._records_on_item,
+                                                 [f.path for f in files])
             if located is not None and not result.exact:
                 log.info(f"scene {job.scene_id}: matched {quote_path(result.plex_path)} "
                          f"(ratingKey {item.rating_key}) by basename, {result.confidence.value}: "
@@ -367,6 +370,7 @@ class _Read(NamedTuple):
 
     updated_at: str
     fetched_at: float
+    files: tuple[str, ...]         # the scene's Stash file paths
 
 
 class _Plan(NamedTuple):

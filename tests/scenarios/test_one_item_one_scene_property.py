@@ -126,10 +126,10 @@ def test_library_changes_never_lead_to_a_write_on_an_item_of_another_or_no_scene
     """Lifecycle events between syncs (docs/design.md#ownership): a scene deleted in Stash, a
     scene re-created for its file (Clean + Scan), an item Plex re-adds under a new ratingKey,
     a scene's file split apart from a Plex-only file it was merged with. Afterwards no edit
-    goes to an item holding another current scene's file, no item gets two scenes' edits, a
-    deleted scene's job writes nothing, and with a full `path_map` every edit goes to an item
-    holding the writing scene's own file. (Without one, the basename rescue may pick a Plex-only
-    namesake, and a deleted scene's file is one: a known limit, docs/design.md#ownership.)"""
+    goes to an item holding another current scene's file or a deleted scene's (its record is a
+    tombstone that only the same file's re-created scene inherits), no item gets two scenes'
+    edits, and with a full `path_map` every edit goes to an item holding the writing scene's
+    own file (without one, the basename rescue may still pick a Plex-only namesake)."""
     world = ownership_world(specs)
     with FakePlex() as plex, FakeStash() as stash, tempfile.TemporaryDirectory() as data_dir:
         ids = populate(world, stash, plex, stage_absent=False)
@@ -194,6 +194,6 @@ def test_library_changes_never_lead_to_a_write_on_an_item_of_another_or_no_scene
             files = {p for p, _, _ in plex.item(rk).files}
             others = {owner_of_path[p] for p in files if p in owner_of_path} - {writer}
             assert not others, f"item {rk} holds scene(s) {others}' file, written by {writer}"
-            if mode == "present":   # (the rescue may take a deleted scene's file as a namesake)
-                assert not files & gone_paths, f"item {rk} holds a deleted scene's file"
+            assert not files & gone_paths, f"item {rk} holds a deleted scene's file"
+            if mode == "present":
                 assert file_of[writer].plex_path in files, f"item {rk} is not scene {writer}'s"

@@ -60,14 +60,18 @@ def test_the_record_of_a_scene_deleted_in_stash_is_inherited_not_undone() -> Non
     exact = dataclasses.replace(BY_BASENAME, exact=True)
     claims = Ownership(NoOwners(deleted=[84]), PathMap()).guard(
         59, exact, ITEM, lambda _rk: [gone, moved])
-    assert claims == Claims(undo=(moved,), inherit=gone)
+    assert claims == Claims(undo=(moved,), inherit=gone)   # (no files recorded: by exact path)
 
 
-def test_a_deleted_scene_s_record_is_no_conflict_for_a_basename_pick() -> None:
-    gone = _record(84, displaced=False)
+def test_a_basename_pick_inherits_a_deleted_scene_s_record_only_for_the_same_file() -> None:
+    same = dataclasses.replace(_record(84, displaced=False), stash_files=("/data/A/Summer.mp4",))
     claims = Ownership(NoOwners(deleted=[84]), PathMap()).guard(
-        59, BY_BASENAME, ITEM, lambda _rk: [gone])
-    assert claims == Claims(inherit=gone)
+        59, BY_BASENAME, ITEM, lambda _rk: [same], ["/data/A/Summer.mp4"])
+    assert claims == Claims(inherit=same)
+    namesake = dataclasses.replace(same, stash_files=("/data/B/Summer.mp4",))
+    with pytest.raises(Conflict):   # another file's tombstone holds it
+        Ownership(NoOwners(deleted=[84]), PathMap()).guard(
+            59, BY_BASENAME, ITEM, lambda _rk: [namesake], ["/data/A/Summer.mp4"])
 
 
 class LikeStash:
