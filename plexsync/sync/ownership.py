@@ -26,6 +26,7 @@ any Stash trouble): an owner check that could not be made never lets a write thr
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ from plexsync.queue.model import SyncRecord
 from plexsync.sync import matcher
 
 RecordsOnItem = Callable[[int], list[SyncRecord]]
+# How long a deleted scene's record (a tombstone) still holds its item for the scene that
+# comes back for its file, against other scenes' basename rescues.
+TOMBSTONE_S = 30 * 86400.0
 
 
 class StashPaths(Protocol):
@@ -157,7 +161,8 @@ class Ownership:
         return result, located
 
     def guard(self, scene_id: int, match: matcher.Match, item: PlexItem,
-              records_on_item: RecordsOnItem, files: Sequence[str] = ()) -> Claims:
+              records_on_item: RecordsOnItem, files: Sequence[str] = (),
+              now: float = 0.0) -> Claims:
         """Raise `Conflict` unless `item` may receive this scene's metadata (module doc).
 
         Returns the other scenes' records on the item that this write supersedes (`Claims`)."""
@@ -170,23 +175,24 @@ class Ownership:
             both = [r.scene_id for r in others if r.scene_id in stash_others]
             if both:
                 raise _conflict(scene_id, both[0], item, "both scenes' files are parts of it")
-            return self._claims(others, files, exact=True)   # the file is this scene's now
+            return self._claims(others, files, now, exact=True)   # the file is this scene's
         if stash_others:
             raise _conflict(scene_id, stash_others[0], item,
                             "one of its files is the other scene's")
-        claims = self._claims(others, files, exact=False)
+        claims = self._claims(others, files, now, exact=False)
         holders = [r for r in claims.undo if not r.displaced]   # a displaced row claims nothing
         if holders:
             raise _conflict(scene_id, holders[0].scene_id, item,
                             "both resolve to it; the other scene's sync record holds it")
         return claims
 
-    def _claims(self, others: Sequence[SyncRecord], files: Sequence[str], *,
+    def _claims(self, others: Sequence[SyncRecord], files: Sequence[str], now: float, *,
                 exact: bool) -> Claims:
         """Split other scenes' records on the item: the newest of a scene deleted in Stash
         whose file this scene has (recorded `stash_files`; a record from before they were
-        kept, on an exact match only) is inherited, the rest undone. One Stash query, only
-        when a live record of another scene is there."""
+        kept, on an exact match only) is inherited, the rest undone; a deleted scene's record
+        not synced for `TOMBSTONE_S` claims the item no more (like a displaced row). One
+        Stash query, only when a live record of another scene is there."""
         live = [r for r in others if not r.displaced]
         if not live:
             return Claims(undo=tuple(others))
@@ -196,7 +202,10 @@ class Ownership:
             any(_identity(f) in mine for f in r.stash_files)
             or (exact and not r.stash_files))), key=lambda r: r.synced_at)
         heir = gone[-1] if gone else None
-        return Claims(undo=tuple(r for r in others if r is not heir), inherit=heir)
+        undo = tuple(dataclasses.replace(r, displaced=True)
+                     if r.scene_id not in present and now - r.synced_at > TOMBSTONE_S else r
+                     for r in others if r is not heir)
+        return Claims(undo=undo, inherit=heir)
 
 
 def _identity(path: str) -> tuple[bool, str, tuple[str, ...]]:

@@ -310,7 +310,7 @@ class SyncProcessor:
                                    f"longer holds {quote_path(result.plex_path)}")
             self._claims = self._ownership.guard(job.scene_id, result, item,
                                                  self._records_on_item,
-                                                 [f.path for f in files])
+                                                 [f.path for f in files], self._ctx.clock())
             if located is not None and not result.exact:
                 log.info(f"scene {job.scene_id}: matched {quote_path(result.plex_path)} "
                          f"(ratingKey {item.rating_key}) by basename, {result.confidence.value}: "

@@ -12,7 +12,7 @@ from plexsync.errors import Conflict
 from plexsync.plex.model import Candidate, PlexItem
 from plexsync.queue.model import SyncRecord
 from plexsync.sync import matcher
-from plexsync.sync.ownership import Claims, Ownership
+from plexsync.sync.ownership import TOMBSTONE_S, Claims, Ownership
 
 
 class NoOwners:
@@ -72,6 +72,19 @@ def test_a_basename_pick_inherits_a_deleted_scene_s_record_only_for_the_same_fil
     with pytest.raises(Conflict):   # another file's tombstone holds it
         Ownership(NoOwners(deleted=[84]), PathMap()).guard(
             59, BY_BASENAME, ITEM, lambda _rk: [namesake], ["/data/A/Summer.mp4"])
+
+
+def test_a_tombstone_holds_its_item_for_a_while_then_is_only_undone() -> None:
+    namesake = dataclasses.replace(_record(84, displaced=False),
+                                   stash_files=("/data/B/Summer.mp4",))
+    later = TOMBSTONE_S + 1.0
+    claims = Ownership(NoOwners(deleted=[84]), PathMap()).guard(
+        59, BY_BASENAME, ITEM, lambda _rk: [namesake], ["/data/A/Summer.mp4"], later)
+    assert claims == Claims(undo=(dataclasses.replace(namesake, displaced=True),))
+    same = dataclasses.replace(namesake, stash_files=("/data/A/Summer.mp4",))
+    claims = Ownership(NoOwners(deleted=[84]), PathMap()).guard(
+        59, BY_BASENAME, ITEM, lambda _rk: [same], ["/data/A/Summer.mp4"], later)
+    assert claims == Claims(inherit=same)   # the same file's scene inherits it, however late
 
 
 class LikeStash:
