@@ -183,7 +183,7 @@ def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[]
     import subprocess
 
     from plexsync.queue.enums import JobSource
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
     from testkit import stash_exec
     from testkit.fake_plex import FakePlex
     from testkit.fake_stash import FakeStash
@@ -203,11 +203,11 @@ def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[]
     jobs = PluginJobs(stash, data_dir, env=env, timeout=1800).start()
 
     def enqueue_all() -> None:
-        store = SQLiteStore.open(data_dir)
+        now = time.time()
+        store = JobQueue.open(data_dir, clock=lambda: now)
         try:
-            now = time.time()
             for sid in ids:
-                store.enqueue(sid, now, JobSource.HOOK, (), now)
+                store.enqueue(sid, now, JobSource.HOOK)
         finally:
             store.close()
 

@@ -86,9 +86,9 @@ def world(items: int) -> tuple[Any, Commands, Callable[[], None]]:
 
 def _records(data_dir: str, matched: list[list[int]]) -> None:
     """The sync records a Sync All would have left: scene → its Plex item."""
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
 
-    SQLiteStore.open(data_dir).close()
+    JobQueue.open(data_dir).close()
     db = sqlite3.connect(f"{data_dir}/plexsync.db")
     with db:
         db.executemany(
@@ -115,7 +115,7 @@ def measure(quick: bool) -> dict[str, float]:
     from plexsync.core.settings import Settings
     from plexsync.playstate.importer import PlayImport
     from plexsync.plex.client import PlexClient
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
     from plexsync.stash.api import StashClient
 
     quiet_log()
@@ -130,7 +130,7 @@ def measure(quick: bool) -> dict[str, float]:
                 "path_map": "/data=/media", "import_play_state": True, "import_ratings": True})
             host.call("play")
             host.call("clear")
-            store = SQLiteStore.open(data_dir)
+            store = JobQueue.open(data_dir)
             try:
                 started = time.perf_counter()
                 summary = PlayImport(PlexClient(settings, data_dir), StashClient(info["stash"]),

@@ -52,15 +52,15 @@ def _bare_enqueues(path: str, ids: range) -> list[float]:
 def _store_enqueues(path: str, ids: range) -> list[float]:
     from plexsync.queue import markers
     from plexsync.queue.enums import JobSource
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
 
-    store = SQLiteStore(path)
+    store = JobQueue(path)
     samples = []
     for i in ids:
         now = time.time()
         start = time.perf_counter()
-        store.enqueue(i, now, JobSource.HOOK, (), now,
-                      meta_fn=markers.schedule_if_idle(now, markers.new_token(now)))
+        store.enqueue(i, now, JobSource.HOOK,
+                      meta_fn=markers.schedule_if_idle(now, markers.stamp(now)))
         samples.append((time.perf_counter() - start) * 1000)
     store.close()
     return samples
@@ -72,7 +72,7 @@ def _worker(kind: str, path: str, ids: range, ready: Any, go: Any, out: Any) -> 
     on_path()
     if kind == "store":
         from plexsync.queue import markers  # noqa: F401  (imported before the clock starts)
-        from plexsync.queue.sqlite_store import SQLiteStore  # noqa: F401
+        from plexsync.queue.job_queue import JobQueue  # noqa: F401
     ready.release()
     go.wait()
     start = time.time()
@@ -99,21 +99,21 @@ def _parallel(kind: str, path: str, total: int) -> float:
 
 
 def measure(quick: bool) -> dict[str, float]:
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
 
     calls, total = (300, 1_000) if quick else (2_000, 10_000)
     with tempfile.TemporaryDirectory() as tmp:
         store_db, bare_db = os.path.join(tmp, "queue.db"), os.path.join(tmp, "bare.db")
-        SQLiteStore(store_db).close()
+        JobQueue(store_db).close()
         _bare_db(bare_db)
         mine = _store_enqueues(store_db, range(1, calls + 1))
         bare = _bare_enqueues(bare_db, range(1, calls + 1))
         par_db, par_bare = os.path.join(tmp, "parallel.db"), os.path.join(tmp, "pbare.db")
-        SQLiteStore(par_db).close()
+        JobQueue(par_db).close()
         _bare_db(par_bare)
         parallel = _parallel("store", par_db, total)
         parallel_bare = _parallel("bare", par_bare, total)
-        check = SQLiteStore(par_db)
+        check = JobQueue(par_db)
         pending = check.counts()["pending"]
         check.close()
     if pending != total:

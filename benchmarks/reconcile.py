@@ -123,11 +123,11 @@ def settings_raw(url: str, token: str) -> dict[str, Any]:
 def prime(data_dir: str, url: str, token: str, connection: dict[str, Any]) -> int:
     """Sync records as an earlier sync would have left them (not measured)."""
     from plexsync.core.settings import Settings
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
     from plexsync.stash.api import StashClient
     from plexsync.sync import fields
 
-    SQLiteStore.open(data_dir).close()
+    JobQueue.open(data_dir).close()
     settings = Settings.from_mapping(settings_raw(url, token))
     stash = StashClient(connection)
     now = time.time()

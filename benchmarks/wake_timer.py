@@ -43,15 +43,15 @@ def _bare_rss() -> float:
 
 def _one(host: FakeHost, tmp: str, n: int) -> tuple[float, float]:
     from plexsync.queue.enums import JobSource
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
     from plexsync.timer import state
     from plexsync.timer.arm import Armed, arm
 
     data_dir = os.path.join(tmp, f"data{n}")
     os.makedirs(data_dir)
     due = time.time() + LEAD
-    store = SQLiteStore.open(data_dir)
-    store.enqueue(n + 1, due, JobSource.HOOK, (), due)
+    store = JobQueue.open(data_dir, clock=lambda: due)
+    store.enqueue(n + 1, due, JobSource.HOOK)
     store.close()
     before = len(host.call("arrivals"))
     if arm(data_dir, due, host.info) is not Armed.STARTED:

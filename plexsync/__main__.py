@@ -15,6 +15,7 @@ stashapi live.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from plexsync.core.log import log
@@ -29,6 +30,10 @@ def _site_packages() -> None:
 
 
 def main() -> int:
+    # Everything PlexSync creates (state files, the queue database, its lock files, the index
+    # cache, the timer's credentials) is its owner's alone, whatever umask Stash passed on:
+    # files 0600, folders 0700 (docs/reliability.md, "Secrets").
+    os.umask(0o077)
     if len(sys.argv) > 1:  # the wake-up timer, or a task from a shell
         _site_packages()
     if sys.argv[1:2] == ["wake-timer"]:  # the detached wake-up timer (plexsync/timer/)

@@ -4,8 +4,8 @@ Every failure the drain sees is a `PlexSyncError`; its `error_class` decides the
 (see `backoff.POLICIES`) and its `retryable` flag separates transient trouble from failures that
 no amount of retrying fixes. `outage` marks a failure that is part of a Plex outage: only those
 are retried without limit (a `PlexServerDown` for one scene's request while Plex itself answers
-its health probe is not, see sync.py). Anything else that escapes a processor is wrapped as
-`Internal`.
+its health probe is not, see sync/processor.py). Anything else that escapes a processor is
+wrapped as `Internal`.
 Messages must never contain the Plex token: build them with `log.redact` when they quote
 foreign text (exception strings, URLs).
 """

@@ -23,6 +23,14 @@ Reproducible: the same input files give the same bytes, hence the same sha256.
   `--date` or SOURCE_DATE_EPOCH override it (for builds outside git).
 The build refuses to run when PlexSync.yml's version differs from `plexsync.__version__`, or
 when the package holds another `.yml` file (Stash would load it as a second plugin).
+
+Nothing but the sources ships (docs/reliability.md, "Secrets"): a file under `plexsync/` or
+`ui/` is shipped only when its kind is allowed there (`ALLOWED_SUFFIXES`: Python in the
+package; JavaScript, CSS and images in ui/) and, in a git checkout, when git tracks it
+(`git ls-files`). Anything else there (an editor's `*~`, a merge's `*.orig`, a `plex.env`, a
+`data/plexsync.db`, an untracked scratch module) fails the build, every such file named; so
+does any symlink (never followed: it could point anywhere on the maintainer's disk).
+Caches (`__pycache__`, `*.pyc`) are skipped.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Stash's pkg.Time parsed "2006-01-02 15:04:05 -0700" only up to 2024; later versions also take
 # the zone-less form. An explicit +0000 parses on both (docs/design.md#release-packaging).
 INDEX_DATE_SUFFIX = " +0000"
+ALLOWED_SUFFIXES = {PACKAGE: (".py",), UI_DIR: (".js", ".css", ".svg", ".png", ".woff2")}
 
 
 class BuildError(Exception):
@@ -82,28 +91,71 @@ def manifest_field(name: str, root: Path = ROOT) -> str:
 
 
 def shipped_files(root: Path = ROOT) -> list[str]:
-    """Paths (relative, '/'-separated, sorted) of every file the zip holds."""
+    """Paths (relative, '/'-separated, sorted) of every file the zip holds; BuildError naming
+    every unexpected file or symlink (see the module docstring)."""
     files = [name for name in TOP_FILES if (root / name).is_file()]
     missing = sorted(set(TOP_FILES) - set(files))
     if missing:
         raise BuildError(f"missing release file(s): {', '.join(missing)}")
+    links = [name for name in TOP_FILES if (root / name).is_symlink()]
+    unexpected: list[str] = []
     for folder in (PACKAGE, UI_DIR):
-        for dirpath, dirnames, filenames in os.walk(root / folder):
-            dirnames[:] = sorted(d for d in dirnames
-                                 if d != "__pycache__" and not d.startswith("."))
+        for dirpath, dirnames, filenames in os.walk(root / folder):   # never follows links
+            here = Path(dirpath)
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in dirnames:
+                if (here / name).is_symlink():
+                    links.append((here / name).relative_to(root).as_posix())
             for filename in filenames:
-                if filename.startswith(".") or filename.endswith((".pyc", ".pyo")):
-                    continue
-                rel = (Path(dirpath) / filename).relative_to(root).as_posix()
-                if filename.endswith((".yml", ".yaml")):
+                rel = (here / filename).relative_to(root).as_posix()
+                if (here / filename).is_symlink():
+                    links.append(rel)
+                elif filename.endswith((".yml", ".yaml")):
                     raise BuildError(f"{rel}: Stash loads every .yml under its plugins folder "
                                      "as a plugin; rename it or move it out of the package.")
-                files.append(rel)
+                elif filename.endswith(ALLOWED_SUFFIXES[folder]) and \
+                        not filename.startswith("."):
+                    files.append(rel)
+                elif not filename.endswith((".pyc", ".pyo")):
+                    unexpected.append(rel)
+    problems = []
+    if links:
+        problems.append(f"symlink(s) in the release sources: {', '.join(sorted(links))}; the "
+                        "build never follows them (they may point anywhere): replace each with "
+                        "the file itself or remove it.")
+    if unexpected:
+        allowed = ", ".join(f"{k}/*{v}" for k, vs in ALLOWED_SUFFIXES.items() for v in vs)
+        problems.append(f"unexpected file(s) in the release sources: "
+                        f"{', '.join(sorted(unexpected))}; only {allowed} ship: delete them or "
+                        "move them out of the tree.")
+    tracked = git_tracked(root)
+    untracked = sorted(set(files) - tracked) if tracked is not None else []
+    if untracked:
+        problems.append(f"file(s) not tracked by git in the release sources: "
+                        f"{', '.join(untracked)}; commit them, or delete them or move them "
+                        "out of the tree.")
+    if problems:
+        raise BuildError(" ".join(problems))
     absent = sorted(set(manifest_ui_files(root)) - set(files))
     if absent:
         raise BuildError(f"{MANIFEST} names UI file(s) the zip would not hold: "
                          f"{', '.join(absent)}; put them under {UI_DIR}/ or fix the ui: section.")
     return sorted(files)
+
+
+def git_tracked(root: Path) -> set[str] | None:
+    """What git tracks under `root` ('/'-separated), or None when `root` is no git checkout
+    of its own (a copy of the sources: the allow-list alone decides)."""
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        if Path(top).resolve() != root.resolve():
+            return None
+        listed = subprocess.run(["git", "ls-files", "-z", "--", *TOP_FILES, PACKAGE, UI_DIR],
+                                cwd=root, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {name.decode("utf-8") for name in listed.split(b"\0") if name}
 
 
 def manifest_ui_files(root: Path = ROOT) -> list[str]:

@@ -190,6 +190,9 @@ class FakeStash(StashGraphQL):
             plugin_dir=plugin_dir,
         )
         self.login_redirect = login_redirect
+        # Stash's "external host" setting: when set, the URLs Stash builds (paths.screenshot)
+        # start with it instead of the request's own Host.
+        self.external_host = ""
         self.latency = 0.0  # seconds of delay before every response
         self._log_lock = threading.Lock()
         self._requests: list[GqlRecord] = []
@@ -421,7 +424,7 @@ class FakeStash(StashGraphQL):
             body = error_body("json request body could not be decoded", "BAD_REQUEST")
             return 400, json.dumps(body).encode(), "application/json", {}
         host = handler.headers.get("Host") or f"127.0.0.1:{self._port}"
-        status, out = self._graphql(payload, f"http://{host}")
+        status, out = self._graphql(payload, self.external_host or f"http://{host}")
         return status, json.dumps(out).encode(), "application/json", {}
 
     def _serve_media(self, handler: _Handler, path: str) -> Reply:

@@ -3,7 +3,7 @@ operation (plexsync/tasks/page.py): a mixed state and an outage, written through
 own API so the rows are exactly what a drain would leave.
 
 Reconciliation runs and outages are written through their subsystems' own writers
-(`SQLiteStore.add_reconcile_run`, `plexsync.resilience.state.write`). `Seeded.missing` names a
+(`JobQueue.add_reconcile_run`, `plexsync.resilience.state.write`). `Seeded.missing` names a
 subsystem a seeder could not write (none today), so a test can tell "rendered empty because
 there is no data" from "rendered empty by mistake".
 """
@@ -16,7 +16,6 @@ from plexsync.errors import ErrorClass, PlexServerDown, StashError
 from plexsync.queue.enums import JobSource, SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Outcome, OutcomeKind, SyncRecord
-from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile.gap_types import GapType
 from plexsync.resilience import history as outage_history
 from plexsync.resilience import state as breaker_state
@@ -24,7 +23,7 @@ from plexsync.resilience import state as breaker_state
 OWNER = "page-state-seed"
 HOUR = 3600.0
 
-# Scene ids by role, and the titles the harness's fake Stash answers for them.
+# Scene ids by role, and the titles the browser tests' Stash library gives them.
 SYNCED = (101, 102, 103, 104, 105)
 PENDING = (201, 202)
 RETRYING = (301, 302, 303)
@@ -75,11 +74,11 @@ def seed_queue(data_dir: str, now: float) -> None:
         queue.apply(Outcome(jobs[303], OutcomeKind.FAILED,
                             error=StashError("Stash answered 502.")), OWNER)
         for i, (scene_id, (cls, message, candidates)) in enumerate(DEAD.items()):
-            queue.storage.settle(
-                jobs[scene_id].id, OWNER, now - 600 + i * 60, SettleAction.DEAD,
-                error={"error_class": cls.value, "message": message,
-                       "candidates": list(candidates)},
-                stats={"processed": 1, "failed": 1, "dead_lettered": 1})
+            clock[0] = now - 600 + i * 60
+            queue.settle(jobs[scene_id].id, OWNER, SettleAction.DEAD,
+                         error={"error_class": cls.value, "message": message,
+                                "candidates": list(candidates)},
+                         stats={"processed": 1, "failed": 1, "dead_lettered": 1})
         clock[0] = now
         for scene_id in PENDING:
             queue.enqueue(scene_id, source=JobSource.HOOK)
@@ -90,7 +89,7 @@ def seed_queue(data_dir: str, now: float) -> None:
 def seed_reconcile(data_dir: str, now: float) -> bool:
     """Two reconciliation runs through the store's own writer; returns True (the subsystem is
     in this checkout)."""
-    store = SQLiteStore.open(data_dir)
+    store = JobQueue.open(data_dir)
     try:
         store.add_reconcile_run({
             "started_at": now - 26 * HOUR, "finished_at": now - 26 * HOUR + 40, "scope": "all",

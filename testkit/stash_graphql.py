@@ -21,6 +21,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLFieldResolver,
     GraphQLResolveInfo,
     GraphQLSchema,
     build_schema,
@@ -80,12 +81,18 @@ class StashGraphQL(sd.StashStore):
         self.plugin_config: dict[str, dict[str, Any]] = {}
         self.task_runs: list[dict[str, Any]] = []
         self.on_task_run: Callable[[dict[str, Any]], None] | None = None
+        # Set: configurePlugin fails with this message, as Stash's does when it cannot write
+        # its config.yml ("open …/config.yml: permission denied"); nothing is saved.
+        self.configure_plugin_error: str | None = None
         # Called with a hook's stdin ``args`` ({"hookContext": ...}) for every Scene.Update.Post
         # Stash fires: after sceneUpdate, before the mutation answers (Stash runs post hooks
         # synchronously). sceneAddPlay and sceneSaveActivity fire none, as in Stash's
         # resolvers (they call no hook executor).
         self.on_hook: Callable[[dict[str, Any]], None] | None = None
         self.schema = load_schema()
+        self.version = dict(STASH_VERSION)   # what `version` answers
+        # graphql-core's default when None; the UI server answers unset fields with zero values
+        self.field_resolver: GraphQLFieldResolver | None = None
 
     def _graphql(self, payload: Mapping[str, Any], base_url: str) -> tuple[int, dict[str, Any]]:
         """Parse, validate, coerce variables (422 on failure, as gqlgen), then execute."""
@@ -117,6 +124,7 @@ class StashGraphQL(sd.StashStore):
                 context_value=context,
                 variable_values=variables,
                 operation_name=op_name,
+                field_resolver=self.field_resolver,
             )
         for action in context.after:
             action()
@@ -130,7 +138,7 @@ class StashGraphQL(sd.StashStore):
             "findScenes": self._find_scenes,
             "configuration": self._configuration,
             "systemStatus": self._system_status,
-            "version": lambda _info: dict(STASH_VERSION),
+            "version": lambda _info: dict(self.version),
             "sceneUpdate": self._scene_update,
             "sceneAddPlay": self._scene_add_play,
             "sceneSaveActivity": self._scene_save_activity,
@@ -206,6 +214,8 @@ class StashGraphQL(sd.StashStore):
         }  # fmt: skip
 
     def _configure_plugin(self, _info: Info, plugin_id: str, input: dict[str, Any]) -> Any:
+        if self.configure_plugin_error:
+            raise ValueError(self.configure_plugin_error)
         self.plugin_config[plugin_id] = copy.deepcopy(input)
         return copy.deepcopy(input)
 

@@ -21,6 +21,7 @@ import queue
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,12 @@ class JobRun:
     returncode: int | None = None
     answer: dict[str, Any] = field(default_factory=dict)
     stderr: str = ""
+    job_id: str = ""   # the id runPluginTask answered
+
+    @property
+    def status(self) -> str:
+        """Stash's JobStatus: a plugin task's job ends FINISHED whatever the plugin printed."""
+        return "READY" if not self.started_at else "RUNNING" if not self.ended_at else "FINISHED"
 
     @property
     def seconds(self) -> float:
@@ -64,6 +71,9 @@ class PluginJobs:
         self.env = stash_exec.environment(ROOT, env, PLEXSYNC_DATA_DIR=self.data_dir)
         self.timeout = timeout
         self.runs: list[JobRun] = []        # finished runs, in order
+        self.by_id: dict[str, JobRun] = {}   # every requested run, by job id
+        # called with ("ADD" | "UPDATE" | "REMOVE", run) as Stash's job manager notifies
+        self.on_change: Callable[[str, JobRun], None] | None = None
         self._todo: queue.Queue[JobRun | None] = queue.Queue()
         self._current: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -109,8 +119,16 @@ class PluginJobs:
 
     def _requested(self, run: dict[str, Any]) -> None:
         # runs in the fake's server thread: only enqueue (the reply must go out first)
-        self._todo.put(JobRun(str(run.get("task_name")), dict(run.get("args_map") or {}),
-                              time.time()))
+        job = JobRun(str(run.get("task_name")), dict(run.get("args_map") or {}), time.time(),
+                     job_id=str(run.get("job_id") or ""))
+        with self._lock:
+            self.by_id[job.job_id] = job
+        self._notify("ADD", job)
+        self._todo.put(job)
+
+    def _notify(self, kind: str, job: JobRun) -> None:
+        if self.on_change is not None:
+            self.on_change(kind, job)
 
     def _work(self) -> None:
         while True:
@@ -123,6 +141,8 @@ class PluginJobs:
             finally:
                 with self._lock:
                     self.runs.append(job)
+                self._notify("UPDATE", job)
+                self._notify("REMOVE", job)
                 self._todo.task_done()
 
     def _run(self, job: JobRun) -> None:
@@ -132,6 +152,7 @@ class PluginJobs:
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
         with self._lock:
             self._current = proc
+        self._notify("UPDATE", job)
         try:
             # like Stash: stdout (and stderr) read to the end, then the process waited for
             out, err = proc.communicate(stdin, timeout=self.timeout)

@@ -1,4 +1,4 @@
-"""Fixtures shared by the unit tests: the queue over every storage backend."""
+"""Fixtures shared by the unit tests: a queue on a temporary SQLite file, the clock."""
 
 from __future__ import annotations
 
@@ -13,22 +13,10 @@ import pytest
 
 from plexsync.queue.backoff import Backoff
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.memory_store import MemoryStore
-from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.queue.storage import Storage
 from tests.contract.plex_guard import plex_contract_guard
 from tests.helpers import FakeClock
 
 __all__ = ["plex_contract_guard"]  # autouse: every test's fake Plex traffic meets the PMS spec
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    """Each test using it runs once per backend of the storage contract."""
-    backend: Storage = (SQLiteStore(str(tmp_path / "q.db")) if request.param == "sqlite"
-                        else MemoryStore())
-    yield backend
-    backend.close()
 
 
 @pytest.fixture
@@ -37,8 +25,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def queue(storage: Storage, clock: FakeClock) -> JobQueue:
-    return JobQueue(storage, clock=clock, backoff=Backoff(max_retries=3, rng=lambda: 0.5))
+def queue(tmp_path: Path, clock: FakeClock) -> Iterator[JobQueue]:
+    q = JobQueue(str(tmp_path / "q.db"), clock=clock,
+                 backoff=Backoff(max_retries=3, rng=lambda: 0.5))
+    yield q
+    q.close()
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "resilience": {"core", "queue"},
     "reconcile": {"core", "queue", "plex", "stash", "sync"},
     "hook": {"core", "queue", "stash", "resilience"},
-    "timer": {"core", "queue", "hook", "resilience"},
+    "timer": {"core", "queue", "stash", "resilience"},
     "playstate": {"core", "queue", "plex", "stash", "sync", "timer"},
     "tasks": {"core", "queue", "plex", "stash", "sync", "resilience", "reconcile", "timer",
               "playstate"},

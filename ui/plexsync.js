@@ -1,8 +1,9 @@
 // PlexSync page for Stash's UI (docs/ui.md). Plain JavaScript, no build step: Stash loads this
 // file as a classic <script> before its first render, so everything runs inside one IIFE with no
 // import/export. It uses Stash's own React from window.PluginApi (a second React copy would break
-// hooks), talks only to Stash's same-origin /graphql endpoint and fetches nothing else, so the
-// page works offline and within Stash's Content-Security-Policy.
+// hooks), talks only to Stash's own GraphQL endpoint (`graphql` under Stash's <base href>, so it
+// works behind a reverse proxy under a subpath) and fetches nothing else, so the page works
+// offline and within Stash's Content-Security-Policy. Needs Stash v0.26.0 or later.
 //
 // Data: the `page_status` plugin operation (runPluginOperation; plexsync/tasks/page.py) answers
 // the status JSON from local state only, so the page polls it. Buttons queue the plugin's tasks
@@ -63,12 +64,10 @@
     "Import Plex Play State": "import_play_state",
   };
 
+  // Stash's base path is its <base href> (rewritten from X-Forwarded-Prefix behind a reverse
+  // proxy under a subpath); Stash's own client resolves "graphql" against it, and so do we.
   function graphqlURL() {
-    var base = window.STASH_BASE_URL;
-    if (typeof base !== "string" || base.indexOf("%") >= 0) {
-      base = "/";
-    }
-    return base.replace(/\/?$/, "/") + "graphql";
+    return new URL("graphql", document.baseURI).toString();
   }
 
   function gql(query, variables) {
@@ -288,7 +287,7 @@
               h("td", null, run.seconds === undefined ? "" : duration(run.seconds)));
           }))),
       h("div", { className: "plexsync-actions" },
-        h("select", { className: "form-control plexsync-select", "data-ps": "reconcile-scope",
+        h("select", { className: "form-control input-control plexsync-select", "data-ps": "reconcile-scope",
           value: scope[0], onChange: function (e) { scope[1](e.target.value); } },
           h("option", { value: "all" }, "All scenes"),
           h("option", { value: "recent" }, "Last 24 hours"),
@@ -479,13 +478,31 @@
 
   api.register.route(ROUTE, PlexSyncPage);
 
-  // A "PlexSync" entry in Stash's main navigation bar.
-  if (api.patch && Router.NavLink) {
+  // A "PlexSync" entry in Stash's main navigation bar, built as Stash builds its own
+  // (components/MainNavbar.tsx): a Nav.Link with an eventKey inside the collapsible menu, which is
+  // what closes the menu on narrow screens (< 1200 px) when the entry is followed, holding a
+  // button-styled link with the entry's icon above its label (beside it from 1200 px).
+  var Bootstrap = libs.Bootstrap || {};
+  var Nav = Bootstrap.Nav;
+  var Icon = api.components && api.components.Icon;
+  var solid = libs.FontAwesomeSolid || {};
+  var ICON = solid.faArrowsRotate || solid.faSync;
+
+  function NavEntry() {
+    return h(Nav.Link, { eventKey: ROUTE, as: "div", className: "col-4 col-sm-3 col-md-2 col-lg-auto",
+      "data-ps": "nav-entry" },
+    h(Router.NavLink, { to: ROUTE, exact: true, activeClassName: "active", "data-ps": "nav-link",
+      className: "btn btn-primary minimal p-4 p-xl-2 d-flex d-xl-inline-block flex-column " +
+        "justify-content-between align-items-center" },
+    Icon && ICON ? h(Icon, { icon: ICON, className: "nav-menu-icon d-block d-xl-inline mb-2 mb-xl-0" })
+      : null,
+    h("span", null, "PlexSync")));
+  }
+
+  if (api.patch && Router.NavLink && Nav && Nav.Link) {
     api.patch.before("MainNavBar.MenuItems", function (props) {
       return [Object.assign({}, props, {
-        children: h(React.Fragment, null, props.children,
-          h(Router.NavLink, { to: ROUTE, className: "btn minimal p-4 p-xl-2",
-            "data-ps": "nav-link" }, "PlexSync")),
+        children: h(React.Fragment, null, props.children, h(NavEntry, { key: "plexsync" })),
       })];
     });
   }

@@ -1,9 +1,14 @@
 """The data directory (docs/design.md#state-files) and the small JSON state files kept in it.
 
 Invariants:
-- The directory is `$PLEXSYNC_DATA_DIR`, else `<PluginDir>/data`; created owner-only (0700).
-- JSON state is written atomically (temp file in the same folder, fsync, rename), so a reader sees
-  the old or the new content, never half of it. Writers that read-modify-write hold `locked()`.
+- The directory is `$PLEXSYNC_DATA_DIR`, else `<PluginDir>/data`; created owner-only (0700),
+  and an existing one that others may read or enter is made owner-only with a warning. A path
+  that is a file or a symlink to nothing is a `ConfigError` saying how to fix it.
+- `write_atomic` is the ONE way a state file is written (JSON here, the breaker's and the
+  timer's files, the device id): a temp file created with O_EXCL under a random name in the
+  same folder, mode 0600 whatever the umask, fsync, rename, fsync of the folder. A reader sees
+  the old or the new content, never half of it; a file planted under a predictable name is
+  never written through. Writers that read-modify-write hold `locked()`.
 - A corrupt or truncated file is moved aside (`<name>.corrupt-<epoch>`) with a warning and the
   caller gets its default: bad state never stops the plugin and never costs the other files.
 
@@ -17,12 +22,14 @@ import time
 
 from plexsync.core import fastjson as json
 from plexsync.core.log import log
+from plexsync.errors import ConfigError
 
 # `typing` costs milliseconds at import and this module is on the hook path
 # (docs/design.md#hook-budget);
 # mypy treats any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
     from filelock import FileLock
@@ -42,13 +49,40 @@ def _uuid4() -> str:
 
 
 def resolve(plugin_dir: str | None = None) -> str:
-    """Return the data directory, creating it owner-only if needed."""
+    """Return the data directory, creating it owner-only if needed (see the invariants)."""
     path = os.environ.get(ENV_VAR) or os.path.join(
         plugin_dir or PLUGIN_ROOT, "data"
     )
     if not os.path.isdir(path):
-        os.makedirs(path, mode=0o700, exist_ok=True)
+        try:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            what = ("is a symlink to a folder that does not exist"
+                    if os.path.islink(path) and not os.path.exists(path) else
+                    "is a file, not a folder" if os.path.exists(path) else
+                    f"cannot be created ({exc.strerror or type(exc).__name__})")
+            raise ConfigError(f"PlexSync's data folder {path} {what}; point {ENV_VAR} at a "
+                              "folder PlexSync may create or write (or unset it to use the "
+                              "plugin's data folder).") from None
+    owner_only(path)
     return path
+
+
+def owner_only(folder: str) -> None:
+    """Make `folder` 0700 if group or others have any access to it, with a warning (POSIX)."""
+    if os.name == "nt":
+        return
+    mode = os.stat(folder).st_mode & 0o777
+    if mode & 0o077:
+        try:
+            os.chmod(folder, 0o700)
+        except OSError as exc:
+            log.warning(f"PlexSync's data folder {folder} is open to other users (mode "
+                        f"{mode:o}) and could not be made owner-only ({exc.strerror}); run "
+                        f"chmod 700 on it.")
+            return
+        log.warning(f"PlexSync's data folder {folder} was open to other users (mode {mode:o}); "
+                    "made it owner-only (700), as it holds the wake-up timer's credentials.")
 
 
 def move_aside(path: str, reason: str) -> str:
@@ -79,16 +113,28 @@ def read_json(path: str, default: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def write_json(path: str, data: dict[str, Any]) -> None:
-    """Atomically replace `path` with `data` (temp file, fsync, rename, fsync of the folder)."""
+def write_json(path: str, data: Mapping[str, Any]) -> None:
+    """Atomically replace `path` with `data` as JSON (`write_atomic`)."""
+    write_atomic(path, json.dumps(dict(data), sort_keys=True).encode("utf-8"))
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Atomically replace `path` with `data`, owner-only (see the module invariants)."""
     folder = os.path.dirname(path) or "."
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{_uuid4()[:8]}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # O_EXCL + a random name: never opens a file someone planted (keeping its mode or owner)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.urandom(8).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            if os.name != "nt":
+                os.fchmod(fd, 0o600)   # 0600 already, unless an ACL default added bits
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):  # (not contextlib.suppress: contextlib is off the hook path)
@@ -115,7 +161,7 @@ def locked(path: str, timeout: float = 10.0) -> FileLock:
     site_packages.load()
     from filelock import FileLock
 
-    return FileLock(f"{path}.lock", timeout=timeout)
+    return FileLock(f"{path}.lock", timeout=timeout, mode=0o600)
 
 
 def device_id(data_dir: str) -> str:
@@ -132,12 +178,7 @@ def device_id(data_dir: str) -> str:
         if value:
             return value
         value = f"plexsync-{_uuid4()}"
-        # temp file + rename: a concurrent reader never sees it empty or half written
-        tmp = f"{path}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(value)
-        os.replace(tmp, path)
+        write_atomic(path, value.encode("ascii"))  # a concurrent reader never sees half of it
     return value
 
 

@@ -4,6 +4,10 @@ Invariants:
 - No secret ever reaches the log: every line passes through `redact`, which removes registered
   secrets (Plex token, Stash API key, session cookie) and any `X-Plex-Token` value, whatever
   form it takes (header dump, URL query, exception text).
+- Libraries log too: stashapi through this logger (PlexSync hands it over as its `Logger`), and
+  plexapi, urllib3 and requests through Python's `logging`. `redact_libraries()` (called by
+  every task before its first request) makes every `logging` record pass through `redact`
+  as it is created, whichever logger or handler (plexapi's own log file included) takes it.
 - With `obfuscate_paths`, every absolute path has each segment replaced by a short stable digest
   (the extension is kept), so lines can still be correlated without revealing names.
 - With `debug_logging`, debug lines are written at info level with a `[debug]` prefix (Stash hides
@@ -23,10 +27,10 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
-    from typing import TextIO
+    from typing import Any, TextIO
 
 _MAX_LINE = 60_000
-_PLAIN = {"t": "TRACE", "d": "DEBUG", "i": "INFO ", "w": "WARN ", "e": "ERROR"}
+_PLAIN = {"d": "DEBUG", "i": "INFO ", "w": "WARN ", "e": "ERROR"}
 _SECRET_KEYS = ("x-plex-token", "apikey")
 # Patterns are compiled on first use: `re` costs ~5 ms of imports and most hook runs never need it.
 _SECRET_VALUE = r"([\"']?\s*[=:]\s*[\"']?)([^&\s\"',;}]+)"
@@ -97,13 +101,44 @@ class StashLog:
         if secret and len(secret) >= 4:
             self._secrets.add(secret)
 
+    def redact_libraries(self) -> None:
+        """Redact every `logging` record (plexapi, urllib3, requests, stashapi's own module
+        logger) at creation, before any handler sees it. Idempotent."""
+        import logging  # lazily: the hook path never logs through `logging`
+
+        previous = logging.getLogRecordFactory()
+        if getattr(previous, "_plexsync_redacts", None) is self:
+            return
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            try:
+                text = record.getMessage()
+            except Exception:   # a library's own formatting bug: leave it to its handler
+                return record
+            record.msg, record.args = self.redact(text), ()   # plexapi's filter iterates args
+            return record
+
+        factory._plexsync_redacts = self   # type: ignore[attr-defined]
+        logging.setLogRecordFactory(factory)
+
+    def scrub(self, text: str) -> str:
+        """`text` with every registered secret replaced (answers and result files: unlike
+        `redact`, no pattern that could touch ordinary text)."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "[REDACTED]")
+        return text
+
+    def holds_secret(self, text: str) -> bool:
+        """Whether `text` contains a registered secret (e.g. an environment variable's value)."""
+        return any(secret in text for secret in self._secrets)
+
     def configure(self, *, debug: bool, obfuscate_paths: bool) -> None:
         self.debug_enabled = debug
         self.obfuscate_paths = obfuscate_paths
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "[REDACTED]")
+        text = self.scrub(text)
         lowered = text.lower()
         for key in _SECRET_KEYS:
             if key in lowered:
@@ -121,9 +156,6 @@ class StashLog:
             self.stream.flush()
         except (OSError, ValueError):  # stderr closed (Stash killed the task): nothing to do
             pass
-
-    def trace(self, message: str) -> None:
-        self._emit("t", message)
 
     def debug(self, message: str) -> None:
         if self.debug_enabled:

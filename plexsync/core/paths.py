@@ -1,11 +1,8 @@
 """File paths as Stash and Plex write them: POSIX or Windows, and `path_map` between them.
+Pure: no I/O.
 
-Pure: no I/O. Imported by settings (to parse `path_map`), the library index and the matcher.
-
-Unicode: the same file name may reach PlexSync composed (NFC, as Linux tools and Stash usually
-store it) or decomposed (NFD, as macOS-hosted Plex libraries report it). Every path that is
-compared is normalised to NFC first (`nfc`): both sides of `path_map`, every mapped path, and
-every path the library index stores (docs/design.md, matching).
+Every compared path is NFC first (`nfc`): one file name may arrive composed (Linux, Stash) or
+decomposed (macOS-hosted Plex libraries) (docs/design.md#matching).
 """
 
 from __future__ import annotations
@@ -122,13 +119,6 @@ def _swap(path: FsPath, old: FsPath, new: FsPath) -> str | None:
 def nfc(text: str) -> str:
     """The NFC form of `text` (cheap when it already is: the common case)."""
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
-
-
-def same_path(a: str, b: str) -> bool:
-    """Whether two paths name the same file: segment by segment, after NFC, case-insensitive
-    on Windows (as `FsPath.key`)."""
-    pa, pb = FsPath.parse(a), FsPath.parse(b)
-    return (pa.windows, pa.lead, pa.key()) == (pb.windows, pb.lead, pb.key())
 
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from plexsync.core import fastjson as json
+from plexsync.core.log import log
 from plexsync.errors import InputError
 
 # `typing` costs milliseconds at import and this module is on the hook path
@@ -113,5 +114,7 @@ def _check_connection(conn: dict[str, Any]) -> None:
 
 def respond(output: Any = None, error: str | None = None) -> None:
     """Print the one JSON answer Stash reads from stdout."""
-    sys.stdout.write(json.dumps({"output": output, "error": error}, default=str) + "\n")
+    # Defence in depth: no registered secret leaves in an answer, whatever produced it.
+    answer = log.scrub(json.dumps({"output": output, "error": error}, default=str))
+    sys.stdout.write(answer + "\n")
     sys.stdout.flush()

@@ -8,10 +8,12 @@ proxy (misconfigured or hostile) answering with `Location: http://other-host/...
 sent them all.
 
 Invariants:
-- `SameOriginSession(base_url, refused)` follows a redirect only to the SAME origin as
-  base_url (scheme, host and port, with http's 80 and https's 443 as the default ports).
-  Every other target raises `refused(Refusal)` before any request is built for it: nothing,
-  credentials included, is ever sent to another origin. This holds for every hop of a chain.
+- A session built on `SameOriginRedirects` (`class S(SameOriginRedirects, requests.Session)`,
+  as plex/session.py and stash/session.py do) with `(base_url, refused)` follows a redirect
+  only to the SAME origin as base_url (scheme, host and port, with http's 80 and https's 443
+  as the default ports). Every other target raises `refused(Refusal)` before any request is
+  built for it: nothing, credentials included, is ever sent to another origin. This holds for
+  every hop of a chain.
 - A request whose method is in `follow_none` (by default the writes: PUT, POST, DELETE,
   PATCH) follows no redirect at all, not even within the origin: `requests` would resend a
   301/302/303 as a GET (the write lost while looking done) and a 307/308 with its body.
@@ -23,17 +25,24 @@ How: `requests` reads every redirect's `Location` through `Session.get_redirect_
 before it prepares the next request (`Session.resolve_redirects`, each hop; also for
 `allow_redirects=False`, which asks it for `Response.next`), so the session refuses there.
 
-This module imports `requests`; it is never on the hook path (tests/hook/test_import_budget.py
-lists what the hook loads), and only the clients that talk HTTP import it.
+Core stays light: this module imports neither `requests` nor `urllib3` at import time (urllib3's
+URL parser is imported when a URL is first compared). The `requests.Session` the policy is
+mixed into is named where it is used: plex/session.py and stash/session.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import requests
+if TYPE_CHECKING:
+    import requests
+
+    _Session = requests.Session
+else:   # at run time the policy is a plain mixin; the caller names requests.Session after it
+    _Session = object
 
 WRITES = frozenset({"PUT", "POST", "DELETE", "PATCH"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -97,7 +106,7 @@ def path_below(url: str, base_url: str) -> str:
 
 @dataclass(frozen=True)
 class Refusal:
-    """One redirect a `SameOriginSession` will not follow, described for an error message."""
+    """One redirect a `SameOriginRedirects` session will not follow, for an error message."""
 
     base_url: str
     method: str
@@ -121,9 +130,9 @@ def refusal_of(response: requests.Response, base_url: str) -> Refusal:
                    shown_target(response.headers.get("Location", ""), response.url))
 
 
-class SameOriginSession(requests.Session):
-    """A `requests.Session` following redirects only within `base_url`'s origin, and none for
-    a method in `follow_none`; a refused redirect raises `refused(Refusal)`."""
+class SameOriginRedirects(_Session):
+    """Mixed in before `requests.Session`: follow redirects only within `base_url`'s origin,
+    and none for a method in `follow_none`; a refused redirect raises `refused(Refusal)`."""
 
     def __init__(self, base_url: str, refused: RefusalFactory, *,
                  follow_none: frozenset[str] = WRITES) -> None:

@@ -24,7 +24,10 @@ SYNC_FIELDS: tuple[str, ...] = tuple(TOGGLES)
 TAGS_AS = ("genres", "labels", "both")
 RECONCILE_INTERVALS = ("never", "hourly", "daily", "weekly")
 RECONCILE_SCOPES = ("all", "24h", "7days")
-LEGACY_KEYS = ("plexHost", "plexPort", "plexToken")
+# Where a user may paste the Plex token: its own settings (new and v0.1), and inside an address
+# (Plex's "View XML" link ends in ?X-Plex-Token=…; http://user:token@host). `secrets_in`.
+TOKEN_KEYS = ("plex_token", "plexToken")
+URL_KEYS = ("plex_url", "plexHost")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,11 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 
 def _legacy_url(raw: Mapping[str, Any]) -> str:
     host = str(raw.get("plexHost", "")).strip().rstrip("/")
+    if any(c in host for c in "?#@"):   # never echoed: it may hold the token
+        raise ConfigError("plexHost (the old v0.1 setting) holds more than a host (a "
+                          "?X-Plex-Token=… query, user:token@ or a #…); set plex_url to the "
+                          "address alone, e.g. http://192.168.1.5:32400, and paste the token "
+                          "into plex_token.")
     port = str(raw.get("plexPort", "") or "32400").strip()
     if "://" not in host:
         host = f"http://{host}"
@@ -172,9 +180,35 @@ def _legacy_url(raw: Mapping[str, Any]) -> str:
     return host if has_port else f"{host}:{port}"
 
 
+def secrets_in(raw: Mapping[str, Any]) -> list[str]:
+    """Every value in the raw settings that may be a credential, to register for redaction
+    BEFORE any request carries the map (stashapi logs a failed request's variables): the
+    token settings, and anything after `?`, `#` or in `user:pass@` of the address settings."""
+    found = [str(raw[k]).strip() for k in TOKEN_KEYS if raw.get(k)]
+    for key in URL_KEYS:
+        url = str(raw.get(key) or "")
+        rest = url.split("://", 1)[-1]
+        userinfo, at, _ = rest.split("/", 1)[0].rpartition("@")
+        if at:
+            found.extend(userinfo.split(":"))
+        for sep in ("?", "#"):
+            if sep in url:
+                tail = url.split(sep, 1)[1]
+                found.extend(v for part in tail.replace("#", "&").split("&")
+                             for v in (part, part.partition("=")[2]))
+    return [s for s in found if s]
+
+
 def _check_url(url: str) -> None:
-    """plex_url must be http(s)://host[:port] with a valid port (a typo is not an outage)."""
+    """plex_url must be http(s)://host[:port] with a valid port (a typo is not an outage), and
+    carry no credentials: it is shown in answers, task results and the breaker's file."""
     example = "set it like http://192.168.1.5:32400 in Settings → Plugins → PlexSync"
+    # Checked first and never echoed: the text after ?/# or before @ may be the token.
+    if any(c in url for c in "?#@"):
+        raise ConfigError("plex_url holds more than an address (a ?X-Plex-Token=… query, "
+                          "user:token@ or a #…), which PlexSync would show and store; set "
+                          "plex_url to the address alone, e.g. http://192.168.1.5:32400, and "
+                          "paste the token into plex_token.")
     try:
         parts = urlsplit(url)
         hostname = parts.hostname

@@ -1,21 +1,10 @@
-"""The field vocabulary: every name a synced field goes by, in one place. Constants only.
+"""The field vocabulary: every name a synced field goes by, in one place (constants only, so
+a field added here is added everywhere). Standard library only: the hook reads it.
 
-Read by `core.settings` (the `sync_*` toggles and their defaults), the hook (which Stash inputs
-matter, which ones the user cleared, which toggles are on by default), `sync.fields` and
-`sync.diff` (which Plex fields PlexSync can own, their wire names) and `plex.client` (the
-wire names it parses). A field added here is added everywhere; nothing else restates these.
-
-On the hook path: nothing imported but `__future__` (which the hook has loaded already, and
-which keeps the annotations below from being evaluated), so it costs one small module.
-
-Three name spaces meet here (docs/design.md#field-mapping and #field-ownership):
-- *our fields*: the `sync_<field>` toggle names (title, summary, date, studio, performers,
-  tags, collections, rating, poster, background), plus `director` and `files`, which have no
-  toggle and are always synced;
-- *Stash inputs*: the `SceneUpdateInput` field names a hook's `inputFields` carries;
-- *Plex fields*: the names PlexSync keeps per Plex item (`SyncRecord.pushed_fields`,
-  `PlexItem.locked`): the scalars, the tag kinds, and the images "poster" and "art", each
-  with the wire name Plex's edit and lock parameters use.
+Three name spaces meet here (docs/design.md#field-mapping and #field-ownership): *our fields*
+(the `sync_<field>` toggles, plus `director` and `files`, always synced), *Stash inputs* (the
+`SceneUpdateInput` names a hook's `inputFields` carries) and *Plex fields* (the names kept per
+Plex item in `SyncRecord.pushed_fields` and `PlexItem.locked`, with their wire names).
 """
 
 from __future__ import annotations

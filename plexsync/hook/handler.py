@@ -3,7 +3,7 @@ the user's save.
 
 Invariants:
 - Never talks to Plex and imports nothing heavy: the standard library's json/os/sqlite3/time
-  and the light PlexSync modules (queue.sqlite_store, queue.markers, queue.enums,
+  and the light PlexSync modules (queue.job_queue, queue.markers, queue.enums,
   resilience.state). At most one request to Stash: `runPluginTask(Process Queue)`, and only
   when no drain is running or already requested, and not while the outage breaker is open with
   its next probe ahead (the wake-up timer asks for the drain once Plex answers;
@@ -35,7 +35,7 @@ from plexsync.core.vocab import ALWAYS_SYNCED, CLEARABLE, INPUT_FIELDS, TOGGLES
 from plexsync.errors import InputError
 from plexsync.queue import markers
 from plexsync.queue.enums import JobSource
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.job_queue import JobQueue
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -160,25 +160,24 @@ def run_hook(invocation: Invocation) -> dict[str, Any]:
         return {"skipped": reason, "scene": scene_id}
 
     now = time.time()
-    token = markers.new_token(now)
+    token = markers.stamp(now)
     # While the outage breaker is open and its next probe is not due, the wake-up timer is
     # armed for that probe and asks for a drain once Plex answers: requesting one now would
     # only add a run to Stash's job list that stops at once. An overdue probe (no timer
     # alive) falls through to the usual request, whose drain probes.
     waiting = _probe_pending(data_dir, now) and snapshot.get("wake_timer", True)
-    store = SQLiteStore.open(data_dir)
+    store = JobQueue.open(data_dir, clock=lambda: now)
     try:
         # Urgency (due now) follows from the source, as for every enqueue (enums.JobSource).
-        status, meta = store.enqueue(
-            scene_id, now, JobSource.HOOK, cleared, now,
-            meta_fn=None if waiting else markers.schedule_if_idle(now, token))
+        meta = store.enqueue(scene_id, now, JobSource.HOOK, cleared,
+                             meta_fn=None if waiting else markers.schedule_if_idle(now, token))
         drain = "waiting for Plex" if waiting else \
             "requested" if meta.get(markers.SCHEDULED_AT) == token else \
             markers.drain_state(meta, now).value
         if drain == "requested":
             # Only now: most hooks of a burst find a drain already requested, and the request
             # path (the socket POST, the GraphQL document) is ~1 ms of imports they never use.
-            from plexsync.hook import stash_post
+            from plexsync.stash import post as stash_post
 
             try:
                 stash_post.request_drain(conn)
@@ -190,6 +189,6 @@ def run_hook(invocation: Invocation) -> dict[str, Any]:
                     f"({type(exc).__name__}: {exc}); the next edit or task will run it."))
     finally:
         store.close()
-    log.debug(f"scene {scene_id} queued ({status.value}"
-              + (f", cleared {', '.join(cleared)}" if cleared else "") + f"); drain {drain}")
+    log.debug(f"scene {scene_id} queued" + (f" (cleared {', '.join(cleared)})" if cleared else "")
+              + f"; drain {drain}")
     return {"queued": scene_id, "drain": drain}

@@ -39,7 +39,7 @@ from plexsync.core.settings import Settings
 from plexsync.playstate import schedule
 from plexsync.plex.client import PlexClient
 from plexsync.plex.model import ItemPlayState, Play, PlayStatePage
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.job_queue import JobQueue
 from plexsync.stash.api import StashClient
 from plexsync.sync import plex_origin
 
@@ -71,7 +71,7 @@ class Summary:
 
 
 class PlayImport:
-    def __init__(self, plex: PlexClient, stash: StashClient, store: SQLiteStore,
+    def __init__(self, plex: PlexClient, stash: StashClient, store: JobQueue,
                  settings: Settings, data_dir: str,
                  clock: Callable[[], float] = time.time) -> None:
         self.data_dir = data_dir

@@ -31,7 +31,7 @@ from typing import Any
 import requests
 
 from plexsync.core.log import log
-from plexsync.core.redirects import WRITES, Refusal, SameOriginSession, refusal_of
+from plexsync.core.redirects import WRITES, Refusal, SameOriginRedirects, refusal_of
 from plexsync.errors import PlexSetupError
 
 
@@ -53,7 +53,7 @@ def refuse_any_redirect(base: str) -> Callable[..., None]:
     return check
 
 
-class PlexSession(SameOriginSession):
+class PlexSession(SameOriginRedirects, requests.Session):
     """A `requests.Session` that follows redirects only within plex_url's origin."""
 
     def __init__(self, base_url: str) -> None:

@@ -1,13 +1,13 @@
 """The durable job queue. Imports `core` and `errors` only; the sync engine reaches the drain
 through the `Processor` protocol (model.py).
 
-- enums: job states and sources, enqueue results, settle actions (the values the SQL compares)
+- enums: job states and sources, settle actions (the values the SQL compares)
 - model: one frozen record per table (Job, SyncRecord, DeadLetter) and the outcome types
-- storage: the backend contract; sqlite_store (+ sqlite_db, schema, sqlite_rows) and
-  memory_store implement it
-- job_queue: queue policy (outcome → settle action, backoff); backoff: the retry delays
+- job_queue: the queue, the one owner of its SQL (dead_letters: its dead-letter part);
+  transitions: the SQL of one job's state changes; sqlite_db: connection, locking, migrations
+  (schema), recovery; sqlite_rows: rows to records; backoff: the retry delays
 - markers (hook side) and drain_markers (drain side): the no-lost-wake-up protocol
-- drain: the drain engine; drain_report: what it reports (listener protocol, log lines)
-- status_view: the queue's part of the status JSON
-The hook may load only enums, markers, schema, sqlite_db and sqlite_store (standard library).
+- drain: the drain engine; drain_report: its counters, log lines and summary
+The hook may load only enums, markers, schema, sqlite_db, transitions, dead_letters and
+job_queue (standard library).
 """

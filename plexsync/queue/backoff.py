@@ -1,28 +1,17 @@
 """Full-jitter exponential backoff per error class (docs/design.md#job-lifecycle).
 
-The delay before retry number `n` (n = failures so far, 1 for the first failure) is drawn
-uniformly from `[0, min(cap, base * 2**(n-1))]` ("full jitter": many jobs failing together, as
-in an outage, spread out instead of returning in lock step), floored at `MIN_DELAY`.
-
-Policies:
-- PlexServerDown: base 5 s, cap 300 s, retried without limit: an outage alone never
-  dead-letters a job (the circuit breaker bounds the load while Plex is down). A failure that
-  is not part of an outage (`outage=False`: one item's request fails while Plex answers its
-  health probe) gets `max_retries` retries spread over minutes (base 60 s, cap 1800 s, at
-  least 30 s apart: about 17 min at the default 5, so a Plex busy scanning has time to
-  recover), then the DLQ, still as PlexServerDown (Recover DLQ's default takes it back).
-- PlexNotFound: base 60 s, cap 1800 s, 12 retries, each at least 30 s away; the expected total is
-  about 2 hours and the first retry comes 30-60 s later: within a minute (docs/design.md#matching),
-  yet late
-  enough for Plex to have scanned the folder PlexSync asked it to scan and for the library index
-  to be allowed a rebuild (`index.AFTER_SCAN_INTERVAL`).
-- StashError and any other retryable class: base 10 s, cap 600 s, `max_retries` (a setting).
-- LowConfidence, Conflict, PlexBadRequest, PlexAuth, Internal: never retried. (PlexAuth stops
-  the whole drain before an outcome is applied; see drain.py.)
-
-`retry_delay` returns None when the job must be dead-lettered instead. The random source is
-injectable so tests are deterministic. The policy is chosen per failure from the live error
-(`outage`), so nothing but the error class and the attempt count is ever stored.
+The delay before retry `n` is drawn from `[floor, min(cap, base * 2**(n-1))]`, at least
+`MIN_DELAY`: full jitter, so jobs failing together in an outage come back spread out. The
+policy is chosen per failure from the live error (`outage`), so only the class and the attempt
+count are stored. Why each policy (`POLICIES`) is what it is:
+- PlexServerDown in an outage: retried without limit (the breaker bounds the load), so an
+  outage alone never dead-letters a job. One item's request failing while Plex answers
+  (`outage=False`) gets `max_retries` retries at least 30 s apart (~17 min at the default 5,
+  time for a busy Plex to finish scanning), then the DLQ.
+- PlexNotFound: 12 retries over about 2 hours, the first 30-60 s later: late enough for Plex to
+  have scanned the folder PlexSync asked for and for the index to be allowed a rebuild
+  (`index.AFTER_SCAN_INTERVAL`), soon enough to land within a minute (docs/design.md#matching).
+- LowConfidence, Conflict, PlexBadRequest, PlexAuth, Internal: retrying cannot help.
 """
 
 from __future__ import annotations
@@ -105,14 +94,3 @@ class Backoff:
         ceiling = self.ceiling(error_class, failures, outage=outage)
         floor = min(self.policy(error_class, outage=outage).floor, ceiling)
         return max(MIN_DELAY, floor + self._rng() * (ceiling - floor))
-
-    def expected_total(self, error_class: ErrorClass | str, *,
-                       outage: bool = True) -> float | None:
-        """Mean total wait over all retries of a class (None when retried without limit)."""
-        limit = self.limit(error_class, outage=outage)
-        if limit is None:
-            return None
-        floor = self.policy(error_class, outage=outage).floor
-        return sum(max(MIN_DELAY, (min(floor, c) + c) / 2)
-                   for c in (self.ceiling(error_class, n, outage=outage)
-                             for n in range(1, limit + 1)))

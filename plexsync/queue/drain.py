@@ -1,5 +1,5 @@
 """Process Queue (docs/design.md#job-lifecycle, docs/tasks.md): drain the queue through a
-`jobs.Processor`.
+`model.Processor`.
 
 Invariants and failure behaviour:
 - One drain at a time: a non-blocking file lock on `<data_dir>/drain.lock`. A second drain
@@ -23,7 +23,7 @@ Invariants and failure behaviour:
   the unprocessed jobs are released and the error is raised, so the task fails with one clear
   sentence. PlexServerDown raised for a batch means Plex itself is down (the processor raises
   it only after its health probe failed; one item's failing request comes as that job's
-  FAILED outcome instead, see sync.py): the rest is released and the drain stops with one
+  FAILED outcome instead, see sync/processor.py): the rest is released and the drain stops with one
   warning, "Plex unreachable; N jobs wait for the next run". Any other error raised by the
   processor fails each unprocessed job with it (retry or DLQ by backoff); a batch that yields
   no outcome for a job fails that job as Internal.
@@ -37,8 +37,8 @@ Invariants and failure behaviour:
   closed: the released jobs are claimed again, no attempt used) or stops ("plex_down"); it
   sees every outcome, and paces the jobs after a Plex recovery (sub-second waits only).
 - Hook jobs are dropped (one info line per drain) when `enabled` is off.
-- Everything the drain reports (log lines, counters, progress, the summary) goes through its
-  `DrainListener` (drain_report.py); the listener never changes what the drain does.
+- Counters, per-outcome log lines, progress and the summary are drain_report.py's
+  (`DrainReport`), which never changes what the drain does.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from typing import Any, Protocol
 from plexsync.core import datadir
 from plexsync.core.log import log
 from plexsync.errors import ConfigError, Internal, PlexAuth, PlexServerDown, PlexSyncError
-from plexsync.queue.drain_report import DrainListener, DrainLog, StopReason
+from plexsync.queue.drain_report import DrainReport, StopReason
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.markers import DrainState
 from plexsync.queue.model import (
@@ -93,11 +93,10 @@ class Drain:
         sleep: Callable[[float], None] = time.sleep,
         progress: Callable[[float], None] = log.progress,
         owner: str | None = None,
-        listener: DrainListener | None = None,
         guard: OutageListener | None = None,
     ) -> None:
-        """`progress` feeds the default listener (`DrainLog`); `listener` replaces it.
-        `guard` is the outage breaker's say in the drain (module docstring)."""
+        """`progress` feeds the report's progress bar; `guard` is the outage breaker's say in
+        the drain (module docstring)."""
         self.guard = guard
         self.queue = queue
         self._factory = processor_factory
@@ -109,7 +108,7 @@ class Drain:
         self.lease_seconds = lease_seconds
         self.clock = clock or queue.clock
         self.sleep = sleep
-        self.listener = listener or DrainLog(queue, self.clock, progress)
+        self.report = DrainReport(queue, self.clock, progress)
         self.owner = owner or f"drain-{os.getpid()}-{os.urandom(3).hex()}"
         self.markers = queue.markers
         self._last_beat = 0.0
@@ -131,7 +130,8 @@ class Drain:
                 break
             except Timeout:
                 if poll == LOCK_POLLS or self.markers.state() is DrainState.RUNNING:
-                    self.listener.on_busy()
+                    log.info("Another Process Queue is already running; it will sync the "
+                             "queued scenes. Nothing to do here.")
                     return {"skipped": "another drain is running"}
                 self.sleep(LOCK_POLL)
         try:
@@ -147,13 +147,13 @@ class Drain:
         try:
             orphans = self.queue.release_orphans(self.owner)
             if orphans:
-                self.listener.on_orphans(orphans)
+                log.info(f"Picked up {orphans} job(s) left claimed by a drain that was stopped.")
             stopped = self._loop(start)
             finished = stopped is StopReason.EMPTY
         finally:
             if not finished:
                 self._end_quietly()
-        return self.listener.on_stop(stopped, self.clock() - start, self._outage)
+        return self.report.stop(stopped, self.clock() - start, self._outage)
 
     def _loop(self, start: float) -> StopReason:
         deadline = self._deadline = start + self.queue_timeout if self.queue_timeout > 0 else None
@@ -164,7 +164,7 @@ class Drain:
             jobs = self.queue.claim(self.batch_size, self.lease_seconds, self.owner)
             if jobs:
                 try:
-                    self.listener.on_claimed(len(jobs))
+                    self.report.claimed(len(jobs))
                     self._beat(force=True)
                     stop = self._process(jobs)
                 except BaseException:
@@ -188,16 +188,18 @@ class Drain:
         try:
             released = self.queue.release(jobs, self.owner)
         except Exception as exc:
-            self.listener.on_give_back_failed(len(jobs), exc)
+            log.debug(f"could not give back {len(jobs)} claimed job(s) ({exc}); their leases "
+                      "expire, and the next Process Queue takes them at once")
             return
         if released:
-            self.listener.on_given_back(released)
+            self.report.released(released)
+            log.debug(f"gave back {released} claimed job(s) without counting an attempt")
 
     def _end_quietly(self) -> None:
         try:
             self.markers.end(self.owner)
         except PlexSyncError as exc:  # the stop reason matters more than the marker
-            self.listener.on_heartbeat_stuck(exc)
+            log.debug(f"could not clear the drain heartbeat: {exc}")
 
     # ------------------------------------------------------------------ one batch
 
@@ -208,9 +210,9 @@ class Drain:
             for job in dropped:
                 self.queue.apply(Outcome(job, OutcomeKind.SKIPPED, detail="disabled"),
                                  self.owner)
-            self.listener.on_dropped(len(dropped))
+            self.report.dropped(len(dropped))
             jobs = [j for j in jobs if j.source is not JobSource.HOOK]
-        self.listener.on_batch(len(jobs))
+        self.report.batch(len(jobs))
         records = self.queue.records_for(j.scene_id for j in jobs)
         todo: list[Job] = []
         for job in jobs:
@@ -240,7 +242,7 @@ class Drain:
         try:
             for outcome in outcomes:
                 if pending.pop(outcome.job.id, None) is None:
-                    self.listener.on_stray_outcome(outcome.job.id)
+                    log.warning(f"ignored an outcome for job {outcome.job.id}: not in this batch")
                     continue
                 if outcome.kind is OutcomeKind.FAILED and isinstance(outcome.error, PlexAuth):
                     self._release([outcome.job, *pending.values()])
@@ -277,7 +279,9 @@ class Drain:
                     return None   # the breaker is still closed: try again
             return StopReason.PLEX_DOWN
         if not isinstance(error, PlexSyncError):  # a bug in the processor: fail its jobs
-            self.listener.on_processor_bug(error)
+            import traceback
+
+            log.debug("".join(traceback.format_exception(error)))
             error = Internal(f"the sync failed: {type(error).__name__}: {error}")
         self._fail_all(pending, error)
         return None
@@ -293,13 +297,13 @@ class Drain:
         pending.clear()
 
     def _settle(self, outcome: Outcome) -> None:
-        self.listener.on_outcome(outcome, self.queue.apply(outcome, self.owner))
+        self.report.outcome(outcome, self.queue.apply(outcome, self.owner))
         if self.guard is not None:
             self.guard.outcome(outcome)
 
     def _release(self, jobs: Iterable[Job]) -> None:
         """Give jobs back uncounted (not their fault): timeout, outage, auth, config."""
-        self.listener.on_released(self.queue.release(jobs, self.owner))
+        self.report.released(self.queue.release(jobs, self.owner))
 
 
 class _ProcessorFailed(Exception):

@@ -1,8 +1,5 @@
-"""The queue's vocabulary: job states and sources, enqueue results, settle actions.
-
-These values are what the queue database stores and what its SQL compares against (they are
-passed as query parameters, never written as literals). Standard library `enum` only: the hook
-imports this (tests/hook/test_import_budget.py).
+"""The queue's vocabulary: what its database stores and its SQL compares (as parameters, never
+literals). Standard library only: the hook imports this.
 """
 
 from __future__ import annotations
@@ -15,11 +12,6 @@ class JobState(StrEnum):
     RETRYING = "retrying"      # pending again after a transient failure; attempts > 0
     IN_PROGRESS = "in_progress"  # claimed by a drain until `lease_until`
 
-    @staticmethod
-    def waiting(attempts: int) -> JobState:
-        """The state of a job that is given back or folded: retrying once it has failed."""
-        return JobState.RETRYING if attempts > 0 else JobState.PENDING
-
 
 class JobSource(StrEnum):
     HOOK = "hook"
@@ -29,8 +21,7 @@ class JobSource(StrEnum):
 
     @classmethod
     def stored(cls, value: str) -> JobSource:
-        """The source a database row holds; one written by a newer version reads as a task's
-        job (never droppable, never urgent)."""
+        """A row's source; an unknown one (a newer version's) reads as a task's: never dropped."""
         try:
             return cls(value)
         except ValueError:
@@ -38,12 +29,8 @@ class JobSource(StrEnum):
 
     @property
     def urgent(self) -> bool:
-        """An event from this source pulls its scene's job forward to "due now".
-
-        Only a hook (a user's edit, waiting to show up in Plex) is urgent; a bulk task's event
-        folded into a job waiting for a retry leaves that retry's time alone (docs/design.md,
-        job lifecycle). The one definition the hook and `JobQueue.enqueue` share.
-        """
+        """An event from this source pulls its job forward to "due now": only a user's edit;
+        a bulk task's event leaves a waiting retry's time alone (docs/design.md#job-lifecycle)."""
         return self is JobSource.HOOK
 
     @property
@@ -53,18 +40,23 @@ class JobSource(StrEnum):
         return self is JobSource.HOOK
 
 
-class EnqueueStatus(StrEnum):
-    """What an enqueue did to the scene's job."""
+class OutcomeKind(StrEnum):
+    """What the sync found for one job (`model.Outcome`); the values name its stats counters."""
 
-    NEW = "new"            # no job existed: one was inserted
-    UPDATED = "updated"    # the event was folded into the waiting job
-    DIRTY = "dirty"        # the job is being processed: it was marked to run once more
+    SYNCED = "synced"              # a Plex write happened (fields and/or images)
+    UNCHANGED = "unchanged"        # the item already matched; no write was needed
+    SKIPPED = "skipped"            # late event, empty-metadata gate, scene deleted in Stash
+    OUT_OF_SCOPE = "out_of_scope"  # the file lies outside every configured Plex section
+    FAILED = "failed"
 
 
 class SettleAction(StrEnum):
-    """How `Storage.settle` ends a claimed job (see storage.Storage.settle)."""
+    """What became of a claimed job (`JobQueue.settle`, `JobQueue.apply`). RETRY and DEAD are
+    also the names of the stats counters and of the drain's summary keys."""
 
-    DONE = "done"                  # delete the job (storing the sync record, if any)
-    OUT_OF_SCOPE = "out_of_scope"  # delete the job and mark the scene out of scope
-    RETRY = "retry"                # retrying, attempts + 1, due at `retry_at`
-    DEAD = "dead"                  # move the job to the dead-letter queue
+    DONE = "done"                  # deleted (its sync record stored, if any)
+    OUT_OF_SCOPE = "out_of_scope"  # deleted, the scene marked out of scope
+    RETRY = "retried"              # retrying, attempts + 1, due at `retry_at`
+    DEAD = "dead_lettered"         # moved to the dead-letter queue
+    RELEASED = "released"          # given back uncounted (apply only: PlexAuth)
+    STALE = "stale"                # the lease was no longer ours: only the record was stored

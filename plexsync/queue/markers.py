@@ -1,7 +1,7 @@
 """Drain markers: the two `meta` keys that tell whether a drain is running or requested.
 
 - `drain.heartbeat_at`: written by the running drain when it starts and while it works, as
-  "<epoch> <pid>" (`beat`); fresh (younger than `RUNNING_FRESH`) AND its pid alive means a
+  "<epoch> <pid>" (`stamp`); fresh (younger than `RUNNING_FRESH`) AND its pid alive means a
   drain is running and will see new jobs. Stash stops a task with SIGKILL, which leaves a fresh
   heartbeat behind: the pid check (`os.kill(pid, 0)`, no signal is sent) tells that dead drain
   from a live one at once, so a hook in that window requests a new drain instead of leaving
@@ -13,8 +13,7 @@
   An older one counts as lost (Stash restarted, the task was cancelled): request again.
 
 No lost wake-up: the hook commits its job and reads the markers in one write transaction; the
-drain clears its heartbeat only in a transaction that finds no due job (`DrainMarkers.finish`,
-drain_markers.py, the drain's side of this protocol).
+drain clears its heartbeat only in a transaction that finds no due job (drain_markers.py).
 Those transactions are serialised, so either the drain sees the job or the hook sees no drain.
 Standard library only: the hook imports this.
 """
@@ -28,7 +27,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from plexsync.queue.storage import MetaFn
+    # `fn(meta, next_due)` → the keys to change (None deletes one); see JobQueue.update_meta.
+    MetaFn = Callable[[dict[str, str], Callable[[], float | None]], Mapping[str, str | None]]
 
 SCHEDULED_AT = "drain.scheduled_at"
 HEARTBEAT_AT = "drain.heartbeat_at"
@@ -50,8 +50,8 @@ class DrainState(StrEnum):
     IDLE = "idle"              # neither: the next enqueue requests a drain
 
 
-def beat(now: float) -> str:
-    """The heartbeat value: the time and this process's pid."""
+def stamp(now: float) -> str:
+    """A heartbeat or drain-request value: the time and this process's pid."""
     return f"{now:.6f} {os.getpid()}"
 
 
@@ -101,7 +101,3 @@ def withdraw(token: str) -> MetaFn:
         return {SCHEDULED_AT: None} if meta.get(SCHEDULED_AT) == token else {}
 
     return fn
-
-
-def new_token(now: float) -> str:
-    return f"{now:.6f} {os.getpid()}"

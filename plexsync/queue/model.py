@@ -1,8 +1,6 @@
-"""Domain types shared by the queue, the drain and the sync processor.
-
-These are plain frozen values: the queue stores and returns them, the processor turns a batch
-of `Job`s into `Outcome`s, and the drain hands each outcome back to the queue. Nothing here
-touches SQLite, Stash or Plex.
+"""Domain types shared by the queue, the drain and the sync processor: plain frozen values
+(the queue returns `Job`s, the processor turns them into `Outcome`s, the drain hands those
+back). Nothing here touches SQLite, Stash or Plex.
 """
 
 from __future__ import annotations
@@ -10,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol, TypedDict
 
 from plexsync.core.vocab import CLEAR_EMPTIES, CLEARABLE
 from plexsync.errors import ErrorClass, PlexSyncError
 from plexsync.queue.enums import JobSource as JobSource
 from plexsync.queue.enums import JobState as JobState
+from plexsync.queue.enums import OutcomeKind as OutcomeKind
+from plexsync.queue.enums import SettleAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,14 +134,6 @@ def superseded(job: Job, record: SyncRecord | None) -> bool:
                    for name in CLEAR_EMPTIES.get(CLEARABLE.get(cleared, ""), ()))
 
 
-class OutcomeKind(StrEnum):
-    SYNCED = "synced"              # a Plex write happened (fields and/or images)
-    UNCHANGED = "unchanged"        # the item already matched; no write was needed
-    SKIPPED = "skipped"            # late event, empty-metadata gate, scene deleted in Stash
-    OUT_OF_SCOPE = "out_of_scope"  # the file lies outside every configured Plex section
-    FAILED = "failed"
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """The result of processing one job.
@@ -160,6 +151,21 @@ class Outcome:
     candidates: tuple[str, ...] = ()
     confidence: str = ""
     seconds: float = 0.0
+
+
+class Applied(NamedTuple):
+    """What `JobQueue.apply` did with an outcome, and for RETRY the delay in seconds."""
+
+    action: SettleAction
+    delay: float | None = None
+
+
+class ErrorInfo(TypedDict):
+    """The failure a RETRY or DEAD settle stores: class, redacted message, candidates."""
+
+    error_class: str
+    message: str
+    candidates: list[str]
 
 
 def _no_records(rating_key: int) -> list[SyncRecord]:
@@ -181,12 +187,9 @@ class Batch:
 class Processor(Protocol):
     """Turns a claimed batch into outcomes, one per job, yielded as each finishes.
 
-    A processor must not raise for a single job's failure: it yields a FAILED outcome with a
-    `PlexSyncError`. It may raise `PlexAuth` or `PlexServerDown` to abort the whole batch
-    (the drain then releases the jobs it has not received outcomes for, without counting
-    an attempt, and stops). `PlexServerDown` is raised only when Plex itself is down (its
-    health probe failed); a request that fails for one item while Plex answers is that job's
-    FAILED outcome with `PlexServerDown(outage=False)`, which gets limited retries.
+    One job's failure is that job's FAILED outcome (a request failing while Plex answers:
+    `PlexServerDown(outage=False)`). Raising `PlexAuth` or `PlexServerDown` (only once Plex's
+    health probe failed) aborts the batch; drain.py says what becomes of its jobs.
     """
 
     def process(self, batch: Batch) -> Iterator[Outcome]: ...

@@ -1,4 +1,5 @@
-"""Schema migrations of the queue database (store.py). On the hook path: constants only.
+"""Schema migrations of the queue database (sqlite_db.py runs them). On the hook path:
+constants only.
 
 `MIGRATIONS[n]` takes a database at `PRAGMA user_version = n` to n + 1. Never edit a released
 step: append a new one (ALTER TABLE / new tables / data moves), so every user's file, however
@@ -11,8 +12,7 @@ from __future__ import annotations
 
 V1 = (
     # One row per scene (docs/design.md#job-lifecycle). `dirty`: an event arrived while a drain
-    # held the job, so
-    # the ack must keep it pending instead of deleting it.
+    # held the job, so the ack must keep it pending instead of deleting it.
     """CREATE TABLE jobs (
         id INTEGER PRIMARY KEY,
         scene_id INTEGER NOT NULL UNIQUE,

@@ -1,4 +1,4 @@
-"""The SQLite connection under the queue (sqlite_store.py): WAL, locking, migrations, corruption.
+"""The SQLite connection under the queue (job_queue.py): WAL, locking, migrations, corruption.
 
 Invariants and failure behaviour:
 - WAL journal, `synchronous=NORMAL`: readers never block the writer; a commit survives the
@@ -8,7 +8,7 @@ Invariants and failure behaviour:
   no transaction fails half-way on a lock upgrade), under a busy timeout, retried a bounded
   number of times with jittered exponential sleeps when SQLite still reports "database is
   locked". Hundreds of hook processes starting at once queue up behind the lock; none fails.
-- The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[n]` (store_schema.py) takes
+- The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[n]` (schema.py) takes
   version n to n+1 and runs in the same transaction as the version bump. A database from a
   newer PlexSync is refused with a clear error rather than altered.
 - Rows come back as `sqlite3.Row`, read by column name.
@@ -85,7 +85,7 @@ class Database:
 
     def _open(self) -> None:
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
-        conn.row_factory = sqlite3.Row  # rows are read by column name (sqlite_store.py)
+        conn.row_factory = sqlite3.Row  # rows are read by column name (sqlite_rows.py)
         try:
             conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]

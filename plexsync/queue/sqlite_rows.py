@@ -2,7 +2,7 @@
 text that selects them (column lists, placeholders, the dead-letter filter).
 
 Each table has one record type: `jobs` ↔ `Job`, `sync_records` ↔ `SyncRecord`,
-`dead_letters` ↔ `DeadLetter`; lists are JSON text. sqlite_store.py imports this only when it
+`dead_letters` ↔ `DeadLetter`; lists are JSON text. The queue imports this only when it
 reads rows or writes a record: `dataclasses` (model.py) would cost the hook milliseconds.
 """
 

@@ -37,7 +37,6 @@ from plexsync.plex.index import LibraryIndex
 from plexsync.plex.model import PlexItem
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobSource
-from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile.gap_types import GapType
 from plexsync.reconcile.gaps import PlexView, Verdict, assess
 from plexsync.reconcile.listing import Listing
@@ -143,8 +142,7 @@ def _run(ctx: TaskContext, result: RunResult, plex: PlexClient) -> None:
     plex.connect()
     sections = plex.configured_sections()
     listing = Listing(ctx.data_dir, plex)
-    store = SQLiteStore.open(ctx.data_dir)
-    queue = JobQueue(store, clock=ctx.clock)
+    queue = JobQueue.open(ctx.data_dir, clock=ctx.clock)
     try:
         index = LibraryIndex(ctx.data_dir, listing, sections, clock=ctx.clock)
         listing.fill(index, sections)
@@ -170,7 +168,7 @@ def _run(ctx: TaskContext, result: RunResult, plex: PlexClient) -> None:
                 break
             ids = [int(s["id"]) for s in scenes]
             after = max(ids)
-            busy = store.queued_or_dead(ids)
+            busy = queue.queued_or_dead(ids)
             records = queue.records_for(ids)
             gaps: list[int] = []
             for scene, sid in zip(scenes, ids, strict=True):
@@ -197,7 +195,7 @@ def _run(ctx: TaskContext, result: RunResult, plex: PlexClient) -> None:
             if len(scenes) < PER_PAGE or remaining <= len(scenes):
                 break
         result.seconds = time.monotonic() - started
-        store.add_reconcile_run({
+        queue.add_reconcile_run({
             "started_at": result.started_at, "finished_at": ctx.clock(),
             "scope": result.scope.value, "trigger": result.trigger.value,
             "scanned": result.scanned,
@@ -207,4 +205,4 @@ def _run(ctx: TaskContext, result: RunResult, plex: PlexClient) -> None:
         log.info(result.summary())
     finally:
         listing.close()
-        store.close()
+        queue.close()

@@ -11,7 +11,8 @@ Invariants and failure behaviour:
 - A missing file is a closed breaker with no history. An empty, truncated or garbage file is
   treated the same, logged once (one warning, by the process that found it under the lock)
   and rewritten at once, so nobody else warns about it again.
-- Standard library + core.fastjson only: the timer process imports this.
+- Standard library + core.fastjson (and core.datadir, the one atomic writer) only: the timer
+  process imports this.
 """
 
 from __future__ import annotations
@@ -112,17 +113,10 @@ def probe_pending(data_dir: str, now: float) -> bool:
 
 
 def write(data_dir: str, state: dict[str, Any]) -> None:
-    """Atomically replace the file (temp file, fsync, rename)."""
-    target = path(data_dir)
-    temp = f"{target}.{os.getpid()}.tmp"
-    data = json.dumps(state).encode("utf-8")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, target)
+    """Atomically replace the file, owner-only (`core.datadir.write_atomic`)."""
+    from plexsync.core.datadir import write_atomic
+
+    write_atomic(path(data_dir), json.dumps(state).encode("utf-8"))
 
 
 def filelock_lock(data_dir: str) -> AbstractContextManager[object]:

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from plexsync import PLUGIN_ID
 from plexsync.core.http_env import pin_environment
 from plexsync.core.log import log
+from plexsync.core.redirects import same_origin, shown_target
 from plexsync.errors import ConfigError, StashError
 from plexsync.stash import documents as gql
-from plexsync.stash.session import REQUEST_TIMEOUT, stash_interface
+from plexsync.stash.session import REQUEST_TIMEOUT, StashSession, stash_interface
 
 FILTER_CHUNK = 50
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+_CHUNK = 1 << 16
 
 
 class StashClient:
@@ -228,22 +232,57 @@ class StashClient:
         )
         return str(data.get("runPluginTask"))
 
-    def download(self, url: str, *, max_bytes: int = 50 * 1024 * 1024) -> bytes:
-        """Fetch a Stash URL (a screenshot) with the same cookie / API key as the GraphQL calls,
-        following a redirect only within Stash's origin (else StashSetupError)."""
-        session = self._interface().s
+    def download(self, url: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+        """Fetch a screenshot. Stash's cookie / API key go only to Stash's own origin
+        (`base_url`): a URL on another origin (Stash's external host setting, or a proxy's
+        Host header, names it) is fetched with no credentials at all, through a session of its
+        own. Either way a redirect is followed only within the URL's origin (else
+        StashSetupError), and decoded bytes are counted as they stream: more than `max_bytes`
+        (a gzip bomb included) stops the download with StashError."""
+        own = same_origin(url, self.base_url)
+        session = self._interface().s if own else _anonymous_session(url)
         try:
             response = session.get(url, timeout=REQUEST_TIMEOUT, stream=True)
-            if response.status_code != 200:
-                raise StashError(f"Stash answered {response.status_code} for an image download.")
-            data = response.raw.read(max_bytes + 1, decode_content=True)
+            with response:
+                if response.status_code != 200:
+                    if own:
+                        raise StashError(f"Stash answered {response.status_code} for an image "
+                                         "download.")
+                    raise StashError(
+                        f"{shown_target(url, url)} answered {response.status_code} for a "
+                        f"screenshot download; it is not Stash's own address ({self.base_url}), "
+                        "so PlexSync sent it no API key or session cookie. Clear Stash's "
+                        "external host setting, or make it Stash's own address.")
+                data = _read_capped(response, max_bytes)
         except (StashError, ConfigError):
             raise
         except Exception as exc:
             raise StashError(f"image download from Stash failed: {_short(exc)}") from None
-        if len(data) > max_bytes:
+        finally:
+            if not own:
+                session.close()
+        return data
+
+
+def _anonymous_session(url: str) -> StashSession:
+    """A session for another origin: no cookie, no API key; redirects within that origin."""
+    base = urlsplit(url)
+    session = StashSession(f"{base.scheme}://{base.netloc}")
+    pin_environment(session, session.base_url)
+    return session
+
+
+def _read_capped(response: Any, max_bytes: int) -> bytes:
+    """The decoded body, counted chunk by chunk: never more than `max_bytes` plus one chunk
+    is held (urllib3 >= 2.6 also bounds what one chunk decompresses; requirements.txt)."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.raw.stream(_CHUNK, decode_content=True):
+        size += len(chunk)
+        if size > max_bytes:
             raise StashError(f"image from Stash is larger than {max_bytes // (1024 * 1024)} MiB.")
-        return bytes(data)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _QuietLog:

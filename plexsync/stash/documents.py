@@ -132,6 +132,9 @@ mutation PlexSyncSetRating($input: SceneUpdateInput!) {
 }
 """
 
+# Health Check's minimum-version check (tasks/health.py).
+STASH_VERSION = "query PlexSyncStashVersion { version { version } }"
+
 DOCUMENTS: dict[str, str] = {
     "PLUGIN_CONFIG": PLUGIN_CONFIG,
     "CONFIGURE_PLUGIN": CONFIGURE_PLUGIN,
@@ -146,4 +149,5 @@ DOCUMENTS: dict[str, str] = {
     "SCENE_ADD_PLAY": SCENE_ADD_PLAY,
     "SCENE_SAVE_ACTIVITY": SCENE_SAVE_ACTIVITY,
     "SCENE_SET_RATING": SCENE_SET_RATING,
+    "STASH_VERSION": STASH_VERSION,
 }

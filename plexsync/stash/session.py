@@ -7,7 +7,7 @@ is re-sent there as a GET, a 307/308 as the POST with its body).
 
 Invariants:
 - Every request stashapi or `StashClient.download` makes goes through a `StashSession`
-  (`plexsync.core.redirects.SameOriginSession`): a GET follows a redirect only within the
+  (`plexsync.core.redirects.SameOriginRedirects`): a GET follows a redirect only within the
   origin of the address Stash handed us (server_connection's scheme, host and port); a POST
   (every GraphQL request) follows none. A refusal raises `StashSetupError` (a ConfigError:
   the drain stops and charges no job) with one redacted line naming the request, the
@@ -26,8 +26,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import requests
+
 from plexsync.core.log import log
-from plexsync.core.redirects import WRITES, Refusal, SameOriginSession
+from plexsync.core.redirects import WRITES, Refusal, SameOriginRedirects
 from plexsync.errors import StashSetupError
 
 REQUEST_TIMEOUT = (5.0, 60.0)
@@ -45,7 +47,7 @@ def redirect_refused(refusal: Refusal) -> StashSetupError:
         "CLI's --stash-url), not a proxy that forwards elsewhere."))
 
 
-class StashSession(SameOriginSession):
+class StashSession(SameOriginRedirects, requests.Session):
     """A `requests.Session` for one Stash: same-origin GET redirects only, none for a POST;
     a default timeout on every request."""
 

@@ -11,6 +11,9 @@ Invariants:
   image's hash with that key): not fetched again, and no reconcile gap, until the key changes.
 - With `preserve_plex_edits`, an image Plex already has (any poster or art, its own or an
   earlier upload) is never replaced, as fields are written only where Plex's is empty.
+- The download (`StashClient.download`) sends Stash's API key and session cookie only to
+  Stash's own origin; a `paths.screenshot` on another origin (Stash's external host setting, a
+  proxy's Host header) is fetched without them. It stops past 50 MiB of decoded bytes.
 - Failure is per field: a failed download or a rejected upload becomes a warning, the sync goes
   on, and the key is not advanced so the next sync of the scene tries again. Plex being down
   (`PlexServerDown`) or refusing the token (`PlexAuth`) is not per field: it propagates, and

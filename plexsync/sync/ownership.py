@@ -209,7 +209,7 @@ class Ownership:
 
 
 def _identity(path: str) -> tuple[bool, str, tuple[str, ...]]:
-    """What two spellings of one file share (`core.paths.same_path`'s comparison)."""
+    """What two spellings of one file share (`core.paths.FsPath.key`'s comparison)."""
     parsed = FsPath.parse(path)
     return parsed.windows, parsed.lead, parsed.key()
 

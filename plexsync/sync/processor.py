@@ -79,7 +79,7 @@ T = TypeVar("T")
 
 
 def build_processor(ctx: TaskContext) -> Processor:
-    """The drain's entry point (imported lazily by drain.py)."""
+    """The drain's entry point (imported lazily by tasks/process_queue.py)."""
     return SyncProcessor(ctx)
 
 

@@ -5,7 +5,6 @@ The dead-letter queue's tasks are in dlq.py, task argument parsing in args.py.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from plexsync.core.context import TaskContext
@@ -26,13 +25,8 @@ def run_clear_queue(ctx: TaskContext) -> dict[str, Any]:
 
 
 def run_clear_match_cache(ctx: TaskContext) -> dict[str, Any]:
-    try:
-        index_store = importlib.import_module("plexsync.plex.index_cache")
-    except ModuleNotFoundError as exc:
-        if exc.name != "plexsync.plex.index_cache":
-            raise
-        log.info("There is no match cache in this installation; nothing to clear.")
-        return {"cleared": False}
-    index_store.clear(ctx.data_dir)
+    from plexsync.plex import index_cache
+
+    index_cache.clear(ctx.data_dir)
     log.info("Cleared the Plex match cache; the next sync rebuilds it.")
     return {"cleared": True}

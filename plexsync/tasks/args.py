@@ -24,6 +24,9 @@ def parse_days(value: Any, default: float, name: str = "days") -> float:
     except ValueError:
         raise InputError(f"the {name} argument must be a number of days (e.g. 30), "
                          f"not {value!r}.") from None
+    if days in (float("inf"), float("-inf")):   # would reach the answer as a bare Infinity
+        raise InputError(f"the {name} argument must be a finite number of days (e.g. 30), "
+                         f"not {value!r}.")
     if days < 0 or days != days:  # negative or NaN
         raise InputError(f"the {name} argument must be zero or more days, not {value!r}.")
     return days

@@ -12,6 +12,7 @@ It never writes to Plex or Stash; the only write is a probe file in the data dir
 from __future__ import annotations
 
 import os
+import re
 import time
 from typing import Any
 
@@ -20,10 +21,13 @@ from plexsync.core.log import log
 from plexsync.errors import ConfigError, PlexAuth, PlexSyncError
 from plexsync.resilience import history, probe
 from plexsync.resilience import state as breaker_state
+from plexsync.stash import documents as gql
 from plexsync.tasks.wake import stash_login
 from plexsync.timer.state import timer_status
 
 SAMPLE = 20
+MIN_STASH_VERSION = "v0.26.0"    # docs/install.md#stash-version
+MIN_STASH = (0, 26, 0)
 PLEX_PATH_LIMIT = 5000           # index rows read for the path_map check
 NETWORK_FS = {"nfs", "nfs4", "cifs", "smb", "smbfs", "smb3", "afs", "9p", "ncpfs",
               "fuse.sshfs", "fuse.rclone", "davfs", "glusterfs", "ceph"}
@@ -35,7 +39,7 @@ def check(name: str, ok: bool, problem: str = "", fix: str = "", **details: Any)
 
 
 def run_health_check(ctx: TaskContext) -> dict[str, Any]:
-    checks = [check_settings(ctx), check_stash(ctx)]
+    checks = [check_settings(ctx), check_stash(ctx), check_stash_version(ctx)]
     reach = check_plex_reachable(ctx)
     checks.append(reach)
     client, sections, token = _plex_checks(ctx, reach["ok"])
@@ -80,6 +84,31 @@ def check_stash(ctx: TaskContext) -> dict[str, Any]:
                      "Check that Stash is running and that the CLI's --stash-url and "
                      "--api-key are right.")
     return check("stash", True, info=f"{total} scenes", scenes=total)
+
+
+def check_stash_version(ctx: TaskContext) -> dict[str, Any]:
+    """Stash's `version` against MIN_STASH_VERSION (docs/install.md#stash-version): older Stash
+    lacks GraphQL fields the PlexSync page sends (v0.24 fails all four of its documents, v0.25
+    has no `Job.error`). A version that does not parse (a development build) passes."""
+    try:
+        version = str(ctx.stash.call(gql.STASH_VERSION, quiet=True)["version"]["version"] or "")
+    except Exception as exc:
+        return check("stash_version", False, log.redact(
+            f"Stash's version could not be read ({_short(exc)})."),
+            f"Check that Stash is running; PlexSync needs Stash {MIN_STASH_VERSION} or later.")
+    found = _version_tuple(version)
+    if found is not None and found < MIN_STASH:
+        return check("stash_version", False,
+                     f"Stash {version} is older than {MIN_STASH_VERSION}, the oldest Stash "
+                     "PlexSync works with.",
+                     f"Update Stash to {MIN_STASH_VERSION} or later (Settings → About shows "
+                     "its version).", version=version)
+    return check("stash_version", True, info=f"Stash {version}", version=version)
+
+
+def _version_tuple(text: str) -> tuple[int, int, int] | None:
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text.strip())
+    return None if match is None else (int(match[1]), int(match[2]), int(match[3]))
 
 
 def check_plex_reachable(ctx: TaskContext) -> dict[str, Any]:
@@ -289,12 +318,12 @@ def check_play_import(ctx: TaskContext) -> dict[str, Any]:
     """The Plex → Stash play-state import: off, or its last run and next one (informational:
     an import that failed is retried on its own and says why in the log)."""
     from plexsync.playstate import status as play_status
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
 
     if not ctx.settings.import_play_state:
         return check("play_import", True, info="off (import_play_state setting)",
                      play_import=None)
-    store = SQLiteStore.open(ctx.data_dir)
+    store = JobQueue.open(ctx.data_dir)
     try:
         block = play_status.status_block(store.read_meta())
     finally:

@@ -22,7 +22,7 @@ from plexsync.core.context import TaskContext
 from plexsync.core.log import log
 from plexsync.errors import PlexServerDown, StashError
 from plexsync.playstate import schedule
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.job_queue import JobQueue
 from plexsync.tasks import breaker_gate as gate
 from plexsync.tasks.wake import arm_timer
 from plexsync.timer.state import IMPORT_DUE_KEY
@@ -53,7 +53,7 @@ def import_once(ctx: TaskContext, trigger: str) -> dict[str, Any]:
     from plexsync.playstate.importer import PlayImport
     from plexsync.plex.client import PlexClient
 
-    store = SQLiteStore.open(ctx.data_dir)
+    store = JobQueue.open(ctx.data_dir)
     try:
         plex = PlexClient(ctx.settings, ctx.data_dir)
         try:
@@ -86,7 +86,7 @@ def import_once(ctx: TaskContext, trigger: str) -> dict[str, Any]:
 def auto_import(ctx: TaskContext) -> dict[str, Any] | None:
     """Run the automatic import if one is due; returns its output, else None (module doc)."""
     enabled = ctx.settings.import_play_state and bool(ctx.settings.plex_url)
-    store = SQLiteStore.open(ctx.data_dir)
+    store = JobQueue.open(ctx.data_dir)
     try:
         meta = store.read_meta()
         now = ctx.clock()
@@ -108,7 +108,7 @@ def _note_attempt(ctx: TaskContext, now: float) -> None:
     """The next pass is due one interval after this attempt, whatever its outcome."""
     enabled = ctx.settings.import_play_state
     next_at = now + schedule.INTERVAL
-    store = SQLiteStore.open(ctx.data_dir)
+    store = JobQueue.open(ctx.data_dir)
     try:
         store.update_meta(lambda _m, _n: {ATTEMPT_KEY: repr(now),
                                           IMPORT_DUE_KEY: repr(next_at) if enabled else None})

@@ -11,7 +11,6 @@ import os
 from typing import Any
 
 from plexsync.core.context import TaskContext
-from plexsync.errors import Internal
 from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import LOCK_NAME, Drain
 from plexsync.queue.drain_report import StopReason
@@ -38,13 +37,8 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
                           backoff=Backoff(max_retries=settings.max_retries))
 
     def build() -> Processor:
-        try:
-            from plexsync.sync.processor import build_processor
-        except ModuleNotFoundError as exc:
-            if exc.name != "plexsync.sync.processor":
-                raise
-            raise Internal("this PlexSync installation has no sync engine (plexsync/sync.py "
-                           "is missing); reinstall the plugin.") from None
+        from plexsync.sync.processor import build_processor
+
         return build_processor(ctx)
 
     breaker = gate.breaker_for(ctx)
@@ -77,6 +71,6 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
 
 def wake_at(due: float, now: float, stopped: str) -> float:
     """When the timer should ask for the next drain, given the queue's earliest due time."""
-    if stopped == "plex_down":
+    if stopped == StopReason.PLEX_DOWN:
         return max(due, now + PLEX_DOWN_RECHECK)
     return max(due, now + MIN_GAP)

@@ -20,7 +20,6 @@ from plexsync.core.context import TaskContext
 from plexsync.core.log import log
 from plexsync.errors import PlexSyncError
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile import auto
 from plexsync.reconcile.engine import Scope, Trigger, reconcile
 from plexsync.tasks.process_queue import PLEX_DOWN_RECHECK, run_process_queue
@@ -62,7 +61,7 @@ def auto_reconcile(ctx: TaskContext, parent_pid: int | None = None) -> dict[str,
     not Stash) never counts as one and leaves the noted parent alone."""
     if parent_pid is None and ctx.started_by_stash:
         parent_pid = os.getppid()
-    store = SQLiteStore.open(ctx.data_dir)
+    store = JobQueue.open(ctx.data_dir)
     try:
         runs = store.reconcile_runs(1)
         meta = store.read_meta()
@@ -90,7 +89,7 @@ def auto_reconcile(ctx: TaskContext, parent_pid: int | None = None) -> dict[str,
     if out.get("skipped"):
         return out
     next_at = now + auto.INTERVALS[ctx.settings.reconcile_interval]
-    store = SQLiteStore.open(ctx.data_dir)
+    store = JobQueue.open(ctx.data_dir)
     try:
         store.update_meta(lambda _meta, _next: {RECONCILE_DUE_KEY: repr(next_at)})
     finally:

@@ -13,13 +13,12 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from plexsync import __version__
 from plexsync.core import datadir
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
 from plexsync.core.protocol import OPERATIONS, Invocation
-from plexsync.core.settings import SYNC_FIELDS, Settings, defaults_to_write
-from plexsync.errors import ConfigError, InputError, PlexSyncError
+from plexsync.core.settings import SYNC_FIELDS, Settings, defaults_to_write, secrets_in
+from plexsync.errors import ConfigError, InputError, PlexSyncError, StashError
 
 # mode → "module:function" inside the plexsync package, imported only when its task runs.
 TASKS: dict[str, str] = {
@@ -42,6 +41,7 @@ TASKS: dict[str, str] = {
 
 # The PlexSync page tags the tasks it starts with this argument to find their results.
 UI_REQUEST_ARG = "ui_request"
+UI_REQUEST_MAX = 64
 
 RUNTIME_MODULES = ("plexapi", "stashapi", "diskcache", "filelock", "requests")
 
@@ -68,18 +68,8 @@ def validate_mode(mode: str) -> str:
 
 def resolve_handler(mode: str) -> Callable[[TaskContext], Any]:
     module_name, func_name = validate_mode(mode).split(":")
-    try:
-        module = importlib.import_module(f"plexsync.{module_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"plexsync.{module_name}":
-            raise
-        module = None
-    handler: Callable[[TaskContext], Any] | None = getattr(module, func_name, None)
-    if handler is None:
-        raise InputError(
-            f"the task {mode!r} is not available in PlexSync {__version__} yet; "
-            "update the plugin to get it."
-        )
+    handler: Callable[[TaskContext], Any] = getattr(
+        importlib.import_module(f"plexsync.{module_name}"), func_name)
     return handler
 
 
@@ -89,10 +79,16 @@ def load_settings(
     """Read settings from Stash (or `raw_override`, the CLI's settings file), write missing
     defaults back to Stash once, configure logging."""
     raw = dict(raw_override) if raw_override is not None else stash.plugin_settings()
+    for secret in secrets_in(raw):   # before configurePlugin: stashapi logs its variables
+        log.add_secret(secret)
     missing = defaults_to_write(raw) if raw_override is None else {}
     if missing:
-        stash.configure_plugin({**missing, **raw})   # never overwrite what the user set
-        log.debug(f"wrote defaults for {len(missing)} unset settings")
+        try:
+            stash.configure_plugin({**missing, **raw})   # never overwrite what the user set
+            log.debug(f"wrote defaults for {len(missing)} unset settings")
+        except StashError as exc:   # cosmetic (the UI's checkboxes): the defaults apply anyway
+            log.warning(f"Could not save PlexSync's default settings in Stash ({exc}); they "
+                        "apply anyway. Check that Stash can write its config.yml.")
     settings = Settings.from_mapping(raw)
     log.add_secret(settings.plex_token)
     log.configure(debug=settings.debug_logging, obfuscate_paths=settings.obfuscate_paths)
@@ -125,8 +121,7 @@ def _note_legacy_once(data_dir: str) -> None:
     if not os.path.exists(marker):
         log.info("Using plexHost/plexPort/plexToken from the old PlexSync v0.1 settings; set "
                  "plex_url and plex_token to stop relying on them.")
-        with open(marker, "w", encoding="utf-8") as fh:
-            fh.write("1\n")
+        datadir.write_atomic(marker, b"1\n")
 
 
 def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = None,
@@ -139,13 +134,21 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
 
         return run_operation(invocation)
     validate_mode(invocation.mode)
+    log.redact_libraries()   # before plexapi, stashapi or urllib3 log anything
     check_dependencies()
     handler = resolve_handler(invocation.mode)
     from plexsync.stash.api import StashClient
 
+    request = ui_request(invocation.args)
     data_dir = datadir.resolve(invocation.plugin_dir)
+    from plexsync.tasks.page import record_result
+
     stash = StashClient(invocation.server_connection)
-    settings = load_settings(stash, data_dir, settings_raw)
+    try:
+        settings = load_settings(stash, data_dir, settings_raw)
+    except PlexSyncError as exc:   # the page shows why its task did nothing
+        record_result(data_dir, invocation.mode, request, error=log.redact(str(exc)))
+        raise
     context = TaskContext(
         settings=settings,
         data_dir=data_dir,
@@ -156,23 +159,17 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
     )
     if invocation.mode != "process_queue":   # Process Queue probes at its start itself
         _recovery_check(context)
-    from plexsync.tasks.page import record_result
-
-    request = invocation.args.get(UI_REQUEST_ARG)
-    request = str(request) if request is not None else None
     try:
         output = handler(context)
     except PlexSyncError as exc:
         record_result(data_dir, invocation.mode, request, error=log.redact(str(exc)))
         raise
-    if invocation.mode not in RECONCILE_MODES:
-        auto = _auto_reconcile(context)
-        if auto is not None and isinstance(output, dict):
-            output = {**output, "auto_reconcile": auto}
-    if invocation.mode != "import_play_state":
-        imported = _auto_import(context)
-        if imported is not None and isinstance(output, dict):
-            output = {**output, "auto_import": imported}
+    # The automatic checks, after the task's own work; a task never triggers its own kind.
+    for key, label, skip, target in AUTOMATIC:
+        if invocation.mode not in skip:
+            done = _automatic(label, target, context)
+            if done is not None and isinstance(output, dict):
+                output = {**output, key: done}
     record_result(data_dir, invocation.mode, request, output=output)
     return output
 
@@ -180,28 +177,39 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
 RECONCILE_MODES = frozenset({"reconcile_all", "reconcile_recent", "reconcile_7days"})
 
 
-def _auto_reconcile(context: TaskContext) -> dict[str, Any] | None:
-    """The on-invocation check of automatic reconciliation (plexsync/reconcile/auto.py),
-    after the task's own work. Its failure is a warning: the task itself succeeded."""
-    from plexsync.tasks.reconcile import auto_reconcile
-
-    try:
-        return auto_reconcile(context)
-    except PlexSyncError as exc:
-        log.warning(f"Automatic reconciliation failed: {exc}")
+def ui_request(args: Mapping[str, Any]) -> str | None:
+    """The page's request id (`ui-<time>-<random>`, ~20 characters), kept in
+    task-results.json and sent back on every page poll: anything longer is refused."""
+    value = args.get(UI_REQUEST_ARG)
+    if value is None:
         return None
+    text = str(value)
+    if len(text) > UI_REQUEST_MAX:
+        raise InputError(f"the ui_request argument is longer than {UI_REQUEST_MAX} characters; "
+                         "it is the PlexSync page's own request id: start the task from the "
+                         "page, or leave ui_request out.")
+    return text
 
 
-def _auto_import(context: TaskContext) -> dict[str, Any] | None:
-    """The on-invocation check of the automatic play-state import (tasks/play_state.py),
-    after the task's own work. Its failure is a warning: the task itself succeeded."""
-    from plexsync.tasks.play_state import auto_import
+# (output key, what the warning calls it, modes it skips, "module:function" of the check)
+AUTOMATIC = (
+    ("auto_reconcile", "reconciliation", RECONCILE_MODES, "tasks.reconcile:auto_reconcile"),
+    ("auto_import", "play-state import", frozenset({"import_play_state"}),
+     "tasks.play_state:auto_import"),
+)
 
+
+def _automatic(label: str, target: str, context: TaskContext) -> dict[str, Any] | None:
+    """One on-invocation automatic check (reconcile/auto.py, tasks/play_state.py). Its failure
+    is a warning: the task itself succeeded."""
+    module_name, func_name = target.split(":")
+    check = getattr(importlib.import_module(f"plexsync.{module_name}"), func_name)
     try:
-        return auto_import(context)
+        result: dict[str, Any] | None = check(context)
     except PlexSyncError as exc:
-        log.warning(f"Automatic play-state import failed: {exc}")
+        log.warning(f"Automatic {label} failed: {exc}")
         return None
+    return result
 
 
 def _recovery_check(ctx: TaskContext) -> None:

@@ -1,4 +1,5 @@
-"""View Queue Status (docs/tasks.md): the status JSON as task output, plus a readable summary log.
+"""All status output: View Queue Status (docs/tasks.md: the status JSON as task output, plus a
+readable summary log), the PlexSync page's answer (`page_status`), and Outage Summary.
 
 `circuit` and `outages` come from the breaker file (plexsync/resilience/): read without its
 lock and never written here, so a status never waits for a drain; MTTR, MTBF and availability
@@ -11,28 +12,72 @@ readable lines and as the task's JSON output.
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from plexsync.core.log import log
 from plexsync.playstate import status as play_status
+from plexsync.queue.enums import OutcomeKind, SettleAction
+from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.markers import drain_state
-from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.queue.status_view import iso, queue_json
 from plexsync.reconcile.gap_types import GapType
 from plexsync.resilience import history as outage_history
 from plexsync.resilience import state as breaker_state
 from plexsync.timer.state import timer_status
 
-# The page's status operation (tasks/page.py) imports this module and must stay light: no
-# `typing`, no settings, no queue policy (JobQueue and the model: ~40 ms of imports). The
-# import budget is pinned by tests/tasks/test_page_import_budget.py.
+# The page's status operation (tasks/page.py) polls this: standard library only at import time
+# (no `typing`, no settings, no model's dataclasses), pinned by
+# tests/tasks/test_page_import_budget.py.
 TYPE_CHECKING = False  # mypy takes any name TYPE_CHECKING as true
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
     from plexsync.core.context import TaskContext
-    from plexsync.queue.job_queue import JobQueue
 
 HISTORY = 10
+DLQ_NEWEST = 20
+# The stats counters the status shows: outcome kinds and settle actions by their enum values.
+COUNTERS = tuple(str(key) for key in (
+    "succeeded", OutcomeKind.SYNCED, OutcomeKind.UNCHANGED, OutcomeKind.SKIPPED,
+    OutcomeKind.OUT_OF_SCOPE, OutcomeKind.FAILED, SettleAction.RETRY, SettleAction.DEAD))
+
+
+def iso(epoch: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC (what status output shows), None stays None."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+def queue_status(queue: JobQueue) -> dict[str, Any]:
+    """The queue's numbers from one consistent read, as the status JSON shows them."""
+    return queue_json(queue.counts())
+
+
+def queue_json(counts: Mapping[str, Any]) -> dict[str, Any]:
+    raw = counts["stats"]
+    processed = int(raw.get("processed", 0))
+    return {
+        "pending": counts["pending"],
+        "in_progress": counts["in_progress"],
+        "retrying": counts["retrying"],
+        "dlq": counts["dlq"],
+        "dlq_by_error": dict(sorted(counts["dlq_by_error"].items())),
+        "synced": counts["synced"],
+        "out_of_scope": counts["out_of_scope"],
+        "last_sync_at": iso(counts["last_sync_at"]),
+        "next_due_at": iso(counts["next_due_at"]),
+        "stats": {
+            "processed": processed,
+            **{key: int(raw.get(key, 0)) for key in COUNTERS},
+            "by_confidence": {key.split(".", 1)[1]: int(value)
+                              for key, value in sorted(raw.items())
+                              if key.startswith("confidence.")},
+            "avg_seconds": round(raw.get("seconds", 0.0) / processed, 3)
+            if processed else None,
+        },
+    }
 
 
 def timer_json(data_dir: str | None, now: float) -> dict[str, Any] | None:
@@ -49,22 +94,12 @@ def outage_block(data_dir: str | None, now: float) -> tuple[str, dict[str, Any]]
     return str(state["state"]), outage_history.summary(state, now)
 
 
-def build_status(queue: JobQueue, data_dir: str | None = None,
-                 history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The status JSON of docs/tasks.md (keys in the order docs/tasks.md lists them, plus `drain`
-    and
-    `timer`, the wake-up timer: plexsync/timer/). `history`: the newest reconciliation runs,
-    newest first (the `reconcile` block)."""
-    return assemble(queue.counts(), lambda: queue.markers.state().value, queue.clock,
-                    data_dir, history)
-
-
-def assemble(counts: Mapping[str, Any], drain: Callable[[], str], clock: Callable[[], float],
-             data_dir: str | None, history: list[dict[str, Any]] | None) -> dict[str, Any]:
-    """The status JSON from one `Storage.counts()` answer; `drain()` reads the drain state
-    (called after the breaker file is read, between two readings of `clock`)."""
-    q = queue_json(counts)
-    runs = [{**run, "at": iso(run["started_at"])} for run in history or []]
+def read_status(queue: JobQueue, data_dir: str | None = None) -> dict[str, Any]:
+    """The status JSON of docs/tasks.md (keys in the order it lists them, plus `drain` and
+    `timer`), for View Queue Status and the PlexSync page alike."""
+    clock = queue.clock
+    q = queue_status(queue)
+    runs = [{**run, "at": iso(run["started_at"])} for run in queue.reconcile_runs(HISTORY)]
     circuit, outages = outage_block(data_dir, clock())
     return {
         "pending": q["pending"],
@@ -77,7 +112,7 @@ def assemble(counts: Mapping[str, Any], drain: Callable[[], str], clock: Callabl
         "circuit": circuit,
         "last_sync_at": q["last_sync_at"],
         "next_retry_at": q["next_due_at"],
-        "drain": drain(),
+        "drain": drain_state(queue.read_meta(), clock()).value,
         "timer": timer_json(data_dir, clock()),
         "reconcile": {"last_run_at": runs[0]["at"] if runs else None, "history": runs,
                       "gaps_by_type": {t.value: runs[0]["gaps"].get(t.value, 0) for t in GapType}
@@ -85,6 +120,27 @@ def assemble(counts: Mapping[str, Any], drain: Callable[[], str], clock: Callabl
         "outages": {k: outages[k] for k in ("count", "mttr_s", "mtbf_s", "availability",
                                              "ongoing")},
         "stats": q["stats"],
+        "play_import": play_status.status_block(queue.read_meta()),
+    }
+
+
+def page_status(data_dir: str, clock: Callable[[], float] = time.time) -> dict[str, Any]:
+    """Everything the PlexSync page shows: the status JSON, the newest dead letters, the last
+    30 outages and the last result of each task the page can start."""
+    from plexsync.tasks.page import read_results
+
+    queue = JobQueue.open(data_dir, clock=clock)
+    try:
+        status = read_status(queue, data_dir)
+        newest = queue.newest_dead_letter_rows(DLQ_NEWEST)
+    finally:
+        queue.close()
+    return {
+        "status": status,
+        "dlq_newest": [{**d, "last_failure_at": iso(d["last_failure_at"])} for d in newest],
+        "outage_history": outage_block(data_dir, clock())[1]["history"],
+        "results": read_results(data_dir),
+        "generated_at": iso(clock()),
     }
 
 
@@ -127,28 +183,7 @@ def summary_lines(status: dict[str, Any]) -> list[str]:
     return lines
 
 
-def read_status(queue: JobQueue, data_dir: str) -> dict[str, Any]:
-    """The status JSON View Queue Status shows; also the PlexSync page's (tasks/page.py)."""
-    store = queue.storage
-    if isinstance(store, SQLiteStore):
-        return store_status(store, data_dir, queue.clock)
-    return build_status(queue, data_dir, [])
-
-
-def store_status(store: SQLiteStore, data_dir: str, clock: Callable[[], float]) -> dict[str, Any]:
-    """`read_status` straight from the queue database, without the queue policy (JobQueue):
-    the PlexSync page's light path, and the one View Queue Status takes, so both answer the
-    same JSON."""
-    history = store.reconcile_runs(HISTORY)
-    status = assemble(store.counts(), lambda: drain_state(store.read_meta(), clock()).value,
-                      clock, data_dir, history)
-    status["play_import"] = play_status.status_block(store.read_meta())
-    return status
-
-
 def run_queue_status(ctx: TaskContext) -> dict[str, Any]:
-    from plexsync.queue.job_queue import JobQueue
-
     queue = JobQueue.open(ctx.data_dir, clock=ctx.clock)
     try:
         status = read_status(queue, ctx.data_dir)

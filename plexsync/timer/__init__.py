@@ -11,7 +11,7 @@ credentials and log files in the data directory), `arm` (the task side: arm for 
 spawn detached), `process` (the timer process itself).
 
 May import: the standard library, `plexsync.core` (light modules, `core.lockfile` for its
-lock), `plexsync.queue.markers`, `plexsync.queue.sqlite_store`, `plexsync.hook.stash_post`, and
+lock), `plexsync.queue.markers`, `plexsync.queue.job_queue`, `plexsync.stash.post`, and
 `plexsync.resilience` (state, breaker, probe: it probes Plex while the breaker is open).
 Never plexapi, requests, stashapi, filelock or anything under sync/ or tasks/: the timer process
 stays small, and it never writes to Plex. Each subpackage `__init__` holds only this docstring

@@ -66,6 +66,9 @@ def popen_kwargs(os_name: str, log_file: Any) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "stdin": subprocess.DEVNULL, "stdout": log_file, "stderr": log_file,
         "close_fds": True, "cwd": datadir.PLUGIN_ROOT,
+        # no variable holding a credential (the CLI's PLEXSYNC_STASH_API_KEY, a token
+        # exported by hand): the timer reads its owner-only credentials file instead
+        "env": {k: v for k, v in os.environ.items() if not log.holds_secret(v)},
     }
     if os_name == "nt":
         kwargs["creationflags"] = (

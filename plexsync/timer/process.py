@@ -34,8 +34,8 @@ import sys
 import time
 
 from plexsync.core import lockfile
-from plexsync.hook import stash_post
 from plexsync.queue import markers
+from plexsync.stash import post as stash_post
 from plexsync.timer import state
 
 TYPE_CHECKING = False
@@ -90,9 +90,9 @@ class Waiter:
 
 
 def _open_store(data_dir: str) -> Any:
-    from plexsync.queue.sqlite_store import SQLiteStore
+    from plexsync.queue.job_queue import JobQueue
 
-    return SQLiteStore.open(data_dir)
+    return JobQueue.open(data_dir)
 
 
 class WakeTimer:
@@ -160,11 +160,11 @@ class WakeTimer:
         """Due: decide from the queue. None = keep sleeping (re-armed), else the exit reason."""
         if not self._plex_answers(now):
             return None
-        token = markers.new_token(now)
+        token = markers.stamp(now)
         store = self.open_store(self.data_dir)
         try:
             meta = store.read_meta()
-            due = _earliest(_earliest(store.next_due(), meta.get(state.RECONCILE_DUE_KEY)),
+            due = _earliest(_earliest(store.next_due_at(), meta.get(state.RECONCILE_DUE_KEY)),
                             meta.get(state.IMPORT_DUE_KEY))
             if due is None:
                 return "the queue is empty"

@@ -11,7 +11,8 @@
   mode 0600 (owner only), rewritten only when they change. Never on a command line.
 - `wake-timer.log`: the timer's stdout and stderr (a few lines per run; restarted past 256 KB).
 
-Standard library plus `plexsync.core.fastjson` only: the timer process imports this.
+Standard library plus `plexsync.core.fastjson` (and `core.datadir`, the one atomic writer) only:
+the timer process imports this.
 """
 
 from __future__ import annotations
@@ -58,17 +59,10 @@ def read_json(file: str) -> dict[str, Any]:
 
 
 def write_json(file: str, data: Mapping[str, Any]) -> None:
-    """Atomically replace `file` with `data`, created owner-only (0600)."""
-    tmp = f"{file}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(dict(data), fh, sort_keys=True)
-        os.replace(tmp, file)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Atomically replace `file` with `data`, owner-only (`core.datadir.write_atomic`)."""
+    from plexsync.core.datadir import write_json as write_atomic_json
+
+    write_atomic_json(file, data)
 
 
 def read_state(data_dir: str) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 The page builds no query at run time: every document is a backtick literal in the file. Each
 must validate against the real schema (../shared/stash-schema/), use nothing deprecated, and
-accept the variables the page sends. The browser test's fake /graphql does not validate, so
-this is what keeps the page honest about Stash's API.
+accept the variables the page sends. The browser tests (tests/ui/) run the page against
+Stash's real schema too; this names the exact document and rule when one breaks.
 """
 
 from __future__ import annotations

@@ -66,3 +66,31 @@ def test_obfuscate_paths_setting_applies_to_every_line() -> None:
     log.configure(debug=False, obfuscate_paths=True)
     log.info("matched /media/videos/secret-name.mkv")
     assert "secret-name" not in out.getvalue()
+
+
+def test_library_log_records_are_redacted_whatever_logger_or_handler_takes_them() -> None:
+    import io
+    import logging
+
+    from plexsync.core.log import StashLog
+
+    secret = "LIBTOKEN-5tq8Wv"
+    mine = StashLog(io.StringIO())
+    mine.add_secret(secret)
+    previous = logging.getLogRecordFactory()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    loggers = [logging.getLogger(n) for n in ("plexapi", "urllib3.connectionpool", "StashLogger")]
+    try:
+        mine.redact_libraries()
+        mine.redact_libraries()   # idempotent
+        for logger in loggers:
+            logger.addHandler(handler)
+            logger.warning("GET %s?X-Plex-Token=%s failed", "http://plex.lan/library", secret)
+            logger.warning(f"variables: {{'plex_token': '{secret}'}}")
+    finally:
+        logging.setLogRecordFactory(previous)
+        for logger in loggers:
+            logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert text.count("[REDACTED]") == 6 and secret not in text

@@ -70,3 +70,17 @@ def test_stash_shaped_connection_is_accepted() -> None:
     inv = parse(_doc({"Scheme": "http", "Host": "localhost", "Port": 9999, "ApiKey": "",
                       "SessionCookie": {"Name": "session", "Value": "v"}, "PluginDir": "/p"}))
     assert inv.mode == "queue_status" and inv.plugin_dir == "/p"
+
+
+def test_no_registered_secret_leaves_in_an_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    from plexsync.core.log import StashLog, log
+
+    saved = set(log._secrets)
+    try:
+        log.add_secret("ANSWERSECRET-81x")
+        respond(output={"note": "echoed ANSWERSECRET-81x by someone"}, error=None)
+    finally:
+        log._secrets = saved
+    out = capsys.readouterr().out
+    assert "ANSWERSECRET-81x" not in out and "[REDACTED]" in out
+    assert StashLog().scrub("apikey: 1") == "apikey: 1"   # ordinary text is left alone

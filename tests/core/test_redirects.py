@@ -1,4 +1,4 @@
-"""The shared redirect policy (`SameOriginSession`), against a scripted transport (no socket).
+"""The shared redirect policy (`SameOriginRedirects`), against a scripted transport (no socket).
 
 Client-agnostic: the error comes from the factory the caller passes; Plex's and Stash's
 messages are tested with their sessions (tests/plex/test_session.py, tests/stash/)."""
@@ -13,7 +13,7 @@ import requests
 
 from plexsync.core.redirects import (
     Refusal,
-    SameOriginSession,
+    SameOriginRedirects,
     origin,
     path_below,
     same_origin,
@@ -30,6 +30,10 @@ class Refused(Exception):
         self.refusal = refusal
 
 
+class Guarded(SameOriginRedirects, requests.Session):
+    """The policy mixed into a plain `requests.Session`, as plex/ and stash/ do."""
+
+
 class Script(ScriptedTransport):
     """Records (method, url, ApiKey header)."""
 
@@ -38,10 +42,10 @@ class Script(ScriptedTransport):
 
 
 def session(answers: Mapping[str, tuple[int, str]], base: str = BASE,
-            follow_none: frozenset[str] | None = None) -> tuple[SameOriginSession, Script]:
+            follow_none: frozenset[str] | None = None) -> tuple[Guarded, Script]:
     script = Script(answers)
     kwargs = {} if follow_none is None else {"follow_none": follow_none}
-    guarded = SameOriginSession(base, Refused, **kwargs)
+    guarded = Guarded(base, Refused, **kwargs)
     guarded.headers["ApiKey"] = "KEY"
     guarded.mount("http://", script)
     guarded.mount("https://", script)
@@ -127,3 +131,10 @@ def test_shown_targets_are_absolute_and_bare() -> None:
 def test_paths_are_named_below_the_base_urls_own_path() -> None:
     assert path_below("https://proxy.lan/plex/library?x=1", "https://proxy.lan/plex") == "/library"
     assert path_below("http://h/graphql", "http://h") == "/graphql"
+
+
+def test_the_policy_in_core_imports_neither_requests_nor_urllib3() -> None:
+    from tests.helpers import modules_loaded_by
+
+    loaded = modules_loaded_by("import plexsync.core.redirects")
+    assert not {m.split(".")[0] for m in loaded} & {"requests", "urllib3"}

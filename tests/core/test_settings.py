@@ -149,3 +149,39 @@ def test_a_relative_or_duplicate_path_map_entry_is_a_config_error(text: str,
 def test_windows_and_unc_path_map_prefixes_count_as_absolute() -> None:
     s = Settings.from_mapping({"path_map": "C:\\x=/m;/data=D:\\Media;\\\\nas\\v=/v"})
     assert len(s.path_map.entries) == 3
+
+
+TOKEN = "PLEXTOKEN-in-url-9Qz"
+
+
+@pytest.mark.parametrize("raw", [
+    {"plex_url": f"http://192.168.1.5:32400/?X-Plex-Token={TOKEN}"},
+    {"plex_url": f"http://192.168.1.5:32400/library/sections?X-Plex-Token={TOKEN}&x=1"},
+    {"plex_url": f"https://user:{TOKEN}@plex.lan:32400"},
+    {"plex_url": f"https://{TOKEN}@plex.lan:32400"},
+    {"plex_url": f"http://plex.lan:32400#{TOKEN}"},
+    {"plex_url": f"http://plex.lan:99999/?X-Plex-Token={TOKEN}"},   # also a bad port
+    {"plexHost": f"plex.lan/?X-Plex-Token={TOKEN}", "plexPort": "32400"},
+    {"plexHost": f"http://u:{TOKEN}@plex.lan"},
+])
+def test_a_plex_url_carrying_a_token_is_rejected_with_a_fix_that_never_echoes_it(
+        raw: dict[str, object]) -> None:
+    with pytest.raises(ConfigError, match=r"holds more than a.*paste the token into "
+                                          r"plex_token\.$") as caught:
+        Settings.from_mapping(raw)
+    assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize("raw", [
+    {"plex_token": f" {TOKEN} "},
+    {"plexToken": TOKEN},
+    {"plex_url": f"http://h:32400/?X-Plex-Token={TOKEN}"},
+    {"plex_url": f"http://h:32400/?a=b&X-Plex-Token={TOKEN}#frag"},
+    {"plex_url": f"http://user:{TOKEN}@h:32400"},
+    {"plexHost": f"http://{TOKEN}@h"},
+])
+def test_every_place_a_token_may_be_pasted_is_found_for_redaction(
+        raw: dict[str, object]) -> None:
+    from plexsync.core.settings import secrets_in
+
+    assert TOKEN in secrets_in(raw)

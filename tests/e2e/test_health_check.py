@@ -63,6 +63,24 @@ def test_a_healthy_setup_is_all_ok(fakes: tuple[FakeStash, FakePlex], tmp_path: 
     assert all(c["problem"] == "" and c["fix"] == "" for c in checks.values())
 
 
+def test_a_stash_older_than_v0_26_fails_the_version_check_with_the_fix(
+        fakes: tuple[FakeStash, FakePlex], tmp_path: Path) -> None:
+    stash, plex = fakes
+    setup(stash, plex)
+    stash.version = {"version": "v0.25.0", "hash": "a1b2c3d4", "build_time": "2024-02-28"}
+    checks, lines = health(stash, tmp_path / "data")
+    assert failing(checks) == {"stash_version"}
+    check = checks["stash_version"]
+    assert check["version"] == "v0.25.0"
+    assert check["problem"] == ("Stash v0.25.0 is older than v0.26.0, the oldest Stash PlexSync "
+                                "works with.")
+    assert check["fix"].startswith("Update Stash to v0.26.0 or later")
+    assert any("stash_version" in line and "Update Stash" in line for line in lines)
+    stash.version = {"version": "v0.26.0", "hash": "", "build_time": ""}
+    checks, _ = health(stash, tmp_path / "data")
+    assert checks["stash_version"]["ok"] and checks["stash_version"]["info"] == "Stash v0.26.0"
+
+
 def test_a_login_without_an_api_key_is_named_with_how_to_make_one(tmp_path: Path) -> None:
     with FakeStash(api_key="", session_cookie="plugin-session",
                    plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex:

@@ -20,7 +20,6 @@ import pytest
 
 from plexsync.queue.enums import JobSource, SettleAction
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.resilience import state as breaker_file
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
@@ -34,11 +33,11 @@ EDIT = "/library/sections/1/all"
 
 def enqueue(data_dir: Path, ids: list[int]) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = SQLiteStore.open(str(data_dir))
+    now = time.time()
+    store = JobQueue.open(str(data_dir), clock=lambda: now)
     try:
-        now = time.time()
         for scene_id in ids:
-            store.enqueue(scene_id, now, JobSource.HOOK, [], now)
+            store.enqueue(scene_id, now, JobSource.HOOK)
     finally:
         store.close()
 
@@ -179,7 +178,7 @@ def test_outage_class_dlq_entries_come_back_with_recover_dlq_once_plex_is_back(
         for scene_id in ids[:3]:   # dead-lettered as PlexServerDown during an earlier outage
             queue.enqueue(scene_id)
             [job] = queue.claim(1, 60, "setup")
-            queue.storage.settle(job.id, "setup", queue.clock(), SettleAction.DEAD, error={
+            queue.settle(job.id, "setup", SettleAction.DEAD, error={
                 "error_class": "PlexServerDown", "message": "Plex timed out", "candidates": []})
     finally:
         queue.close()

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from plexsync.tasks.page import page_status
+from plexsync.tasks.status import page_status
 from testkit.page_state import seed_mixed
 from tests.e2e.conftest import run_plugin, stash_command_with
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from plexsync.queue import markers
 from plexsync.queue.enums import JobSource
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.job_queue import JobQueue
 from plexsync.timer import state
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
@@ -57,6 +58,13 @@ def command_lines() -> dict[int, bytes]:
 def timer_pids(data_dir: Path) -> list[int]:
     return [pid for pid, line in command_lines().items()
             if b"wake-timer" in line.split(b"\0") and str(data_dir).encode() in line]
+
+
+def the_timer(data_dir: Path) -> int:
+    """The one timer's pid, once it has exec'd (before that its command line is its parent's)."""
+    assert wait_for(lambda: len(timer_pids(data_dir)) == 1, 15), timer_pids(data_dir)
+    [pid] = timer_pids(data_dir)
+    return pid
 
 
 def alive(pid: int) -> bool:
@@ -108,9 +116,9 @@ def arm_in_subprocess(data_dir: Path, at: float, conn: dict[str, object]) -> sub
 
 
 def enqueue(data_dir: Path, scene_id: int, due_at: float) -> None:
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir), clock=lambda: due_at)
     try:
-        store.enqueue(scene_id, time.time(), JobSource.HOOK, [], due_at)  # new job: due at due_at
+        store.enqueue(scene_id, time.time(), JobSource.HOOK)  # a new job: due at due_at
     finally:
         store.close()
 
@@ -217,7 +225,7 @@ def test_killing_the_tasks_whole_process_group_leaves_the_timer_alive_and_correc
         proc.stdin.write(json.dumps(conn) + "\n")
         proc.stdin.flush()
         assert proc.stdout.readline().strip() == "started"
-        [pid] = timer_pids(data_dir)
+        pid = the_timer(data_dir)
         assert all(API_KEY.encode() not in line for line in command_lines().values())
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
@@ -237,8 +245,8 @@ def test_the_timer_exits_when_someone_else_empties_the_queue(tmp_path: Path) -> 
         due = time.time() + 2
         enqueue(data_dir, 1, due)
         assert armed(arm_in_subprocess(data_dir, due, stash.server_connection())) == "started"
-        [pid] = timer_pids(data_dir)
-        store = SQLiteStore.open(str(data_dir))
+        pid = the_timer(data_dir)
+        store = JobQueue.open(str(data_dir))
         store.clear_pending()                    # e.g. Clear Pending Queue
         store.close()
         assert wait_for(lambda: not alive(pid), 15)
@@ -254,10 +262,15 @@ def test_the_timer_exits_when_stash_does_not_answer(tmp_path: Path) -> None:
     due = time.time() + 1                        # Stash is gone now: its port refuses
     enqueue(data_dir, 1, due)
     assert armed(arm_in_subprocess(data_dir, due, conn)) == "started"
-    [pid] = timer_pids(data_dir)
+    # It may exit before /proc is scanned (due in 1 s, refused at once): its log names its pid.
+    said = re.compile(r"wake-timer\[(\d+)\] exits: Stash did not answer")
+    log_file = data_dir / state.LOG_FILE
+    assert wait_for(lambda: log_file.exists() and bool(said.search(log_file.read_text())), 15)
+    match = said.search(log_file.read_text())
+    assert match is not None
+    pid = int(match.group(1))
     assert wait_for(lambda: not alive(pid), 15)
-    assert "exits: Stash did not answer" in (data_dir / state.LOG_FILE).read_text()
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir))
     try:   # its drain request was withdrawn: the next hook requests one at once
         assert markers.drain_state(store.read_meta(), time.time()) == "idle"
     finally:
@@ -292,7 +305,7 @@ def test_the_task_ends_while_its_timer_lives_on_and_wake_timer_off_starts_none(
             assert isinstance(output, dict) and output["retrying"] == 1, answer
             assert seconds < 10
             if wake_timer:
-                [pid] = timer_pids(data_dir)
+                pid = the_timer(data_dir)
                 assert alive(pid)                # stdout closed while the timer lives on
             else:
                 time.sleep(0.5)

@@ -13,13 +13,12 @@ import pytest
 from plexsync.core import datadir
 from plexsync.core.protocol import parse
 from plexsync.errors import InputError, StashError
-from plexsync.hook import stash_post
 from plexsync.hook.handler import gate, run_hook
 from plexsync.queue import markers
 from plexsync.queue.backoff import Backoff
 from plexsync.queue.enums import JobSource, JobState
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.stash import post as stash_post
 from testkit.fake_stash import FakeStash
 from tests.helpers import OWNER, captured_log, claim_one, failed, lines
 
@@ -133,7 +132,7 @@ def hook(stash: FakeStash, scene_id: int = 1, **fields: Any) -> dict[str, Any]:
 
 
 def meta(data_dir: Path) -> dict[str, str]:
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir))
     try:
         return store.update_meta(lambda m, d: {})
     finally:
@@ -141,7 +140,7 @@ def meta(data_dir: Path) -> dict[str, str]:
 
 
 def pending(data_dir: Path) -> int:
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir))
     try:
         count: int = store.counts()["pending"]
         return count
@@ -161,7 +160,7 @@ def test_the_first_hook_queues_the_scene_and_requests_one_drain(
 
 def test_no_drain_is_requested_while_one_is_running(stash: FakeStash, data_dir: Path) -> None:
     hook(stash, 1)
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir))
     store.update_meta(lambda m, d: {markers.SCHEDULED_AT: None,
                                     markers.HEARTBEAT_AT: m[markers.SCHEDULED_AT]})
     store.close()
@@ -179,7 +178,7 @@ def test_a_fresh_heartbeat_of_a_killed_drain_does_not_strand_the_next_edit(
         stash: FakeStash, data_dir: Path) -> None:
     # Stash stops Process Queue with SIGKILL: the heartbeat it leaves is fresh for 120 s.
     hook(stash, 1)
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir))
     now = float(meta(data_dir)[markers.SCHEDULED_AT].split()[0])
     store.update_meta(lambda m, d: {markers.SCHEDULED_AT: None,
                                     markers.HEARTBEAT_AT: f"{now:.6f} {_dead_pid()}",
@@ -191,7 +190,7 @@ def test_a_fresh_heartbeat_of_a_killed_drain_does_not_strand_the_next_edit(
 
 def test_the_heartbeat_names_the_live_drain_s_pid(data_dir: Path) -> None:
     now = 1_000.0
-    assert markers.drain_state({markers.HEARTBEAT_AT: markers.beat(now)}, now + 1) == "running"
+    assert markers.drain_state({markers.HEARTBEAT_AT: markers.stamp(now)}, now + 1) == "running"
     assert markers.drain_state({markers.HEARTBEAT_AT: f"{now:.6f}"}, now + 1) == "running"
     dead = {markers.HEARTBEAT_AT: f"{now:.6f} {_dead_pid()}"}
     assert markers.drain_state(dead, now + 1) == "idle"
@@ -201,7 +200,7 @@ def test_a_request_that_never_started_is_made_again_after_three_minutes(
         stash: FakeStash, data_dir: Path) -> None:
     hook(stash, 1)
     stale = f"{float(meta(data_dir)[markers.SCHEDULED_AT].split()[0]) - 181:.6f} 1"
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir))
     store.update_meta(lambda m, d: {markers.SCHEDULED_AT: stale})
     store.close()
     assert hook(stash, 2)["drain"] == "requested"
@@ -258,7 +257,7 @@ def test_a_skipped_update_touches_neither_the_database_nor_stash(
 
 def test_cleared_fields_reach_the_queued_job(stash: FakeStash, data_dir: Path) -> None:
     hook(stash, 4, title="", details="kept")
-    store = SQLiteStore.open(str(data_dir))
+    store = JobQueue.open(str(data_dir))
     job = store.job(4)
     store.close()
     assert job is not None and job.cleared_fields == {"title"} and job.source is JobSource.HOOK

@@ -16,12 +16,13 @@ PLEXSYNC_ALLOWED = {
     "plexsync.core.protocol", "plexsync.core.vocab",
     "plexsync.hook", "plexsync.hook.handler",
     "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
-    "plexsync.queue.sqlite_db", "plexsync.queue.sqlite_store",
+    "plexsync.queue.sqlite_db", "plexsync.queue.job_queue", "plexsync.queue.transitions",
+    "plexsync.queue.dead_letters",
 }
 # Loaded only when the outage breaker has a file (Plex failed here once): the hook reads it.
 PLEXSYNC_BREAKER_ONLY = {"plexsync.resilience", "plexsync.resilience.state"}
 # Loaded only when the hook asks Stash for a drain (no drain running or requested yet).
-PLEXSYNC_REQUEST_ONLY = {"plexsync.hook.stash_post", "plexsync.stash", "plexsync.stash.documents"}
+PLEXSYNC_REQUEST_ONLY = {"plexsync.stash.post", "plexsync.stash", "plexsync.stash.documents"}
 # Everything else it loads beyond a bare interpreter: C accelerators and what `enum` needs.
 OTHERS_ALLOWED = {
     "__future__", "_collections", "_functools", "_json", "_operator", "_sqlite3", "collections",
@@ -43,7 +44,7 @@ def test_the_hook_path_loads_no_module_beyond_the_allow_list() -> None:
 
 def test_the_drain_request_adds_only_its_own_modules() -> None:
     loaded = modules_loaded_by("import plexsync.__main__, plexsync.hook.handler, "
-                        "plexsync.hook.stash_post")
+                        "plexsync.stash.post")
     assert {m for m in loaded if m.startswith("plexsync")} == (
         PLEXSYNC_ALLOWED | PLEXSYNC_REQUEST_ONLY)
     extra = sorted({m for m in loaded if not m.startswith("plexsync")} - OTHERS_ALLOWED)

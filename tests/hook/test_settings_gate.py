@@ -28,7 +28,7 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     data, config = tmp_path / "data", tmp_path / "stash"
     config.mkdir()
     monkeypatch.setenv(datadir.ENV_VAR, str(data))
-    monkeypatch.setattr("plexsync.hook.stash_post.request_drain", lambda conn: None)
+    monkeypatch.setattr("plexsync.stash.post.request_drain", lambda conn: None)
     datadir.resolve()
     return data, config
 

@@ -15,13 +15,10 @@ from typing import Any
 import pytest
 
 from plexsync.hook.handler import gate
-from plexsync.queue.enums import JobSource, SettleAction
+from plexsync.queue.enums import SettleAction
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.memory_store import MemoryStore
 from plexsync.queue.model import Outcome, OutcomeKind, SyncRecord
 from plexsync.queue.schema import MIGRATIONS
-from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.queue.storage import Storage
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.helpers import T0, record
@@ -140,16 +137,7 @@ def test_ownership_does_not_follow_the_scene_to_another_plex_item(env: Env) -> N
 
 
 # --------------------------------------------------------------------------- storage
-@pytest.fixture(params=["sqlite", "memory"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    store: Storage = SQLiteStore(str(tmp_path / "q.db")) if request.param == "sqlite" \
-        else MemoryStore()
-    yield store
-    store.close()
-
-
-def test_pushed_fields_round_trip_through_every_storage_backend(storage: Storage) -> None:
-    queue = JobQueue(storage, clock=lambda: T0)
+def test_pushed_fields_round_trip_through_the_queue(queue: JobQueue) -> None:
     queue.enqueue(1)
     [job] = queue.claim(5, 60, "me")
     kept = record(1, pushed_fields=("summary", "genre"))
@@ -157,14 +145,14 @@ def test_pushed_fields_round_trip_through_every_storage_backend(storage: Storage
     assert queue.records_for([1])[1].pushed_fields == ("summary", "genre")
 
 
-def test_a_row_without_pushed_fields_reads_back_as_owning_nothing(storage: Storage) -> None:
-    storage.enqueue(1, T0, JobSource.HOOK, [], T0)
-    [job] = storage.claim(T0, 5, T0 + 60, "me")
-    storage.settle(job.id, "me", T0, SettleAction.DONE, record=SyncRecord(
+def test_a_row_without_pushed_fields_reads_back_as_owning_nothing(queue: JobQueue) -> None:
+    queue.enqueue(1)
+    [job] = queue.claim(5, 60, "me")
+    queue.settle(job.id, "me", SettleAction.DONE, record=SyncRecord(
         scene_id=1, rating_key=9, section_id=2, stash_updated_at="x", fetched_at=T0,
         values_hash="h", synced_at=T0,
     ))
-    assert storage.records_for([1])[1].pushed_fields == ()
+    assert queue.records_for([1])[1].pushed_fields == ()
 
 
 def test_a_database_of_the_first_schema_is_migrated_and_its_records_own_nothing(
@@ -180,7 +168,7 @@ def test_a_database_of_the_first_schema_is_migrated_and_its_records_own_nothing(
     conn.commit()
     conn.close()
 
-    store = SQLiteStore(db)
+    store = JobQueue(db)
     try:
         assert store.records_for([1])[1].pushed_fields == ()
     finally:

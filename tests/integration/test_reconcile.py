@@ -16,13 +16,12 @@ import pytest
 from plexsync.core.context import TaskContext
 from plexsync.core.settings import Settings
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.reconcile import auto
 from plexsync.reconcile.engine import LOCK_NAME, Scope, Trigger, reconcile
 from plexsync.stash.api import StashClient
 from plexsync.tasks.process_queue import run_process_queue
 from plexsync.tasks.reconcile import auto_reconcile
-from plexsync.tasks.status import build_status, run_queue_status, summary_lines
+from plexsync.tasks.status import read_status, run_queue_status, summary_lines
 from plexsync.timer import arm as timer_arm
 from plexsync.timer.state import RECONCILE_DUE_KEY
 from testkit.fake_plex import FakePlex
@@ -66,26 +65,29 @@ class Env:
             queue.close()
 
     def meta(self) -> dict[str, str]:
-        store = SQLiteStore.open(str(self.data_dir))
+        store = JobQueue.open(str(self.data_dir))
         try:
             return store.read_meta()
         finally:
             store.close()
 
     def runs(self) -> list[dict[str, Any]]:
-        store = SQLiteStore.open(str(self.data_dir))
+        store = JobQueue.open(str(self.data_dir))
         try:
             return store.reconcile_runs(100)
         finally:
             store.close()
 
 
-def build_status_for(env: Env) -> dict[str, Any]:
+def reconciliation_line(env: Env) -> str:
+    """The status summary's line about reconciliation."""
     queue = JobQueue.open(str(env.data_dir), clock=env.clock)
     try:
-        return build_status(queue, history=env.runs())
+        lines = summary_lines(read_status(queue))
     finally:
         queue.close()
+    [line] = [line for line in lines if "econciliation" in line]
+    return line
 
 
 @pytest.fixture
@@ -177,9 +179,9 @@ def test_a_second_reconciliation_while_one_runs_leaves_it_alone(env: Env) -> Non
 def test_runs_are_recorded_and_shown_in_the_status_json(env: Env) -> None:
     env.scene("a", timedelta(days=30))
     env.scene("b", timedelta(days=30))
-    assert summary_lines(build_status_for(env))[-1] == "Reconciliation: no run yet."
+    assert reconciliation_line(env) == "Reconciliation: no run yet."
     reconcile(env.ctx(), Scope.ALL, Trigger.TASK)
-    assert summary_lines(build_status_for(env))[-1].startswith(
+    assert reconciliation_line(env).startswith(
         "Last reconciliation: 2026-03-10T12:00:00+00:00 (all, task): scanned 2, gaps stale 0, "
         "empty 2, missing 0; enqueued 2;")
     status = run_queue_status(env.ctx())["reconcile"]

@@ -18,7 +18,7 @@ from plexsync.core import datadir
 from plexsync.errors import PlexSetupError, StashSetupError
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.status_view import queue_status
+from plexsync.tasks.status import queue_status
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.integration.test_sync_processor import PLEX_ROOT, STASH_ROOT

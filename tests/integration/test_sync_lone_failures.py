@@ -20,11 +20,10 @@ from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Batch, Job, JobSource, JobState, OutcomeKind
-from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.queue.status_view import queue_status
 from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor
 from plexsync.tasks import args
+from plexsync.tasks.status import queue_status
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.helpers import FakeClock, captured_log, lines
@@ -49,7 +48,7 @@ class Env:
                            clock=self.clock, sleep=self.clock.sleep)
 
     def queue(self) -> JobQueue:
-        return JobQueue(SQLiteStore(str(self.data_dir / "q.db")), clock=self.clock,
+        return JobQueue(str(self.data_dir / "q.db"), clock=self.clock,
                         backoff=Backoff(max_retries=3, rng=lambda: 0.5))
 
     def drain(self, queue: JobQueue, **kwargs: Any) -> dict[str, Any]:

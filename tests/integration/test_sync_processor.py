@@ -24,7 +24,6 @@ from plexsync.plex import index as index_mod
 from plexsync.plex.client import PlexClient
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.memory_store import MemoryStore
 from plexsync.queue.model import Batch, Job, JobSource, JobState, Outcome, OutcomeKind, SyncRecord
 from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor, build_processor
@@ -141,7 +140,7 @@ def test_a_second_sync_of_unchanged_scenes_sends_no_item_request_only_one_listin
 def test_a_late_event_is_skipped_without_asking_stash_or_plex(env: Env) -> None:
     # The drain skips late events before a batch reaches the processor (model.superseded).
     sid, _ = rich(env, "late")
-    queue = JobQueue(MemoryStore(), clock=env.clock)
+    queue = JobQueue(":memory:", clock=env.clock)
     drain = Drain(queue, lambda: build_processor(env.ctx()),
                   lock_path=str(env.data_dir / "drain.lock"), clock=env.clock,
                   sleep=lambda s: None, progress=lambda p: None)

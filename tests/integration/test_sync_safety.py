@@ -21,10 +21,9 @@ from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import OutcomeKind
-from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.queue.status_view import queue_status
 from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor
+from plexsync.tasks.status import queue_status
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.helpers import FakeClock
@@ -144,7 +143,7 @@ def _drain_world(stash: FakeStash, tmp_path: Path, plex_url: str, token: str,
     ctx = TaskContext(settings=Settings.from_mapping(raw), data_dir=str(tmp_path),
                       stash=StashClient(stash.server_connection()), clock=clock,
                       sleep=lambda s: None)
-    queue = JobQueue(SQLiteStore.open(str(tmp_path)), clock=clock,
+    queue = JobQueue.open(str(tmp_path), clock=clock,
                      backoff=Backoff(rng=lambda: 0.0))
     drain = Drain(queue, lambda: SyncProcessor(ctx), lock_path=str(tmp_path / "drain.lock"),
                   clock=clock, sleep=lambda s: None, progress=lambda p: None)

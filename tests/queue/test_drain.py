@@ -24,7 +24,6 @@ from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Batch, Job, JobSource, JobState, Outcome, Processor
-from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.tasks.process_queue import run_process_queue
 from tests.helpers import (
     FakeClock,
@@ -62,7 +61,7 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     clock = FakeClock()
-    queue = JobQueue(SQLiteStore(str(tmp_path / "q.db")), clock=clock,
+    queue = JobQueue(str(tmp_path / "q.db"), clock=clock,
                      backoff=Backoff(max_retries=3, rng=lambda: 0.5))
     yield World(tmp_path, clock, queue)
     queue.close()
@@ -137,7 +136,7 @@ def test_an_empty_queue_never_builds_the_processor(world: World) -> None:
 
 def test_starting_fulfils_the_drain_request_and_finishing_clears_the_heartbeat(
         world: World) -> None:
-    world.queue.storage.update_meta(
+    world.queue.update_meta(
         lambda m, d: {markers.SCHEDULED_AT: f"{world.clock():.6f} 1"})
     fill(world, [1])
     states: list[str] = []
@@ -217,9 +216,8 @@ def test_an_edit_made_while_a_retry_waits_gets_a_drain_request_from_its_hook(
     fill(world, [1])
     world.run(ScriptedProcessor(default=lambda j: failed(j, PlexNotFound("x"))))
     # the drain has ended: the next hook sees no drain and requests one (markers.py)
-    _, meta = world.queue.storage.enqueue(
-        2, world.clock(), JobSource.HOOK, [], world.clock(),
-        meta_fn=markers.schedule_if_idle(world.clock(), "tok"))
+    meta = world.queue.enqueue(2, world.clock(), JobSource.HOOK,
+                               meta_fn=markers.schedule_if_idle(world.clock(), "tok"))
     assert meta.get(markers.SCHEDULED_AT) == "tok"
 
 

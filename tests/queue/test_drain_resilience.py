@@ -14,7 +14,7 @@ from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Job, JobState, Outcome, Processor
-from plexsync.queue.sqlite_store import SQLiteStore, StoreError
+from plexsync.queue.sqlite_db import StoreError
 from tests.helpers import (
     FakeClock,
     ScriptedProcessor,
@@ -31,7 +31,7 @@ class World:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.clock = FakeClock()
-        self.queue = JobQueue(SQLiteStore(str(tmp / "q.db")), clock=self.clock,
+        self.queue = JobQueue(str(tmp / "q.db"), clock=self.clock,
                               backoff=Backoff(max_retries=3, rng=lambda: 0.5))
         self.progress: list[float] = []
 

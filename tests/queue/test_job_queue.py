@@ -1,4 +1,4 @@
-"""Queue semantics, run once per storage backend (the `storage.Storage` contract)."""
+"""Queue semantics (the `JobQueue` contract) on a temporary SQLite file."""
 
 from __future__ import annotations
 
@@ -11,18 +11,18 @@ from plexsync.errors import (
     StashError,
 )
 from plexsync.queue.backoff import Backoff
-from plexsync.queue.enums import EnqueueStatus
+from plexsync.queue.enums import SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobSource, JobState, Outcome, OutcomeKind
-from plexsync.queue.status_view import queue_status
+from plexsync.tasks.status import queue_status
 from tests.helpers import LEASE, OWNER, T0, FakeClock, claim_one, failed, record, synced
 
 # ---------------------------------------------------------------------- enqueue / coalescing
 
 
 def test_enqueue_creates_one_pending_job_per_scene(queue: JobQueue) -> None:
-    assert queue.enqueue(1) == "new"
-    assert queue.enqueue(2) == "new"
+    queue.enqueue(1)
+    queue.enqueue(2)
     job = queue.job(1)
     assert job is not None and job.state is JobState.PENDING and job.attempts == 0
     assert queue.counts()["pending"] == 2
@@ -31,7 +31,7 @@ def test_enqueue_creates_one_pending_job_per_scene(queue: JobQueue) -> None:
 def test_newer_event_updates_the_pending_job_instead_of_adding_one(
         queue: JobQueue, clock: FakeClock) -> None:
     queue.enqueue(7, event_at=T0, cleared_fields=["title"])
-    assert queue.enqueue(7, event_at=T0 + 5, cleared_fields=["details"]) == "updated"
+    queue.enqueue(7, event_at=T0 + 5, cleared_fields=["details"])
     job = queue.job(7)
     assert job is not None
     assert job.event_at == T0 + 5
@@ -70,7 +70,7 @@ def test_a_job_reads_back_with_its_lease_and_the_mark_of_an_event_during_process
     queue.enqueue(3, cleared_fields=["title"])
     claimed = claim_one(queue)
     assert claimed.lease_owner == OWNER and claimed.lease_until == queue.clock() + LEASE
-    assert queue.enqueue(3) == EnqueueStatus.DIRTY
+    queue.enqueue(3)
     job = queue.job(3)
     assert job is not None and job.dirty and job.state is JobState.IN_PROGRESS
     assert job.lease_owner == OWNER and job.cleared_fields == {"title"}
@@ -98,7 +98,9 @@ def test_enqueue_many_adds_new_scenes_and_folds_known_ones(queue: JobQueue) -> N
 def test_an_edit_during_processing_keeps_the_job_after_the_ack(queue: JobQueue) -> None:
     queue.enqueue(9)
     job = claim_one(queue)
-    assert queue.enqueue(9, cleared_fields=["title"]) == "dirty"
+    queue.enqueue(9, cleared_fields=["title"])
+    marked = queue.job(9)
+    assert marked is not None and marked.dirty and marked.state is JobState.IN_PROGRESS
     assert queue.apply(synced(job), OWNER).action == "done"
     again = queue.job(9)
     assert again is not None and again.state is JobState.PENDING
@@ -110,7 +112,8 @@ def test_an_edit_during_processing_survives_a_dead_letter(queue: JobQueue) -> No
     queue.enqueue(9)
     job = claim_one(queue)
     queue.enqueue(9)
-    assert queue.apply(failed(job, LowConfidence("two candidates")), OWNER).action == "dead"
+    applied = queue.apply(failed(job, LowConfidence("two candidates")), OWNER)
+    assert applied.action == SettleAction.DEAD
     again = queue.job(9)
     assert again is not None and again.state is JobState.PENDING and again.attempts == 0
     assert queue.counts()["dlq"] == 1
@@ -236,7 +239,7 @@ def test_synced_without_a_record_is_treated_as_an_internal_error(queue: JobQueue
 def test_a_transient_failure_schedules_a_retry(queue: JobQueue, clock: FakeClock) -> None:
     queue.enqueue(1)
     applied = queue.apply(failed(claim_one(queue), PlexNotFound("not in Plex yet")), OWNER)
-    assert applied.action == "retry" and applied.delay == 45.0  # 30 s floor + 0.5 x 30 s
+    assert applied.action == SettleAction.RETRY and applied.delay == 45.0  # 30 s floor + 0.5 x 30 s
     job = queue.job(1)
     assert job is not None and job.state is JobState.RETRYING and job.attempts == 1
     assert job.not_before == clock() + 45 and job.first_failure_at == clock()
@@ -251,7 +254,7 @@ def test_plex_not_found_is_dead_lettered_after_twelve_retries(
     for _ in range(13):
         clock.advance(4000)
         actions.append(queue.apply(failed(claim_one(queue), PlexNotFound("x")), OWNER).action)
-    assert actions == ["retry"] * 12 + ["dead"]
+    assert actions == [SettleAction.RETRY] * 12 + [SettleAction.DEAD]
     [dead] = queue.dlq_entries()
     assert dead.attempts == 13 and dead.error_class == "PlexNotFound"
     assert dead.first_failure_at == T0 + 4000 and dead.last_failure_at == clock()
@@ -263,7 +266,7 @@ def test_plex_server_down_alone_never_dead_letters_a_job(
     for _ in range(40):
         clock.advance(1000)
         assert queue.apply(failed(claim_one(queue), PlexServerDown("down")), OWNER).action \
-            == "retry"
+            == SettleAction.RETRY
     assert queue.counts()["dlq"] == 0
 
 
@@ -273,13 +276,13 @@ def test_stash_errors_dead_letter_after_max_retries(queue: JobQueue, clock: Fake
     for _ in range(4):
         clock.advance(1000)
         actions.append(queue.apply(failed(claim_one(queue), StashError("x")), OWNER).action)
-    assert actions == ["retry", "retry", "retry", "dead"]
+    assert actions == [SettleAction.RETRY] * 3 + [SettleAction.DEAD]
 
 
 def test_low_confidence_is_dead_lettered_at_once_with_its_candidates(queue: JobQueue) -> None:
     queue.enqueue(1, source=JobSource.SYNC_TASK)
     error = LowConfidence("2 candidates", candidates=("/m/a.mp4", "/n/a.mp4"))
-    assert queue.apply(failed(claim_one(queue), error), OWNER).action == "dead"
+    assert queue.apply(failed(claim_one(queue), error), OWNER).action == SettleAction.DEAD
     [dead] = queue.dlq_entries()
     assert dead.candidates == ("/m/a.mp4", "/n/a.mp4") and dead.source == "sync"
     assert queue_status(queue)["dlq_by_error"] == {"LowConfidence": 1}
@@ -353,14 +356,14 @@ def test_purge_dlq_drops_only_entries_older_than_the_horizon(
     assert queue.clear_dlq() == 1
 
 
-def test_newest_dlq_entries_are_the_latest_failures_newest_first(
+def test_the_newest_dead_letters_are_the_latest_failures_newest_first(
         queue: JobQueue, clock: FakeClock) -> None:
     for scene in (5, 3, 9, 1):
         clock.advance(60)
         queue.enqueue(scene)
         queue.apply(failed(claim_one(queue), LowConfidence("x")), OWNER)
-    assert [d.scene_id for d in queue.newest_dlq_entries(3)] == [1, 9, 3]
-    assert [d.scene_id for d in queue.newest_dlq_entries(10)] == [1, 9, 3, 5]
+    assert [d["scene_id"] for d in queue.newest_dead_letter_rows(3)] == [1, 9, 3]
+    assert [d["scene_id"] for d in queue.newest_dead_letter_rows(10)] == [1, 9, 3, 5]
 
 
 def test_requeue_dlq_filters_by_class_since_and_scene(queue: JobQueue, clock: FakeClock) -> None:

@@ -1,4 +1,4 @@
-"""Queue and storage behaviour behind drain resilience, run once per storage backend:
+"""Queue behaviour behind drain resilience:
 a per-request PlexServerDown (Plex itself answers) gets limited retries, a released job keeps
 its place in line, and the drain's frequent questions are cheap reads."""
 
@@ -14,10 +14,10 @@ from plexsync.errors import ErrorClass, PlexServerDown, StashError
 from plexsync.plex.errors import translate
 from plexsync.queue import markers
 from plexsync.queue.backoff import LONE_FAILURE, Backoff
+from plexsync.queue.enums import SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobState
-from plexsync.queue.sqlite_store import SQLiteStore, StoreError
-from plexsync.queue.storage import Storage
+from plexsync.queue.sqlite_db import StoreError
 from plexsync.tasks import args
 from tests.helpers import LEASE, OWNER, FakeClock, claim_one, failed
 
@@ -70,7 +70,7 @@ def test_a_request_failure_while_plex_answers_is_retried_max_retries_times_then_
     for _ in range(4):
         clock.advance(1000)
         actions.append(queue.apply(failed(claim_one(queue), not_an_outage()), OWNER).action)
-    assert actions == ["retry", "retry", "retry", "dead"]
+    assert actions == [SettleAction.RETRY] * 3 + [SettleAction.DEAD]
     [dead] = queue.dlq_entries()
     assert dead.error_class == "PlexServerDown" and dead.attempts == 4
     assert "timeout" in dead.message
@@ -123,22 +123,20 @@ def test_a_release_with_a_delay_still_postpones(queue: JobQueue, clock: FakeCloc
 # ---------------------------------------------------------------------- cheap reads
 
 
-class _NoCounts:
-    """Wraps a storage so any call of `counts` or `update_meta` fails the test."""
+class _NoCounts(JobQueue):
+    """The queue, but any call of `counts` or `update_meta` fails the test."""
 
-    def __init__(self, inner: Storage) -> None:
-        self._inner = inner
+    def counts(self) -> dict[str, Any]:
+        raise AssertionError("counts() called")
 
-    def __getattr__(self, name: str) -> Any:
-        if name in ("counts", "update_meta"):
-            raise AssertionError(f"{name}() called")
-        return getattr(self._inner, name)
+    def update_meta(self, fn: Any) -> dict[str, str]:
+        raise AssertionError("update_meta() called")
 
 
 def test_next_due_at_asks_one_question_not_the_whole_status(
-        storage: Storage, clock: FakeClock) -> None:
-    full = JobQueue(storage, clock=clock, backoff=Backoff(rng=lambda: 0.5))
-    lean = JobQueue(_NoCounts(storage), clock=clock)
+        tmp_path: Path, clock: FakeClock) -> None:
+    full = JobQueue(str(tmp_path / "q.db"), clock=clock, backoff=Backoff(rng=lambda: 0.5))
+    lean = _NoCounts(str(tmp_path / "q.db"), clock=clock)
     assert lean.next_due_at() is None
     full.enqueue(1)
     clock.advance(5)
@@ -148,29 +146,33 @@ def test_next_due_at_asks_one_question_not_the_whole_status(
     assert lean.next_due_at() == full.counts()["next_due_at"] == clock()
     claim_one(full)                                                  # 2 is leased
     assert lean.next_due_at() == full.counts()["next_due_at"]
+    full.close()
+    lean.close()
 
 
-def test_drain_state_is_read_without_writing(storage: Storage, clock: FakeClock) -> None:
-    full = JobQueue(storage, clock=clock)
-    lean = JobQueue(_NoCounts(storage), clock=clock)
+def test_drain_state_is_read_without_writing(tmp_path: Path, clock: FakeClock) -> None:
+    full = JobQueue(str(tmp_path / "q.db"), clock=clock)
+    lean = _NoCounts(str(tmp_path / "q.db"), clock=clock)
     assert lean.markers.state() == "idle"
     full.markers.begin(OWNER)
     assert lean.markers.state() == "running"
-    storage.update_meta(lambda meta, due: {markers.HEARTBEAT_AT: None,
-                                           markers.SCHEDULED_AT: f"{clock():.6f} 1"})
+    full.update_meta(lambda meta, due: {markers.HEARTBEAT_AT: None,
+                                        markers.SCHEDULED_AT: f"{clock():.6f} 1"})
     assert lean.markers.state() == "scheduled"
+    full.close()
+    lean.close()
 
 
 def test_drain_state_and_next_due_answer_while_another_process_holds_the_write_lock(
         tmp_path: Path, clock: FakeClock) -> None:
     db = str(tmp_path / "q.db")
-    setup = JobQueue(SQLiteStore(db), clock=clock)
+    setup = JobQueue(db, clock=clock)
     setup.enqueue(1)
     setup.markers.begin(OWNER)
     setup.close()
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
-    queue = JobQueue(SQLiteStore(db, busy_timeout=0.01, retries=0), clock=clock)
+    queue = JobQueue(db, busy_timeout=0.01, retries=0, clock=clock)
     try:
         assert queue.markers.state() == "running"
         assert queue.next_due_at() == clock()

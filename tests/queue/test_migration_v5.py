@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from plexsync.queue.enums import JobSource, SettleAction
+from plexsync.queue.enums import SettleAction
+from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.schema import MIGRATIONS
-from plexsync.queue.sqlite_store import SQLiteStore
 from tests.helpers import T0, record
 
 
@@ -24,7 +24,7 @@ def test_a_v4_record_keeps_what_it_owned_by_name_until_its_next_write(tmp_path: 
     conn.commit()
     conn.close()
 
-    store = SQLiteStore(db)
+    store = JobQueue(db)
     try:
         old = store.records_for([1])[1]
         assert old.pushed_fields == ("summary", "genre")
@@ -35,14 +35,14 @@ def test_a_v4_record_keeps_what_it_owned_by_name_until_its_next_write(tmp_path: 
 
 
 def test_digests_and_values_round_trip(tmp_path: Path) -> None:
-    store = SQLiteStore(str(tmp_path / "new.db"))
+    store = JobQueue(str(tmp_path / "new.db"), clock=lambda: T0)
     try:
-        store.enqueue(1, T0, JobSource.HOOK, [], T0)
-        [job] = store.claim(T0, 5, T0 + 60, "me")
+        store.enqueue(1)
+        [job] = store.claim(5, 60, "me")
         mine = record(1, rating_key=9, pushed_fields=("summary", "genre"),
                       field_digests=(("genre", "d2"), ("summary", "d1")),
                       pushed_values=(("genre", '["drama"]'), ("summary", "Été")))
-        store.settle(job.id, "me", T0, SettleAction.DONE, record=mine)
+        store.settle(job.id, "me", SettleAction.DONE, record=mine)
         back = store.records_for([1])[1]
         assert back.field_digests == mine.field_digests
         assert back.pushed_values == mine.pushed_values

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from plexsync.errors import Conflict
+from plexsync.queue.enums import SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import JobSource, JobState, Outcome, OutcomeKind
 from plexsync.queue.schema import MIGRATIONS
-from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.queue.status_view import queue_status
+from plexsync.tasks.status import queue_status
 from tests.helpers import OWNER, claim_one, failed, record
 
 
@@ -39,7 +39,7 @@ def test_a_conflict_is_dead_lettered_at_once_counted_and_recoverable(queue: JobQ
                      other_scene_id=6, rating_key=9)
     applied = queue.apply(failed(claim_one(queue), error), OWNER)
 
-    assert applied.action == "dead"
+    assert applied.action == SettleAction.DEAD
     assert queue_status(queue)["dlq_by_error"] == {"Conflict": 1}
     assert "scenes 5 and 6" in queue.dlq_entries()[0].message
     assert queue.requeue_dlq(["Conflict"]) == 1
@@ -66,8 +66,7 @@ def test_the_upgrade_requeues_scenes_recorded_on_one_item_and_forbids_it_from_th
     path = tmp_path / "plexsync.db"
     _v2_database(path, [(59, 1017), (84, 1017), (70, 1026), (80, 1026), (3, 3003)])
 
-    store = SQLiteStore(str(path))
-    queue = JobQueue(store)
+    queue = JobQueue(str(path))
     assert set(queue.records_for([59, 84, 70, 80, 3])) == {3}
     for scene_id in (59, 84, 70, 80):
         job = queue.job(scene_id)
@@ -79,7 +78,7 @@ def test_the_upgrade_requeues_scenes_recorded_on_one_item_and_forbids_it_from_th
     queue.apply(Outcome(claim_one(queue), OutcomeKind.SYNCED,
                         record=record(59, rating_key=1017)), OWNER)
     assert [r.scene_id for r in queue.records_on_item(1017)] == [59]   # the rest forgotten
-    store.close()
+    queue.close()
 
     db = sqlite3.connect(path)
     with pytest.raises(sqlite3.IntegrityError):

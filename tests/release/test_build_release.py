@@ -139,3 +139,62 @@ def test_build_refuses_a_manifest_naming_a_ui_file_it_would_not_ship(tmp_path: P
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 1
     assert "ui/plexsync.css" in proc.stderr and not (tmp_path / "out" / "index.yml").exists()
+
+
+def _git_checkout(copy: Path) -> Path:
+    """`copy_sources` committed to a fresh git repository (a maintainer's checkout)."""
+    copy_sources(copy)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q"], cwd=copy, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=copy, check=True)
+    subprocess.run([*git, "commit", "-qm", "sources"], cwd=copy, check=True)
+    return copy
+
+
+def _build_in(copy: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(copy / "scripts" / "build_release.py"),
+                           "--out", str(out), "--date", FIXED_DATE],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_git_checkout_builds_the_same_zip_as_the_plain_copy(tmp_path: Path) -> None:
+    copy = _git_checkout(tmp_path / "src")
+    assert _build_in(copy, tmp_path / "out").returncode == 0
+    plain = copy_sources(tmp_path / "plain")
+    assert _build_in(plain, tmp_path / "out2").returncode == 0
+    assert (tmp_path / "out" / "PlexSync.zip").read_bytes() == \
+        (tmp_path / "out2" / "PlexSync.zip").read_bytes()
+
+
+def test_stray_files_beside_the_sources_fail_the_build_and_are_named(tmp_path: Path) -> None:
+    copy = _git_checkout(tmp_path / "src")
+    strays = ["plexsync/sync/images.py.orig", "plexsync/core/log.py~", "ui/plex.env",
+              "plexsync/data/plexsync.db", "plexsync/scratch.py"]
+    for name in strays:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_text("PLEXTOKEN-stray")
+    proc = _build_in(copy, tmp_path / "out")
+    assert proc.returncode == 1
+    assert all(name in proc.stderr for name in strays), proc.stderr
+    assert not (tmp_path / "out" / "PlexSync.zip").exists()
+
+
+def test_an_untracked_python_file_in_a_git_checkout_fails_the_build(tmp_path: Path) -> None:
+    copy = _git_checkout(tmp_path / "src")
+    (copy / "plexsync" / "core" / "notes_local.py").write_text("SECRET = 1\n")
+    proc = _build_in(copy, tmp_path / "out")
+    assert proc.returncode == 1
+    assert "plexsync/core/notes_local.py" in proc.stderr and "not tracked by git" in proc.stderr
+
+
+def test_symlinks_in_the_sources_fail_the_build_and_are_never_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.py").write_text("TOKEN = 'PLEXTOKEN-outside'\n")
+    copy = copy_sources(tmp_path / "src")
+    (copy / "plexsync" / "linked.py").symlink_to(outside / "secret.py")
+    (copy / "ui" / "more").symlink_to(outside, target_is_directory=True)
+    proc = _build_in(copy, tmp_path / "out")
+    assert proc.returncode == 1
+    assert "plexsync/linked.py" in proc.stderr and "ui/more" in proc.stderr
+    assert "symlink" in proc.stderr

@@ -26,10 +26,9 @@ from plexsync.core.settings import Settings
 from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.sqlite_store import SQLiteStore
-from plexsync.queue.status_view import queue_status
 from plexsync.stash.api import StashClient
 from plexsync.sync.processor import SyncProcessor
+from plexsync.tasks.status import queue_status
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from tests.helpers import FakeClock
@@ -88,7 +87,7 @@ class World:
             self.titles[sid] = title
 
     def queue(self) -> JobQueue:
-        return JobQueue(SQLiteStore.open(str(self.data_dir)), clock=self.clock,
+        return JobQueue.open(str(self.data_dir), clock=self.clock,
                         backoff=Backoff(rng=lambda: 0.0))
 
     def ctx(self) -> TaskContext:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from plexsync.errors import ConfigError, PlexSyncError
-from plexsync.queue.status_view import queue_status
+from plexsync.tasks.status import queue_status
 from tests.reliability.conftest import World
 
 pytestmark = pytest.mark.plex_offspec("the fake Plex answers as a hostile proxy on purpose")

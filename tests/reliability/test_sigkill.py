@@ -1,9 +1,10 @@
 """SIGKILL at random points of Process Queue during a 300-scene sync (how Stash stops a task).
 
-20 real `plexsync.py` drains are killed after a random delay; a hook sent right after each
-kill must request a new drain (the dead drain's fresh heartbeat must not strand it). A last
-drain then runs to the end. Every scene must hold its Stash values in Plex, SQLite's
-`integrity_check` must say ok, and no job may be left claimed, queued or dead-lettered.
+20 real `plexsync.py` drains are killed at a random point of their progress; a hook sent
+right after each kill must request a new drain (the dead drain's fresh heartbeat must not
+strand it). A last drain then runs to the end. Every scene must hold its Stash values in
+Plex, SQLite's `integrity_check` must say ok, and no job may be left claimed, queued or
+dead-lettered.
 """
 
 from __future__ import annotations
@@ -42,20 +43,33 @@ def _start(stdin: dict[str, object], data_dir: Path) -> subprocess.Popen[str]:
     return proc
 
 
-def _wait_for_heartbeat(data_dir: Path, proc: subprocess.Popen[str]) -> bool:
-    """Wait (up to 20 s) until `proc`'s drain heartbeat is in the queue's meta table."""
-    deadline = time.monotonic() + 20
+def _read(data_dir: Path, sql: str, *args: object) -> tuple[object, ...] | None:
+    db = sqlite3.connect(data_dir / "plexsync.db", timeout=5)
+    try:
+        row: tuple[object, ...] | None = db.execute(sql, args).fetchone()
+        return row
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()
+
+
+def _wait_until_settled(data_dir: Path, proc: subprocess.Popen[str], settled: int) -> bool:
+    """Wait until `proc`'s drain heartbeat is up and it has settled `settled` more jobs (the
+    queue shrank by that much); False if the process ended first. Waits for progress, not for
+    a time, so a loaded machine only makes it slower."""
+    queued = _read(data_dir, "SELECT count(*) FROM jobs")
+    start = int(str(queued[0])) if queued else 0
+    deadline = time.monotonic() + 120
+    beating = False
     while time.monotonic() < deadline and proc.poll() is None:
-        db = sqlite3.connect(data_dir / "plexsync.db", timeout=5)
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = ?",
-                             (markers.HEARTBEAT_AT,)).fetchone()
-        except sqlite3.OperationalError:
-            row = None
-        finally:
-            db.close()
-        if row and row[0].split()[-1] == str(proc.pid):
-            return True
+        if not beating:
+            row = _read(data_dir, "SELECT value FROM meta WHERE key = ?", markers.HEARTBEAT_AT)
+            beating = bool(row and str(row[0]).split()[-1] == str(proc.pid))
+        if beating:
+            left = _read(data_dir, "SELECT count(*) FROM jobs")
+            if left is not None and int(str(left[0])) <= start - settled:
+                return proc.poll() is None
         time.sleep(0.02)
     return False
 
@@ -91,10 +105,8 @@ def test_twenty_sigkills_during_a_300_scene_sync_lose_nothing(tmp_path: Path) ->
             queue.enqueue_many(titles, JobSource.SYNC_TASK)
             queue.close()
             proc = _start(stash.task_input({"mode": "process_queue"}), data_dir)
-            # Kill at a random point once this drain is really draining (its heartbeat is up).
-            if _wait_for_heartbeat(data_dir, proc):
-                time.sleep(rng.uniform(0.0, 0.5))
-                killed_mid_drain += proc.poll() is None
+            # Kill at a random point of this drain's progress (0-60 of ~300 jobs settled).
+            killed_mid_drain += _wait_until_settled(data_dir, proc, rng.randint(0, 60))
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
             # An edit right after the kill: the dead drain's heartbeat must not strand it.

@@ -6,9 +6,9 @@ import sqlite3
 from pathlib import Path
 
 from plexsync.errors import LowConfidence
-from plexsync.queue.job_queue import AppliedAction, JobQueue
+from plexsync.queue.enums import SettleAction
+from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.schema import MIGRATIONS
-from plexsync.queue.sqlite_store import SQLiteStore
 from tests.helpers import OWNER, claim_one, failed
 
 
@@ -17,7 +17,7 @@ def test_recovering_a_dead_letter_brings_back_the_fields_its_user_cleared(
 ) -> None:
     queue.enqueue(1, cleared_fields=["details", "tag_ids"])
     applied = queue.apply(failed(claim_one(queue), LowConfidence("two candidates")), OWNER)
-    assert applied.action is AppliedAction.DEAD and queue.job(1) is None
+    assert applied.action is SettleAction.DEAD and queue.job(1) is None
     [dead] = queue.dlq_entries()
     assert dead.cleared_fields == frozenset({"details", "tag_ids"})  # shown with the letter
     assert queue.requeue_dlq(error_types=None) == 1
@@ -40,11 +40,11 @@ def test_the_upgrade_keeps_ownership_of_collections_plexsync_added(tmp_path: Pat
     conn.commit()
     conn.close()
 
-    store = SQLiteStore(db)
+    store = JobQueue(db)
     try:
         records = store.records_for([1, 2])
         assert records[1].pushed_fields == ("collection",)
         assert records[2].pushed_fields == ()
-        assert store.dead_letters()[0].cleared_fields == frozenset()
+        assert store.dlq_entries()[0].cleared_fields == frozenset()
     finally:
         store.close()

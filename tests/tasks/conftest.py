@@ -71,5 +71,5 @@ def dead_letter(queue: JobQueue, scene_id: int, error: PlexSyncError) -> None:
     """Put a job in the DLQ directly (PlexServerDown alone never gets there by backoff)."""
     queue.enqueue(scene_id)
     [job] = queue.claim(1, 60, "setup")
-    queue.storage.settle(job.id, "setup", queue.clock(), SettleAction.DEAD, error={
+    queue.settle(job.id, "setup", SettleAction.DEAD, error={
         "error_class": error.error_class.value, "message": str(error), "candidates": []})

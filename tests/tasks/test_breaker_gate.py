@@ -14,7 +14,6 @@ from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Job, Outcome
-from plexsync.queue.sqlite_store import SQLiteStore
 from plexsync.resilience import breaker as breaker_mod
 from plexsync.resilience.breaker import Breaker
 from plexsync.resilience.probe import ProbeResult
@@ -29,7 +28,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def queue(tmp_path: Path, clock: FakeClock) -> Iterator[JobQueue]:
-    q = JobQueue(SQLiteStore(str(tmp_path / "q.db")), clock=clock,
+    q = JobQueue(str(tmp_path / "q.db"), clock=clock,
                  backoff=Backoff(max_retries=3, rng=lambda: 0.5))
     yield q
     q.close()

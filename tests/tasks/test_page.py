@@ -15,12 +15,13 @@ from plexsync.errors import InputError, PlexServerDown
 from plexsync.queue.enums import SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.tasks import page, router
+from plexsync.tasks import status as status_task
 from testkit.page_state import DEAD, seed_mixed
 from tests.helpers import FakeClock
 
 
 def test_a_fresh_data_dir_answers_zeros_and_empty_lists(tmp_path: Path) -> None:
-    answer = page.page_status(str(tmp_path), FakeClock())
+    answer = status_task.page_status(str(tmp_path), FakeClock())
     status = answer["status"]
     assert (status["pending"], status["retrying"], status["dlq"], status["synced"]) == (0, 0, 0, 0)
     assert answer["dlq_newest"] == [] and answer["results"] == {}
@@ -37,12 +38,12 @@ def test_the_answer_carries_the_same_status_json_as_view_queue_status(tmp_path: 
         expected = read_status(queue, str(tmp_path))
     finally:
         queue.close()
-    assert page.page_status(str(tmp_path), clock)["status"] == expected
+    assert status_task.page_status(str(tmp_path), clock)["status"] == expected
 
 
 def test_newest_dead_letters_come_first_with_their_candidates(tmp_path: Path) -> None:
     seed_mixed(str(tmp_path), FakeClock()())
-    newest = page.page_status(str(tmp_path))["dlq_newest"]
+    newest = status_task.page_status(str(tmp_path))["dlq_newest"]
     assert [d["scene_id"] for d in newest] == sorted(DEAD, reverse=True)
     low = next(d for d in newest if d["scene_id"] == 403)
     assert low["error_class"] == "LowConfidence" and low["candidates"] == list(DEAD[403][2])
@@ -52,16 +53,16 @@ def test_newest_dead_letters_are_capped(tmp_path: Path) -> None:
     clock = FakeClock()
     queue = JobQueue.open(str(tmp_path), clock=clock)
     try:
-        for scene_id in range(1, page.DLQ_NEWEST + 6):
+        for scene_id in range(1, status_task.DLQ_NEWEST + 6):
             queue.enqueue(scene_id)
         for job in queue.claim(100, 60, "t"):
             clock.advance(1)
-            queue.storage.settle(job.id, "t", clock(), SettleAction.DEAD, error={
+            queue.settle(job.id, "t", SettleAction.DEAD, error={
                 "error_class": "PlexNotFound", "message": "m", "candidates": []})
     finally:
         queue.close()
-    newest = page.page_status(str(tmp_path), clock)["dlq_newest"]
-    assert [d["scene_id"] for d in newest] == list(range(page.DLQ_NEWEST + 5, 5, -1))
+    newest = status_task.page_status(str(tmp_path), clock)["dlq_newest"]
+    assert [d["scene_id"] for d in newest] == list(range(status_task.DLQ_NEWEST + 5, 5, -1))
 
 
 def test_results_are_kept_only_for_the_tasks_the_page_starts(tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ PLEXSYNC_ALLOWED = {
     "plexsync.core", "plexsync.core.datadir", "plexsync.core.fastjson", "plexsync.core.lockfile",
     "plexsync.core.log", "plexsync.core.protocol",
     "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
-    "plexsync.queue.sqlite_db", "plexsync.queue.sqlite_store", "plexsync.queue.status_view",
+    "plexsync.queue.sqlite_db", "plexsync.queue.job_queue", "plexsync.queue.transitions",
+    "plexsync.queue.dead_letters",
     "plexsync.playstate", "plexsync.playstate.status",
     "plexsync.reconcile", "plexsync.reconcile.gap_types",
     "plexsync.resilience", "plexsync.resilience.history", "plexsync.resilience.state",
@@ -38,12 +39,13 @@ OTHERS_ALLOWED = {
     "collections", "datetime", "enum", "fcntl", "functools", "itertools", "keyword", "math",
     "operator", "reprlib", "types",
 }
-# Named so a failure says what went wrong: the queue policy and its model (dataclasses alone
-# is ~20 ms), `typing`, settings, the task router, and anything that talks to Stash or Plex.
+# Named so a failure says what went wrong: the queue's model and row mapping (dataclasses
+# alone is ~20 ms), the drain, `typing`, settings, the task router, anything that talks to
+# Stash or Plex.
 FORBIDDEN = {
     "dataclasses", "inspect", "typing", "filelock", "plexapi", "requests", "stashapi",
-    "http.client", "plexsync.queue.job_queue", "plexsync.queue.model",
-    "plexsync.queue.storage", "plexsync.queue.sqlite_rows", "plexsync.core.settings",
+    "http.client", "plexsync.queue.model", "plexsync.queue.backoff", "plexsync.queue.drain",
+    "plexsync.queue.drain_markers", "plexsync.queue.sqlite_rows", "plexsync.core.settings",
     "plexsync.tasks.router", "plexsync.stash.api", "plexsync.plex.client",
 }
 

@@ -8,7 +8,7 @@ import pytest
 
 from plexsync.core.context import TaskContext
 from plexsync.core.settings import Settings
-from plexsync.hook import stash_post
+from plexsync.stash import post as stash_post
 from plexsync.stash.api import StashClient
 from plexsync.tasks import wake
 from testkit.fake_stash import FakeStash

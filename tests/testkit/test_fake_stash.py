@@ -550,7 +550,7 @@ def test_fail_next_fails_exactly_n_requests_with_the_status(fake: FakeStash) -> 
 
 
 def test_plugin_jobs_run_requested_tasks_one_at_a_time_in_order(tmp_path: Path) -> None:
-    from plexsync.hook.stash_post import post_graphql
+    from plexsync.stash.post import post_graphql
     from testkit.stash_jobs import PluginJobs
 
     with FakeStash(plugin_dir=str(tmp_path / "plugin")) as fake, \

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from plexsync.queue.job_queue import JobQueue
-from plexsync.tasks.status import build_status
+from plexsync.tasks.status import read_status
 from plexsync.timer import arm as arm_mod
 from plexsync.timer import state
 from plexsync.timer.arm import Armed, arm
@@ -126,9 +126,9 @@ def test_windows_detaches_with_its_own_console_group_and_job() -> None:
 def test_status_shows_the_armed_timer_or_null(tmp_path: Path) -> None:
     queue = JobQueue.open(str(tmp_path), clock=lambda: NOW)
     try:
-        assert build_status(queue, str(tmp_path))["timer"] is None
+        assert read_status(queue, str(tmp_path))["timer"] is None
         armed(tmp_path, NOW + 60, Spawns())
-        assert build_status(queue, str(tmp_path))["timer"] == {
+        assert read_status(queue, str(tmp_path))["timer"] == {
             "armed_until": "2027-01-15T08:01:00+00:00", "pid": os.getpid()}
     finally:
         queue.close()

@@ -16,7 +16,7 @@ import pytest
 from plexsync.core.datadir import SETTINGS_SNAPSHOT
 from plexsync.queue import markers
 from plexsync.queue.enums import JobSource
-from plexsync.queue.sqlite_store import SQLiteStore
+from plexsync.queue.job_queue import JobQueue
 from plexsync.timer import process, state
 from plexsync.timer.process import WakeTimer
 from tests.helpers import FakeClock
@@ -33,15 +33,15 @@ class Harness:
         self.fail_request: Exception | None = None
         self.open_stores = 0
         self.on_wait: list[Any] = []
-        store = SQLiteStore.open(self.dir)
+        store = JobQueue.open(self.dir)
         store.close()
         state.write_json(state.path(self.dir, state.CREDENTIALS_FILE), CREDS)
 
     def enqueue(self, scene_id: int, due_in: float) -> None:
-        store = SQLiteStore.open(self.dir)
+        now = self.clock()
+        store = JobQueue.open(self.dir, clock=lambda: now + due_in)
         try:
-            now = self.clock()
-            store.enqueue(scene_id, now, JobSource.HOOK, [], now + due_in)  # new: due then
+            store.enqueue(scene_id, now, JobSource.HOOK)  # a new job: due then
         finally:
             store.close()
 
@@ -58,7 +58,7 @@ class Harness:
         harness = self
         harness.open_stores += 1
 
-        class Counted(SQLiteStore):
+        class Counted(JobQueue):
             def close(self) -> None:
                 harness.open_stores -= 1
                 super().close()
@@ -76,7 +76,7 @@ class Harness:
                          open_store=self.open_store).run()
 
     def meta(self) -> dict[str, str]:
-        store = SQLiteStore.open(self.dir)
+        store = JobQueue.open(self.dir)
         try:
             return store.read_meta()
         finally:
@@ -128,7 +128,7 @@ def test_a_running_drain_is_not_duplicated_and_is_checked_again_later(tmp_path: 
     h = Harness(tmp_path)
     h.enqueue(1, due_in=0)
     h.arm(h.clock())
-    store = SQLiteStore.open(h.dir)
+    store = JobQueue.open(h.dir)
     store.update_meta(lambda meta, _: {markers.HEARTBEAT_AT: f"{h.clock():.6f}"})
     store.close()
     assert h.run() == "asked Stash to run Process Queue"   # after the drain's heartbeat aged
@@ -174,7 +174,7 @@ def test_the_timer_process_loads_nothing_heavy() -> None:
 def test_a_due_automatic_reconciliation_wakes_it_with_an_empty_queue(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     due = h.clock() + 1800
-    store = SQLiteStore.open(h.dir)
+    store = JobQueue.open(h.dir)
     store.update_meta(lambda meta, _: {state.RECONCILE_DUE_KEY: repr(due)})
     store.close()
     h.arm(h.clock() + 60)
@@ -184,7 +184,7 @@ def test_a_due_automatic_reconciliation_wakes_it_with_an_empty_queue(tmp_path: P
 
 def test_a_due_play_state_import_wakes_it_with_an_empty_queue(tmp_path: Path) -> None:
     h = Harness(tmp_path)
-    store = SQLiteStore.open(h.dir)
+    store = JobQueue.open(h.dir)
     store.update_meta(lambda meta, _: {state.IMPORT_DUE_KEY: repr(h.clock() + 900)})
     store.close()
     h.arm(h.clock() + 60)
@@ -213,7 +213,7 @@ def test_work_armed_while_it_asks_stash_is_not_lost_when_it_exits(tmp_path: Path
     def drain_ran_and_armed(creds: Mapping[str, Any]) -> None:
         h.request(creds)
         if len(h.requests) == 1:
-            store = SQLiteStore.open(h.dir)     # the drain synced scene 1...
+            store = JobQueue.open(h.dir)     # the drain synced scene 1...
             store.clear_pending()
             store.update_meta(lambda meta, _: {markers.SCHEDULED_AT: None})
             store.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from plexsync.hook.stash_post import request_drain
+from plexsync.stash.post import request_drain
 from testkit.fake_stash import FakeStash
 
 

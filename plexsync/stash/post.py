@@ -1,4 +1,5 @@
-"""The hook's one request to Stash: `runPluginTask(Process Queue)`, over a raw socket.
+"""The raw-socket request to Stash: `runPluginTask(Process Queue)`, for the hook and the
+wake-up timer (both import it from here, the stash layer, beside the documents).
 
 One GraphQL POST (HTTP/1.1, `Connection: close`) with a short timeout. It is written on a plain
 socket because `http.client` costs ~60 ms of imports (email, ssl), more than half of a hook's
@@ -8,7 +9,17 @@ tries again; the job itself is already safe.
 
 A redirect is never followed: a 3xx is a non-200 answer like any other, so the session cookie
 and API key go only to the address Stash gave in server_connection (the wake-up timer sends
-its request through here too; tests/hook/test_stash_post.py).
+its request through here too; tests/stash/test_post.py).
+
+Invariants (docs/reliability.md, "Secrets"):
+- One TLS policy for every connection to Stash, the tasks' `requests` session included: the
+  certificate and the host name are always checked, loopback too, against the CA bundle
+  `requests` would use (`ca_bundle`: REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE, else certifi's,
+  else the system's). A failed check raises `ssl.SSLError` before anything is sent.
+- The host is used exactly as named or not at all: a non-ASCII name is IDNA-encoded (never
+  stripped of its non-ASCII letters into another, ASCII, host); a name that does not encode,
+  or holds characters no host name has (spaces, CR/LF, `/`, `@`), raises ValueError before
+  any connection.
 """
 
 from __future__ import annotations
@@ -26,7 +37,8 @@ TASK_NAME = "Process Queue"   # the task's name in PlexSync.yml
 TASK_ARGS = {"mode": "process_queue"}
 POST_TIMEOUT = 2.0
 _MAX_REPLY = 1 << 20
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Characters a DNS name or an IP literal (v4, v6, zone id) may hold once IDNA-encoded.
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%")
 
 
 def request_drain(server_connection: Mapping[str, Any], timeout: float = POST_TIMEOUT) -> None:
@@ -46,6 +58,7 @@ def post_graphql(
     scheme = str(conn.get("Scheme") or "http").lower()
     host = str(conn.get("Host") or "localhost")
     host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    host = ascii_host(host)
     port = int(conn.get("Port") or 9999)
     body = json.dumps({"query": document, "variables": dict(variables)}).encode()
     headers = {
@@ -75,6 +88,56 @@ def post_graphql(
     return _parse_reply(raw)
 
 
+def ascii_host(host: str) -> str:
+    """`host` as it goes on the wire: IDNA-encoded when not ASCII; ValueError when it does not
+    encode or is not a host name at all (see the module invariants)."""
+    if not host.isascii():
+        try:
+            encoded = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            encoded = ""
+        # IDNA maps some characters to nothing or to ASCII ("l\u200blocalhost", fullwidth
+        # letters): a name that comes out without a punycode label is refused as ambiguous.
+        if "xn--" not in encoded.lower():
+            raise ValueError(f"Stash's host {host!r} is not a valid host name (no unambiguous "
+                             "IDNA form); check Stash's host setting")
+        host = encoded
+    if not host or not set(host) <= _HOST_CHARS:
+        raise ValueError(f"Stash's host {host!r} is not a valid host name; check Stash's "
+                         "host setting")
+    return host
+
+
+def ca_bundle() -> str | None:
+    """The CA file every https connection to Stash trusts: the one `requests` (the tasks'
+    client) would use. None: the system's store (no certifi installed)."""
+    import os
+
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        if os.environ.get(name):
+            return os.environ[name]
+    from plexsync.core import site_packages  # the hook runs with -S; only https pays this
+
+    site_packages.load()
+    try:
+        import certifi
+    except ImportError:
+        return None
+    where: str = certifi.where()
+    return where
+
+
+def tls_context() -> Any:
+    """The one TLS policy for Stash: certificate and host name checked, loopback included."""
+    import os
+    import ssl
+
+    bundle = ca_bundle()
+    if bundle and os.path.isdir(bundle):
+        return ssl.create_default_context(capath=bundle)
+    return ssl.create_default_context(cafile=bundle)
+
+
 def _connect(host: str, port: int, timeout: float) -> Any:
     """`socket.create_connection` on the C module: `socket.py` costs ~5 ms of imports (enum
     conversions, selectors) on the hook path, `_socket` well under one. A bytes host also
@@ -86,7 +149,7 @@ def _connect(host: str, port: int, timeout: float) -> Any:
 
     error: OSError | None = None
     for family, kind, proto, _, address in sockets.getaddrinfo(
-            host.encode("ascii", "ignore"), port, 0, sockets.SOCK_STREAM):
+            host.encode("ascii"), port, 0, sockets.SOCK_STREAM):
         sock = sockets.socket(family, kind, proto)
         try:
             sock.settimeout(timeout)
@@ -99,13 +162,11 @@ def _connect(host: str, port: int, timeout: float) -> Any:
 
 
 def _wrap_tls(sock: Any, host: str) -> Any:
-    import ssl
-
-    context = ssl.create_default_context()
-    if host in _LOOPBACK:  # Stash talking to itself: its certificate names its public host
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context.wrap_socket(sock, server_hostname=host)
+    try:
+        return tls_context().wrap_socket(sock, server_hostname=host)
+    except BaseException:
+        sock.close()
+        raise
 
 
 def _read_all(sock: Any) -> bytes:
