@@ -150,7 +150,7 @@ def test_two_drains_started_together_one_drains_and_the_other_exits_at_once(
 def test_a_garbage_database_is_moved_aside_with_a_warning_and_the_hook_still_works(
         tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
+    data_dir.mkdir(mode=0o700)   # owner-only, as PlexSync makes it: one warning, the database's
     (data_dir / "plexsync.db").write_bytes(os.urandom(4096) * 4)
     with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash:
         run = run_plugin(stash.hook_input(3, input={"id": "3", "title": "T"},
