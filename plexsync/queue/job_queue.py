@@ -247,9 +247,9 @@ class JobQueue(DeadLetters, ObjectJobs):
         return self._read(txn) if chunks else {}
 
     def records_on_item(self, rating_key: int) -> list[SyncRecord]:
-        """The record holding this Plex item (at most one), then the records an upgrade
-        displaced from it (only scene_id, rating_key, collections_added and pushed_fields
-        are known in those)."""
+        """The record holding this Plex item (at most one), then the displaced rows of scenes
+        that left it (only what they wrote there is known in those: collections, fields, their
+        digests and values)."""
         from plexsync.queue import sqlite_rows as m
 
         def txn(conn: Any) -> list[SyncRecord]:
@@ -257,7 +257,7 @@ class JobQueue(DeadLetters, ObjectJobs):
                 f"SELECT {m.RECORD_COLS} FROM sync_records WHERE rating_key = ?",
                 (int(rating_key),))]
             return held + [m.displaced_record(row) for row in conn.execute(
-                "SELECT scene_id, rating_key, collections_added, pushed_fields "
+                f"SELECT {m.DISPLACED_COLS} "
                 "FROM displaced_records WHERE rating_key = ? ORDER BY scene_id",
                 (int(rating_key),))]
 

@@ -67,6 +67,14 @@ class SyncRecord:
     # director, collection) that hold a non-empty value PlexSync pushed to this item: the only
     # ones an explicit clear in Stash may empty (a Plex agent's or user's value never is).
     pushed_fields: tuple[str, ...] = ()
+    # Ownership by value (docs/design.md#ownership): (field, digest of the value PlexSync wrote
+    # there) and (field, that value as text) for the fields above. A field of `pushed_fields`
+    # with no digest (a record from before migration V5) is owned by name only.
+    field_digests: tuple[tuple[str, str], ...] = ()
+    pushed_values: tuple[tuple[str, str], ...] = ()
+    # The scene's files (Stash paths) when it was synced: a record follows its file, so a
+    # scene re-created for one of them inherits it (docs/design.md#identity).
+    stash_files: tuple[str, ...] = ()
     # A row an upgrade displaced from an item two scenes shared (`records_on_item`): what that
     # scene pushed there, to be undone by the item's own scene. It holds nothing: no claim.
     displaced: bool = False
@@ -74,6 +82,11 @@ class SyncRecord:
     # this record was written (docs/design.md#object-jobs): how a deleted object's scenes are
     # found. None: not known here (a record read back from the queue); storing it keeps them.
     objects: frozenset[tuple[str, int, str]] | None = None
+
+    def digests(self) -> dict[str, str]:
+        """Owned field → the digest of what PlexSync wrote there ('' when owned by name only)."""
+        known = dict(self.field_digests)
+        return {name: known.get(name, "") for name in self.pushed_fields}
 
     def behind(self, updated_at: str) -> bool:
         """Whether Stash's `updated_at` is later than the one this record synced. Unknown or

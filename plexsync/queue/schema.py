@@ -126,6 +126,25 @@ V4 = (
     "CREATE INDEX reconcile_runs_started ON reconcile_runs (started_at)",
 )
 
+V5 = (
+    # Ownership by value (docs/design.md#ownership): per owned field, the digest of the value
+    # PlexSync wrote (JSON object field -> digest) and that value itself as text (JSON object
+    # field -> text; also how PlexSync finds what it wrote where). Earlier versions kept
+    # neither, only the names (`pushed_fields`): a field named there without a digest stays
+    # owned by name, the rule it was written under, until the scene's next write records its
+    # digest. No Plex request is needed to upgrade.
+    "ALTER TABLE sync_records ADD COLUMN field_digests TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE sync_records ADD COLUMN pushed_values TEXT NOT NULL DEFAULT '{}'",
+    # Identity by file: the scene's Stash file paths at its last sync (JSON list). Earlier
+    # records have none; a re-created scene inherits such a record only by exact path.
+    "ALTER TABLE sync_records ADD COLUMN stash_files TEXT NOT NULL DEFAULT '[]'",
+    # Hand-over: a record that leaves an item (its scene's file moved, the scene was matched
+    # elsewhere) leaves what it wrote there as a displaced row, digests included, so the
+    # item's next owner undoes exactly PlexSync's values in its one edit.
+    "ALTER TABLE displaced_records ADD COLUMN field_digests TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE displaced_records ADD COLUMN pushed_values TEXT NOT NULL DEFAULT '{}'",
+)
+
 V6 = (
     # Object jobs (docs/design.md#object-jobs): one row per Stash object whose change must
     # reach the Plex items of its scenes. Hooks fold into the row (`version` + 1, strongest
@@ -159,4 +178,4 @@ V6 = (
     "CREATE INDEX scene_objects_scene ON scene_objects (scene_id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4, V6)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4, V5, V6)
