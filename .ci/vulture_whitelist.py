@@ -72,7 +72,6 @@ _.DOCUMENTS
 _.connected  # removed by issue 22
 _.set_plex_url  # removed by issue 22
 _.waited  # removed by issue 22
-_.asked  # removed by issue 21
 # Used by tests only (tests/reliability/test_properties.py); core/settings.py is issue 23's.
 _.setting_names
 # Unused since the timer asks for drains through hook/stash_post.py; stash/api.py is issue 24's.

@@ -86,6 +86,9 @@ def stash_only() -> tuple[Any, Commands, Callable[[], None]]:
         "hook_input": lambda scene_id: stash.hook_input(
             scene_id, input={"id": str(scene_id), "title": "A title"},
             input_fields=["id", "title"]),
+        "object_hook_input": lambda performer_id: stash.hook_input(
+            performer_id, "Performer.Update.Post",
+            input={"id": str(performer_id), "name": "A new name"}, input_fields=["id", "name"]),
     }
     return stash.server_connection(), commands, stash.stop
 

@@ -5,11 +5,13 @@ testkit/stash_exec.py, the hook JSON on stdin) from a copy of the plugin in a te
 folder, against a fake Stash in a child process, interleaved with `python -c pass` and with the
 limit, a bare interpreter started with the same interpreter options as the hook (`-S`) that
 opens the same SQLite database (WAL, synchronous=NORMAL, as the queue) and inserts one row.
-Two cases:
+Four cases:
 - "queued": a drain is already requested or running, so the hook only enqueues (a bulk edit,
   or any edit while Process Queue runs): the plain hook;
 - "queued + request": no drain is known, so the hook also POSTs runPluginTask (a lone edit);
-  its wall time includes the fake Stash answering (Python graphql-core; real Stash is Go).
+  its wall time includes the fake Stash answering (Python graphql-core; real Stash is Go);
+- "object" and "object + request": the same for a performer renamed (Performer.Update.Post: one
+  object job, docs/design.md#object-jobs), held to the scene hook's targets.
 Both with bytecode cached (Stash's Python writes `__pycache__` in the plugin folder as usual;
 after a warm-up) and without (PYTHONDONTWRITEBYTECODE: a read-only plugin folder, PlexSync's
 modules compiled on every run).
@@ -32,9 +34,12 @@ from benchmarks.common import ROOT, Figure, limit_key, percentile
 from benchmarks.fakes import FakeHost
 from testkit import stash_exec
 
-CASES = {"queued": "hook, plain", "request": "hook + drain request"}
+CASES = {"queued": "hook, plain", "request": "hook + drain request",
+         "object": "performer renamed, plain", "object_request": "performer renamed + request"}
 MODES = {"cached": "cached", "nocache": "no bytecode cache"}
-TARGETS = {("cached", "queued"): "<= 2.0x", ("cached", "request"): "<= 2.2x"}
+# Object hooks (a performer renamed: one object job) are held to the scene hook's targets.
+TARGETS = {("cached", "queued"): "<= 2.0x", ("cached", "request"): "<= 2.2x",
+           ("cached", "object"): "<= 2.0x", ("cached", "object_request"): "<= 2.2x"}
 
 FIGURES = [
     fig
@@ -92,8 +97,8 @@ def _mode(tmp: str, host: FakeHost, mode: str, runs: int) -> dict[str, list[floa
     limit = [sys.executable, *options, "-c", SQLITE_LIMIT, limit_db]
     db = os.path.join(env["PLEXSYNC_DATA_DIR"], "plexsync.db")
 
-    def stdin(scene_id: int) -> bytes:
-        return json.dumps(host.call("hook_input", scene_id)).encode()
+    def stdin(scene_id: int, command: str = "hook_input") -> bytes:
+        return json.dumps(host.call(command, scene_id)).encode()
 
     def forget_drain() -> None:
         with sqlite3.connect(db) as conn:
@@ -101,16 +106,21 @@ def _mode(tmp: str, host: FakeHost, mode: str, runs: int) -> dict[str, list[floa
 
     for i in range(3):  # warm-up: bytecode cache, database creation, page cache
         _timed(hook, stdin(10_000 + i), env)
+        _timed(hook, stdin(10_000 + i, "object_hook_input"), env)
         _timed(bare, b"", env)
         _timed(limit, b"", env)
-    out: dict[str, list[float]] = {"bare": [], "limit": [], "queued": [], "request": []}
+    out: dict[str, list[float]] = {"bare": [], "limit": [], **{case: [] for case in CASES}}
     for i in range(runs):
-        inputs = stdin(i + 1)
+        inputs, objects = stdin(i + 1), stdin(i + 1, "object_hook_input")
         out["bare"].append(_timed(bare, b"", env))
         out["limit"].append(_timed(limit, b"", env))
-        out["queued"].append(_timed(hook, inputs, env))
-        forget_drain()
-        out["request"].append(_timed(hook, inputs, env))
+        # scene and object pairs alternate which goes first: each case follows a drain
+        # request (a busy fake Stash) equally often
+        pairs = [(inputs, "queued", "request"), (objects, "object", "object_request")]
+        for doc, plain, request in pairs if i % 2 == 0 else pairs[::-1]:
+            out[plain].append(_timed(hook, doc, env))
+            forget_drain()
+            out[request].append(_timed(hook, doc, env))
     return out
 
 
@@ -131,7 +141,7 @@ def measure(quick: bool) -> dict[str, float]:
                 values[f"{key}.p95_ms"] = percentile(got[case], 0.95)
                 values[limit_key(f"{key}.p95_ms")] = lim95
         requests: Any = host.call("task_runs")
-        expected = 2 * (runs + 1)   # one per forgotten drain, plus each warm-up's first
+        expected = 2 * (2 * runs + 1)   # one per forgotten drain, plus each warm-up's first
         if requests != expected:
             raise RuntimeError(f"runPluginTask requests {requests}, expected {expected}")
         values["hook.bare.p50_ms"] = statistics.median(bare_all)

@@ -32,7 +32,12 @@ What matches Stash (about v0.30.1):
 
 Simplified:
 - There is one in-memory store behind one lock, so requests run one at a time.
-- Hooks never fire, and tasks run only when a test asks: ``task_runs`` records task
+- Hooks fire from ``sceneUpdate`` and the mutations of ``testkit/stash_objects.py``
+  (performer, tag, studio and group edits, tag merges, scene deletion): ``fired_hooks``
+  records them and ``on_hook`` runs them (``testkit/stash_hooks.PluginHooks`` runs
+  ``plexsync.py`` for each, as Stash does). The setup API (``add_scene``, ``update_scene``...)
+  fires none: tests send those scenes' hooks themselves.
+- Tasks run only when a test asks: ``task_runs`` records task
   requests, and ``on_task_run`` can act on them (``testkit/stash_jobs.PluginJobs`` runs them
   one at a time as Stash's job manager does). That callback runs in the server thread before
   the response goes out, so start a thread for long work.

@@ -182,6 +182,33 @@ class PlexLibrary:
         with self._lock:
             del self._items[rating_key]
 
+    def readd_item(self, rating_key: int) -> int:
+        """Plex adds the item's files again as a new item (the trash was emptied while their
+        drive was offline, or the library was re-created): a new ratingKey, the scanner's
+        defaults only (title from the file name, no metadata, no poster). Returns the new key."""
+        with self._lock:
+            old = self._items.pop(rating_key)
+            item = self._build_item(old.section_id, old.files[0][0], files=list(old.files))
+            self._items[item.rating_key] = item
+            self._next_rk = max(self._next_rk, item.rating_key + 1)
+            return item.rating_key
+
+    def split_apart(self, rating_key: int, path: str) -> int:
+        """Plex's Split Apart: the file ``path`` leaves the item and becomes an item of its
+        own (a new ratingKey, the scanner's defaults); the item keeps its other files and its
+        metadata. Returns the new item's ratingKey."""
+        with self._lock:
+            item = self._items[rating_key]
+            part = next(f for f in item.files if f[0] == path)
+            if len(item.files) < 2:
+                raise ValueError("Split Apart needs an item of two or more files")
+            item.files = [f for f in item.files if f[0] != path]
+            touch(item)
+            new = self._build_item(item.section_id, path, files=[part])
+            self._items[new.rating_key] = new
+            self._next_rk = max(self._next_rk, new.rating_key + 1)
+            return new.rating_key
+
     def item(self, rating_key: int) -> ItemState:
         with self._lock:
             return copy.deepcopy(self._items[rating_key])

@@ -224,6 +224,21 @@ class StashStore:
         with self._lock:
             del self._scenes[scene_id]
 
+    def clean_and_scan(self, scene_id: int) -> int:
+        """Stash's Clean task deletes the scene (its drive was offline), then a Scan finds its
+        files again and creates a new scene for them: a new id, the same files (new file ids),
+        no metadata but what a scan sets. Returns the new scene's id."""
+        with self._lock:
+            old = self._scenes.pop(scene_id)
+            new_id = self._new_id("scene")
+            now = self.now_text()
+            scene = Scene(id=new_id, created_at=now, updated_at=now)
+            self._set_files(scene, [{"path": f.path, "size": f.size, "duration": f.duration}
+                                    for f in old.files])
+            scene.cover = make_cover_jpeg(new_id, 0)
+            self._scenes[new_id] = scene
+            return new_id
+
     def scene_ids(self) -> list[int]:
         with self._lock:
             return sorted(self._scenes)

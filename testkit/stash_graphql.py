@@ -33,6 +33,7 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 
 from testkit import stash_data as sd
+from testkit.stash_objects import StashEdits
 
 SCHEMA_PATH = Path(__file__).with_name("stash_subset.graphql")
 STASH_VERSION = {"version": "v0.30.1", "hash": "cf3489efd", "build_time": "2026-01-11 10:00:00"}
@@ -59,7 +60,7 @@ class RequestContext:
 Info = GraphQLResolveInfo[RequestContext]
 
 
-class StashGraphQL(sd.StashStore):
+class StashGraphQL(StashEdits):
     """The store plus the state GraphQL exposes; ``_graphql`` runs one request's payload.
     Public attributes may be changed by tests."""
 
@@ -84,8 +85,9 @@ class StashGraphQL(sd.StashStore):
         # Set: configurePlugin fails with this message, as Stash's does when it cannot write
         # its config.yml ("open …/config.yml: permission denied"); nothing is saved.
         self.configure_plugin_error: str | None = None
-        # Called with a hook's stdin ``args`` ({"hookContext": ...}) for every Scene.Update.Post
-        # Stash fires: after sceneUpdate, before the mutation answers (Stash runs post hooks
+        # Called with a hook's stdin ``args`` ({"hookContext": ...}) for every hook Stash fires
+        # (``StashEdits.fire``): Scene.Update.Post after sceneUpdate, and those of
+        # testkit/stash_objects.py, before the mutation answers (Stash runs post hooks
         # synchronously). sceneAddPlay and sceneSaveActivity fire none, as in Stash's
         # resolvers (they call no hook executor).
         self.on_hook: Callable[[dict[str, Any]], None] | None = None
@@ -144,6 +146,7 @@ class StashGraphQL(sd.StashStore):
             "sceneSaveActivity": self._scene_save_activity,
             "configurePlugin": self._configure_plugin,
             "runPluginTask": self._run_plugin_task,
+            **self.edit_resolvers(),
         }
 
     def _find_scene(
@@ -253,11 +256,7 @@ class StashGraphQL(sd.StashStore):
         if cover:
             scene.cover, scene.cover_version = sd.decode_data_url(cover), scene.cover_version + 1
         self._touch(scene)
-        hook = self.on_hook
-        if hook is not None:
-            context = {"id": scene.id, "type": "Scene.Update.Post", "input": copy.deepcopy(input),
-                       "inputFields": list(input)}
-            info.context.after.append(lambda: hook({"hookContext": context}))
+        self.fire(info, "Scene.Update.Post", scene.id, copy.deepcopy(input), list(input))
         return self.scene_obj(scene, info.context.base_url)
 
     def _scene_add_play(self, info: Info, id: str, times: list[str] | None = None

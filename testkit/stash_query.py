@@ -130,10 +130,44 @@ def _own_criteria(scene: Scene, f: Mapping[str, Any], upper: str) -> bool | None
         "created_at": lambda c: _compare(scene.created_at, c, upper, "date"),
         "updated_at": lambda c: _compare(scene.updated_at, c, upper, "date"),
     }
+    links: dict[str, list[int]] = {
+        "performers": scene.performer_ids, "tags": scene.tag_ids,
+        "studios": [scene.studio_id] if scene.studio_id else [],
+        "groups": [g for g, _ in scene.groups],
+    }
+    for key, linked in links.items():
+        getters[key] = _links_check(linked, key)
     results = [check(f[key]) for key, check in getters.items() if f.get(key) is not None]
     if f.get("organized") is not None:
         results.append(scene.organized == bool(f["organized"]))
     return all(results) if results else None
+
+
+def _links_check(linked: list[int], key: str) -> Callable[[Mapping[str, Any]], bool]:
+    return lambda crit: _links_match(linked, crit, key)
+
+
+def _links_match(linked: list[int], crit: Mapping[str, Any], key: str) -> bool:
+    """(Hierarchical)MultiCriterionInput over the scene's linked ids. Only depth 0 (the
+    objects themselves): the fake keeps no tag or studio hierarchy, so deeper is refused."""
+    if crit.get("depth") not in (None, 0):
+        raise FilterError(f"the fake Stash has no {key} hierarchy: depth must be 0")
+    have = set(linked)
+    wanted = {int(v) for v in crit.get("value") or []}
+    excluded = {int(v) for v in crit.get("excludes") or []}
+    if have & excluded:
+        return False
+    modifier = str(crit["modifier"])
+    checks: dict[str, Callable[[], bool]] = {
+        "INCLUDES": lambda: bool(have & wanted) or not wanted,
+        "INCLUDES_ALL": lambda: wanted <= have,
+        "EXCLUDES": lambda: not have & wanted,
+        "IS_NULL": lambda: not have,
+        "NOT_NULL": lambda: bool(have),
+    }
+    if modifier not in checks:
+        raise FilterError(f"unsupported {key} modifier: {modifier}")
+    return checks[modifier]()
 
 
 def _path_match(scene: Scene, crit: Mapping[str, Any]) -> bool:

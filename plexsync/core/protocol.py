@@ -20,7 +20,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-HOOK_TYPES = ("Scene.Update.Post", "Scene.Create.Post")
+SCENE_HOOKS = ("Scene.Update.Post", "Scene.Create.Post", "Scene.Destroy.Post")
+# A performer, tag, studio or group renamed, merged or deleted (docs/design.md#object-jobs).
+OBJECT_HOOKS = (
+    "Performer.Update.Post", "Performer.Destroy.Post", "Tag.Update.Post", "Tag.Destroy.Post",
+    "Tag.Merge.Post", "Studio.Update.Post", "Studio.Destroy.Post", "Group.Update.Post",
+    "Group.Destroy.Post",
+)
+HOOK_TYPES = SCENE_HOOKS + OBJECT_HOOKS
 # Modes Stash runs through `runPluginOperation` (answered at once, outside the job queue): they
 # read local state only, so the entrypoint skips the task router, Stash and settings for them.
 OPERATIONS = ("page_status",)
@@ -82,7 +89,7 @@ def parse(raw: str) -> Invocation:
         if hook_type not in HOOK_TYPES:
             raise InputError(
                 f"PlexSync does not handle the {hook_type!r} hook; it listens to "
-                f"{' and '.join(HOOK_TYPES)} (check triggeredBy in PlexSync.yml)."
+                f"{', '.join(HOOK_TYPES)} (check triggeredBy in PlexSync.yml)."
             )
         return Invocation(conn, args, None, hook)
     mode = args.get("mode")

@@ -97,6 +97,7 @@ class LibraryIndex:
         self._meta: dict[int, dict[str, Any] | None] = {}
         self._shards: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.builds = 0
+        self.listed: set[int] = set()   # sections this object built: as fresh as the listing
 
     @property
     def locations(self) -> dict[int, tuple[str, ...]]:
@@ -167,6 +168,16 @@ class LibraryIndex:
             meta = self.meta(section.id)
             if meta is None or now - meta["built_at"] >= self.max_age:
                 self._build(section, meta)
+
+    def ensure_listed(self) -> set[int]:
+        """Read the listing of every section not yet listed through this object (one pass,
+        ceil(items / page_size) GETs each): the check that a recorded item still exists and
+        still holds its file (docs/design.md#ownership). Returns the sections now listed (a
+        section another process is building, under its lease, is not)."""
+        for section in self.sections:
+            if section.id not in self.listed:
+                self._build(section, self.meta(section.id, reload=True))
+        return self.listed
 
     def rebuild(self) -> list[int]:
         """Build every section now, whatever its age (reconciliation's one listing pass);
@@ -243,6 +254,7 @@ class LibraryIndex:
         self._meta[section.id] = new_meta
         self._shards = {k: v for k, v in self._shards.items() if k[2] != section.id}
         self.builds += 1
+        self.listed.add(section.id)
         log.debug(f"indexed {count} Plex files of '{section.title}' in "
                   f"{time.monotonic() - started:.1f}s")
         return True

@@ -45,6 +45,9 @@ Invariants and failure behaviour:
   closed: the released jobs are claimed again, no attempt used) or stops ("plex_down"); it
   sees every outcome, and paces the jobs after a Plex recovery (sub-second waits only).
 - Hook jobs are dropped (one info line per drain) when `enabled` is off.
+- Object jobs (a performer, tag, studio or group changed: docs/design.md#object-jobs) are
+  expanded into scene jobs by `expand` before every claim, under the drain lock; the drain
+  finishes only when neither kind of job is due.
 - Counters, per-outcome log lines, progress and the summary are drain_report.py's
   (`DrainReport`), which never changes what the drain does.
 """
@@ -115,10 +118,15 @@ class Drain:
         progress: Callable[[float], None] = log.progress,
         owner: str | None = None,
         guard: OutageListener | None = None,
+        expand: Callable[[], object] | None = None,
     ) -> None:
         """`progress` feeds the report's progress bar; `guard` is the outage breaker's say in
-        the drain (module docstring)."""
+        the drain (module docstring). `expand` turns due object jobs into scene jobs
+        (sync/objects.py); it runs before every claim. A drain over a database that may hold
+        object jobs needs it: a due object job keeps the drain from finishing (no lost
+        wake-up), and only `expand` ever settles one."""
         self.guard = guard
+        self.expand = expand
         self.queue = queue
         self._factory = processor_factory
         self._processor: Processor | None = None
@@ -183,6 +191,8 @@ class Drain:
             now = self.clock()
             if deadline is not None and now >= deadline:
                 return StopReason.TIMEOUT
+            if self.expand is not None:   # a renamed performer's scenes join the queue
+                self.expand()
             jobs = self.queue.claim(self.batch_size, self.lease_seconds, self.owner)
             if jobs:
                 try:

@@ -60,3 +60,24 @@ class SettleAction(StrEnum):
     DEAD = "dead_lettered"         # moved to the dead-letter queue
     RELEASED = "released"          # given back uncounted (apply only: PlexAuth)
     STALE = "stale"                # the lease was no longer ours: only the record was stored
+
+
+class ObjectKind(StrEnum):
+    """A Stash object whose name PlexSync writes to Plex items (docs/design.md#object-jobs)."""
+
+    PERFORMER = "performer"   # actors
+    TAG = "tag"               # genres and/or labels
+    STUDIO = "studio"         # studio, and its collection
+    GROUP = "group"           # collections
+
+
+class ObjectAction(StrEnum):
+    """What happened to the object. Folding keeps the strongest: a destroy, else a merge."""
+
+    UPDATE = "update"     # renamed: Stash still links its scenes
+    MERGE = "merge"       # tags merged into it: Stash links their scenes to it now
+    DESTROY = "destroy"   # deleted: only PlexSync's records know its scenes
+
+    @property
+    def rank(self) -> int:
+        return ("update", "merge", "destroy").index(self.value)

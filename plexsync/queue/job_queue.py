@@ -23,6 +23,7 @@ from plexsync.core import datadir
 from plexsync.core import fastjson as json
 from plexsync.queue.dead_letters import DeadLetters
 from plexsync.queue.enums import JobSource, JobState, OutcomeKind, SettleAction
+from plexsync.queue.object_jobs import ObjectJobs
 from plexsync.queue.sqlite_db import BUSY_TIMEOUT, RETRIES
 from plexsync.queue.transitions import fold, next_due, read_meta, settle_job, update_meta
 
@@ -40,9 +41,9 @@ MAX_MESSAGE = 2000
 ENQUEUE_CHUNK = 500
 
 
-class JobQueue(DeadLetters):
+class JobQueue(DeadLetters, ObjectJobs):
     """The queue on one SQLite file (":memory:" for a private, volatile one); its dead letters
-    are dead_letters.py's."""
+    are dead_letters.py's, its object jobs object_jobs.py's."""
 
     def __init__(
         self, path: str, *, clock: Callable[[], float] = time.time,
@@ -246,9 +247,9 @@ class JobQueue(DeadLetters):
         return self._read(txn) if chunks else {}
 
     def records_on_item(self, rating_key: int) -> list[SyncRecord]:
-        """The record holding this Plex item (at most one), then the records an upgrade
-        displaced from it (only scene_id, rating_key, collections_added and pushed_fields
-        are known in those)."""
+        """The record holding this Plex item (at most one), then the displaced rows of scenes
+        that left it (only what they wrote there is known in those: collections, fields, their
+        digests and values)."""
         from plexsync.queue import sqlite_rows as m
 
         def txn(conn: Any) -> list[SyncRecord]:
@@ -256,7 +257,7 @@ class JobQueue(DeadLetters):
                 f"SELECT {m.RECORD_COLS} FROM sync_records WHERE rating_key = ?",
                 (int(rating_key),))]
             return held + [m.displaced_record(row) for row in conn.execute(
-                "SELECT scene_id, rating_key, collections_added, pushed_fields "
+                f"SELECT {m.DISPLACED_COLS} "
                 "FROM displaced_records WHERE rating_key = ? ORDER BY scene_id",
                 (int(rating_key),))]
 
@@ -291,6 +292,8 @@ class JobQueue(DeadLetters):
                 "synced": synced["n"],
                 "out_of_scope": conn.execute(
                     "SELECT count(*) AS n FROM out_of_scope").fetchone()["n"],
+                "objects_pending": conn.execute(
+                    "SELECT count(*) AS n FROM object_jobs").fetchone()["n"],
                 "last_sync_at": synced["last"],
                 "next_due_at": next_due(conn),
                 "stats": {row["key"]: row["value"] for row in conn.execute(
@@ -315,9 +318,11 @@ class JobQueue(DeadLetters):
     # ------------------------------------------------------------------ maintenance
 
     def clear_pending(self) -> int:
-        """Delete every job not in_progress (a drain may be working on those)."""
+        """Delete every job not in_progress (a drain may be working on those), and every
+        object job (its scenes are not queued yet)."""
         return self._write(lambda conn: conn.execute(
-            "DELETE FROM jobs WHERE state != ?", (JobState.IN_PROGRESS,)).rowcount)
+            "DELETE FROM jobs WHERE state != ?", (JobState.IN_PROGRESS,)).rowcount
+            + conn.execute("DELETE FROM object_jobs").rowcount)
 
     # ------------------------------------------------------------------ reconciliation
 

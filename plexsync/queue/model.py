@@ -14,8 +14,8 @@ from plexsync.core.vocab import CLEAR_EMPTIES, CLEARABLE
 from plexsync.errors import ErrorClass, PlexSyncError
 from plexsync.queue.enums import JobSource as JobSource
 from plexsync.queue.enums import JobState as JobState
+from plexsync.queue.enums import ObjectAction, ObjectKind, SettleAction
 from plexsync.queue.enums import OutcomeKind as OutcomeKind
-from plexsync.queue.enums import SettleAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +67,26 @@ class SyncRecord:
     # director, collection) that hold a non-empty value PlexSync pushed to this item: the only
     # ones an explicit clear in Stash may empty (a Plex agent's or user's value never is).
     pushed_fields: tuple[str, ...] = ()
+    # Ownership by value (docs/design.md#ownership): (field, digest of the value PlexSync wrote
+    # there) and (field, that value as text) for the fields above. A field of `pushed_fields`
+    # with no digest (a record from before migration V5) is owned by name only.
+    field_digests: tuple[tuple[str, str], ...] = ()
+    pushed_values: tuple[tuple[str, str], ...] = ()
+    # The scene's files (Stash paths) when it was synced: a record follows its file, so a
+    # scene re-created for one of them inherits it (docs/design.md#identity).
+    stash_files: tuple[str, ...] = ()
     # A row an upgrade displaced from an item two scenes shared (`records_on_item`): what that
     # scene pushed there, to be undone by the item's own scene. It holds nothing: no claim.
     displaced: bool = False
+    # The (kind, Stash id, name) of the performers, tags, studio and groups the scene had when
+    # this record was written (docs/design.md#object-jobs): how a deleted object's scenes are
+    # found. None: not known here (a record read back from the queue); storing it keeps them.
+    objects: frozenset[tuple[str, int, str]] | None = None
+
+    def digests(self) -> dict[str, str]:
+        """Owned field → the digest of what PlexSync wrote there ('' when owned by name only)."""
+        known = dict(self.field_digests)
+        return {name: known.get(name, "") for name in self.pushed_fields}
 
     def behind(self, updated_at: str) -> bool:
         """Whether Stash's `updated_at` is later than the one this record synced. Unknown or
@@ -103,6 +120,25 @@ class DeadLetter:
     source: JobSource
     created_at: float
     cleared_fields: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectJob:
+    """A performer, tag, studio or group changed in Stash (a row of `object_jobs`): the drain
+    expands it into jobs for the scenes it is on (docs/design.md#object-jobs).
+
+    `merged_ids`: the tags merged into this one (MERGE); `version` counts the events folded
+    into the job, so that the drain deletes it only if none arrived while it expanded it."""
+
+    kind: ObjectKind
+    object_id: int
+    action: ObjectAction
+    event_at: float
+    enqueued_at: float
+    not_before: float
+    merged_ids: tuple[int, ...] = ()
+    attempts: int = 0
+    version: int = 1
 
 
 def superseded(job: Job, record: SyncRecord | None) -> bool:

@@ -126,4 +126,56 @@ V4 = (
     "CREATE INDEX reconcile_runs_started ON reconcile_runs (started_at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4)
+V5 = (
+    # Ownership by value (docs/design.md#ownership): per owned field, the digest of the value
+    # PlexSync wrote (JSON object field -> digest) and that value itself as text (JSON object
+    # field -> text; also how PlexSync finds what it wrote where). Earlier versions kept
+    # neither, only the names (`pushed_fields`): a field named there without a digest stays
+    # owned by name, the rule it was written under, until the scene's next write records its
+    # digest. No Plex request is needed to upgrade.
+    "ALTER TABLE sync_records ADD COLUMN field_digests TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE sync_records ADD COLUMN pushed_values TEXT NOT NULL DEFAULT '{}'",
+    # Identity by file: the scene's Stash file paths at its last sync (JSON list). Earlier
+    # records have none; a re-created scene inherits such a record only by exact path.
+    "ALTER TABLE sync_records ADD COLUMN stash_files TEXT NOT NULL DEFAULT '[]'",
+    # Hand-over: a record that leaves an item (its scene's file moved, the scene was matched
+    # elsewhere) leaves what it wrote there as a displaced row, digests included, so the
+    # item's next owner undoes exactly PlexSync's values in its one edit.
+    "ALTER TABLE displaced_records ADD COLUMN field_digests TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE displaced_records ADD COLUMN pushed_values TEXT NOT NULL DEFAULT '{}'",
+)
+
+V6 = (
+    # Object jobs (docs/design.md#object-jobs): one row per Stash object whose change must
+    # reach the Plex items of its scenes. Hooks fold into the row (`version` + 1, strongest
+    # `action`); the drain expands it into scene jobs, then deletes it only if `version` is
+    # still the one it expanded, so an edit during the expansion is expanded again.
+    """CREATE TABLE object_jobs (
+        kind TEXT NOT NULL,
+        object_id INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        merged_ids TEXT NOT NULL DEFAULT '[]',
+        event_at REAL NOT NULL,
+        enqueued_at REAL NOT NULL,
+        not_before REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (kind, object_id)
+    )""",
+    "CREATE INDEX object_jobs_due ON object_jobs (not_before)",
+    # Which performers, tags, studio and groups each synced scene had when PlexSync last wrote
+    # it: Stash forgets a deleted object's scenes, so these rows find them. Written with the
+    # scene's sync record; scenes synced before this step have none until they sync again.
+    # `name`: the object's name as that sync read it; a hook whose new name equals it on every
+    # scene changes nothing in Plex (Stash's edit form sends the name on every save).
+    """CREATE TABLE scene_objects (
+        kind TEXT NOT NULL,
+        object_id INTEGER NOT NULL,
+        scene_id INTEGER NOT NULL,
+        name TEXT,
+        PRIMARY KEY (kind, object_id, scene_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX scene_objects_scene ON scene_objects (scene_id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4, V5, V6)

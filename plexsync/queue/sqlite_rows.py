@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from plexsync.core import fastjson as json
 from plexsync.errors import ErrorClass
-from plexsync.queue.enums import JobSource, JobState
-from plexsync.queue.model import DeadLetter, Job, SyncRecord
+from plexsync.queue.enums import JobSource, JobState, ObjectAction, ObjectKind
+from plexsync.queue.model import DeadLetter, Job, ObjectJob, SyncRecord
 
 if TYPE_CHECKING:
     import sqlite3
@@ -39,7 +39,11 @@ JOB_COLS = (
 )
 RECORD_COLS = (
     "scene_id, rating_key, section_id, stash_updated_at, fetched_at, values_hash, synced_at, "
-    "poster_key, poster_hash, art_hash, collections_added, confidence, pushed_fields"
+    "poster_key, poster_hash, art_hash, collections_added, confidence, pushed_fields, "
+    "field_digests, pushed_values, stash_files"
+)
+DISPLACED_COLS = (
+    "scene_id, rating_key, collections_added, pushed_fields, field_digests, pushed_values"
 )
 DEAD_COLS = (
     "scene_id, error_class, message, attempts, first_failure_at, last_failure_at, candidates, "
@@ -73,7 +77,20 @@ def record(row: sqlite3.Row) -> SyncRecord:
         poster_key=row["poster_key"], poster_hash=row["poster_hash"], art_hash=row["art_hash"],
         collections_added=tuple(json.loads(row["collections_added"])),
         confidence=row["confidence"], pushed_fields=tuple(json.loads(row["pushed_fields"])),
+        field_digests=_pairs(row["field_digests"]), pushed_values=_pairs(row["pushed_values"]),
+        stash_files=tuple(json.loads(row["stash_files"])),
     )
+
+
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    """A JSON object of text values as sorted pairs (anything unreadable: none)."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return ()
+    if not isinstance(data, dict):
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in data.items()))
 
 
 def dead_letter(row: sqlite3.Row) -> DeadLetter:
@@ -92,17 +109,21 @@ def record_values(record: SyncRecord) -> tuple[Any, ...]:
     return (record.scene_id, record.rating_key, record.section_id, record.stash_updated_at,
             record.fetched_at, record.values_hash, record.synced_at, record.poster_key,
             record.poster_hash, record.art_hash, json.dumps(list(record.collections_added)),
-            record.confidence, json.dumps(list(record.pushed_fields)))
+            record.confidence, json.dumps(list(record.pushed_fields)),
+            json.dumps(dict(record.field_digests), sort_keys=True),
+            json.dumps(dict(record.pushed_values), sort_keys=True),
+            json.dumps(list(record.stash_files)))
 
 
 def displaced_record(row: sqlite3.Row) -> SyncRecord:
-    """A `displaced_records` row as a record: only scene_id, rating_key, collections_added and
-    pushed_fields are known (what that scene pushed to an item another scene holds)."""
+    """A `displaced_records` row (`DISPLACED_COLS`) as a record: only what that scene wrote
+    to an item it no longer holds is known (collections, fields, their digests and values)."""
     return SyncRecord(
         scene_id=row["scene_id"], rating_key=row["rating_key"], section_id=0,
         stash_updated_at="", fetched_at=0.0, values_hash="", synced_at=0.0,
         collections_added=tuple(json.loads(row["collections_added"])), confidence="",
         pushed_fields=tuple(json.loads(row["pushed_fields"])), displaced=True,
+        field_digests=_pairs(row["field_digests"]), pushed_values=_pairs(row["pushed_values"]),
     )
 
 
@@ -118,3 +139,16 @@ def dead_filter(
         clauses.append("last_failure_at >= ?")
         params.append(since)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def object_job(row: sqlite3.Row) -> ObjectJob:
+    """The object job of an `object_jobs` row (an action written by a newer version reads as
+    the strongest, a destroy: it finds the most scenes)."""
+    action = row["action"]
+    return ObjectJob(
+        kind=ObjectKind(row["kind"]), object_id=row["object_id"],
+        action=ObjectAction(action) if action in set(ObjectAction) else ObjectAction.DESTROY,
+        event_at=row["event_at"], enqueued_at=row["enqueued_at"], not_before=row["not_before"],
+        merged_ids=tuple(json.loads(row["merged_ids"])), attempts=row["attempts"],
+        version=row["version"],
+    )

@@ -127,7 +127,9 @@ def _finish(
 
 
 def upsert_record(conn: sqlite3.Connection, record: SyncRecord, now: float) -> None:
-    """Store `record`; it also drops the scene's dead letter and out-of-scope mark."""
+    """Store `record`; it also drops the scene's dead letter and out-of-scope mark. The
+    scene's own record on another item leaves a displaced row there (hand-over,
+    docs/design.md#hand-over)."""
     from plexsync.queue import sqlite_rows as m
 
     # One item holds one record: a scene that held this item before is matched afresh.
@@ -137,6 +139,14 @@ def upsert_record(conn: sqlite3.Connection, record: SyncRecord, now: float) -> N
     ).fetchall():
         conn.execute("DELETE FROM sync_records WHERE scene_id = ?", (row["scene_id"],))
         fold(conn, row["scene_id"], now, JobSource.RECONCILE, (), now, True)
+    # Hand-over: the scene's record leaves another item; what it wrote there stays displaced
+    # until that item's next owner undoes it (by value) in its own edit.
+    left = conn.execute(f"SELECT {m.DISPLACED_COLS} FROM sync_records WHERE scene_id = ?",
+                        (record.scene_id,)).fetchone()
+    if left is not None and left["rating_key"] != record.rating_key and (
+            left["pushed_fields"] != "[]" or left["collections_added"] != "[]"):
+        conn.execute(f"INSERT OR REPLACE INTO displaced_records ({m.DISPLACED_COLS}) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", tuple(left))
     # Only this item's: a displaced scene synced to its own item elsewhere still owes the
     # undo of what it pushed here, which the item's own scene does when it is written.
     conn.execute("DELETE FROM displaced_records WHERE rating_key = ?", (record.rating_key,))
@@ -144,15 +154,22 @@ def upsert_record(conn: sqlite3.Connection, record: SyncRecord, now: float) -> N
                  f"({m.marks(m.RECORD_COLS.count(',') + 1)})", m.record_values(record))
     conn.execute("DELETE FROM dead_letters WHERE scene_id = ?", (record.scene_id,))
     conn.execute("DELETE FROM out_of_scope WHERE scene_id = ?", (record.scene_id,))
+    if record.objects is not None:   # the objects the scene had when this record was written
+        conn.execute("DELETE FROM scene_objects WHERE scene_id = ?", (record.scene_id,))
+        conn.executemany(
+            "INSERT OR IGNORE INTO scene_objects (kind, object_id, scene_id, name) "
+            "VALUES (?, ?, ?, ?)", [(k, int(i), record.scene_id, n) for k, i, n in record.objects])
 
 
 def next_due(conn: sqlite3.Connection) -> float | None:
+    """Scene jobs and object jobs alike: a drain finishes only when neither is due."""
     row = conn.execute(
         "SELECT (SELECT min(not_before) FROM jobs WHERE state != :in_progress) AS waiting, "
-        "(SELECT min(lease_until) FROM jobs WHERE state = :in_progress) AS leased",
+        "(SELECT min(lease_until) FROM jobs WHERE state = :in_progress) AS leased, "
+        "(SELECT min(not_before) FROM object_jobs) AS objects",
         {"in_progress": JobState.IN_PROGRESS},
     ).fetchone()
-    times = [t for t in (row["waiting"], row["leased"]) if t is not None]
+    times = [t for t in (row["waiting"], row["leased"], row["objects"]) if t is not None]
     return min(times) if times else None
 
 

@@ -11,7 +11,9 @@
   scene is EMPTY exactly when a sync would change a value: after the drain a second pass
   finds nothing, by construction.
 Not gaps: no files, the quality gate (all-empty metadata), files outside every configured
-library (OUT_OF_SCOPE), a scene whose files Plex lacks when `reconcile_missing` is off.
+library (OUT_OF_SCOPE), a scene whose files Plex lacks when `reconcile_missing` is off, a
+missing poster when the scene's cover key answered no image at its last sync (Stash's
+placeholder, an HTML page: `images.NOT_AN_IMAGE`, remembered until the key changes).
 
 The Plex item is judged from the section listing (`PlexView.listed`). List views send only the
 first few tags of each kind, so a tag list as long as `LIST_TAG_FLOOR` may be cut short: then
@@ -32,7 +34,7 @@ from plexsync.core.settings import Settings
 from plexsync.plex.model import ListedItem, PlexItem
 from plexsync.queue.model import SyncRecord
 from plexsync.reconcile.gap_types import GapType
-from plexsync.sync import fields, matcher
+from plexsync.sync import fields, images, matcher
 from plexsync.sync.diff import diff
 from plexsync.sync.fields import Wanted
 
@@ -103,7 +105,11 @@ def assess(scene: Mapping[str, Any], record: SyncRecord | None, settings: Settin
     added = record.collections_added if record is not None and same else ()
     trusted = (record is not None and same and record.values_hash == want.values_hash
                and 0 < listed.updated_at <= record.synced_at + UPDATED_SLACK)
-    lacking = _lacking(want, listed.item, added, trusted, plex.fetch)
+    # a cover whose answer was no image (Stash's placeholder) is remembered by its key
+    no_cover = (record is not None and same and record.poster_key == want.poster_url
+                and record.poster_hash == images.NOT_AN_IMAGE)
+    lacking = _lacking(dataclasses.replace(want, poster=want.poster and not no_cover),
+                       listed.item, added, trusted, plex.fetch)
     if lacking:
         return _gap(GapType.EMPTY, f"Plex item {listed.item.rating_key} lacks "
                                    + ", ".join(lacking))

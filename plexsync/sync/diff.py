@@ -14,22 +14,27 @@
   wanted are removed. `Edit.collections_added` is the list to store in the new sync record.
 - With `wanted.lock`, every field PlexSync manages gets `<field>.locked=1` if not yet locked
   (never `0`: PlexSync does not unlock what a user locked). `lock_images` adds `thumb`/`art`.
-- With `wanted.preserve`, a field is written (and locked) only where Plex's is empty;
-  collections are additive and not affected.
-- `Edit.pushed` is the new `SyncRecord.pushed_fields`: `owned` (what PlexSync owned before on
-  this item) plus every field that now holds PlexSync's non-empty value (written now or
-  already equal), less every field cleared now or kept at another value by `preserve`.
-  Fields `wanted` leaves alone keep their ownership.
+- Ownership by value (sync/owned.py, docs/design.md#ownership): `owned` maps each field
+  PlexSync owns on this item to the digest of the value it wrote there. A clear (`None`/`()`)
+  empties a field only while Plex still holds that value; anything else there is the user's
+  and stays. With `wanted.preserve`, a user's value is kept (neither written nor locked);
+  PlexSync's own earlier value and Plex's defaults (empty, the scanner's title) are replaced.
+  Collections are additive and owned by name (`collections_added`). A field the settings
+  no longer manage (`wanted.retired`) loses PlexSync's own value in the same edit.
+- `Edit.owned` is the new ownership: every field that now holds PlexSync's non-empty value
+  (written now or already equal), with its digest and value; a cleared field, or one left at a
+  user's value, is not PlexSync's. Fields `wanted` leaves alone keep their ownership.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from plexsync.core.vocab import FIELD_WIRE, IMAGE_WIRE, OWNABLE
 from plexsync.plex.model import PlexItem
+from plexsync.sync import owned as by_value
 from plexsync.sync.fields import Wanted
 
 RATING_EPSILON = 0.05
@@ -40,37 +45,60 @@ class Edit:
     params: dict[str, str]
     collections_added: tuple[str, ...]
     changed: tuple[str, ...] = ()   # our field names whose value changes (for the log)
-    pushed: tuple[str, ...] = ()    # the new SyncRecord.pushed_fields (see `diff`)
+    owned: tuple[tuple[str, str, str], ...] = ()   # (field, digest, value text): see `diff`
+    kept: tuple[str, ...] = ()      # fields left at a user's value (for the log)
+
+    @property
+    def pushed(self) -> tuple[str, ...]:
+        """The new `SyncRecord.pushed_fields`."""
+        return tuple(name for name, _, _ in self.owned)
+
+    @property
+    def field_digests(self) -> tuple[tuple[str, str], ...]:
+        return tuple((name, d) for name, d, _ in self.owned)
+
+    @property
+    def pushed_values(self) -> tuple[tuple[str, str], ...]:
+        return tuple((name, v) for name, _, v in self.owned)
 
     def __bool__(self) -> bool:
         return bool(self.params)
 
 
 def diff(wanted: Wanted, item: PlexItem, collections_added: Sequence[str] = (),
-         lock_images: Iterable[str] = (), owned: Iterable[str] = ()) -> Edit:
-    """The one edit that makes `item` hold `wanted` (see the module docstring)."""
-    edit = _EditBuilder(wanted, item, set(owned))
+         lock_images: Iterable[str] = (), owned: Mapping[str, str] | None = None,
+         values: Mapping[str, str] | None = None) -> Edit:
+    """The one edit that makes `item` hold `wanted` (see the module docstring).
+    `values`: the value texts PlexSync last wrote (kept for fields `wanted` leaves alone)."""
+    edit = _EditBuilder(wanted, item, dict(owned or {}), dict(values or {}))
     for name, value in wanted.scalars.items():
         edit.scalar(name, value)
     for kind, names in wanted.tags.items():
         edit.tag_kind(kind, names)
+    for name in wanted.retired:
+        edit.retire(name)
     added = edit.collections(collections_added)
     for name in lock_images:
         edit.lock(name, IMAGE_WIRE[name])
     return Edit(edit.params, added, tuple(edit.changed),
-                tuple(n for n in OWNABLE if n in edit.pushed))
+                tuple((n, edit.digests[n], edit.values.get(n, "")) for n in OWNABLE
+                      if n in edit.digests), tuple(edit.kept))
 
 
 class _EditBuilder:
     """The steps of `diff`: each adds the parameters of one field, notes whether its value
     changes, and updates what PlexSync owns after the edit."""
 
-    def __init__(self, wanted: Wanted, item: PlexItem, pushed: set[str]) -> None:
+    def __init__(self, wanted: Wanted, item: PlexItem, digests: dict[str, str],
+                 values: dict[str, str]) -> None:
         self.wanted = wanted
         self.item = item
         self.params: dict[str, str] = {}
         self.changed: list[str] = []
-        self.pushed = pushed
+        self.kept: list[str] = []
+        self.before = by_value.Owned(digests)
+        self.digests = digests
+        self.values = values
 
     def lock(self, name: str, wire: str) -> None:
         """Lock a field PlexSync manages, unless it is locked already (never unlocks)."""
@@ -79,26 +107,36 @@ class _EditBuilder:
             if name == "date":
                 self.params["year.locked"] = "1"
 
-    def own(self, name: str, wanted_empty: bool, plex_holds_it: bool) -> None:
-        """After the edit: PlexSync owns a field Plex holds its non-empty value in; a cleared
-        field, or one holding another value (kept by preserve_plex_edits), is not its."""
-        if wanted_empty or not plex_holds_it:
-            self.pushed.discard(name)
+    def own(self, name: str, value: by_value.Value) -> None:
+        """After the edit Plex holds `value` in `name` (PlexSync's, unless empty)."""
+        if by_value.empty(value):
+            self.digests.pop(name, None)
+            self.values.pop(name, None)
         else:
-            self.pushed.add(name)
+            self.digests[name] = by_value.digest(value)
+            self.values[name] = by_value.canonical(value)
+
+    def disown(self, name: str) -> None:
+        """Plex keeps a value that is not PlexSync's: nothing of it is PlexSync's to clear."""
+        self.digests.pop(name, None)
+        self.values.pop(name, None)
+        self.kept.append(name)
+
+    def keeps(self, name: str, current: by_value.Value, value: by_value.Value) -> bool:
+        """Whether Plex's current value stays (the user's; see the module docstring)."""
+        return self.before.keeps(self.item, name, current, value, self.wanted.preserve)
 
     def scalar(self, name: str, value: str | float | None) -> None:
         current = self.item.scalar(name)
-        if self.wanted.preserve and not _empty(current):
-            if not _empty(value):
-                self.own(name, False, _same(name, current, value))
+        if not _same(name, current, value) and self.keeps(name, current, value):
+            self.disown(name)
             return
         if not _same(name, current, value):
             self.params[f"{FIELD_WIRE[name]}.value"] = _text(value)
             self.changed.append(name)
         if name == "date":
             self._year(current, value)
-        self.own(name, _empty(value), True)
+        self.own(name, value)
         self.lock(name, FIELD_WIRE[name])
 
     def _year(self, current: str | float | None, value: str | float | None) -> None:
@@ -109,16 +147,46 @@ class _EditBuilder:
             if "date" not in self.changed:
                 self.changed.append("year")
 
+    def retire(self, name: str) -> None:
+        """A field the settings no longer manage: PlexSync's own value there is removed (a
+        user's stays); either way nothing there is PlexSync's any more. Locks stay."""
+        if name not in self.digests:
+            return
+        if name in FIELD_WIRE:
+            current: by_value.Value = self.item.scalar(name)
+            if self.before.mine(name, current):
+                self.params[f"{FIELD_WIRE[name]}.value"] = ""
+                self.changed.append(name)
+                if name == "date":
+                    self.params["year.value"] = ""
+        else:
+            self._untag(name, tuple(self.item.tags.get(name, ())))
+        self.digests.pop(name, None)
+        self.values.pop(name, None)
+
+    def _untag(self, kind: str, current: tuple[str, ...]) -> None:
+        """Take PlexSync's own tags out of a kind: all of them while the list is exactly what
+        it wrote, else only the names it wrote there (tags someone added stay)."""
+        if self.before.mine(kind, current):
+            keep: tuple[str, ...] = ()
+        else:
+            ours = by_value.names(self.values.get(kind, ""))
+            keep = tuple(t for t in current if t.casefold() not in ours)
+        if len(keep) != len(current):
+            _put_tags(self.params, kind, keep, current)
+            self.changed.append(kind)
+
     def tag_kind(self, kind: str, names: tuple[str, ...]) -> None:
-        current = self.item.tags.get(kind, ())
-        if self.wanted.preserve and current:
-            if names:
-                self.own(kind, False, _folded(current) == _folded(names))
+        current = tuple(self.item.tags.get(kind, ()))
+        if _folded(current) != _folded(names) and self.keeps(kind, current, names):
+            if not names:
+                self._untag(kind, current)   # a clear: PlexSync's own names still go
+            self.disown(kind)
             return
         if _folded(current) != _folded(names):
             _put_tags(self.params, kind, names, current)
             self.changed.append(kind)
-        self.own(kind, not names, True)
+        self.own(kind, names)
         self.lock(kind, kind)
 
     def collections(self, collections_added: Sequence[str]) -> tuple[str, ...]:
@@ -129,7 +197,8 @@ class _EditBuilder:
                                  collections_added)
             if self.wanted.collections or "collection" in self.changed:
                 self.lock("collection", "collection")
-        self.own("collection", not added, True)   # PlexSync owns the collections it added
+        # PlexSync owns the collections it added, by name (`collections_added`)
+        self.own("collection", added)
         return added
 
 

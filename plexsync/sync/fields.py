@@ -65,6 +65,9 @@ class Wanted:
     lock: bool = True
     preserve: bool = False
     skip_reason: str = ""
+    # Plex fields PlexSync does not manage under the current settings (a toggle off, or the
+    # kind "Tags as" no longer names): what PlexSync still owns there is removed.
+    retired: tuple[str, ...] = ()
 
     @property
     def values_hash(self) -> str:
@@ -214,7 +217,21 @@ def wanted(scene: Mapping[str, Any], settings: Settings, cleared: Iterable[str] 
         scalars=scalars, tags=tags, collections=collections,
         poster_url=url if (poster or art) else "", poster=poster, art=art,
         lock=settings.lock_fields, preserve=settings.preserve_plex_edits,
+        retired=retired(settings),
     )
+
+
+def retired(settings: Settings) -> tuple[str, ...]:
+    """The Plex fields the settings leave unmanaged (see `Wanted.retired`)."""
+    off = [name for name in ("title", "summary", "date", "studio", "rating")
+           if not settings.syncs(name)]
+    if not settings.sync_performers:
+        off.append("actor")
+    if not settings.sync_tags or settings.tags_as == "labels":
+        off.append("genre")
+    if not settings.sync_tags or settings.tags_as == "genres":
+        off.append("label")
+    return tuple(off)
 
 
 @dataclass(frozen=True, slots=True)

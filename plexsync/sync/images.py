@@ -7,7 +7,8 @@ Invariants:
 - A download happens at most once per sync (poster and art share it); an upload happens only
   when the image's sha256 differs from the hash last uploaded to that item for that target.
 - Stash serves a placeholder SVG when a scene has no cover: only JPEG, PNG and WebP bytes are
-  uploaded; anything else is skipped quietly (and remembered by key, so not fetched again).
+  uploaded; anything else is skipped quietly and remembered by key (`NOT_AN_IMAGE` as the
+  image's hash with that key): not fetched again, and no reconcile gap, until the key changes.
 - With `preserve_plex_edits`, an image Plex already has (any poster or art, its own or an
   earlier upload) is never replaced, as fields are written only where Plex's is empty.
 - The download (`StashClient.download`) sends Stash's API key and session cookie only to
@@ -28,6 +29,8 @@ from dataclasses import dataclass, replace
 
 from plexsync.errors import ConfigError, PlexAuth, PlexServerDown, PlexSyncError
 from plexsync.sync.fields import Wanted
+
+NOT_AN_IMAGE = "-"   # the hash recorded for a cover key whose answer was no image
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,8 @@ class ImageResult:
 
     def managed(self) -> tuple[str, ...]:
         """Images that are PlexSync's on the item (to lock)."""
-        return tuple(n for n, h in (("poster", self.poster_hash), ("art", self.art_hash)) if h)
+        return tuple(n for n, h in (("poster", self.poster_hash), ("art", self.art_hash))
+                     if h and h != NOT_AN_IMAGE)
 
 
 def image_type(data: bytes) -> str:
@@ -100,7 +104,11 @@ def sync_images(
         return ImageResult(prev.key, keep.poster_hash, keep.art_hash,
                            warnings=(f"screenshot download failed: {exc}",))
     if not image_type(data):
-        return ImageResult(url, keep.poster_hash, keep.art_hash,
+        # remembered by key; an upload made under an earlier key stays PlexSync's
+        marks = [keep.poster_hash if keep.poster_hash and url == prev.key else NOT_AN_IMAGE,
+                 keep.art_hash if keep.art_hash and url == prev.key else NOT_AN_IMAGE]
+        return ImageResult(url, marks[0] if wanted.poster else "",
+                           marks[1] if wanted.art else "",
                            note="the scene has no cover image in Stash; poster left as it is")
     digest = hashlib.sha256(data).hexdigest()
     hashes = {"poster": keep.poster_hash, "art": keep.art_hash}

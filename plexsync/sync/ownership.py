@@ -17,8 +17,8 @@ The matcher (pure) decides from the index; this module adds what needs Stash or 
   own: the other record was a wrong guess. This sync undoes what it pushed (its collections,
   the fields it filled that this scene leaves empty); the queue drops that record and
   matches its scene again when this scene's record is stored.
-- `trusted`: the unchanged shortcut's check, from the index alone (no request): the recorded
-  item is still the one the scene's files resolve to.
+- `trusted`: the unchanged shortcut's check, from an index listed in this drain (no item
+  request): the recorded item is still the one the scene's files resolve to.
 
 Failure behaviour: a Stash failure while asking by path raises `StashError` (retried like
 any Stash trouble): an owner check that could not be made never lets a write through.
@@ -26,6 +26,7 @@ any Stash trouble): an owner check that could not be made never lets a write thr
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,17 +35,34 @@ from typing import Protocol
 from plexsync.core.log import quote_path
 from plexsync.core.paths import FsPath, PathMap, basename, fold
 from plexsync.errors import Conflict
-from plexsync.plex.index import LibraryIndex
-from plexsync.plex.model import Page, PlexItem, Section
+from plexsync.plex.model import PlexItem
 from plexsync.queue.model import SyncRecord
 from plexsync.sync import matcher
 
 RecordsOnItem = Callable[[int], list[SyncRecord]]
+# How long a deleted scene's record (a tombstone) still holds its item for the scene that
+# comes back for its file, against other scenes' basename rescues.
+TOMBSTONE_S = 30 * 86400.0
 
 
 class StashPaths(Protocol):
     def scenes_by_path(self, paths: Sequence[str], *,
                        modifier: str = "EQUALS") -> dict[int, list[tuple[str, int]]]: ...
+
+    def scenes_by_id(self, scene_ids: Sequence[int]) -> Mapping[int, object]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """Other scenes' records on the item the guard let through (docs/design.md#ownership).
+
+    `inherit`: records of scenes deleted in Stash whose file this scene now has (Clean + Scan
+    re-created it): the record follows the file, and its ownership passes to this scene.
+    `undo`: wrong guesses, rows an upgrade displaced, and records whose scene now has other
+    files (a file moved between scenes): what they wrote is undone in this scene's edit."""
+
+    undo: tuple[SyncRecord, ...] = ()
+    inherit: SyncRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +95,6 @@ class Ownership:
         self._owners: dict[str, frozenset[int]] = {}   # NFC Stash path → owning scene ids
         # folded basename → (scene id, size) of every Stash file of that name
         self._namesakes: dict[str, list[tuple[int, int]]] = {}
-        self.asked = 0                                  # Stash queries made (tests, logs)
 
     # ------------------------------------------------------------------ Stash by path
     def owners(self, plex_paths: Iterable[str]) -> dict[str, frozenset[int]]:
@@ -89,7 +106,6 @@ class Ownership:
             forms = list(dict.fromkeys(
                 f for s in missing for f in (s, unicodedata.normalize("NFD", s))))
             found = self._stash.scenes_by_path(forms)
-            self.asked += 1
             owners: dict[str, set[int]] = {s: set() for s in missing}
             # The same file only (Stash's EQUALS is a LIKE), compared as paths are: after NFC,
             # and case-insensitively on Windows, where path_map may spell it in another case.
@@ -110,7 +126,6 @@ class Ownership:
             forms = list(dict.fromkeys(
                 f for n in missing for f in (n, unicodedata.normalize("NFD", n))))
             found = self._stash.scenes_by_path(forms, modifier="INCLUDES")
-            self.asked += 1
             fresh: dict[str, list[tuple[int, int]]] = {n: [] for n in missing}
             for scene_id, files in found.items():
                 for path, size in files:
@@ -146,29 +161,51 @@ class Ownership:
         return result, located
 
     def guard(self, scene_id: int, match: matcher.Match, item: PlexItem,
-              records_on_item: RecordsOnItem) -> tuple[SyncRecord, ...]:
+              records_on_item: RecordsOnItem, files: Sequence[str] = (),
+              now: float = 0.0) -> Claims:
         """Raise `Conflict` unless `item` may receive this scene's metadata (module doc).
 
-        Returns the other scenes' records on the item that this write supersedes (wrong
-        guesses, incl. those an upgrade displaced): what they pushed is to be undone."""
+        Returns the other scenes' records on the item that this write supersedes (`Claims`)."""
         others = tuple(r for r in records_on_item(item.rating_key) if r.scene_id != scene_id)
         if match.exact and not others:
-            return ()
+            return Claims()
         owned = self.owners(item.files) if item.files else {}
         stash_others = sorted({sid for ids in owned.values() for sid in ids} - {scene_id})
         if match.exact:
             both = [r.scene_id for r in others if r.scene_id in stash_others]
             if both:
                 raise _conflict(scene_id, both[0], item, "both scenes' files are parts of it")
-            return others     # their records were wrong guesses: this file is ours
+            return self._claims(others, files, now, exact=True)   # the file is this scene's
         if stash_others:
             raise _conflict(scene_id, stash_others[0], item,
                             "one of its files is the other scene's")
-        holders = [r for r in others if not r.displaced]   # a displaced row claims nothing
+        claims = self._claims(others, files, now, exact=False)
+        holders = [r for r in claims.undo if not r.displaced]   # a displaced row claims nothing
         if holders:
             raise _conflict(scene_id, holders[0].scene_id, item,
                             "both resolve to it; the other scene's sync record holds it")
-        return others     # rows an upgrade displaced from it: what they pushed is undone
+        return claims
+
+    def _claims(self, others: Sequence[SyncRecord], files: Sequence[str], now: float, *,
+                exact: bool) -> Claims:
+        """Split other scenes' records on the item: the newest of a scene deleted in Stash
+        whose file this scene has (recorded `stash_files`; a record from before they were
+        kept, on an exact match only) is inherited, the rest undone; a deleted scene's record
+        not synced for `TOMBSTONE_S` claims the item no more (like a displaced row). One
+        Stash query, only when a live record of another scene is there."""
+        live = [r for r in others if not r.displaced]
+        if not live:
+            return Claims(undo=tuple(others))
+        present = self._stash.scenes_by_id([r.scene_id for r in live])
+        mine = {_identity(f) for f in files}
+        gone = sorted((r for r in live if r.scene_id not in present and (
+            any(_identity(f) in mine for f in r.stash_files)
+            or (exact and not r.stash_files))), key=lambda r: r.synced_at)
+        heir = gone[-1] if gone else None
+        undo = tuple(dataclasses.replace(r, displaced=True)
+                     if r.scene_id not in present and now - r.synced_at > TOMBSTONE_S else r
+                     for r in others if r is not heir)
+        return Claims(undo=undo, inherit=heir)
 
 
 def _identity(path: str) -> tuple[bool, str, tuple[str, ...]]:
@@ -195,20 +232,3 @@ def trusted(record: SyncRecord, files: Sequence[matcher.SceneFile], path_map: Pa
     result = matcher.match(files, path_map, lookup, locations)
     return (isinstance(result, matcher.Match) and result.confidence is matcher.Confidence.HIGH
             and result.rating_key == record.rating_key)
-
-
-
-class _NoPages:
-    def section_page(self, section_id: int, start: int, size: int) -> Page:
-        raise AssertionError("a cached view of the index never scans Plex")
-
-
-def cached_view(data_dir: str, section_id: int) -> LibraryIndex | None:
-    """The library index of one section as last saved (no Plex request), or None if absent."""
-    view = LibraryIndex(data_dir, _NoPages(), [Section(section_id, "", "movie", ())])
-    meta = view.meta(section_id)
-    if meta is None:
-        return None
-    view.sections = [Section(section_id, str(meta.get("title", "")), "movie",
-                             tuple(meta.get("locations") or ()))]
-    return view

@@ -4,13 +4,17 @@
 Per batch: ONE Stash query (the drain has already skipped late events, `model.superseded`,
 before the batch reaches a processor). Per job, in order:
 - scene gone from Stash → SKIPPED; empty metadata (quality gate) → SKIPPED;
-- Stash `updated_at` not newer than the record's, same values hash and same screenshot key →
-  UNCHANGED with no Plex request at all (reconcile and recover jobs always look at Plex);
+- Stash `updated_at` not newer than the record's, same values hash and same screenshot key, no
+  retired field still owned, and a section listing read in this drain (once per drain, no item
+  request) still resolving the scene's files to the recorded item → UNCHANGED (reconcile and
+  recover jobs always look at Plex; recover matches against a listing read in this drain);
 - the Plex item: the record's ratingKey when the item still holds one of the scene's files at
   exactly its mapped path (no index needed), else the index + matcher: OUT_OF_SCOPE;
   PlexNotFound (and, with `scan_missing`, one folder scan per 10 minutes); LowConfidence
   under `strict_matching` (FAILED with candidates), or the best candidate otherwise (logged);
-- ONE `GET /library/metadata/{rk}`, the images (only when changed), then ONE edit PUT with
+- ONE `GET /library/metadata/{rk}` that must still hold the matched file (else one listing
+  and a new match: never a write to a stale item); other scenes' records there inherited (a
+  deleted scene's) or undone (ownership.py); images (only when changed); ONE edit PUT with
   only what differs → SYNCED (something was written) or UNCHANGED, with a new SyncRecord.
 
 Plex is connected lazily: a batch that needs no Plex request makes none. A single job's
@@ -27,15 +31,16 @@ retries, then the DLQ) and the batch goes on. If what failed was the batch's Ple
 (connect, sections, library index), the later jobs of the batch that need Plex fail with that
 same error at once, without another request or probe; the next batch tries again.
 
-Explicit clears empty a Plex field only where the record says PlexSync pushed a value to it
-(`SyncRecord.pushed_fields`, on that same item); a scene never synced clears nothing.
+Explicit clears empty a Plex field only where Plex still holds exactly the value PlexSync wrote
+there (ownership by value, sync/owned.py: `SyncRecord.field_digests`, on that same item); a
+scene never synced clears nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 from plexsync.core.context import TaskContext
@@ -49,12 +54,10 @@ from plexsync.errors import (
     PlexAuth,
     PlexNotFound,
     PlexServerDown,
-    PlexSetupError,
     PlexSyncError,
 )
-from plexsync.plex.client import PlexClient
 from plexsync.plex.index import LibraryIndex
-from plexsync.plex.model import PlexItem, Section
+from plexsync.plex.model import PlexItem
 from plexsync.queue.model import (
     Batch,
     Job,
@@ -66,7 +69,10 @@ from plexsync.queue.model import (
 )
 from plexsync.sync import fields, images, matcher, plex_origin
 from plexsync.sync.diff import Edit, diff
-from plexsync.sync.ownership import Ownership, RecordsOnItem, cached_view, trusted
+from plexsync.sync.objects import scene_objects
+from plexsync.sync.owned import merged
+from plexsync.sync.ownership import Claims, Ownership, RecordsOnItem, trusted
+from plexsync.sync.plex_link import PlexLink, SetupDown, not_an_outage
 from plexsync.sync.ports import PlexPort
 
 ALWAYS_LOOK = frozenset({JobSource.RECONCILE, JobSource.RECOVER})
@@ -85,70 +91,18 @@ class SyncProcessor:
     def __init__(self, ctx: TaskContext, plex: PlexPort | None = None) -> None:
         self._ctx = ctx
         self._settings = ctx.settings
-        self._plex = plex
-        self._sections: list[Section] | None = None
-        self._index: LibraryIndex | None = None
+        self._link = PlexLink(ctx, plex)
         # One item belongs to one scene: owner checks, cached for this drain (ownership.py).
         self._ownership = Ownership(ctx.stash, self._settings.path_map)
         self._records_on_item: RecordsOnItem = lambda rating_key: []
-        self._superseded: tuple[SyncRecord, ...] = ()   # other scenes' records on the item
-        self._views: dict[int, LibraryIndex | None] = {}
+        self._claims = Claims()   # other scenes' records on the item (ownership.guard)
         self._plex_ratings: dict[str, int] | None = None   # sync/plex_origin.py
 
-    # ------------------------------------------------------------------ lazy Plex
     def plex(self) -> PlexPort:
-        if self._plex is None:
-            self._plex = PlexClient(self._settings, self._ctx.data_dir)
-        if self._sections is None:
-            plex = self._plex
-
-            def connect() -> list[Section]:
-                plex.connect()
-                return plex.configured_sections()
-
-            self._sections = self._setup(connect)
-        return self._plex
+        return self._link.plex()
 
     def index(self) -> LibraryIndex:
-        if self._index is None:
-            plex = self.plex()
-            assert self._sections is not None
-            index = LibraryIndex(self._ctx.data_dir, plex, self._sections,
-                                 clock=self._ctx.clock)
-            self._setup(index.ensure_fresh)
-            self._index = index   # only once built: a failed build is tried again
-        return self._index
-
-    def _setup(self, step: Callable[[], T]) -> T:
-        """A set-up step (connect, sections, index). Its PlexServerDown concerns the whole
-        server, never one item: it aborts the batch like an outage (see `process`)."""
-        try:
-            return step()
-        except PlexServerDown as exc:
-            raise _SetupDown(str(exc)) from None
-        except (PlexAuth, ConfigError):
-            raise
-        except PlexSyncError as exc:   # e.g. a proxy's 403 on GET /: no job's own failure
-            raise PlexSetupError(f"PlexSync could not set up its connection to Plex: {exc} "
-                                 "Every job stays queued; fix this and run Process Queue "
-                                 "again.") from None
-        except Exception as exc:   # e.g. unreadable local state: still not one scene's fault
-            log.debug(f"Plex set-up failed: {type(exc).__name__}: {exc}")
-            raise PlexSetupError(log.redact(
-                f"PlexSync could not set up its connection to Plex ({type(exc).__name__}: "
-                f"{exc}); every job stays queued. Run Process Queue again; if this repeats, "
-                "report it with the debug log.")) from None
-
-    def _plex_answers(self) -> bool:
-        """The health probe after a PlexServerDown: does Plex itself answer `GET /identity`?"""
-        if self._plex is None:
-            return False
-        try:
-            self._plex.identity()
-        except PlexSyncError as exc:
-            log.debug(f"Plex health probe failed: {exc}")
-            return False
-        return True
+        return self._link.index()
 
     # ------------------------------------------------------------------ the batch
     def process(self, batch: Batch) -> Iterator[Outcome]:
@@ -167,18 +121,22 @@ class SyncProcessor:
             return
         for job in pending:
             started = time.monotonic()
+            scene = scenes.get(job.scene_id)
             try:
-                outcome = self._one(job, scenes.get(job.scene_id),
-                                    batch.records.get(job.scene_id), fetched_at)
-            except _SetupDown:
+                outcome = self._one(job, scene, batch.records.get(job.scene_id), fetched_at)
+                if outcome.record is not None and scene is not None:
+                    # what a deleted performer, tag, studio or group will be looked up by
+                    outcome = dataclasses.replace(outcome, record=dataclasses.replace(
+                        outcome.record, objects=scene_objects(scene)))
+            except SetupDown:
                 # Connecting, listing sections or building the index failed: a busy or
                 # starting Plex, not one bad item. Abort without counting attempts (even when
                 # /identity answers) so a backlog is never dead-lettered for it.
                 raise
             except PlexServerDown as exc:
-                if not self._plex_answers():
+                if not self._link.answers():
                     raise                      # Plex itself is down: an outage
-                outcome = _failed(job, _not_an_outage(exc))   # only this item's request failed
+                outcome = _failed(job, not_an_outage(exc))   # only this item's request failed
             except (PlexAuth, ConfigError):
                 raise
             except PlexSyncError as exc:
@@ -211,21 +169,34 @@ class SyncProcessor:
         if isinstance(found, Outcome):
             return found
         item, confidence = found
-        same_item = _same_item(record, item)
+        same_item = record is not None and record.rating_key == item.rating_key   # last sync's
         if not same_item and owned:
             # what PlexSync owned was on another item: clear nothing
             want = self._wanted(scene, job.cleared_fields, ())
             if want.skip_reason:
                 return Outcome(job, OutcomeKind.SKIPPED, detail=want.skip_reason)
             owned = ()
+        digests = record.digests() if record is not None and same_item else {}
+        values = dict(record.pushed_values) if record is not None and same_item else {}
         added = record.collections_added if record is not None and same_item else ()
-        undo = _undo(self._superseded)
-        if undo is not None:   # another scene's values sit on this item: empty what it filled
-            owned = tuple(dict.fromkeys([*owned, *undo[0]]))
-            want = self._wanted(scene, {*job.cleared_fields, *CLEARABLE}, owned)
-            added = tuple(dict.fromkeys([*added, *undo[1]]))
-        return self._write(job, item, confidence, _Plan(want, owned, added),
-                           record if same_item else None, _Read(updated_at, fetched_at))
+        heir = self._claims.inherit
+        if heir is not None and not digests:
+            # Re-created for the same file: the old scene's record and ownership pass to this
+            # one. Its empty fields are no clears of values it never had.
+            log.info(f"scene {job.scene_id}: takes over the sync record of deleted scene "
+                     f"{heir.scene_id} (same file)")
+            digests, values = heir.digests(), dict(heir.pushed_values)
+            added = heir.collections_added
+            want = self._wanted(scene, (), tuple(digests))
+        undo = self._claims.undo
+        if undo:   # another scene's values sit on this item: empty what it filled
+            digests = merged(digests, *(r.digests() for r in undo))
+            want = self._wanted(scene, {*job.cleared_fields, *CLEARABLE},
+                                 tuple(digests))
+            added = tuple(dict.fromkeys([*added, *(c for r in undo for c in r.collections_added)]))
+        return self._write(job, item, confidence, _Plan(want, digests, values, added),
+                           record if same_item else None, _Read(updated_at, fetched_at,
+                                                       tuple(f.path for f in files)))
 
     def _wanted(self, scene: Mapping[str, Any], cleared: Iterable[str],
                 owned: Iterable[str]) -> fields.Wanted:
@@ -245,6 +216,7 @@ class SyncProcessor:
                 and not record.behind(updated_at)
                 and record.values_hash == want.values_hash
                 and record.poster_key == want.poster_url
+                and not set(want.retired) & set(record.pushed_fields)
                 and self._still_own(record, scene))
 
     def _write(self, job: Job, item: PlexItem, confidence: str, plan: _Plan,
@@ -253,7 +225,7 @@ class SyncProcessor:
         `previous`: the last sync's record when it wrote to this same item."""
         pictures = self._images(plan.want, item, previous)
         edit = diff(plan.want, item, plan.collections_added, lock_images=pictures.managed(),
-                    owned=plan.owned)
+                    owned=plan.owned, values=plan.values)
         if edit:
             self.plex().edit(item.section_id, item.rating_key, edit.params)
         if pictures.note:
@@ -274,8 +246,8 @@ class SyncProcessor:
                 if previous is not None else images.Previous())
         # preserve_plex_edits keeps images Plex has, except those PlexSync itself uploaded to
         # this item (a changed Stash cover must still replace PlexSync's own earlier poster).
-        present = [n for n, has, ours in (("poster", item.has_poster, bool(prev.poster_hash)),
-                                          ("art", item.has_art, bool(prev.art_hash)))
+        present = [n for n, has, ours in (("poster", item.has_poster, _uploaded(prev.poster_hash)),
+                                          ("art", item.has_art, _uploaded(prev.art_hash)))
                    if has and not ours]
         return images.sync_images(want, prev, item.rating_key, self._ctx.stash.download,
                                   self.plex().upload_image, plex_has=present)
@@ -288,13 +260,15 @@ class SyncProcessor:
             values_hash=want.values_hash, synced_at=self._ctx.clock(), poster_key=pictures.key,
             poster_hash=pictures.poster_hash, art_hash=pictures.art_hash,
             collections_added=edit.collections_added, confidence=confidence,
-            pushed_fields=edit.pushed,
+            stash_files=read.files,
+            pushed_fields=edit.pushed, field_digests=edit.field_digests,
+            pushed_values=edit.pushed_values,
         )
 
     def _locate(self, job: Job, files: list[matcher.SceneFile],
                 record: SyncRecord | None) -> tuple[PlexItem, str] | Outcome:
         """The Plex item to write, read in full, or the outcome that ends the job."""
-        self._superseded = ()
+        self._claims = Claims()
         plex = self.plex()
         if record is not None:
             try:
@@ -303,7 +277,8 @@ class SyncProcessor:
                 item = None
             if item is not None and self._holds(item, files):
                 return item, matcher.Confidence.HIGH.value
-        index = self.index()
+        # Recover re-checks a Conflict (or any failure) against a listing read now
+        index = self._link.listed() if job.source is JobSource.RECOVER else self.index()
         for attempt in range(2):
             result, located = self._ownership.match(job.scene_id, files, index,
                                                     index.locations)
@@ -331,8 +306,16 @@ class SyncProcessor:
                 if attempt == 0 and index.refresh_on_miss(result.section_id):
                     continue
                 raise
-            self._superseded = self._ownership.guard(job.scene_id, result, item,
-                                                     self._records_on_item)
+            if not _has_file(item, result.plex_path):
+                # the index is older than Plex (Split Apart, a re-added file): never write
+                # to the stale item; read the listing once and match again
+                if attempt == 0 and self._relist(index):
+                    continue
+                raise PlexNotFound(f"scene {job.scene_id}: Plex item {item.rating_key} no "
+                                   f"longer holds {quote_path(result.plex_path)}")
+            self._claims = self._ownership.guard(job.scene_id, result, item,
+                                                 self._records_on_item,
+                                                 [f.path for f in files], self._ctx.clock())
             if located is not None and not result.exact:
                 log.info(f"scene {job.scene_id}: matched {quote_path(result.plex_path)} "
                          f"(ratingKey {item.rating_key}) by basename, {result.confidence.value}: "
@@ -340,28 +323,32 @@ class SyncProcessor:
             return item, result.confidence.value
         raise PlexNotFound(f"scene {job.scene_id}: its Plex item vanished while syncing")
 
+    def _relist(self, index: LibraryIndex) -> bool:
+        """Read the listing of the sections not yet listed in this drain; False if none."""
+        if len(index.listed) >= len(index.sections):
+            return False
+        index.ensure_listed()
+        return True
+
     def _holds(self, item: PlexItem, files: list[matcher.SceneFile]) -> bool:
         """Whether the recorded item still is this scene's: in a configured section and holding
         one of the scene's files at exactly its mapped path (anything less, a shared basename
         say, goes through the matcher and its size/duration rules)."""
-        if self._sections is not None and item.section_id not in {s.id for s in self._sections}:
+        sections = self._link.sections
+        if sections is not None and item.section_id not in {s.id for s in sections}:
             return False
         mapped = {FsPath.parse(self._settings.path_map.to_plex(f.path)).key() for f in files}
         return any(FsPath.parse(p).key() in mapped for p in item.files)
 
     def _still_own(self, record: SyncRecord, scene: Mapping[str, Any]) -> bool:
-        """The unchanged shortcut trusts the recorded item only while the index (already
-        loaded, or as last saved: no request) still resolves the scene's files to it."""
-        lookup = self._index
-        if lookup is None:
-            if record.section_id not in self._views:
-                self._views[record.section_id] = cached_view(self._ctx.data_dir,
-                                                             record.section_id)
-            lookup = self._views[record.section_id]
-        if lookup is None:
+        """The unchanged shortcut trusts the recorded item only while a listing read in this
+        drain (one per drain: no item request) still resolves the scene's files to it; an
+        item Plex re-added under a new ratingKey, or gone, is looked at again."""
+        index = self._link.listed()
+        if record.section_id not in index.listed:
             return False
-        return trusted(record, fields.scene_files(scene), self._settings.path_map, lookup,
-                       lookup.locations)
+        return trusted(record, fields.scene_files(scene), self._settings.path_map, index,
+                       index.locations)
 
     def _unmatched(self, job: Job, result: matcher.NotInPlex | matcher.OutOfScope,
                    index: LibraryIndex) -> Outcome:
@@ -388,6 +375,7 @@ class _Read(NamedTuple):
 
     updated_at: str
     fetched_at: float
+    files: tuple[str, ...]         # the scene's Stash file paths
 
 
 class _Plan(NamedTuple):
@@ -395,23 +383,9 @@ class _Plan(NamedTuple):
     (its own, plus another scene's it is undoing), and the collections PlexSync added."""
 
     want: fields.Wanted
-    owned: tuple[str, ...]
+    owned: dict[str, str]          # field → digest of PlexSync's value there (sync/owned.py)
+    values: dict[str, str]         # field → that value as text
     collections_added: tuple[str, ...]
-
-
-def _same_item(record: SyncRecord | None, item: PlexItem) -> bool:
-    """Whether the last sync (`record`) wrote to this same Plex item."""
-    return record is not None and record.rating_key == item.rating_key
-
-
-class _SetupDown(PlexServerDown):
-    """PlexServerDown while connecting, listing sections or building the library index."""
-
-
-def _not_an_outage(exc: PlexServerDown) -> PlexServerDown:
-    return PlexServerDown(f"{exc} Plex itself answers GET /identity, so this is not an outage: "
-                          "retried a limited number of times.", outage=False,
-                          transport=exc.transport)
 
 
 def _failed(job: Job, error: PlexSyncError) -> Outcome:
@@ -419,9 +393,12 @@ def _failed(job: Job, error: PlexSyncError) -> Outcome:
     return Outcome(job, OutcomeKind.FAILED, error=error, detail=str(error), candidates=candidates)
 
 
-def _undo(others: tuple[SyncRecord, ...]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """What other scenes' records pushed to the item: (fields, collections), or None."""
-    if not others:
-        return None
-    return (tuple(dict.fromkeys(f for r in others for f in r.pushed_fields)),
-            tuple(dict.fromkeys(c for r in others for c in r.collections_added)))
+def _uploaded(image_hash: str) -> bool:
+    """Whether PlexSync uploaded an image to the item (not: found no image at the key)."""
+    return bool(image_hash) and image_hash != images.NOT_AN_IMAGE
+
+
+def _has_file(item: PlexItem, plex_path: str) -> bool:
+    """Whether the item read in full still holds the file the index matched."""
+    wanted = FsPath.parse(plex_path).key()
+    return any(FsPath.parse(p).key() == wanted for p in item.files)

@@ -17,6 +17,7 @@ from plexsync.queue.drain_report import StopReason
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Processor
 from plexsync.resilience import gate
+from plexsync.sync.objects import ObjectExpander
 from plexsync.timer.wake import arm_timer
 
 # After a drain stopped because Plex is down, its released jobs are due at once; ask again
@@ -35,6 +36,7 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
     settings = ctx.settings
     queue = JobQueue.open(ctx.data_dir, clock=ctx.clock,
                           backoff=Backoff(max_retries=settings.max_retries))
+    objects = ObjectExpander(queue, ctx.stash, ctx.clock)
 
     def build() -> Processor:
         from plexsync.sync.processor import build_processor
@@ -55,6 +57,7 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
             queue, build, lock_path=os.path.join(ctx.data_dir, LOCK_NAME),
             enabled=settings.enabled, queue_timeout=settings.queue_timeout,
             clock=ctx.clock, sleep=ctx.sleep, progress=ctx.progress, guard=guard,
+            expand=objects.run,
         ).run()
         due = queue.next_due_at()
     finally:

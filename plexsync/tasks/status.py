@@ -66,6 +66,8 @@ def queue_json(counts: Mapping[str, Any]) -> dict[str, Any]:
         "dlq_by_error": dict(sorted(counts["dlq_by_error"].items())),
         "synced": counts["synced"],
         "out_of_scope": counts["out_of_scope"],
+        # performers, tags, studios, groups renamed or deleted, not yet expanded into scenes
+        "objects_pending": counts["objects_pending"],
         "last_sync_at": iso(counts["last_sync_at"]),
         "next_due_at": iso(counts["next_due_at"]),
         "stats": {
@@ -109,6 +111,7 @@ def read_status(queue: JobQueue, data_dir: str | None = None) -> dict[str, Any]:
         "dlq_by_error": q["dlq_by_error"],
         "synced": q["synced"],
         "out_of_scope": q["out_of_scope"],
+        "objects_pending": q["objects_pending"],
         "circuit": circuit,
         "last_sync_at": q["last_sync_at"],
         "next_retry_at": q["next_due_at"],

@@ -17,7 +17,7 @@ PLEXSYNC_ALLOWED = {
     "plexsync.hook", "plexsync.hook.handler",
     "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
     "plexsync.queue.sqlite_db", "plexsync.queue.job_queue", "plexsync.queue.transitions",
-    "plexsync.queue.dead_letters",
+    "plexsync.queue.dead_letters", "plexsync.queue.object_jobs",
 }
 # Loaded only when the outage breaker has a file (Plex failed here once): the hook reads it.
 PLEXSYNC_BREAKER_ONLY = {"plexsync.resilience", "plexsync.resilience.state"}
@@ -58,3 +58,4 @@ def test_reading_the_breaker_adds_only_its_own_modules() -> None:
         PLEXSYNC_ALLOWED | PLEXSYNC_BREAKER_ONLY)
     extra = sorted({m for m in loaded if not m.startswith("plexsync")} - OTHERS_ALLOWED)
     assert not extra, f"new modules on the hook's breaker path: {extra}"
+

@@ -122,7 +122,8 @@ def test_each_synced_scene_costs_one_read_one_write_and_one_poster_upload(env: E
     assert env.stash.count("findScenes") == 1                        # one query per batch
 
 
-def test_a_second_sync_of_unchanged_scenes_sends_no_plex_request_at_all(env: Env) -> None:
+def test_a_second_sync_of_unchanged_scenes_sends_no_item_request_only_one_listing(
+        env: Env) -> None:
     scenes = [rich(env, f"s{i}") for i in range(3)]
     env.run(*(sid for sid, _ in scenes))
     env.plex.clear_requests()
@@ -130,7 +131,9 @@ def test_a_second_sync_of_unchanged_scenes_sends_no_plex_request_at_all(env: Env
     again = env.run(*(sid for sid, _ in scenes), jobs=[env.job(sid, source=JobSource.SYNC_TASK)
                                                        for sid, _ in scenes])
     assert kinds(again) == [OutcomeKind.UNCHANGED] * 3
-    assert env.plex.requests == []
+    # the check that each recorded item still holds its file: one listing page per drain
+    assert [r.path for r in env.plex.requests] == ["/", "/library/sections",
+                                                   "/library/sections/1/all"]
     assert all(o.record is not None for o in again)
 
 
@@ -385,13 +388,23 @@ def test_preserve_plex_edits_keeps_what_the_user_wrote_in_plex(env: Env) -> None
 # --------------------------------------------------------------------------- failures
 def test_plex_down_aborts_the_batch_after_the_jobs_already_done(env: Env) -> None:
     done, _ = rich(env, "done")
-    env.run(done)
     todo, _ = rich(env, "todo")
+    processor = build_processor(env.ctx())
+    stream = processor.process(Batch([env.job(done), env.job(todo)], dict(env.records)))
+    assert next(stream).kind is OutcomeKind.SYNCED
+    env.plex.go_down()
+    with pytest.raises(PlexServerDown):
+        next(stream)
+
+
+def test_plex_down_aborts_even_an_unchanged_scene_whose_item_cannot_be_checked(
+        env: Env) -> None:
+    done, _ = rich(env, "done")
+    env.run(done)
     env.plex.go_down()
     processor = build_processor(env.ctx())
-    stream = processor.process(Batch([env.job(done, source=JobSource.SYNC_TASK), env.job(todo)],
+    stream = processor.process(Batch([env.job(done, source=JobSource.SYNC_TASK)],
                                      dict(env.records)))
-    assert next(stream).kind is OutcomeKind.UNCHANGED
     with pytest.raises(PlexServerDown):
         next(stream)
 

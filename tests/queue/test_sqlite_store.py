@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from plexsync.queue import sqlite_db as store_db
-from plexsync.queue.enums import JobSource, JobState, SettleAction
+from plexsync.queue.enums import JobSource, JobState, ObjectKind, SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import SyncRecord
 from plexsync.queue.schema import MIGRATIONS
 from plexsync.queue.sqlite_db import SCHEMA_VERSION, StoreError
-from tests.helpers import T0, captured_log, lines
+from tests.helpers import T0, captured_log, lines, record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -206,3 +206,41 @@ def test_the_page_s_plain_dead_letter_rows_are_the_newest_dead_letters(tmp_path:
     assert rows == [{"scene_id": d.scene_id, "error_class": d.error_class, "message": d.message,
                      "attempts": d.attempts, "last_failure_at": d.last_failure_at,
                      "candidates": list(d.candidates)} for d in (dead[8], dead[9])]
+
+
+def test_a_version_4_database_gains_object_jobs_and_keeps_its_records(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    with sqlite3.connect(db) as conn:   # a database as PlexSync before object jobs left it
+        for step in MIGRATIONS[:4]:
+            for statement in step:
+                conn.execute(statement)
+        conn.execute("INSERT INTO sync_records (scene_id, rating_key, section_id, "
+                     "stash_updated_at, fetched_at, values_hash, synced_at) "
+                     "VALUES (5, 105, 1, '', 1.0, 'h', 1.0)")
+        conn.execute("PRAGMA user_version = 4")
+    store = JobQueue(str(db))
+    try:
+        assert set(store.records_for([5])) == {5}
+        assert store.scenes_of_objects(ObjectKind.TAG, [3]) == []
+    finally:
+        store.close()
+
+
+def test_a_stored_record_keeps_the_scene_s_objects_until_it_brings_new_ones(
+        tmp_path: Path) -> None:
+    store = JobQueue(str(tmp_path / "q.db"), clock=lambda: T0)
+    last: frozenset[tuple[str, int, str]] = frozenset()
+    try:
+        for objects in (frozenset({("tag", 3, "A"), ("performer", 4, "P")}), None,
+                        frozenset({("tag", 8, "B")})):
+            store.enqueue(5, T0, JobSource.HOOK, [])
+            [job] = store.claim(1, 60, "drain-a")
+            store.settle(job.id, "drain-a", SettleAction.DONE,
+                         record=record(5, objects=objects))
+            last = objects if objects is not None else last
+            assert store.scenes_of_objects(ObjectKind.TAG, [3]) == (
+                [5] if ("tag", 3, "A") in last else [])
+        assert store.scenes_of_objects(ObjectKind.TAG, [8]) == [5]
+        assert store.scenes_of_objects(ObjectKind.PERFORMER, [4]) == []
+    finally:
+        store.close()

@@ -8,6 +8,7 @@ from plexsync.core.settings import Settings
 from plexsync.plex.model import PlexItem
 from plexsync.sync.diff import diff
 from plexsync.sync.fields import Wanted, wanted
+from plexsync.sync.owned import digest
 
 DEFAULTS = Settings.from_mapping({})
 
@@ -56,8 +57,18 @@ def test_without_lock_fields_no_lock_is_sent_and_none_is_removed() -> None:
 
 def test_clearing_sends_an_empty_value() -> None:
     edit = diff(Wanted(scalars={"summary": None, "rating": None}),
-                item(summary="old", rating=5.0, locked=frozenset({"summary", "rating"})))
+                item(summary="old", rating=5.0, locked=frozenset({"summary", "rating"})),
+                owned={"summary": digest("old"), "rating": digest(5.0)})
     assert edit.params == {"summary.value": "", "userRating.value": ""}
+
+
+def test_a_clear_leaves_a_value_plexsync_did_not_write_there() -> None:
+    edit = diff(Wanted(scalars={"summary": None, "studio": None}, tags={"genre": ()}),
+                item(summary="typed in Plex", studio="kept", tags={"genre": ("Mine",)}),
+                owned={"summary": digest("what PlexSync wrote"), "genre": digest(("Old",))})
+    assert edit.params == {}
+    assert set(edit.kept) == {"summary", "studio", "genre"}
+    assert edit.pushed == ()
 
 
 def test_tags_are_mirrored_with_full_list_and_removals() -> None:
@@ -69,7 +80,8 @@ def test_tags_are_mirrored_with_full_list_and_removals() -> None:
 
 def test_clearing_a_tag_kind_sends_only_removals() -> None:
     edit = diff(Wanted(tags={"actor": ()}), item(tags={"actor": ("A", "B")},
-                                                  locked=frozenset({"actor"})))
+                                                  locked=frozenset({"actor"})),
+                owned={"actor": digest(("b", "A"))})   # tags compare as Plex does
     assert edit.params == {"actor[].tag.tag-": "A,B"}
 
 
@@ -149,12 +161,42 @@ def test_diff_reports_what_plexsync_owns_after_the_edit() -> None:
     want = Wanted(scalars={"title": "T", "summary": None, "studio": "S"},
                   tags={"genre": ("G",), "actor": ()}, collections=("S",))
     edit = diff(want, PlexItem(1, 1, summary="old", tags={"actor": ("A",)}),
-                owned={"summary", "actor", "date"})
+                owned={"summary": "", "actor": "", "date": ""})   # owned by name (pre-V5)
     assert set(edit.pushed) == {"title", "studio", "genre", "collection", "date"}
+    assert edit.params["summary.value"] == "" and edit.params["actor[].tag.tag-"] == "A"
+    assert dict(edit.field_digests)["title"] == digest("T")
+    assert dict(edit.pushed_values) == {"title": "T", "studio": "S", "genre": '["g"]',
+                                        "collection": '["s"]', "date": ""}
 
 
 def test_diff_under_preserve_owns_only_what_plex_holds_of_plexsync_s_values() -> None:
-    want = Wanted(scalars={"title": "T", "summary": "S", "studio": None}, preserve=True)
-    current = PlexItem(1, 1, title="T", summary="user's", studio="kept")
-    edit = diff(want, current, owned={"summary", "studio"})
-    assert set(edit.pushed) == {"title", "studio"}
+    want = Wanted(scalars={"title": "T", "summary": "S", "studio": None, "date": "2020-01-01"},
+                  preserve=True)
+    current = PlexItem(1, 1, title="T", summary="user's", studio="ours", date="1999-09-09")
+    edit = diff(want, current, owned={"summary": digest("PlexSync's earlier"),
+                                      "studio": digest("ours"), "date": ""})
+    assert edit.params == {"studio.value": "", "studio.locked": "1", "title.locked": "1"}
+    assert set(edit.pushed) == {"title"}
+    assert set(edit.kept) == {"summary", "date"}   # by name only: kept, as "Preserve" kept it
+
+
+def test_under_preserve_plexsync_s_own_value_and_the_scanner_title_are_replaced() -> None:
+    want = Wanted(scalars={"title": "Nice", "summary": "New"}, tags={"genre": ("B",)},
+                  preserve=True, lock=False)
+    current = PlexItem(1, 1, title="My_Movie.2020", summary="Old", tags={"genre": ("A",)},
+                       files=("/media/My_Movie.2020.mp4",))
+    edit = diff(want, current, owned={"summary": digest("Old"), "genre": digest(("a",))})
+    assert edit.params == {"title.value": "Nice", "summary.value": "New",
+                           "genre[0].tag.tag": "B", "genre[].tag.tag-": "A"}
+    assert set(edit.pushed) == {"title", "summary", "genre"}
+
+
+def test_a_retired_field_loses_plexsync_s_own_value_and_keeps_a_user_s() -> None:
+    current = item(summary="Ours", studio="Typed", tags={"genre": ("Drama", "Mine")})
+    edit = diff(Wanted(retired=("summary", "studio", "genre")), current,
+                owned={"summary": digest("Ours"), "studio": digest("Pushed"),
+                       "genre": digest(("Drama",))},
+                values={"summary": "Ours", "studio": "Pushed", "genre": '["drama"]'})
+    assert edit.params == {"summary.value": "", "genre[0].tag.tag": "Mine",
+                           "genre[].tag.tag-": "Drama"}
+    assert edit.pushed == ()

@@ -8,7 +8,7 @@ import pytest
 
 from plexsync.errors import PlexBadRequest, PlexServerDown, StashError
 from plexsync.sync.fields import Wanted
-from plexsync.sync.images import Previous, image_type, sync_images
+from plexsync.sync.images import NOT_AN_IMAGE, Previous, image_type, sync_images
 
 URL1 = "http://stash/scene/1/screenshot?t=1"
 URL2 = "http://stash/scene/1/screenshot?t=2"
@@ -75,6 +75,14 @@ def test_a_placeholder_svg_is_not_uploaded_and_not_fetched_again() -> None:
     result = sync_images(Wanted(poster_url=URL1, poster=True), Previous(), 7, rec.download,
                          rec.upload)
     assert rec.uploads == [] and result.key == URL1 and result.note and not result.warnings
+    assert result.poster_hash == NOT_AN_IMAGE and result.managed() == ()
+    again = Recorder()
+    sync_images(Wanted(poster_url=URL1, poster=True),
+                Previous(result.key, result.poster_hash), 7, again.download, again.upload)
+    assert again.downloads == [] and again.uploads == []
+    sync_images(Wanted(poster_url=URL2, poster=True),
+                Previous(result.key, result.poster_hash), 7, again.download, again.upload)
+    assert again.downloads == [URL2] and again.uploads == [(7, "poster")]
 
 
 def test_a_failed_download_is_a_warning_and_keeps_the_old_key() -> None:

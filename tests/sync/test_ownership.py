@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -11,15 +12,22 @@ from plexsync.errors import Conflict
 from plexsync.plex.model import Candidate, PlexItem
 from plexsync.queue.model import SyncRecord
 from plexsync.sync import matcher
-from plexsync.sync.ownership import Ownership
+from plexsync.sync.ownership import TOMBSTONE_S, Claims, Ownership
 
 
 class NoOwners:
-    """Stash knows no scene by the item's file (Plex's path, no path_map to map it back)."""
+    """Stash knows no scene by the item's file (Plex's path, no path_map to map it back);
+    every scene asked for by id still exists unless named in `deleted`."""
+
+    def __init__(self, deleted: Sequence[int] = ()) -> None:
+        self.deleted = set(deleted)
 
     def scenes_by_path(self, paths: Sequence[str], *,
                        modifier: str = "EQUALS") -> dict[int, list[tuple[str, int]]]:
         return {}
+
+    def scenes_by_id(self, scene_ids: Sequence[int]) -> dict[int, object]:
+        return {i: {} for i in scene_ids if i not in self.deleted}
 
 
 ITEM = PlexItem(rating_key=1017, section_id=1, files=("/media/videos/A/Summer.mp4",))
@@ -42,9 +50,41 @@ def test_a_basename_pick_held_by_another_scenes_record_is_a_conflict() -> None:
 
 def test_a_row_an_upgrade_displaced_claims_nothing_and_is_returned_to_be_undone() -> None:
     displaced = _record(84, displaced=True)
-    superseded = Ownership(NoOwners(), PathMap()).guard(
+    claims = Ownership(NoOwners(), PathMap()).guard(
         59, BY_BASENAME, ITEM, lambda _rk: [displaced])
-    assert superseded == (displaced,)
+    assert claims == Claims(undo=(displaced,))
+
+
+def test_the_record_of_a_scene_deleted_in_stash_is_inherited_not_undone() -> None:
+    gone, moved = _record(84, displaced=False), _record(85, displaced=False)
+    exact = dataclasses.replace(BY_BASENAME, exact=True)
+    claims = Ownership(NoOwners(deleted=[84]), PathMap()).guard(
+        59, exact, ITEM, lambda _rk: [gone, moved])
+    assert claims == Claims(undo=(moved,), inherit=gone)   # (no files recorded: by exact path)
+
+
+def test_a_basename_pick_inherits_a_deleted_scene_s_record_only_for_the_same_file() -> None:
+    same = dataclasses.replace(_record(84, displaced=False), stash_files=("/data/A/Summer.mp4",))
+    claims = Ownership(NoOwners(deleted=[84]), PathMap()).guard(
+        59, BY_BASENAME, ITEM, lambda _rk: [same], ["/data/A/Summer.mp4"])
+    assert claims == Claims(inherit=same)
+    namesake = dataclasses.replace(same, stash_files=("/data/B/Summer.mp4",))
+    with pytest.raises(Conflict):   # another file's tombstone holds it
+        Ownership(NoOwners(deleted=[84]), PathMap()).guard(
+            59, BY_BASENAME, ITEM, lambda _rk: [namesake], ["/data/A/Summer.mp4"])
+
+
+def test_a_tombstone_holds_its_item_for_a_while_then_is_only_undone() -> None:
+    namesake = dataclasses.replace(_record(84, displaced=False),
+                                   stash_files=("/data/B/Summer.mp4",))
+    later = TOMBSTONE_S + 1.0
+    claims = Ownership(NoOwners(deleted=[84]), PathMap()).guard(
+        59, BY_BASENAME, ITEM, lambda _rk: [namesake], ["/data/A/Summer.mp4"], later)
+    assert claims == Claims(undo=(dataclasses.replace(namesake, displaced=True),))
+    same = dataclasses.replace(namesake, stash_files=("/data/A/Summer.mp4",))
+    claims = Ownership(NoOwners(deleted=[84]), PathMap()).guard(
+        59, BY_BASENAME, ITEM, lambda _rk: [same], ["/data/A/Summer.mp4"], later)
+    assert claims == Claims(inherit=same)   # the same file's scene inherits it, however late
 
 
 class LikeStash:
@@ -61,6 +101,9 @@ class LikeStash:
                else (lambda path, want: path == want))
         return {sid: fs for sid, fs in self.files.items()
                 if any(hit(path.lower(), w) for path, _ in fs for w in wanted)}
+
+    def scenes_by_id(self, scene_ids: Sequence[int]) -> dict[int, object]:
+        return {i: {} for i in scene_ids if i in self.files}
 
 
 def test_a_windows_stash_file_is_its_scenes_whatever_the_case_path_map_spells_it_in() -> None:

@@ -110,10 +110,13 @@ def synced_once(world: World) -> SyncRecord:
     return first.record
 
 
-def test_an_unchanged_scene_costs_no_plex_call_at_all(world: World) -> None:
+def test_an_unchanged_scene_costs_no_item_request_only_the_drain_s_one_listing(
+        world: World) -> None:
     record = synced_once(world)
     [again] = world.run(world.job(1), records={1: record})
-    assert again.kind is OutcomeKind.UNCHANGED and world.plex.calls == []
+    assert again.kind is OutcomeKind.UNCHANGED
+    assert [c[0] for c in world.plex.calls] == ["connect", "configured_sections",
+                                                "section_page"]
 
 
 def test_a_reconcile_job_always_looks_at_plex(world: World) -> None:

@@ -25,7 +25,7 @@ PLEXSYNC_ALLOWED = {
     "plexsync.core.log", "plexsync.core.protocol",
     "plexsync.queue", "plexsync.queue.enums", "plexsync.queue.markers", "plexsync.queue.schema",
     "plexsync.queue.sqlite_db", "plexsync.queue.job_queue", "plexsync.queue.transitions",
-    "plexsync.queue.dead_letters",
+    "plexsync.queue.dead_letters", "plexsync.queue.object_jobs",
     "plexsync.playstate", "plexsync.playstate.status",
     "plexsync.reconcile", "plexsync.reconcile.gap_types",
     "plexsync.resilience", "plexsync.resilience.history", "plexsync.resilience.state",
