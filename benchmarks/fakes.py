@@ -276,3 +276,76 @@ def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[]
     commands: Commands = {"first_sync": first_sync, "outage": outage, "plex_up": plex_up,
                           "report": report, "runs": runs, "pending_runs": jobs.pending}
     return {"scene_ids": ids}, commands, stop
+
+
+def stash_restart_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[], None]]:
+    """Both fakes with `scenes` plain scenes and Stash's plugin job runner (as `outage_world`),
+    for Stash going away in the middle of a Process Queue and coming back
+    (benchmarks/stash_restart.py). The product's real Stash retry schedule (5 s → 60 s): the
+    test suite's `PLEXSYNC_STASH_RETRY_*` shortcuts are removed from the environment."""
+    import json
+    import os
+    import subprocess
+    import threading
+
+    from plexsync.queue.enums import JobSource
+    from plexsync.queue.job_queue import JobQueue
+    from testkit import stash_exec
+    from testkit.fake_plex import FakePlex
+    from testkit.fake_stash import FakeStash
+    from testkit.stash_jobs import ROOT, PluginJobs
+    from testkit.world import World, generate, populate
+
+    generated = generate(scenes + 7)
+    plain = [s for s in generated.scenes if s.kind == "plain"][:scenes]
+    world = World(scenes=plain, stash_root=generated.stash_root, plex_root=generated.plex_root)
+    plex, stash = FakePlex().start(), FakeStash().start()
+    ids = list(populate(world, stash, plex).values())
+    stash.plugin_config["PlexSync"] = {"plex_url": plex.url, "plex_token": plex.token,
+                                       "path_map": world.path_map}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PLEXSYNC_")}
+    env = stash_exec.environment(ROOT, base, PLEXSYNC_DATA_DIR=data_dir)
+    jobs = PluginJobs(stash, data_dir, env=env, timeout=1800).start()
+
+    def restart_mid_drain(after_edits: int) -> dict[str, Any]:
+        """Queue every scene and run Process Queue; Stash goes away once `after_edits` edits
+        reached Plex (Plex answers a little slowly, so the drain is mid-way then)."""
+        now = time.time()
+        store = JobQueue.open(data_dir, clock=lambda: now)
+        try:
+            for sid in ids:
+                store.enqueue(sid, now, JobSource.HOOK)
+        finally:
+            store.close()
+        plex.set_delay(0.02)
+
+        def watch() -> None:
+            while plex.count("PUT") < after_edits:
+                time.sleep(0.005)
+            stash.go_down()
+        threading.Thread(target=watch, daemon=True).start()
+        proc = subprocess.run(stash_exec.command(ROOT),
+                              input=json.dumps(stash.task_input({"mode": "process_queue"})),
+                              capture_output=True, text=True, env=env, timeout=1800,
+                              check=False)
+        plex.set_delay(0)
+        lines = proc.stdout.strip().splitlines()
+        answer: dict[str, Any] = json.loads(lines[-1]) if lines else {"stderr": proc.stderr}
+        return answer
+
+    def stash_up() -> float:
+        stash.come_up()
+        return time.time()
+
+    def runs() -> list[dict[str, Any]]:
+        return [{"mode": r.mode, "returncode": r.returncode, "answer": r.answer}
+                for r in jobs.runs]
+
+    def stop() -> None:
+        jobs.stop()
+        plex.stop()
+        stash.stop()
+
+    commands: Commands = {"restart_mid_drain": restart_mid_drain, "stash_up": stash_up,
+                          "runs": runs, "pending_runs": jobs.pending}
+    return {"scene_ids": ids}, commands, stop

@@ -72,9 +72,11 @@ class PlexServerDown(PlexSyncError):
     error_class = ErrorClass.PLEX_SERVER_DOWN
     retryable = True
 
-    def __init__(self, message: str = "", *, outage: bool = True) -> None:
+    def __init__(self, message: str = "", *, outage: bool = True,
+                 transport: bool = False) -> None:
         super().__init__(message)
         self.outage = outage
+        self.transport = transport   # no HTTP answer at all: a timeout or connection failure
 
 
 class PlexNotFound(PlexSyncError):
@@ -122,10 +124,18 @@ class PlexBadRequest(PlexSyncError):
 
 
 class StashError(PlexSyncError):
-    """Stash was unreachable or answered with an error while the drain needed it."""
+    """Stash was unreachable or answered with an error while the drain needed it.
+
+    `unreachable=True`: Stash itself is away (connection refused or reset, a timeout, a 5xx,
+    or it refused the plugin's credentials): no job is at fault, so the drain stops and
+    releases them uncharged, and the wake-up timer tries Stash again on a backoff."""
 
     error_class = ErrorClass.STASH_ERROR
     retryable = True
+
+    def __init__(self, message: str = "", *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class Internal(PlexSyncError):

@@ -131,6 +131,7 @@ class FakePlex(PlexLibrary):
         self._faults: deque[int] = deque()
         self.hostile = HostileAnswers()   # proxy-like answers (redirects, HTML, resets, ...)
         self._delay = 0.0
+        self._delay_method = ""
         self.scan_delay = 0.0  # seconds between a refresh request and its staged files appearing
         self._port = 0
         self._httpd: Server | None = None
@@ -222,9 +223,11 @@ class FakePlex(PlexLibrary):
         with self._lock:
             self._faults.extend([status] * n)
 
-    def set_delay(self, seconds: float) -> None:
-        """Delay every response by ``seconds`` (0 for none)."""
+    def set_delay(self, seconds: float, *, method: str = "") -> None:
+        """Delay every response by ``seconds`` (0 for none); with ``method``, only the answers
+        to that method's requests (a Plex whose /identity answers while its edits hang)."""
         self._delay = max(0.0, seconds)
+        self._delay_method = method
 
     def set_fault(self, kind: Literal["none", "down", "up", "5xx", "429", "slow"], *, n: int = 1,
                   status: int = 503, seconds: float = 0.3) -> None:
@@ -287,7 +290,7 @@ class FakePlex(PlexLibrary):
             handler.close_connection = True
             body, response = b"", error_response(400, "unreadable request body")
         else:
-            if self._delay > 0:
+            if self._delay > 0 and self._delay_method in ("", method):
                 self._wake.wait(self._delay)
             request = Request(method, path, pairs, dict(pairs), headers, body)
             response = self.hostile.answer(request, lambda: self._respond(request, handler))

@@ -97,14 +97,32 @@ def move_aside(path: str, reason: str) -> str:
     return target
 
 
+def read_bytes(path: str) -> bytes | None:
+    """THE read of a state file (breaker.json, wake-timer.json, the timer's credentials, the
+    settings snapshot, markers, the device id): its bytes, or None when it is missing.
+
+    Any other read error (a folder in its place, no permission, an I/O error) is damage: the
+    entry is moved aside with one warning (`move_aside`) and the caller rebuilds its default,
+    so a damaged state file never stops a hook or a task. Content checks are the caller's
+    (it calls `move_aside` for content it cannot use)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        move_aside(path, type(exc).__name__)
+        return None
+
+
 def read_json(path: str, default: dict[str, Any]) -> dict[str, Any]:
     """Read a JSON object; a missing file gives `default`, a damaged one is moved aside."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
+    raw = read_bytes(path)
+    if raw is None:
         return dict(default)
-    except (OSError, ValueError) as exc:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:   # UnicodeDecodeError included
         move_aside(path, type(exc).__name__)
         return dict(default)
     if not isinstance(data, dict):
@@ -184,12 +202,12 @@ def device_id(data_dir: str) -> str:
 
 def _read_id(path: str) -> str | None:
     """The id in `path`; None when missing, or when damaged (then moved aside)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            value = fh.read(4096).strip()
-    except FileNotFoundError:
+    raw = read_bytes(path)   # a folder in its place is moved aside there
+    if raw is None:
         return None
-    except (OSError, ValueError) as exc:   # a folder in its place, invalid UTF-8
+    try:
+        value = raw[:4096].decode("utf-8").strip()
+    except ValueError as exc:   # invalid UTF-8
         move_aside(path, type(exc).__name__)
         return None
     # It goes into an HTTP header: printable ASCII without spaces, of a sane length.

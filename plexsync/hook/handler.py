@@ -138,13 +138,27 @@ BREAKER_FILE = "breaker.json"   # resilience.state.FILE (tests/hook/test_handler
 
 
 def _probe_pending(data_dir: str, now: float) -> bool:
-    """`resilience.state.probe_pending`, imported only when the breaker has a file: where Plex
-    never failed there is nothing to read, and no module to load (docs/performance.md)."""
+    """`resilience.state.probe_pending`, imported only when the breaker has a file (the first
+    task writes it): before that there is nothing to read, and no module to load."""
     if not os.path.exists(os.path.join(data_dir, BREAKER_FILE)):
         return False
     from plexsync.resilience import state as breaker_state
 
     return breaker_state.probe_pending(data_dir, now)
+
+
+TIMER_RUN_LOCK = "wake-timer.lock"   # timer.state.RUN_LOCK (tests/hook/test_handler.py pins it)
+
+
+def _timer_alive(data_dir: str) -> bool:
+    """Whether a live wake-up timer will ask for the drain once Plex answers: a running timer
+    holds its run lock for its whole life (plexsync/timer/state.py), and a killed one's lock
+    died with it. One lock attempt on a local file. None alive: the hook requests the drain
+    itself, and that drain, stopping at the open breaker, arms a new timer; the save is never
+    stranded."""
+    from plexsync.core import lockfile
+
+    return lockfile.is_locked(os.path.join(data_dir, TIMER_RUN_LOCK))
 
 
 def run_hook(invocation: Invocation) -> dict[str, Any]:
@@ -269,8 +283,9 @@ def _enqueue_and_request(
     # While the outage breaker is open and its next probe is not due, the wake-up timer is
     # armed for that probe and asks for a drain once Plex answers: requesting one now would
     # only add a run to Stash's job list that stops at once. An overdue probe (no timer
-    # alive) falls through to the usual request, whose drain probes.
-    waiting = _probe_pending(data_dir, now) and snapshot.get("wake_timer", True)
+    # alive) or a dead timer falls through to the usual request, whose drain probes or arms.
+    waiting = _probe_pending(data_dir, now) and snapshot.get("wake_timer", True) \
+        and _timer_alive(data_dir)
     store = JobQueue.open(data_dir, clock=lambda: now)
     try:
         # Urgency (due now) follows from the source, as for every enqueue (enums.JobSource).

@@ -67,7 +67,7 @@ __all__ = ["IndexRow", "ListedItem", "ListingPage", "Page", "PlexClient", "PlexI
            "configure_identity"]
 
 if TYPE_CHECKING:
-    import requests
+    from plexsync.plex.session import PlexSession
 
 MOVIE_TYPE = 1
 PRODUCT = "PlexSync"
@@ -97,14 +97,14 @@ class PlexClient:
         self._base = settings.plex_base_url
         self._timeout = (settings.connect_timeout, settings.read_timeout)
         self._data_dir = data_dir
-        self._session: requests.Session | None = None
+        self._session: PlexSession | None = None
         self._server: Any = None
         self._sections: list[Section] | None = None
         self._identity_set = False
         log.add_secret(settings.plex_token)
 
     # ------------------------------------------------------------------ plumbing
-    def _http(self) -> requests.Session:
+    def _http(self) -> PlexSession:
         if not self._identity_set:
             configure_identity(datadir.device_id(self._data_dir))
             self._identity_set = True
@@ -120,10 +120,6 @@ class PlexClient:
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
             self._session = session
         return self._session
-
-    @property
-    def connected(self) -> bool:
-        return self._server is not None
 
     def connect(self) -> None:
         """`PlexServer(...)`: one `GET /`. Raises PlexAuth / PlexServerDown / PlexBadRequest,
@@ -146,18 +142,22 @@ class PlexClient:
                not_plex: bool = False) -> Any:
         """Run `call`, translating failures; with `not_plex`, an answer that shows plex_url is
         not a Plex server (404, not XML) is a ConfigError."""
+        session = self._http()
+        session.last_status = 0
         try:
             return call()
         except PlexSyncError:
             raise
         except Exception as exc:
-            error = translate(exc, what, not_found, self._base, not_plex=not_plex)
+            status = session.last_status
+            error = translate(exc, what, not_found, self._base, not_plex=not_plex,
+                              status=status)
             if isinstance(exc, ET.ParseError | AttributeError) and \
                     not isinstance(error, ConfigError):
                 # A body that is not XML (a proxy's page, a cut-off answer) is about the
                 # link to Plex, never about one scene: stop the drain, keep every job.
                 raise PlexSetupError(str(error)) from None
-            if str(exc).startswith("(403)"):   # plexapi's BadRequest text starts "(status)"
+            if status == 403:
                 # Forbidden: a proxy's access rule or a token without rights on the server;
                 # never one scene's fault.
                 raise PlexSetupError(log.redact(
@@ -171,7 +171,6 @@ class PlexClient:
               timeout: tuple[float, float] | None = None,
               not_plex: bool = False) -> ET.Element | None:
         from plexsync.core.redirects import WRITES
-        from plexsync.plex.session import refuse_any_redirect
 
         self.connect()
         server = self._server
@@ -181,11 +180,6 @@ class PlexClient:
                                   "timeout": timeout or self._timeout}
         if data is not None:
             kwargs["data"] = data
-        if method in WRITES:
-            # Never follow a redirect: requests would resend the write as a GET, Plex would
-            # answer 200 and the edit would be lost while looking done (docs/reliability.md).
-            kwargs["allow_redirects"] = False
-            kwargs["hooks"] = {"response": [refuse_any_redirect(self._base)]}
         root: ET.Element | None = self._guard(what, not_found, lambda: server.query(key, **kwargs),
                                               not_plex)
         if method in WRITES and root is not None and root.tag != "MediaContainer":

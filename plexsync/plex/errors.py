@@ -32,8 +32,6 @@ from plexsync.errors import (
     PlexSyncError,
 )
 
-_STATUS = re.compile(r"^\((\d{3})\)")
-
 
 class StatusError(Exception):
     """A non-200 answer to a request sent without plexapi (the identity probe)."""
@@ -51,16 +49,12 @@ def not_plex_message(base_url: str, what: str, why: str) -> str:
         "http://192.168.1.10:32400 (Plex listens on port 32400).")
 
 
-def _status_of(exc: BaseException) -> int | None:
-    """The HTTP status behind a plexapi BadRequest or a `StatusError`, when known."""
+def _status_of(exc: BaseException, status: int = 0) -> int | None:
+    """The HTTP status behind a failure: a `StatusError`'s own, else `status`, the answer the
+    session saw (plex/session.py `last_status`), never read out of an exception's text."""
     if isinstance(exc, StatusError):
         return exc.status
-    from plexapi.exceptions import BadRequest
-
-    if isinstance(exc, BadRequest):
-        m = _STATUS.match(str(exc))
-        return int(m.group(1)) if m else None
-    return None
+    return status or None
 
 
 def _is_not_found(exc: BaseException) -> bool:
@@ -69,9 +63,9 @@ def _is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, NotFound)
 
 
-def _not_a_plex_answer(exc: BaseException) -> bool:
+def _not_a_plex_answer(exc: BaseException, status: int) -> bool:
     """A 404, or a body that is not Plex XML: something other than Plex answered."""
-    return (_status_of(exc) == 404 or _is_not_found(exc)
+    return (_status_of(exc, status) == 404 or _is_not_found(exc)
             or isinstance(exc, ET.ParseError | AttributeError))
 
 
@@ -82,6 +76,7 @@ class _Request:
     what: str                          # method and path, never the query
     where: str                         # " at <base url>" or ""
     not_found: type[PlexSyncError]     # what a 404 means to the caller
+    status: int = 0                    # the answer's HTTP status (0 = none known)
 
 
 _Rule = Callable[[BaseException, _Request], PlexSyncError]
@@ -90,7 +85,7 @@ _table: list[_Row] = []
 
 
 def translate(exc: BaseException, what: str, not_found: type[PlexSyncError],
-              base_url: str = "", *, not_plex: bool = False) -> PlexSyncError:
+              base_url: str = "", *, not_plex: bool = False, status: int = 0) -> PlexSyncError:
     """Map a plexapi / requests failure of request `what` to a PlexSync error (redacted).
 
     With `not_plex`, an answer that shows plex_url is not a Plex server (404, not XML)
@@ -98,14 +93,16 @@ def translate(exc: BaseException, what: str, not_found: type[PlexSyncError],
     is an instance of decides (rows run most specific first); anything else is a
     `PlexBadRequest`. The caller raises the result `from None`: the foreign exception's text
     may hold the URL and its token, so it must not ride along as `__cause__`."""
-    if not_plex and _not_a_plex_answer(exc):
-        why = "404 Not Found" if _status_of(exc) == 404 or _is_not_found(exc) else \
+    if not_plex and _not_a_plex_answer(exc, status):
+        why = "404 Not Found" if _status_of(exc, status) == 404 or _is_not_found(exc) else \
             "an answer that is not Plex XML"
         return ConfigError(not_plex_message(base_url, what, why))
-    request = _Request(what, f" at {base_url}" if base_url else "", not_found)
+    request = _Request(what, f" at {base_url}" if base_url else "", not_found, status)
     rule = next((rule for cls, rule in _rules() if isinstance(exc, cls)), _unknown)
     err = rule(exc, request)
-    return type(err)(log.redact(str(err)))
+    redacted = type(err)(log.redact(str(err)))
+    redacted.__dict__.update(err.__dict__)   # its flags (outage, transport) ride along
+    return redacted
 
 
 def _rules() -> list[_Row]:
@@ -124,10 +121,10 @@ def _rules() -> list[_Row]:
                 f"TLS to Plex{r.where} failed for {r.what} ({_short(exc)}); fix the "
                 "certificate or set verify_tls to false.")),
             (rex.Timeout, lambda exc, r: PlexServerDown(    # ConnectTimeout: before the next
-                f"Plex{r.where} did not answer {r.what} in time (timeout).")),
+                f"Plex{r.where} did not answer {r.what} in time (timeout).", transport=True)),
             (rex.ConnectionError, lambda exc, r: PlexServerDown(
                 f"cannot connect to Plex{r.where} for {r.what}; is Plex running and "
-                "plex_url right?")),
+                "plex_url right?", transport=True)),
             (rex.RequestException, lambda exc, r: PlexServerDown(
                 f"the request {r.what} to Plex{r.where} failed ({_short(exc)}).")),
             ((ET.ParseError, AttributeError), lambda exc, r: PlexBadRequest(  # plexapi, not XML
@@ -149,7 +146,7 @@ def _not_found(exc: BaseException, r: _Request) -> PlexSyncError:
 
 def _by_status(exc: BaseException, r: _Request) -> PlexSyncError:
     """An HTTP status decides: 401, 404, 5xx and 429 (busy), any other 4xx."""
-    status = _status_of(exc)
+    status = _status_of(exc, r.status)
     if status == 401:
         return _auth(exc, r)
     if status == 404:
@@ -162,7 +159,7 @@ def _by_status(exc: BaseException, r: _Request) -> PlexSyncError:
 
 def _bad_request(exc: BaseException, r: _Request) -> PlexSyncError:
     """plexapi's BadRequest: its status when its message starts with one."""
-    if _status_of(exc) is not None:
+    if _status_of(exc, r.status) is not None:
         return _by_status(exc, r)
     return PlexBadRequest(f"plexapi refused {r.what}: {_short(exc)}")
 

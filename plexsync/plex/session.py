@@ -11,9 +11,9 @@ Invariants:
   read within the server plex_url names. Every other target (another host, another port,
   http → https) raises `PlexSetupError` before any request is built for it: nothing, the
   token included, is ever sent to another origin. This holds for every hop of a chain.
-- A write (PUT, POST, DELETE, PATCH) follows no redirect at all (`refuse_any_redirect`): `requests`
-  would resend it as a GET, Plex would answer 200 and the edit would be lost while looking done
-  (docs/reliability.md).
+- A write (PUT, POST, DELETE, PATCH) follows no redirect at all: the session's `follow_none`
+  (core/redirects.py states the rule and its reason once), enforced for every write PlexSync
+  sends, so the client adds nothing of its own.
 - Both refusals raise the one message of `redirect_refused`, which names the target without
   its query, fragment or credentials (a proxy may echo the token into the query), and is
   redacted. `PlexSetupError` stops the drain and charges no job.
@@ -25,13 +25,12 @@ with Stash's session; this module adds the Plex message. It imports `requests`;
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import requests
 
 from plexsync.core.log import log
-from plexsync.core.redirects import WRITES, Refusal, SameOriginRedirects, refusal_of
+from plexsync.core.redirects import WRITES, Refusal, SameOriginRedirects
 from plexsync.errors import PlexSetupError
 
 
@@ -45,16 +44,25 @@ def redirect_refused(refusal: Refusal) -> PlexSetupError:
         "proxy's https:// address, or Plex's own http://host:32400)."))
 
 
-def refuse_any_redirect(base: str) -> Callable[..., None]:
-    """A response hook for one write: any 3xx answer raises `redirect_refused`."""
-    def check(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        if response.is_redirect or 300 <= response.status_code < 400:
-            raise redirect_refused(refusal_of(response, base))
-    return check
+# Requests sent to Plex by this process, every session and hop included: the drain's token
+# bucket spends a token only for a job that sent Plex something (resilience/gate.py).
+SENT = [0]
 
 
 class PlexSession(SameOriginRedirects, requests.Session):
-    """A `requests.Session` that follows redirects only within plex_url's origin."""
+    """A `requests.Session` that follows redirects only within plex_url's origin, counting
+    the requests it sends (`SENT`)."""
 
     def __init__(self, base_url: str) -> None:
         super().__init__(base_url, redirect_refused, follow_none=WRITES)
+
+    last_status = 0   # the HTTP status of the last answer (0: none yet, or no answer)
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        """Count the request; remember its answer's status, which classifies a failure
+        (plex/errors.py) where plexapi raises a bare BadRequest."""
+        SENT[0] += 1
+        self.last_status = 0
+        response = super().send(request, **kwargs)
+        self.last_status = int(response.status_code)
+        return response

@@ -31,8 +31,16 @@ Invariants and failure behaviour:
   outcome, renewing leases, ...) gives the claimed jobs back (best effort: if even that fails,
   their leases expire and the next drain releases them at once as orphans) and is raised: the
   task fails with that one error line, and no job is counted or dead-lettered for it.
+- Stash unreachable or refusing the credentials (`StashError.unreachable`, a FAILED outcome
+  or raised for the batch): the job and the rest are released uncounted and the drain stops
+  ("stash_down"); the task then arms the wake-up timer, which tries Stash on a backoff.
+- A run of `NO_ANSWER_RUN` (3) items in a row whose Plex requests got no answer at all (read
+  timeout, connection failure) while `/identity` answers is a hung Plex, not the items: their
+  outcomes are held unsettled while the run lasts, then all go back uncounted with the rest,
+  the breaker opens (`guard.trip`) and the drain stops ("plex_down"). Any other outcome ends
+  the run and the held failures are settled as the items' own.
 - `queue_timeout` is checked after every outcome: the rest of the batch is released uncounted.
-- An optional `OutageListener` (the breaker's guard, plexsync/tasks/breaker_gate.py) sees each
+- An optional `OutageListener` (the breaker's guard, plexsync/resilience/gate.py) sees each
   batch-level PlexServerDown and decides whether the drain goes on (the breaker is still
   closed: the released jobs are claimed again, no attempt used) or stops ("plex_down"); it
   sees every outcome, and paces the jobs after a Plex recovery (sub-second waits only).
@@ -53,7 +61,14 @@ from typing import Any, Protocol
 
 from plexsync.core import datadir
 from plexsync.core.log import log
-from plexsync.errors import ConfigError, Internal, PlexAuth, PlexServerDown, PlexSyncError
+from plexsync.errors import (
+    ConfigError,
+    Internal,
+    PlexAuth,
+    PlexServerDown,
+    PlexSyncError,
+    StashError,
+)
 from plexsync.queue.drain_report import DrainReport, StopReason
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.markers import DrainState
@@ -75,8 +90,14 @@ LOCK_POLLS = 100          # × LOCK_POLL seconds waiting for a finishing drain t
 LOCK_POLL = 0.1
 
 
+# This many items in a row whose requests got no answer at all (read timeout, connection
+# failure) while Plex's /identity answers: a hung or overloaded Plex, so the breaker opens.
+NO_ANSWER_RUN = 3
+
+
 class OutageListener(Protocol):
     def outage(self, error: BaseException, waiting: int) -> bool: ...   # True = stop
+    def trip(self, waiting: int) -> None: ...                           # open the breaker now
     def outcome(self, outcome: Outcome) -> None: ...
     def pace(self) -> None: ...
 
@@ -121,6 +142,7 @@ class Drain:
         self.markers = queue.markers
         self._last_beat = 0.0
         self._outage = ""                    # why Plex was unreachable (stopped "plex_down")
+        self._held: list[Outcome] = []       # a run of no-answer failures, not settled yet
         self._deadline: float | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -255,33 +277,76 @@ class Drain:
                     log.warning(f"ignored an outcome for job {outcome.job.id}: not in this batch")
                     continue
                 if outcome.kind is OutcomeKind.FAILED and isinstance(outcome.error, PlexAuth):
-                    self._release([outcome.job, *pending.values()])
+                    self._release([*self._held_jobs(), outcome.job, *pending.values()])
                     raise outcome.error
+                if outcome.kind is OutcomeKind.FAILED and _stash_away(outcome.error):
+                    # Stash itself is away: not this job's fault, nor the rest's
+                    self._release([*self._held_jobs(), outcome.job, *pending.values()])
+                    self._outage = str(outcome.error)
+                    return StopReason.STASH_DOWN
+                if _no_answer(outcome):   # maybe the start of a run: hold it uncharged
+                    self._held.append(outcome)
+                    if len(self._held) < NO_ANSWER_RUN:
+                        continue
+                    return self._busy_plex(pending)
+                self._settle_held()   # the run broke: those failures were the items' own
                 self._settle(outcome)
                 self._beat()
                 if self.guard is not None:   # paces the next job, in this batch or the next
                     self.guard.pace()
                 if self._deadline is not None and self.clock() >= self._deadline:
                     # queue_timeout: stop mid-batch; the unprocessed jobs go back uncounted
+                    self._settle_held()
                     self._release(pending.values())
                     return StopReason.TIMEOUT
         except _ProcessorFailed as failed:
             failure = failed.error
+        except BaseException:
+            self._held.clear()   # still leased to us: `_loop` gives the whole batch back
+            raise
         finally:
             outcomes.close()  # a processor left mid-batch cleans up now
         if failure is not None:
             return self._batch_failed(failure, pending)
+        self._settle_held()
         if pending:
             self._fail_all(pending, Internal("the sync returned no outcome for this job"))
         return None
 
+    def _held_jobs(self) -> list[Job]:
+        jobs = [o.job for o in self._held]
+        self._held.clear()
+        return jobs
+
+    def _settle_held(self) -> None:
+        held, self._held = self._held, []
+        for outcome in held:
+            self._settle(outcome)
+
+    def _busy_plex(self, pending: dict[int, Job]) -> StopReason:
+        """`NO_ANSWER_RUN` items in a row got no answer from a Plex whose `/identity` still
+        answers: Plex's failure (hung, overloaded), not theirs. Every held job and the rest go
+        back uncounted, and the breaker opens (the timer probes and drains later)."""
+        error = self._held[-1].error
+        self._release([*self._held_jobs(), *pending.values()])
+        self._outage = (f"{NO_ANSWER_RUN} items in a row got no answer from Plex ({error}); "
+                        "Plex is treated as down")
+        if self.guard is not None:
+            counts = self.queue.counts()
+            self.guard.trip(counts["pending"] + counts["retrying"])
+        return StopReason.PLEX_DOWN
+
     def _batch_failed(self, error: Exception, pending: dict[int, Job]) -> StopReason | None:
         """The processor raised `error` for the batch; `pending` jobs got no outcome yet."""
         if isinstance(error, PlexAuth | ConfigError):  # nothing in it can succeed: count nothing
-            self._release(pending.values())
+            self._release([*self._held_jobs(), *pending.values()])
             raise error
+        if _stash_away(error):
+            self._release([*self._held_jobs(), *pending.values()])
+            self._outage = str(error)
+            return StopReason.STASH_DOWN
         if isinstance(error, PlexServerDown):  # Plex itself is down (the processor probed it)
-            self._release(pending.values())
+            self._release([*self._held_jobs(), *pending.values()])
             self._outage = str(error)
             if self.guard is not None:
                 counts = self.queue.counts()
@@ -293,6 +358,7 @@ class Drain:
 
             log.debug("".join(traceback.format_exception(error)))
             error = Internal(f"the sync failed: {type(error).__name__}: {error}")
+        self._settle_held()
         self._fail_all(pending, error)
         return None
 
@@ -314,6 +380,18 @@ class Drain:
     def _release(self, jobs: Iterable[Job]) -> None:
         """Give jobs back uncounted (not their fault): timeout, outage, auth, config."""
         self.report.released(self.queue.release(jobs, self.owner))
+
+
+def _no_answer(outcome: Outcome) -> bool:
+    """A job's own failure with no HTTP answer from Plex (errors.PlexServerDown.transport)."""
+    error = outcome.error
+    return (outcome.kind is OutcomeKind.FAILED and isinstance(error, PlexServerDown)
+            and error.transport)
+
+
+def _stash_away(error: BaseException | None) -> bool:
+    """Stash unreachable or refusing the credentials (errors.StashError.unreachable)."""
+    return isinstance(error, StashError) and error.unreachable
 
 
 class _ProcessorFailed(Exception):

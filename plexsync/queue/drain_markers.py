@@ -26,6 +26,11 @@ class DrainMarkers:
             markers.SCHEDULED_AT: None,
         })
 
+    def fulfil(self) -> None:
+        """A Process Queue ran but stopped before draining (the breaker is open): the pending
+        request is fulfilled all the same, so the timer or the next hook may ask again."""
+        self.queue.update_meta(lambda meta, due: {markers.SCHEDULED_AT: None})
+
     def heartbeat(self, owner: str) -> None:
         stamp = markers.stamp(self.queue.clock())
         self.queue.update_meta(lambda meta, due: {

@@ -24,6 +24,7 @@ class StopReason(StrEnum):
     EMPTY = "empty"            # no due job left (the heartbeat was cleared)
     TIMEOUT = "timeout"        # `queue_timeout` reached; the rest was released uncounted
     PLEX_DOWN = "plex_down"    # Plex itself is unreachable; the rest waits for the next run
+    STASH_DOWN = "stash_down"  # Stash is away or refuses the credentials; the rest waits
 
 
 DISABLED = "disabled"   # hook jobs dropped while PlexSync is off: no job state of their own
@@ -35,7 +36,7 @@ _LABELS = {OutcomeKind.SYNCED: "synced", OutcomeKind.UNCHANGED: "unchanged",
            SettleAction.STALE: ""}
 SUMMARY_KEYS = tuple(str(key) for key in _LABELS)
 _ENDINGS = {StopReason.EMPTY: "queue empty", StopReason.TIMEOUT: "queue_timeout reached",
-            StopReason.PLEX_DOWN: "Plex unreachable"}
+            StopReason.PLEX_DOWN: "Plex unreachable", StopReason.STASH_DOWN: "Stash unreachable"}
 
 
 class DrainReport:
@@ -99,6 +100,11 @@ class DrainReport:
             jobs = "1 job waits" if waiting == 1 else f"{waiting} jobs wait"
             log.warning(log.redact(f"Plex unreachable; {jobs} for the next run "
                                    f"({outage.rstrip('.')})."))
+        if reason is StopReason.STASH_DOWN:
+            waiting = out["pending"] + out["retrying"]
+            log.warning(log.redact(f"{outage.rstrip('.')}. Process Queue stops; {waiting} "
+                                   "job(s) wait without using retries, and the wake-up timer "
+                                   "asks Stash again until it answers."))
         parts = [f"{out[k]} {label}" for k, label in _LABELS.items() if label and (
             out[k] or k in (OutcomeKind.SYNCED, OutcomeKind.UNCHANGED))]
         log.info(f"Process Queue finished in {seconds:.1f} s ({_ENDINGS[reason]}): "

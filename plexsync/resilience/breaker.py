@@ -1,4 +1,4 @@
-"""The circuit breaker (docs/outages.md), pybreaker style: one class per state.
+"""The circuit breaker (docs/outages.md): its transitions in one table (`TRANSITIONS`).
 
 closed ──5 consecutive outage failures──▶ open ──probe due, one taker──▶ half_open
   ▲                                         ▲                               │
@@ -12,20 +12,22 @@ Invariants and failure behaviour:
   the state is shared by every process and survives restarts. Transitions record the
   outage in the same write: its start when opening, its end when closing. Exactly once.
 - Exactly one probe at a time: `begin_probe` moves open → half_open for one owner only; the
-  others see half_open and do not probe. A prober that dies leaves half_open behind: after
-  `PROBE_STALE` s anyone may take the probe over.
+  others see half_open and do not probe. A prober that dies leaves half_open behind: anyone
+  may take the probe over as soon as its pid is gone, or after `PROBE_STALE` s at the latest.
 - Probe backoff: 5 s, 10 s, 20 s, 40 s, then 60 s (cap) between probes while open.
 - Listeners (`BreakerListener`) get `state_change(old, new, state)` after the write, outside the
   lock: logging, arming the wake-up timer and other side effects live there.
-- Standard library only (the timer process uses this with `state.stdlib_lock`).
+- Standard library only (the timer process uses it too); its lock is `state.lock`.
 """
 
 from __future__ import annotations
 
 import os
+from enum import Enum
 
 from plexsync.resilience import history
 from plexsync.resilience import state as files
+from plexsync.resilience.state import Circuit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,11 +39,11 @@ if TYPE_CHECKING:
         def state_change(self, old: str, new: str, state: dict[str, Any]) -> None: ...
 
 FAILURE_THRESHOLD = 5
-PROBE_BASE = float(os.environ.get("PLEXSYNC_PROBE_BASE", "5"))   # tests shorten the schedule
-PROBE_CAP = float(os.environ.get("PLEXSYNC_PROBE_CAP", "60"))
+PROBE_BASE = files.PROBE_BASE
+PROBE_CAP = files.PROBE_CAP
 PROBE_STALE = files.PROBE_STALE
 
-CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+CLOSED, OPEN, HALF_OPEN = Circuit.CLOSED, Circuit.OPEN, Circuit.HALF_OPEN
 
 
 def next_delay(previous: float) -> float:
@@ -49,63 +51,32 @@ def next_delay(previous: float) -> float:
     return PROBE_BASE if previous <= 0 else min(PROBE_CAP, previous * 2)
 
 
-class BreakerState:
-    """One state's rules; each method mutates the state dict and returns the new state name."""
-
-    name = ""
-
-    def failure(self, s: dict[str, Any], now: float) -> str:
-        return self.name
-
-    def success(self, s: dict[str, Any], now: float) -> str:
-        return self.name
-
-    def may_probe(self, s: dict[str, Any], now: float) -> bool:
-        return False
+class Event(Enum):
+    FAILURE = "failure"   # an outage failure, or a failed probe
+    SUCCESS = "success"   # Plex answered a real request, or a good probe
 
 
-class ClosedState(BreakerState):
-    name = CLOSED
-
-    def failure(self, s: dict[str, Any], now: float) -> str:
-        s["failures"] = int(s["failures"]) + 1
-        if s["failures"] < FAILURE_THRESHOLD:
-            return CLOSED
-        s.update(opened_at=now, jobs_affected=0)
-        _schedule_probe(s, now, 0.0)
-        return OPEN
-
-    def success(self, s: dict[str, Any], now: float) -> str:
-        s["failures"] = 0
+def _count_failure(s: dict[str, Any], now: float) -> Circuit:
+    s["failures"] = int(s["failures"]) + 1
+    if s["failures"] < FAILURE_THRESHOLD:
         return CLOSED
+    s.update(opened_at=now, jobs_affected=0)
+    _schedule_probe(s, now, 0.0)
+    return OPEN
 
 
-class OpenState(BreakerState):
-    name = OPEN
-
-    def may_probe(self, s: dict[str, Any], now: float) -> bool:
-        return now >= float(s["next_probe_at"] or 0)
-
-    def success(self, s: dict[str, Any], now: float) -> str:
-        return _close(s, now)
+def _reset(s: dict[str, Any], now: float) -> Circuit:
+    s["failures"] = 0
+    return CLOSED
 
 
-class HalfOpenState(BreakerState):
-    name = HALF_OPEN
-
-    def may_probe(self, s: dict[str, Any], now: float) -> bool:
-        started = s.get("probe_started_at")
-        return started is None or now - float(started) >= PROBE_STALE
-
-    def failure(self, s: dict[str, Any], now: float) -> str:
-        _schedule_probe(s, now, float(s["probe_delay"]))
-        return OPEN
-
-    def success(self, s: dict[str, Any], now: float) -> str:
-        return _close(s, now)
+def _stay_open(s: dict[str, Any], now: float) -> Circuit:
+    return OPEN   # failures while open change nothing: the probe schedule decides
 
 
-STATES: dict[str, BreakerState] = {c.name: c() for c in (ClosedState, OpenState, HalfOpenState)}
+def _reopen(s: dict[str, Any], now: float) -> Circuit:
+    _schedule_probe(s, now, float(s["probe_delay"]))
+    return OPEN
 
 
 def _schedule_probe(s: dict[str, Any], now: float, previous: float) -> None:
@@ -114,13 +85,36 @@ def _schedule_probe(s: dict[str, Any], now: float, previous: float) -> None:
              probe_started_at=None)
 
 
-def _close(s: dict[str, Any], now: float) -> str:
+def _close(s: dict[str, Any], now: float) -> Circuit:
     if s.get("opened_at") is not None:
         history.append(s, float(s["opened_at"]), now, int(s.get("jobs_affected") or 0))
         s["recovered_at"] = now
     s.update(failures=0, opened_at=None, next_probe_at=None, probe_delay=0.0, probe_owner=None,
              probe_started_at=None, jobs_affected=0)
     return CLOSED
+
+
+# Every transition, in one place: (state, event) -> the change it makes, returning the new state.
+TRANSITIONS: dict[tuple[Circuit, Event], Callable[[dict[str, Any], float], Circuit]] = {
+    (CLOSED, Event.FAILURE): _count_failure,
+    (CLOSED, Event.SUCCESS): _reset,
+    (OPEN, Event.FAILURE): _stay_open,
+    (OPEN, Event.SUCCESS): _close,
+    (HALF_OPEN, Event.FAILURE): _reopen,
+    (HALF_OPEN, Event.SUCCESS): _close,
+}
+
+
+def apply(s: dict[str, Any], event: Event, now: float) -> Circuit:
+    """One transition of the table on the state dict `s` (mutated); returns the new state."""
+    return TRANSITIONS[(Circuit(s["state"]), event)](s, now)
+
+
+def may_probe(s: dict[str, Any], now: float) -> bool:
+    """Open: once the next probe is due. Half-open: once its prober is gone (pid) or stale."""
+    if s["state"] == OPEN:
+        return now >= float(s["next_probe_at"] or 0)
+    return s["state"] == HALF_OPEN and not files.prober_alive(s, now)
 
 
 class Breaker:
@@ -130,7 +124,7 @@ class Breaker:
         self,
         data_dir: str,
         *,
-        lock: Callable[[str], AbstractContextManager[object]] = files.filelock_lock,
+        lock: Callable[[str], AbstractContextManager[object]] = files.lock,
         warn: Callable[[str], None] | None = None,
         listeners: list[BreakerListener] | None = None,
         owner: str | None = None,
@@ -147,8 +141,9 @@ class Breaker:
         return files.read(self.data_dir, now)[0]
 
     def repair(self, now: float) -> None:
-        """A damaged file is rewritten now (one warning, by whoever gets the lock first)."""
-        if files.read(self.data_dir, now)[1]:
+        """A damaged file is rewritten now (one warning, by whoever gets the lock first); a
+        missing one is written: PlexSync watches Plex from its first run (availability)."""
+        if files.read(self.data_dir, now)[1] or not os.path.exists(files.path(self.data_dir)):
             self._transact(now, lambda s: str(s["state"]))
 
     # ------------------------------------------------------------------ transitions
@@ -157,9 +152,23 @@ class Breaker:
         def change(s: dict[str, Any]) -> str:
             if plex_url:
                 s["plex_url"] = plex_url
-            new = STATES[s["state"]].failure(s, now)
+            new = apply(s, Event.FAILURE, now)
             if new == OPEN:
                 s["jobs_affected"] = max(int(s["jobs_affected"]), jobs)
+            return new
+        return self._transact(now, change)
+
+    def trip(self, now: float, *, plex_url: str = "", jobs: int = 0) -> dict[str, Any]:
+        """Open a closed breaker at once (the drain saw a run of unanswered requests on
+        different items: Plex hangs while its /identity still answers)."""
+        def change(s: dict[str, Any]) -> str:
+            if s["state"] != CLOSED:
+                return str(s["state"])
+            if plex_url:
+                s["plex_url"] = plex_url
+            s["failures"] = FAILURE_THRESHOLD - 1
+            new = apply(s, Event.FAILURE, now)
+            s["jobs_affected"] = jobs
             return new
         return self._transact(now, change)
 
@@ -168,7 +177,7 @@ class Breaker:
         def change(s: dict[str, Any]) -> str:
             if s["state"] == CLOSED and not s["failures"]:
                 return CLOSED
-            return STATES[s["state"]].success(s, now)
+            return apply(s, Event.SUCCESS, now)
         return self._transact(now, change)
 
     def note_jobs(self, now: float, jobs: int) -> None:
@@ -186,7 +195,7 @@ class Breaker:
 
         def change(s: dict[str, Any]) -> str:
             nonlocal taken
-            if not STATES[s["state"]].may_probe(s, now):
+            if not may_probe(s, now):
                 return str(s["state"])
             taken = True
             s.update(probe_owner=self.owner, probe_started_at=now)
@@ -199,28 +208,22 @@ class Breaker:
         def change(s: dict[str, Any]) -> str:
             if s["state"] != HALF_OPEN or s.get("probe_owner") != self.owner:
                 return str(s["state"])   # someone else took over a stale probe meanwhile
-            return HALF_OPEN_STATE.success(s, now) if ok else HALF_OPEN_STATE.failure(s, now)
+            return apply(s, Event.SUCCESS if ok else Event.FAILURE, now)
         return self._transact(now, change)
-
-    def set_plex_url(self, now: float, url: str) -> None:
-        def change(s: dict[str, Any]) -> str:
-            s["plex_url"] = url
-            return str(s["state"])
-        current = self.peek(now)
-        if current.get("plex_url") != url:
-            self._transact(now, change)
 
     # ------------------------------------------------------------------ plumbing
     def _transact(self, now: float, change: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+        """`change` mutates the state under the lock and returns the new state's name."""
         with self._lock(self.data_dir):
-            s, problem = files.read(self.data_dir, now)
+            s, problem = files.read(self.data_dir, now, clamped=False)
             if problem:
                 self._warning(problem)
             old = str(s["state"])
             snapshot = dict(s)
+            files.clamp(s, now)   # written back below when the wall clock stepped
             new = change(s)
             s["state"] = new
-            if problem or s != snapshot:
+            if problem or s != snapshot or not os.path.exists(files.path(self.data_dir)):
                 files.write(self.data_dir, s)
         if new != old:
             for listener in self.listeners:
@@ -232,9 +235,6 @@ class Breaker:
                    "treated as closed and rewritten.")
         if self._warn is not None:
             self._warn(message)
-
-
-HALF_OPEN_STATE = STATES[HALF_OPEN]
 
 
 def counts_as_failure(error: BaseException) -> bool:

@@ -1,10 +1,12 @@
 """The post-recovery token bucket (docs/outages.md, "After a recovery").
 
-After Plex comes back, a backlog must not hit it at full speed at once: the rate ramps
-linearly from `START_RATE` (5 jobs/s) to `FULL_RATE` (20 jobs/s) over `RAMP_SECONDS` (5 min)
-from the recovery, and after the ramp the bucket does not limit at all (steady state). When the
-error rate of the recent jobs climbs above `ERROR_RATE_LIMIT`, the ramp restarts from its slow
-end (the recovery time is moved to now).
+After Plex comes back, a backlog must not hit it at full speed at once: the rate of jobs that
+send Plex requests ramps linearly from `START_RATE` (5 jobs/s) to `FULL_RATE` (20 jobs/s) over
+`RAMP_SECONDS` (5 min) from the recovery, and after the ramp the bucket does not limit at all
+(steady state). Only the Plex requests spend tokens: a job that sent Plex nothing (an unchanged
+scene, a skipped one) costs none and waits for nothing (`acquire(0)`). When the error rate of
+the recent jobs climbs above `ERROR_RATE_LIMIT`, the ramp restarts from its slow end (the
+recovery time is moved to now).
 
 Pacing is sub-second waiting inside a drain that has work to do now (1/rate s per job, at most
 0.2 s), never a wait for work due later. Clock and sleep are injected; tests never sleep.
@@ -32,7 +34,6 @@ class TokenBucket:
         self.tokens = 1.0
         self._last = clock()
         self._recent: deque[bool] = deque(maxlen=WINDOW)
-        self.waited = 0.0
 
     def rate(self, now: float) -> float | None:
         """Jobs per second allowed now; None = no limit (no recovery, or the ramp is over)."""
@@ -44,21 +45,21 @@ class TokenBucket:
         elapsed = max(0.0, elapsed)
         return START_RATE + (FULL_RATE - START_RATE) * elapsed / RAMP_SECONDS
 
-    def acquire(self) -> float:
-        """Take one token, sleeping until it is there; returns the seconds slept."""
+    def acquire(self, requests: int = 1) -> float:
+        """Spend `requests` tokens, sleeping until they are there; 0 (a job that sent Plex
+        nothing) costs nothing. Returns the seconds slept."""
         now = self.clock()
         rate = self.rate(now)
-        if rate is None:
+        if rate is None or requests <= 0:
             self._last = now
             return 0.0
         self.tokens = min(1.0, self.tokens + (now - self._last) * rate)
         self._last = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= requests:
+            self.tokens -= requests
             return 0.0
-        wait = (1.0 - self.tokens) / rate
+        wait = (requests - self.tokens) / rate
         self.sleep(wait)
-        self.waited += wait
         self._last = self.clock()
         self.tokens = 0.0
         return wait

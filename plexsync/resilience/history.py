@@ -6,8 +6,10 @@ over the state dict; standard library only.
 
 - MTTR: mean duration of the recorded, finished outages.
 - MTBF: mean up time between failures = (watched time - down time) / number of outages.
-- availability: 1 - down time / watched time, over the window the history covers
-  (`watched_since`, moved forward when old records are dropped), an ongoing outage included.
+- availability: 1 - down time / watched time, over the window PlexSync has watched Plex:
+  from `watched_since` (its first run: the breaker file is written then; moved forward when
+  old records are dropped), or the last `WINDOW` (30 days) if that is shorter; outages are
+  counted within that window only, an ongoing one included.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 KEEP = 30
+WINDOW = 30 * 86400.0
 
 
 def append(state: dict[str, Any], start: float, end: float, jobs: int) -> None:
@@ -42,12 +45,13 @@ def summary(state: dict[str, Any], now: float) -> dict[str, Any]:
     """The status JSON `outages` block, plus the records and the ongoing outage."""
     outages = list(state.get("outages") or [])
     ongoing = state.get("opened_at")
-    down = sum(float(o["duration_s"]) for o in outages)
-    if ongoing is not None:
-        down += max(0.0, now - float(ongoing))
-    count = len(outages) + (1 if ongoing is not None else 0)
     since = state.get("watched_since")
-    watched = max(0.0, now - float(now if since is None else since))
+    start = max(float(now if since is None else since), now - WINDOW)
+    watched = max(0.0, now - start)
+    down = sum(max(0.0, float(o["end"]) - max(start, float(o["start"]))) for o in outages)
+    if ongoing is not None:
+        down += max(0.0, now - max(start, float(ongoing)))
+    count = len(outages) + (1 if ongoing is not None else 0)
     mttr = round(down_finished(outages) / len(outages), 3) if outages else None
     mtbf = round(max(0.0, watched - down) / count, 3) if count and watched > 0 else None
     availability = round(max(0.0, 1 - down / watched), 6) if watched > 0 else None

@@ -1,13 +1,22 @@
 """The health probe: one `GET /identity` to Plex over a plain socket, short timeout.
 
-"Plex answers" means an HTTP status below 500: `/identity` needs no token on a real Plex
-Media Server, and a 401 still proves the server is up (the token is the drain's problem, and
-its error says so). Refused, timeout, reset, no HTTP answer or 5xx: Plex is down.
+THE definition of "Plex is up", shared by the breaker's probe (tasks and the wake-up timer),
+Health Check and the drain's start: the current settings' `plex_url`, the same TLS trust as the
+sync's `requests` session, and an answer of 200 whose body is a Plex identity (a
+`<MediaContainer ... machineIdentifier=...>`). Anything else is "down": refused, timeout,
+reset, no HTTP answer, 5xx, and also a 404 or a redirect from a proxy in front of Plex, or a
+401 (a real Plex Media Server answers `/identity` without a token), since the drain cannot
+work against those either. So the probe and the drain never disagree, and the breaker does not
+flip-flop between a probe that "succeeds" and a drain that fails.
+
+TLS: certificates are checked unless `verify` is off (the `verify_tls` setting), against the
+CA bundle `requests` would use: `REQUESTS_CA_BUNDLE`, else `SSL_CERT_FILE`, else certifi's when
+it is installed, else the system's. A certificate that does not verify is a set-up error, not
+an outage: `ProbeResult.setup` then says how to fix it (Health Check and the log show it).
 
 Standard library only, no `http.client` (its imports cost ~60 ms; the wake-up timer probes
-from a background process that must stay light); `ssl` only for an https Plex, without
-certificate checks when `verify` is off (the `verify_tls` setting). No token is sent, so no
-token can leak into a log.
+from a background process that must stay light); `ssl` only for an https Plex. No token is
+sent, so no token can leak into a log.
 """
 
 from __future__ import annotations
@@ -18,17 +27,26 @@ from urllib.parse import urlsplit
 
 TIMEOUT = 3.0
 _MAX = 64 * 1024
-_VERSION = re.compile(rb'version="([^"]*)"')
+_VERSION = re.compile(rb'<MediaContainer[^>]*\sversion="([^"]*)"')   # not <?xml version
+_IDENTITY = re.compile(rb'<MediaContainer[^>]*\smachineIdentifier="[^"]+"')
+
+
+CERT_FIX = ("Trust Plex's certificate authority (set REQUESTS_CA_BUNDLE or SSL_CERT_FILE to "
+            "its CA file for the user running Stash), or turn verify_tls off for a self-signed "
+            "Plex.")
 
 
 class ProbeResult:
-    """`ok`: Plex answers; `status`: HTTP status (0 = no HTTP answer); `version` when it
-    answered 200; `detail`: one short reason for logs."""
+    """`ok`: Plex is up; `status`: HTTP status (0 = no HTTP answer); `version` when it
+    answered; `detail`: one short reason for logs; `setup`: the fix when the failure is a
+    set-up error (a certificate that does not verify), "" otherwise."""
 
-    __slots__ = ("detail", "ok", "status", "version")
+    __slots__ = ("detail", "ok", "setup", "status", "version")
 
-    def __init__(self, ok: bool, status: int, version: str, detail: str) -> None:
+    def __init__(self, ok: bool, status: int, version: str, detail: str,
+                 setup: str = "") -> None:
         self.ok, self.status, self.version, self.detail = ok, status, version, detail
+        self.setup = setup
 
 
 def probe(plex_url: str, timeout: float = TIMEOUT, verify: bool = True) -> ProbeResult:
@@ -54,14 +72,19 @@ def probe(plex_url: str, timeout: float = TIMEOUT, verify: bool = True) -> Probe
         finally:
             sock.close()
     except OSError as exc:
-        return ProbeResult(False, 0, "", f"{type(exc).__name__}: {exc}"[:160])
+        detail = f"{type(exc).__name__}: {exc}"[:160]
+        if type(exc).__name__ == "SSLCertVerificationError":
+            return ProbeResult(False, 0, "", detail, setup=CERT_FIX)
+        return ProbeResult(False, 0, "", detail)
     status_line = raw.split(b"\r\n", 1)[0].split(b" ")
     status = int(status_line[1]) if len(status_line) > 1 and status_line[1].isdigit() else 0
     if status == 0:
         return ProbeResult(False, 0, "", "no HTTP answer")
-    if status >= 500:
+    if status != 200:
         return ProbeResult(False, status, "", f"HTTP {status}")
-    found = _VERSION.search(raw) if status == 200 else None
+    if not _IDENTITY.search(raw):
+        return ProbeResult(False, status, "", "HTTP 200 but not a Plex identity")
+    found = _VERSION.search(raw)
     return ProbeResult(True, status, found.group(1).decode("latin-1") if found else "",
                        f"HTTP {status}")
 
@@ -69,11 +92,27 @@ def probe(plex_url: str, timeout: float = TIMEOUT, verify: bool = True) -> Probe
 def _tls(sock: socket.socket, host: str, verify: bool) -> socket.socket:
     import ssl
 
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=ca_bundle())
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context.wrap_socket(sock, server_hostname=host)
+
+
+def ca_bundle() -> str | None:
+    """The CA file `requests` would verify Plex against (module docstring); None = the
+    system's store."""
+    import os
+
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        import certifi
+    except ImportError:
+        return None
+    found: str = certifi.where()
+    return found
 
 
 def _read(sock: socket.socket) -> bytes:

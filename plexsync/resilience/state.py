@@ -5,20 +5,24 @@ Invariants and failure behaviour:
   record are one atomic write (temp file, fsync, rename): an outage is recorded exactly once
   whichever process (task, timer) makes the transition.
 - Every read-modify-write happens under `breaker.json.lock`, an advisory whole-file lock
-  (`flock` on POSIX, `msvcrt.locking` on Windows). Tasks take it with `filelock`, the timer with
-  the standard-library `timer.lockfile`; both lock the same file the same way, so they exclude
-  each other (`filelock` costs ~150 ms of imports, too much for the background timer).
+  (`flock` on POSIX, `msvcrt.locking` on Windows), taken through `core.lockfile` by tasks and
+  the timer alike (`lock`): one mechanism, standard library only (`filelock` costs ~150 ms of
+  imports, too much for the background timer).
 - A missing file is a closed breaker with no history. An empty, truncated or garbage file is
   treated the same, logged once (one warning, by the process that found it under the lock)
   and rewritten at once, so nobody else warns about it again.
-- Standard library + core.fastjson (and core.datadir, the one atomic writer) only: the timer
-  process imports this.
+- Times are clamped when read (`clamp`): after the wall clock steps back, the next probe is
+  still at most `PROBE_CAP` away and no start time lies in the future.
+- Standard library + core.fastjson (and core.datadir, the one atomic writer and reader) only:
+  the timer process imports this.
 """
 
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 
+from plexsync.core import datadir
 from plexsync.core import fastjson as json
 
 TYPE_CHECKING = False
@@ -27,11 +31,21 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import Any
 
+class Circuit(StrEnum):
+    """The breaker's state, as `breaker.json` spells it."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
 FILE = "breaker.json"
 LOCK = "breaker.json.lock"
 LOCK_WAIT = 10.0
 VERSION = 1
 PROBE_STALE = 30.0     # a half-open probe this old lost its prober (breaker.py takes it over)
+PROBE_BASE = float(os.environ.get("PLEXSYNC_PROBE_BASE", "5"))   # tests shorten the schedule
+PROBE_CAP = float(os.environ.get("PLEXSYNC_PROBE_CAP", "60"))
 
 
 def path(data_dir: str) -> str:
@@ -42,7 +56,7 @@ def fresh(now: float) -> dict[str, Any]:
     """A closed breaker that has watched Plex since `now`, with no outage recorded."""
     return {
         "version": VERSION,
-        "state": "closed",
+        "state": Circuit.CLOSED.value,
         "failures": 0,
         "opened_at": None,         # start of the ongoing outage
         "next_probe_at": None,     # when open: the next probe is due then
@@ -65,7 +79,7 @@ def parse(raw: bytes, now: float) -> tuple[dict[str, Any], str]:
         doc = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return fresh(now), "truncated or not JSON"
-    if not isinstance(doc, dict) or doc.get("state") not in ("closed", "open", "half_open"):
+    if not isinstance(doc, dict) or doc.get("state") not in tuple(Circuit):
         return fresh(now), "not a breaker state"
     state = fresh(now)
     for key, default in list(state.items()):
@@ -90,26 +104,63 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def read(data_dir: str, now: float) -> tuple[dict[str, Any], str]:
-    """Read without the lock (a rename makes the file whole or absent); problem or ""."""
-    try:
-        with open(path(data_dir), "rb") as file:
-            raw = file.read()
-    except FileNotFoundError:
+def read(data_dir: str, now: float, *, clamped: bool = True) -> tuple[dict[str, Any], str]:
+    """Read without the lock (a rename makes the file whole or absent); problem or "".
+
+    Through `datadir.read_bytes`: a file that cannot be read at all (a folder in its place, no
+    permission) is moved aside with one warning and reads as missing (closed, no history).
+    The times are clamped to `now` (`clamp`)."""
+    raw = datadir.read_bytes(path(data_dir))
+    if raw is None:
         return fresh(now), ""
-    return parse(raw, now)
+    state, problem = parse(raw, now)
+    if clamped:
+        clamp(state, now)
+    return state, problem
+
+
+def clamp(state: dict[str, Any], now: float) -> None:
+    """Make the times true whatever the wall clock did since they were written (a step back
+    of an hour, a bad RTC at boot): nothing happened in the future, so a start time later than
+    `now` becomes `now`, and the next probe is never more than `PROBE_CAP` away."""
+    for key in ("opened_at", "probe_started_at", "recovered_at", "watched_since"):
+        if state.get(key) is not None and float(state[key]) > now:
+            state[key] = now
+    due = state.get("next_probe_at")
+    if due is not None and float(due) > now + PROBE_CAP:
+        state["next_probe_at"] = now + min(PROBE_CAP, float(state.get("probe_delay") or 0)
+                                           or PROBE_CAP)
 
 
 def probe_pending(data_dir: str, now: float) -> bool:
     """The hook's check: the breaker is open and its next probe is still ahead. One small
     file read; a missing or damaged file is False (the hook then behaves as with no outage)."""
     state, problem = read(data_dir, now)
-    if problem or state["state"] == "closed":
+    if problem or state["state"] == Circuit.CLOSED:
         return False
-    if state["state"] == "half_open":   # unless its prober died: the drain takes it over
-        started = state.get("probe_started_at")
-        return started is not None and now - float(started) < PROBE_STALE
+    if state["state"] == Circuit.HALF_OPEN:   # unless its prober died: the drain takes it over
+        return prober_alive(state, now)
     return now < float(state.get("next_probe_at") or 0)
+
+
+def prober_alive(state: dict[str, Any], now: float) -> bool:
+    """Whether a half-open probe still has its prober: started less than `PROBE_STALE` ago by
+    a process that still exists (the owner is `<pid>-<random>`, on this machine). A prober
+    killed mid-probe (Stash stops tasks with SIGKILL) is gone at once, not after the stale
+    period."""
+    started = state.get("probe_started_at")
+    if started is None or now - float(started) >= PROBE_STALE:
+        return False
+    pid = str(state.get("probe_owner") or "").split("-", 1)[0]
+    if not pid.isdigit() or os.name == "nt":
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:   # it exists but is someone else's (PermissionError)
+        return True
+    return True
 
 
 def write(data_dir: str, state: dict[str, Any]) -> None:
@@ -119,15 +170,9 @@ def write(data_dir: str, state: dict[str, Any]) -> None:
     write_atomic(path(data_dir), json.dumps(state).encode("utf-8"))
 
 
-def filelock_lock(data_dir: str) -> AbstractContextManager[object]:
-    """The tasks' lock: `filelock` (see the module docstring)."""
-    from filelock import FileLock
-
-    return FileLock(os.path.join(data_dir, LOCK), timeout=LOCK_WAIT)
-
-
-def stdlib_lock(data_dir: str) -> AbstractContextManager[object]:
-    """The timer's lock: the same file locked with the standard library."""
+def lock(data_dir: str) -> AbstractContextManager[object]:
+    """THE lock of `breaker.json`, for tasks and the timer alike: `core.lockfile` (the
+    standard library's `flock` / `msvcrt.locking`) on `breaker.json.lock`."""
     import contextlib
 
     from plexsync.core import lockfile

@@ -33,6 +33,7 @@ class StashClient:
         self._verify = verify_tls
         self._iface: Any = None
         self._login: tuple[str, bool] | None = None   # api_key(), asked once
+        self._status = 0                               # HTTP status of the last answer
         cookie = self._conn.get("SessionCookie") or {}
         log.add_secret(cookie.get("Value") if isinstance(cookie, Mapping) else None)
         log.add_secret(self._conn.get("ApiKey"))
@@ -53,9 +54,10 @@ class StashClient:
                 raise
             except Exception as exc:  # stashapi raises bare Exception / requests errors
                 raise StashError(
-                    f"could not reach Stash at {self.base_url} ({_short(exc)}); is Stash running?"
-                ) from None
+                    f"could not reach Stash at {self.base_url} ({_short(exc)}); is Stash running?",
+                    unreachable=True) from None
             pin_environment(iface.s, self.base_url)
+            iface.s.hooks["response"].append(self._note_status)
             self._iface = iface
         return self._iface
 
@@ -67,17 +69,39 @@ class StashClient:
         iface = self._interface()
         if quiet:
             iface.log = _QuietLog()
+        self._status = 0
         try:
             data = iface.call_GQL(document, dict(variables or {}))
         except ConfigError:
             raise
         except Exception as exc:
-            raise StashError(f"Stash GraphQL request failed: {_short(exc)}") from None
+            raise self._failure(exc) from None
         finally:
             iface.log = log
         if not isinstance(data, dict):
             raise StashError("Stash answered a GraphQL request with no data.")
         return data
+
+    def _note_status(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        """A response hook: the HTTP status of the last answer (stashapi raises a bare
+        Exception for any failure; the status, not its message, says which failure)."""
+        self._status = int(response.status_code)
+
+    def _failure(self, exc: BaseException) -> StashError:
+        """The StashError for a failed GraphQL request, classified by exception type and
+        HTTP status: Stash away or refusing the credentials is `unreachable`."""
+        import requests
+
+        if self._status in (401, 403):
+            return StashError(
+                f"Stash refused PlexSync's credentials (HTTP {self._status}); nothing was "
+                "charged. Run the task again from Stash (each run brings a fresh session), and "
+                "if Stash has a login, generate an API key in Settings → Security so the "
+                "wake-up timer has one that does not expire.", unreachable=True)
+        if isinstance(exc, requests.RequestException) or self._status >= 500:
+            return StashError(f"Stash did not answer at {self.base_url} ({_short(exc)}); the "
+                              "queued jobs wait, nothing was charged.", unreachable=True)
+        return StashError(f"Stash GraphQL request failed: {_short(exc)}")
 
     def plugin_settings(self) -> dict[str, Any]:
         data = self.call(gql.PLUGIN_CONFIG, {"ids": [PLUGIN_ID]})

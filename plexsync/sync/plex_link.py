@@ -100,4 +100,5 @@ class SetupDown(PlexServerDown):
 
 def not_an_outage(exc: PlexServerDown) -> PlexServerDown:
     return PlexServerDown(f"{exc} Plex itself answers GET /identity, so this is not an outage: "
-                          "retried a limited number of times.", outage=False)
+                          "retried a limited number of times.", outage=False,
+                          transport=exc.transport)

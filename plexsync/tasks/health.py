@@ -18,12 +18,13 @@ from typing import Any
 
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
-from plexsync.errors import ConfigError, PlexAuth, PlexSyncError
+from plexsync.errors import ConfigError, PlexAuth, PlexSyncError, StashError
 from plexsync.resilience import history, probe
 from plexsync.resilience import state as breaker_state
+from plexsync.resilience.state import Circuit
 from plexsync.stash import documents as gql
-from plexsync.tasks.wake import stash_login
 from plexsync.timer.state import timer_status
+from plexsync.timer.wake import ensure_timer, stash_login, work_due
 
 SAMPLE = 20
 MIN_STASH_VERSION = "v0.26.0"    # docs/install.md#stash-version
@@ -79,6 +80,14 @@ def check_settings(ctx: TaskContext) -> dict[str, Any]:
 def check_stash(ctx: TaskContext) -> dict[str, Any]:
     try:
         total, _ = ctx.stash.scene_id_page(None, 1, 1)
+    except StashError as exc:
+        if exc.unreachable:   # its message names the cause (refused credentials, no answer)
+            return check("stash", False, log.redact(f"Stash did not answer ({exc})"),
+                         "Check that Stash is running, and run the task from Stash again; "
+                         "from the CLI, check --stash-url and --api-key.")
+        return check("stash", False, log.redact(f"Stash did not answer ({_short(exc)})."),
+                     "Check that Stash is running and that the CLI's --stash-url and "
+                     "--api-key are right.")
     except Exception as exc:
         return check("stash", False, log.redact(f"Stash did not answer ({_short(exc)})."),
                      "Check that Stash is running and that the CLI's --stash-url and "
@@ -118,12 +127,16 @@ def check_plex_reachable(ctx: TaskContext) -> dict[str, Any]:
     answer = probe.probe(ctx.settings.plex_url, timeout=min(probe.TIMEOUT,
                                                             ctx.settings.connect_timeout),
                          verify=ctx.settings.verify_tls)
+    if answer.setup:   # a certificate that does not verify: set-up, not an outage
+        return check("plex_reachable", False,
+                     f"Plex's certificate at {ctx.settings.plex_url} does not verify "
+                     f"({answer.detail}).", answer.setup)
     if not answer.ok:
         return check("plex_reachable", False,
                      f"Plex does not answer GET /identity at {ctx.settings.plex_url} "
                      f"({answer.detail}).",
                      "Start Plex Media Server, or correct plex_url (host and port, "
-                     "usually 32400).")
+                     "usually 32400) so that it reaches Plex itself, not a proxy page.")
     return check("plex_reachable", True, info=f"Plex {answer.version or 'version unknown'}",
                  version=answer.version)
 
@@ -243,7 +256,7 @@ def check_breaker(ctx: TaskContext) -> dict[str, Any]:
     summary = history.summary(state, now)
     last = summary["history"][0] if summary["history"] else None
     details = {"circuit": state["state"], "last_outage": last, "ongoing": summary["ongoing"]}
-    if state["state"] != "closed":
+    if state["state"] != Circuit.CLOSED:
         return check("breaker", False,
                      f"The circuit breaker is {state['state']}: Plex has been down since "
                      f"{history.iso(state.get('opened_at'))}.",
@@ -306,8 +319,19 @@ def check_timer(ctx: TaskContext) -> dict[str, Any]:
             "work due later than that waits for the next edit or task.",
             "In Stash, Settings → Security → API Key → Generate; PlexSync's next task hands it "
             "to the timer.", timer=None)
+    failed = ensure_timer(ctx)   # re-arms a killed timer when work is due
     live = timer_status(ctx.data_dir, time.time())
     if live is None:
+        due = work_due(ctx.data_dir)
+        if due is not None and due > time.time():
+            why = f"arming one failed ({failed})" if failed else "none could be started"
+            return check(
+                "wake_timer", False,
+                f"Work is due at {history.iso(due)} and no wake-up timer is alive: {why}; "
+                "it waits for the next edit or task.",
+                "Make the data directory writable by the user running Stash and move away "
+                "anything named in the reason (a folder in place of a wake-timer file); the "
+                "next task re-arms the timer.", timer=None)
         return check("wake_timer", True, info="not running (no work due later)", timer=None)
     return check("wake_timer", True, info=f"pid {live['pid']} wakes at "
                  f"{history.iso(float(live['armed_until']))}", timer={

@@ -23,9 +23,9 @@ from plexsync.core.log import log
 from plexsync.errors import PlexServerDown, StashError
 from plexsync.playstate import schedule
 from plexsync.queue.job_queue import JobQueue
-from plexsync.tasks import breaker_gate as gate
-from plexsync.tasks.wake import arm_timer
+from plexsync.resilience import gate
 from plexsync.timer.state import IMPORT_DUE_KEY
+from plexsync.timer.wake import arm_timer
 
 ATTEMPT_KEY = "play_import_attempt_at"   # queue meta: when the last pass started (any outcome)
 

@@ -16,9 +16,9 @@ from plexsync.queue.drain import LOCK_NAME, Drain
 from plexsync.queue.drain_report import StopReason
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Processor
+from plexsync.resilience import gate
 from plexsync.sync.objects import ObjectExpander
-from plexsync.tasks import breaker_gate as gate
-from plexsync.tasks.wake import arm_timer
+from plexsync.timer.wake import arm_timer
 
 # After a drain stopped because Plex is down, its released jobs are due at once; ask again
 # this much later instead of at once, so an outage does not fill Stash's job list. Once the
@@ -48,7 +48,8 @@ def run_process_queue(ctx: TaskContext) -> dict[str, Any]:
         counts = queue.counts()
         stop = gate.check_before_drain(ctx, breaker, counts["pending"] + counts["retrying"])
         if stop is not None:   # the breaker is open: wake up for the next probe instead
-            next_probe = stop.pop("_next_probe_epoch")
+            queue.markers.fulfil()
+            next_probe = breaker.peek(ctx.clock()).get("next_probe_at")
             arm_timer(ctx, float(next_probe) if next_probe else ctx.clock() + PROBE_STALE_RECHECK)
             return stop
         guard = gate.OutageGuard(breaker, ctx.clock, ctx.sleep, settings.plex_url)

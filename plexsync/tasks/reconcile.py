@@ -23,8 +23,8 @@ from plexsync.queue.job_queue import JobQueue
 from plexsync.reconcile import auto
 from plexsync.reconcile.engine import Scope, Trigger, reconcile
 from plexsync.tasks.process_queue import PLEX_DOWN_RECHECK, run_process_queue
-from plexsync.tasks.wake import arm_timer
 from plexsync.timer.state import RECONCILE_DUE_KEY
+from plexsync.timer.wake import arm_timer
 
 
 def _reconcile(ctx: TaskContext, scope: Scope, trigger: Trigger) -> dict[str, Any]:

@@ -108,6 +108,7 @@ def write_settings_snapshot(data_dir: str, settings: Settings) -> None:
         **{f"sync_{name}": settings.syncs(name) for name in SYNC_FIELDS},
         "wake_timer": settings.wake_timer,  # the timer process reads it (timer/state.py)
         "verify_tls": settings.verify_tls,  # so does the timer's Plex probe
+        "plex_url": settings.plex_url,      # and probes this address (the current one)
     }
     path = os.path.join(data_dir, datadir.SETTINGS_SNAPSHOT)
     if datadir.read_json(path, {}) != snapshot:
@@ -157,8 +158,9 @@ def run_task(invocation: Invocation, settings_raw: Mapping[str, Any] | None = No
         server_connection=invocation.server_connection,
         started_by_stash=started_by_stash,
     )
-    if invocation.mode != "process_queue":   # Process Queue probes at its start itself
+    if invocation.mode != "process_queue":   # Process Queue probes and arms itself
         _recovery_check(context)
+        _ensure_timer(context)
     try:
         output = handler(context)
     except PlexSyncError as exc:
@@ -212,13 +214,23 @@ def _automatic(label: str, target: str, context: TaskContext) -> dict[str, Any] 
     return result
 
 
+def _ensure_timer(ctx: TaskContext) -> None:
+    """Work due later with no live wake-up timer (killed, never armed): arm one now."""
+    from plexsync.timer.wake import ensure_timer
+
+    ensure_timer(ctx)
+
+
 def _recovery_check(ctx: TaskContext) -> None:
     """Breaker recovery detection on every invocation: one local file read when closed."""
     from plexsync.resilience import state
+    from plexsync.resilience.state import Circuit
 
     current, problem = state.read(ctx.data_dir, ctx.clock())
-    if current["state"] == "closed" and not problem:
+    missing = not os.path.exists(state.path(ctx.data_dir))   # the first run: start watching
+    if current["state"] == Circuit.CLOSED and not problem and not missing:
         return
-    from plexsync.tasks.breaker_gate import recovery_check
+    from plexsync.resilience.gate import recovery_check
+    from plexsync.timer.wake import arm_timer
 
-    recovery_check(ctx)
+    recovery_check(ctx, lambda: arm_timer(ctx, ctx.clock()))

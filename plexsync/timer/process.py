@@ -18,8 +18,10 @@ Life of one timer:
    - a drain is running or already requested: check again in `ACTIVE_RECHECK` s (that drain
      re-arms the timer when it ends; the re-check covers a drain that was killed);
    - otherwise claim the request (`markers.schedule_if_idle`, the hook's rule) and ask Stash
-     for Process Queue with `runPluginTask`; then exit. If Stash does not answer, withdraw the
-     marker and exit: the next hook or task drains.
+     for Process Queue with `runPluginTask`; then exit. If Stash does not answer (restarting,
+     or refusing an expired credential), withdraw the marker and try again after
+     `STASH_RETRY_BASE` (5 s), doubling up to `STASH_RETRY_CAP` (60 s): the timer never exits
+     while work is due and Stash has not taken the drain.
 4. On exit, clear the state file if it still names this pid, and release the lock.
 
 It never writes to Plex, and talks to it only for the breaker's probe; it imports nothing
@@ -48,6 +50,11 @@ ACTIVE_RECHECK = 60.0
 WINDOWS_POLL = 30.0
 RUN_LOCK_WAIT = 10.0
 DUE_SLACK = 0.5        # a job due within this is due now (clock granularity, not a wait)
+MIN_REARM = 1.0        # a re-arm is at least this far ahead: the timer never spins
+# Stash unreachable or refusing the credentials while work is due: try again after 5 s, 10 s,
+# 20 s, 40 s, then every 60 s (tests shorten the schedule)
+STASH_RETRY_BASE = float(os.environ.get("PLEXSYNC_STASH_RETRY_BASE", "5"))
+STASH_RETRY_CAP = float(os.environ.get("PLEXSYNC_STASH_RETRY_CAP", "60"))
 OFF = "wake_timer is off"
 DISARMED = "disarmed"
 
@@ -110,6 +117,7 @@ class WakeTimer:
         probe: Callable[[str], Any] | None = None,
     ) -> None:
         self.probe = probe
+        self._stash_delay = 0.0
         self.data_dir = data_dir
         self.pid = pid if pid is not None else os.getpid()
         self.clock = clock
@@ -164,8 +172,8 @@ class WakeTimer:
         store = self.open_store(self.data_dir)
         try:
             meta = store.read_meta()
-            due = _earliest(_earliest(store.next_due_at(), meta.get(state.RECONCILE_DUE_KEY)),
-                            meta.get(state.IMPORT_DUE_KEY))
+            due = earliest(earliest(store.next_due_at(), meta.get(state.RECONCILE_DUE_KEY)),
+                           meta.get(state.IMPORT_DUE_KEY))
             if due is None:
                 return "the queue is empty"
             if due > now + DUE_SLACK:
@@ -180,8 +188,14 @@ class WakeTimer:
             try:
                 self.request(state.read_credentials(self.data_dir))
             except (OSError, ValueError) as exc:
+                # Stash restarting, or refusing an expired cookie: work is due, so try again
+                # on a backoff (a task run meanwhile hands over fresh credentials)
                 store.update_meta(markers.withdraw(token))
-                return f"Stash did not answer ({type(exc).__name__}: {str(exc)[:120]})"
+                self._stash_delay = stash_retry_delay(self._stash_delay)
+                self._rearm(now + self._stash_delay, now)
+                _say(f"Stash did not answer ({type(exc).__name__}: {str(exc)[:120]}); "
+                     f"trying again in {self._stash_delay:g} s")
+                return None
             return "asked Stash to run Process Queue"
         finally:
             store.close()
@@ -189,15 +203,17 @@ class WakeTimer:
     def _plex_answers(self, now: float) -> bool:
         """The breaker's part: False = it stays open (re-armed for the next probe)."""
         from plexsync.resilience import state as breaker_file
+        from plexsync.resilience.state import Circuit
 
         current = breaker_file.read(self.data_dir, now)[0]
-        if current["state"] == "closed":
+        if current["state"] == Circuit.CLOSED:
             return True
         from plexsync.resilience.breaker import Breaker
 
-        breaker = Breaker(self.data_dir, lock=breaker_file.stdlib_lock, warn=_say)
+        breaker = Breaker(self.data_dir, warn=_say)
         if breaker.begin_probe(now):
-            url = str(current.get("plex_url") or "")
+            # the current settings' address (the user may have corrected it since the outage)
+            url = state.plex_url(self.data_dir) or str(current.get("plex_url") or "")
             if self.probe is None:
                 from plexsync.resilience.probe import probe as stdlib_probe
 
@@ -209,20 +225,23 @@ class WakeTimer:
                 result = self.probe(url)
             current = breaker.end_probe(self.clock(), bool(result.ok))
             _say(f"Plex probe: {'answers' if result.ok else 'down'} ({result.detail})")
-            if current["state"] == "closed":
+            if current["state"] == Circuit.CLOSED:
                 return True
         else:
             current = breaker.peek(now)
-            if current["state"] == "closed":
+            if current["state"] == Circuit.CLOSED:
                 return True
         at = current.get("next_probe_at")
-        self._rearm(float(at) if at else now + ACTIVE_RECHECK, now)
-        if at:
-            _say(f"Plex is down; next probe in {max(0.0, float(at) - now):.0f} s")
+        if current["state"] != Circuit.OPEN or not at:   # another live process probes right now
+            at = now + breaker_file.PROBE_BASE
+        self._rearm(float(at), now)
+        _say(f"Plex is down; next probe in {max(MIN_REARM, float(at) - now):.0f} s")
         return False
 
     def _rearm(self, at: float, now: float) -> None:
-        """Sleep again until `at`, unless an arm moved the time meanwhile (keep the earlier)."""
+        """Sleep again until `at`, unless an arm moved the time meanwhile (keep the earlier).
+        Never for a time already past: at least `MIN_REARM` s from now (no busy loop)."""
+        at = max(at, now + MIN_REARM)
         with state.StateLock(self.data_dir):
             current = state.read_state(self.data_dir)
             if current.get("pid") != self.pid:
@@ -251,7 +270,12 @@ class WakeTimer:
         return reason
 
 
-def _earliest(job_due: float | None, reconcile_due: str | None) -> float | None:
+def stash_retry_delay(previous: float) -> float:
+    """The wait before the next try at Stash after `previous` (0 = the first failure)."""
+    return STASH_RETRY_BASE if previous <= 0 else min(STASH_RETRY_CAP, previous * 2)
+
+
+def earliest(job_due: float | None, reconcile_due: str | None) -> float | None:
     """The earliest of a job's due time and the next automatic reconciliation's or import's
     (a Process Queue task runs them when they are due)."""
     try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 
-from plexsync.core import fastjson as json
 from plexsync.core import lockfile
 
 TYPE_CHECKING = False
@@ -49,13 +48,11 @@ def path(data_dir: str, name: str) -> str:
 
 
 def read_json(file: str) -> dict[str, Any]:
-    """A JSON object from `file`; {} when missing or unreadable (the state is advisory)."""
-    try:
-        with open(file, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """A JSON object from `file`; {} when missing. A damaged file (unreadable, a folder in its
+    place, not a JSON object) is moved aside with one warning (`datadir.read_json`)."""
+    from plexsync.core import datadir
+
+    return datadir.read_json(file, {})
 
 
 def write_json(file: str, data: Mapping[str, Any]) -> None:
@@ -136,7 +133,16 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process not reaped yet (where no init reaps, as in many containers) is dead."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def timer_alive(data_dir: str, state: Mapping[str, Any], now: float) -> bool:
@@ -147,6 +153,8 @@ def timer_alive(data_dir: str, state: Mapping[str, Any], now: float) -> bool:
         return False
     if lockfile.is_locked(path(data_dir, RUN_LOCK)):
         return True
+    if state.get("ready"):   # it ran and no longer holds its lock: killed
+        return False
     spawned = state.get("spawned_at")
     return isinstance(spawned, int | float) and 0 <= now - spawned < STARTUP_GRACE
 
@@ -164,6 +172,13 @@ def enabled(data_dir: str) -> bool:
     from plexsync.core.datadir import SETTINGS_SNAPSHOT
 
     return bool(read_json(path(data_dir, SETTINGS_SNAPSHOT)).get(SNAPSHOT_KEY, True))
+
+
+def plex_url(data_dir: str) -> str:
+    """The `plex_url` setting as the last task saw it (the snapshot; "" when absent)."""
+    from plexsync.core.datadir import SETTINGS_SNAPSHOT
+
+    return str(read_json(path(data_dir, SETTINGS_SNAPSHOT)).get("plex_url") or "")
 
 
 def verify_tls(data_dir: str) -> bool:

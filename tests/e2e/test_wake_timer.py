@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import stat
 import subprocess
@@ -19,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from plexsync.queue import markers
 from plexsync.queue.enums import JobSource
@@ -254,27 +255,31 @@ def test_the_timer_exits_when_someone_else_empties_the_queue(tmp_path: Path) -> 
         assert "exits: the queue is empty" in (data_dir / state.LOG_FILE).read_text()
 
 
-def test_the_timer_exits_when_stash_does_not_answer(tmp_path: Path) -> None:
+def test_the_timer_keeps_trying_an_unreachable_stash_and_asks_once_it_is_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLEXSYNC_STASH_RETRY_BASE", "0.3")   # the timer inherits it
+    monkeypatch.setenv("PLEXSYNC_STASH_RETRY_CAP", "1")
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash:
         conn = stash.server_connection()
-    due = time.time() + 1                        # Stash is gone now: its port refuses
-    enqueue(data_dir, 1, due)
-    assert armed(arm_in_subprocess(data_dir, due, conn)) == "started"
-    # It may exit before /proc is scanned (due in 1 s, refused at once): its log names its pid.
-    said = re.compile(r"wake-timer\[(\d+)\] exits: Stash did not answer")
-    log_file = data_dir / state.LOG_FILE
-    assert wait_for(lambda: log_file.exists() and bool(said.search(log_file.read_text())), 15)
-    match = said.search(log_file.read_text())
-    assert match is not None
-    pid = int(match.group(1))
-    assert wait_for(lambda: not alive(pid), 15)
-    store = JobQueue.open(str(data_dir))
-    try:   # its drain request was withdrawn: the next hook requests one at once
-        assert markers.drain_state(store.read_meta(), time.time()) == "idle"
-    finally:
-        store.close()
+        stash.go_down()                              # Stash restarting: its port refuses
+        due = time.time() + 1
+        enqueue(data_dir, 1, due)
+        assert armed(arm_in_subprocess(data_dir, due, conn)) == "started"
+        [pid] = timer_pids(data_dir)
+        log = data_dir / state.LOG_FILE
+        assert wait_for(lambda: log.read_text().count("trying again") >= 2, 15)
+        assert alive(pid)
+        store = JobQueue.open(str(data_dir))
+        try:   # each failed request was withdrawn: a hook meanwhile requests one at once
+            assert markers.drain_state(store.read_meta(), time.time()) == "idle"
+        finally:
+            store.close()
+        stash.come_up()
+        assert wait_for(lambda: len(stash.task_runs) == 1, 15), log.read_text()
+        assert wait_for(lambda: not alive(pid), 10)
+    assert "exits: asked Stash to run Process Queue" in log.read_text()
 
 
 def run_task_like_stash(stash: FakeStash, data_dir: Path) -> tuple[dict[str, object], float]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -328,12 +329,42 @@ def test_no_drain_is_requested_while_the_breaker_waits_for_its_next_probe(
     state = breaker_state.fresh(now - 60)
     state.update(state="open", opened_at=now - 30, next_probe_at=now + 30, probe_delay=20.0)
     breaker_state.write(str(data_dir), state)
-    assert hook(stash, 1) == {"queued": 1, "drain": "waiting for Plex"}
-    assert pending(data_dir) == 1 and stash.task_runs == []
-    state["next_probe_at"] = now - 1            # overdue (no timer probed): the drain probes
+    from plexsync.core import lockfile
+    from plexsync.timer import state as timer_state
+
+    # a live wake-up timer (it holds its run lock) will ask for the drain once Plex answers
+    run_lock = lockfile.lock(timer_state.path(str(data_dir), timer_state.RUN_LOCK), 1)
+    assert run_lock is not None
+    timer_state.write_state(str(data_dir), {"armed_until": now + 30, "pid": os.getpid(),
+                                            "spawned_at": now, "ready": True})
+    try:
+        assert hook(stash, 1) == {"queued": 1, "drain": "waiting for Plex"}
+        assert pending(data_dir) == 1 and stash.task_runs == []
+        state["next_probe_at"] = now - 1            # overdue (no timer probed): the drain probes
+        breaker_state.write(str(data_dir), state)
+        assert hook(stash, 2) == {"queued": 2, "drain": "requested"}
+        assert len(stash.task_runs) == 1
+    finally:
+        lockfile.unlock(run_lock)
+
+
+def test_with_the_breaker_waiting_but_no_live_timer_the_hook_requests_the_drain(
+        stash: FakeStash, data_dir: Path) -> None:
+    from plexsync.resilience import state as breaker_state
+
+    now = time.time()   # the timer was killed: nobody would ask for the drain
+    state = breaker_state.fresh(now - 60)
+    state.update(state="open", opened_at=now - 30, next_probe_at=now + 30, probe_delay=20.0)
     breaker_state.write(str(data_dir), state)
-    assert hook(stash, 2) == {"queued": 2, "drain": "requested"}
+    assert hook(stash, 1) == {"queued": 1, "drain": "requested"}
     assert len(stash.task_runs) == 1
+
+
+def test_the_hooks_timer_lock_name_is_the_timers() -> None:
+    from plexsync.hook.handler import TIMER_RUN_LOCK
+    from plexsync.timer import state as timer_state
+
+    assert TIMER_RUN_LOCK == timer_state.RUN_LOCK
 
 
 def test_the_hooks_breaker_file_name_is_the_breakers() -> None:

@@ -24,23 +24,26 @@ BASE = "http://plex.local:32400"
 WHAT = "PUT /library/sections/1/all"
 
 
-def tr(exc: BaseException, not_found: type[PlexSyncError] = PlexNotFound,
-       not_plex: bool = False) -> PlexSyncError:
-    return translate(exc, WHAT, not_found, BASE, not_plex=not_plex)
+def tr(exc: BaseException | tuple[BaseException, int],
+       not_found: type[PlexSyncError] = PlexNotFound, not_plex: bool = False) -> PlexSyncError:
+    """`exc`, or (exc, the HTTP status the session saw for its answer): plexapi's BadRequest
+    is classified by that status, never by its text."""
+    failure, status = exc if isinstance(exc, tuple) else (exc, 0)
+    return translate(failure, WHAT, not_found, BASE, not_plex=not_plex, status=status)
 
 
 @pytest.mark.parametrize(("exc", "cls", "words"), [
     (Unauthorized("(401) unauthorized; http://x"), PlexAuth, "refused the token"),
     (TwoFactorRequired("two factor"), PlexAuth, "check plex_token"),
-    (BadRequest("(401) unauthorized"), PlexAuth, "401 Unauthorized"),
+    ((BadRequest("unauthorized"), 401), PlexAuth, "401 Unauthorized"),
     (StatusError(401), PlexAuth, "401 Unauthorized"),
     (NotFound("(404) not_found"), PlexNotFound, "404 Not Found"),
-    (BadRequest("(404) not_found"), PlexNotFound, "404 Not Found"),
+    ((BadRequest("not_found"), 404), PlexNotFound, "404 Not Found"),
     (StatusError(404), PlexNotFound, "404 Not Found"),
-    (BadRequest("(500) internal_server_error"), PlexServerDown, "failed (500)"),
+    ((BadRequest("internal_server_error"), 500), PlexServerDown, "failed (500)"),
     (StatusError(503), PlexServerDown, "failed (503) for PUT"),
-    (BadRequest("(429) too_many_requests"), PlexServerDown, "busy (429 Too Many Requests)"),
-    (BadRequest("(400) bad_request"), PlexBadRequest, "rejected"),
+    ((BadRequest("too_many_requests"), 429), PlexServerDown, "busy (429 Too Many Requests)"),
+    ((BadRequest("bad_request"), 400), PlexBadRequest, "rejected"),
     (StatusError(403), PlexBadRequest, "rejected PUT /library/sections/1/all (403)"),
     (requests.exceptions.SSLError("cert"), PlexServerDown, "set verify_tls to false"),
     (requests.exceptions.ConnectTimeout("slow"), PlexServerDown, "in time (timeout)"),
@@ -50,11 +53,12 @@ def tr(exc: BaseException, not_found: type[PlexSyncError] = PlexNotFound,
     (ET.ParseError("junk"), PlexBadRequest, "not Plex XML"),
     (AttributeError("no attr"), PlexBadRequest, "not Plex XML"),
     (BadRequest("odd"), PlexBadRequest, "plexapi refused"),
+    (BadRequest("(503) a message that names a status"), PlexBadRequest, "plexapi refused"),
     (ValueError("strange"), PlexBadRequest, "ValueError: strange"),
 ])
-def test_each_foreign_failure_becomes_its_plexsync_class(exc: BaseException,
-                                                          cls: type[PlexSyncError],
-                                                          words: str) -> None:
+def test_each_foreign_failure_becomes_its_plexsync_class(
+        exc: BaseException | tuple[BaseException, int], cls: type[PlexSyncError],
+        words: str) -> None:
     err = tr(exc)
     assert type(err) is cls
     assert words in str(err) and WHAT in str(err)
@@ -65,10 +69,10 @@ def test_a_404_is_whichever_class_the_caller_names() -> None:
     assert type(tr(StatusError(404), not_found=PlexBadRequest)) is PlexBadRequest
 
 
-@pytest.mark.parametrize("exc", [StatusError(404), NotFound("(404)"), BadRequest("(404) x"),
+@pytest.mark.parametrize("exc", [StatusError(404), NotFound("(404)"), (BadRequest("x"), 404),
                                  ET.ParseError("junk"), AttributeError("x")])
 def test_an_answer_that_is_not_plex_is_a_config_error_when_the_caller_asks(
-        exc: BaseException) -> None:
+        exc: BaseException | tuple[BaseException, int]) -> None:
     err = tr(exc, not_plex=True)
     assert type(err) is ConfigError
     assert "is not a Plex Media Server" in str(err) and "plex_url" in str(err)

@@ -56,7 +56,7 @@ def _seed_everything(data_dir: Path) -> None:
     now = time.time()
     seed_mixed(str(data_dir), now, plex_down=True)
     timer_state.write_state(str(data_dir), {"armed_until": now + 60, "pid": os.getpid(),
-                                            "spawned_at": now, "ready": True})
+                                            "spawned_at": now, "ready": False})
     datadir.write_json(str(data_dir / "task-results.json"), {"health_check": {
         "at": "2026-01-01T00:00:00+00:00", "request": "r1", "output": {"ok": True},
         "error": None}})

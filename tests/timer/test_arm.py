@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from plexsync.core import lockfile
 from plexsync.queue.job_queue import JobQueue
 from plexsync.tasks.status import read_status
 from plexsync.timer import arm as arm_mod
@@ -63,9 +64,23 @@ def test_arming_a_later_time_is_ignored_and_an_earlier_one_moves_the_timer(
 def test_a_ready_timer_is_woken_when_its_time_moves_earlier(tmp_path: Path) -> None:
     spawns = Spawns()
     armed(tmp_path, NOW + 60, spawns)
-    state.write_state(str(tmp_path), {**state.read_state(str(tmp_path)), "ready": True})
-    armed(tmp_path, NOW + 5, spawns)
+    # a ready timer holds its run lock for its whole life
+    run_lock = lockfile.lock(state.path(str(tmp_path), state.RUN_LOCK), 1)
+    assert run_lock is not None
+    try:
+        state.write_state(str(tmp_path), {**state.read_state(str(tmp_path)), "ready": True})
+        armed(tmp_path, NOW + 5, spawns)
+    finally:
+        lockfile.unlock(run_lock)
     assert spawns.woken == [os.getpid()]
+
+
+def test_a_ready_timer_that_no_longer_holds_its_run_lock_was_killed_and_is_replaced(
+        tmp_path: Path) -> None:
+    spawns = Spawns()
+    armed(tmp_path, NOW + 60, spawns)
+    state.write_state(str(tmp_path), {**state.read_state(str(tmp_path)), "ready": True})
+    assert armed(tmp_path, NOW + 90, spawns, now=NOW + 1) is Armed.STARTED
 
 
 def test_a_timer_that_died_is_replaced_by_a_new_one(tmp_path: Path) -> None:

@@ -135,13 +135,23 @@ def test_a_running_drain_is_not_duplicated_and_is_checked_again_later(tmp_path: 
     assert h.clock.sleeps[0] == process.ACTIVE_RECHECK and len(h.requests) == 1
 
 
-def test_an_unreachable_stash_ends_the_timer_and_withdraws_its_request(tmp_path: Path) -> None:
+def test_an_unreachable_stash_is_tried_again_on_a_backoff_until_it_takes_the_drain(
+        tmp_path: Path) -> None:
     h = Harness(tmp_path)
     h.enqueue(1, due_in=0)
     h.arm(h.clock())
     h.fail_request = ConnectionRefusedError(111, "Connection refused")
-    assert h.run().startswith("Stash did not answer (ConnectionRefusedError")
-    assert markers.drain_state(h.meta(), h.clock()) == "idle"
+    idle_between: list[bool] = []
+
+    def stash_back_after_six_tries() -> None:
+        idle_between.append(markers.drain_state(h.meta(), h.clock()) == "idle")
+        if len(idle_between) == 6:
+            h.fail_request = None
+    h.on_wait.append(stash_back_after_six_tries)
+    assert h.run() == "asked Stash to run Process Queue"
+    assert h.clock.sleeps == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]   # capped at 60 s
+    assert all(idle_between)        # each failed request was withdrawn: a hook may ask meanwhile
+    assert len(h.requests) == 1
 
 
 def test_turning_wake_timer_off_ends_the_timer_at_its_next_check(tmp_path: Path) -> None:
@@ -193,9 +203,9 @@ def test_a_due_play_state_import_wakes_it_with_an_empty_queue(tmp_path: Path) ->
 
 
 def test_the_earliest_of_a_job_a_reconciliation_and_an_import_wins() -> None:
-    assert process._earliest(process._earliest(50.0, "40.0"), "30.0") == 30.0
-    assert process._earliest(process._earliest(None, None), "30.0") == 30.0
-    assert process._earliest(process._earliest(None, None), None) is None
+    assert process.earliest(process.earliest(50.0, "40.0"), "30.0") == 30.0
+    assert process.earliest(process.earliest(None, None), "30.0") == 30.0
+    assert process.earliest(process.earliest(None, None), None) is None
 
 
 def test_work_armed_while_it_asks_stash_is_not_lost_when_it_exits(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@
   is due. A good probe closes the breaker and arms the timer for now, which asks Stash for
   Process Queue when a job is due (the hook's rule: not when a drain is scheduled or running).
 
-Imports core, errors, queue model, timer.arm and this package; never sync/plex/stash/tasks.
+Imports core, errors, queue model and this package; never sync/plex/stash/timer/tasks (the
+wake-up timer is armed by the caller: `recovery_check`'s `on_recovery`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from plexsync.core.context import TaskContext
 from plexsync.core.log import log
+from plexsync.errors import ErrorClass
 from plexsync.queue.model import Outcome, OutcomeKind
 from plexsync.resilience import history, probe
 from plexsync.resilience.breaker import CLOSED, OPEN, Breaker, counts_as_failure
@@ -89,8 +91,7 @@ def check_before_drain(ctx: TaskContext, breaker: Breaker, waiting: int,
     log.warning(f"Plex is down since {since}; {when}. Process Queue stops here; "
                 f"{waiting} queued job(s) wait without using retries.")
     return {"stopped": "circuit_open", "circuit": state["state"], "down_since": since,
-            "next_probe_at": _at(next_at), "waiting": waiting,
-            "_next_probe_epoch": next_at}
+            "next_probe_at": _at(next_at), "waiting": waiting}
 
 
 class OutageGuard:
@@ -104,6 +105,7 @@ class OutageGuard:
         state = breaker.peek(clock())
         self._dirty = bool(state["failures"]) or state["state"] != CLOSED
         self.bucket = TokenBucket(state.get("recovered_at"), clock, sleep)
+        self._sent = plex_requests_sent()
 
     def outage(self, error: BaseException, waiting: int) -> bool:
         """A batch hit an outage; True = stop the drain (the breaker is open)."""
@@ -113,6 +115,11 @@ class OutageGuard:
         state = self.breaker.failure(self.clock(), plex_url=self.plex_url, jobs=waiting)
         return bool(state["state"] != CLOSED)
 
+    def trip(self, waiting: int) -> None:
+        """Open the breaker now (a run of unanswered item requests: drain.NO_ANSWER_RUN)."""
+        self._dirty = True
+        self.breaker.trip(self.clock(), plex_url=self.plex_url, jobs=waiting)
+
     def outcome(self, outcome: Outcome) -> None:
         ok = outcome.kind is not OutcomeKind.FAILED
         error = outcome.error
@@ -121,24 +128,37 @@ class OutageGuard:
             self._dirty = False
         # the bucket slows for server trouble only, not for scenes Plex has no item for
         self.bucket.outcome(ok or not (error is not None and
-                                       error.error_class.value == "PlexServerDown"))
+                                       error.error_class is ErrorClass.PLEX_SERVER_DOWN))
 
     def pace(self) -> None:
-        self.bucket.acquire()
+        """After each job: a job that sent Plex any request spends a token; one that sent
+        nothing (an unchanged scene) spends none and waits for nothing."""
+        sent = plex_requests_sent()
+        self.bucket.acquire(1 if sent > self._sent else 0)
+        self._sent = sent
 
 
-def recovery_check(ctx: TaskContext, prober: Prober | None = None) -> None:
-    """Every task invocation: if the breaker is open and a probe is due, probe; recovery arms
-    the wake-up timer for now (it asks for Process Queue if a job is due)."""
+def plex_requests_sent() -> int:
+    """Requests this process sent to Plex so far (plex/session.py counts them; 0 before the
+    first: the module is not even loaded then, and is not imported here for it)."""
+    import sys
+
+    session = sys.modules.get("plexsync.plex.session")
+    return int(session.SENT[0]) if session is not None else 0
+
+
+def recovery_check(ctx: TaskContext, on_recovery: Callable[[], None],
+                   prober: Prober | None = None) -> None:
+    """Every task invocation: if the breaker is open and a probe is due, probe; a recovery
+    calls `on_recovery` (the task arms the wake-up timer for now: it asks for Process Queue
+    if a job is due; the timer sits above this layer, so the caller hands it in)."""
     try:
         breaker = breaker_for(ctx)
         breaker.repair(ctx.clock())
         if breaker.peek(ctx.clock())["state"] == CLOSED:
             return
         if run_probe(breaker, ctx, prober):
-            from plexsync.tasks.wake import arm_timer
-
-            arm_timer(ctx, ctx.clock())
+            on_recovery()
     except (OSError, TimeoutError) as exc:  # the task itself must still run
         log.debug(f"breaker recovery check skipped: {exc}")
 

@@ -1,4 +1,4 @@
-"""tasks/wake.py: the wake-up timer gets a credential that outlives the task's session."""
+"""timer/wake.py: the wake-up timer gets a credential that outlives the task's session."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from plexsync.core.context import TaskContext
 from plexsync.core.settings import Settings
 from plexsync.stash import post as stash_post
 from plexsync.stash.api import StashClient
-from plexsync.tasks import wake
+from plexsync.timer import wake
 from testkit.fake_stash import FakeStash
 
 KEY = "STASH-API-KEY-9f2"

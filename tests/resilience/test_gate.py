@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,9 +16,9 @@ from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Job, Outcome
 from plexsync.resilience import breaker as breaker_mod
+from plexsync.resilience import gate
 from plexsync.resilience.breaker import Breaker
 from plexsync.resilience.probe import ProbeResult
-from plexsync.tasks import breaker_gate as gate
 from tests.helpers import FakeClock, ScriptedProcessor, captured_log, failed, lines, synced
 
 
@@ -93,23 +94,44 @@ def test_not_found_and_401_never_count(tmp_path: Path, queue: JobQueue,
     assert state["state"] == "closed" and state["failures"] == 0
 
 
-def test_after_a_recovery_the_drain_is_paced_at_5_jobs_per_second(
-        tmp_path: Path, queue: JobQueue, clock: FakeClock) -> None:
+def recovered(tmp_path: Path, clock: FakeClock) -> Breaker:
     b = Breaker(str(tmp_path))
     for _ in range(5):
         b.failure(clock())
     assert b.begin_probe(clock() + 5)
     b.end_probe(clock() + 5, ok=True)
     clock.advance(5)
+    return b
+
+
+def test_after_a_recovery_jobs_that_send_plex_requests_are_paced_at_5_per_second(
+        tmp_path: Path, queue: JobQueue, clock: FakeClock) -> None:
+    from plexsync.plex import session
+
+    b = recovered(tmp_path, clock)
     for scene in range(1, 22):
         queue.enqueue(scene)
-    processor = ScriptedProcessor(default=lambda j: synced(j, clock))
+
+    def one_request(job: Any) -> Any:
+        session.SENT[0] += 1          # what PlexSession counts for one edit
+        return synced(job, clock)
+    processor = ScriptedProcessor(default=one_request)
     started = clock()
     drain(tmp_path, queue, clock, processor, gate.OutageGuard(b, clock, clock.sleep))
     assert len(processor.seen) == 21
     # ~0.19 s per job (5 → 5.3 jobs/s over these seconds of the ramp); none waits longer
     assert 3.6 <= clock() - started <= 4.2
     assert max(clock.sleeps) <= 0.2 + 1e-9
+
+
+def test_after_a_recovery_jobs_that_send_plex_nothing_are_not_paced(
+        tmp_path: Path, queue: JobQueue, clock: FakeClock) -> None:
+    b = recovered(tmp_path, clock)
+    for scene in range(1, 22):
+        queue.enqueue(scene)
+    processor = ScriptedProcessor(default=lambda j: synced(j, clock))
+    drain(tmp_path, queue, clock, processor, gate.OutageGuard(b, clock, clock.sleep))
+    assert len(processor.seen) == 21 and clock.sleeps == []
 
 
 def test_no_pacing_without_a_recent_recovery(tmp_path: Path, queue: JobQueue,
