@@ -68,22 +68,12 @@ _.msg
 # Validated against Stash's schema by tests/contract/test_stash_contract.py.
 _.DOCUMENTS
 
-# Removed by other issues of this round (the integrator drops these lines at merge):
-_.connected  # removed by issue 22
-_.set_plex_url  # removed by issue 22
-_.waited  # removed by issue 22
-# Used by tests only (tests/reliability/test_properties.py); core/settings.py is issue 23's.
+# The settings' names, for tests that generate settings (tests/reliability/test_properties.py).
 _.setting_names
-# Unused since the timer asks for drains through hook/stash_post.py; stash/api.py is issue 24's.
-_.run_plugin_task
-# Read by tests only (tests/integration/test_index.py counts index builds); plex/ is outside
-# issue 20's part.
+# How many times the index was built: tests/integration/test_index.py counts rebuilds with it.
 _.builds
-# Issue 26's play-state import (merged from main): Summary's fields are written whole with
-# dataclasses.asdict (the queue meta, Status, the page); the task handler is found through
-# router.TASKS.
+# The play-state import's Summary is written whole with dataclasses.asdict (the queue meta,
+# Status, the page); its task handler is found through router.TASKS.
 _.finished_at
 _.other_accounts
 _.run_import_play_state
-# Unused (no caller in plexsync/ or tests/): tasks/play_state.py is issue 26's, for its owner.
-_.next_run

@@ -249,13 +249,6 @@ class StashClient:
         self.call(gql.SCENE_SET_RATING, {"input": {"id": str(scene_id),
                                                    "rating100": int(rating100)}})
 
-    def run_plugin_task(self, task_name: str, args_map: Mapping[str, str]) -> str:
-        data = self.call(
-            gql.RUN_PLUGIN_TASK,
-            {"plugin_id": PLUGIN_ID, "task_name": task_name, "args_map": dict(args_map)},
-        )
-        return str(data.get("runPluginTask"))
-
     def download(self, url: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
         """Fetch a screenshot. Stash's cookie / API key go only to Stash's own origin
         (`base_url`): a URL on another origin (Stash's external host setting, or a proxy's

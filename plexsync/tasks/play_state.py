@@ -118,13 +118,6 @@ def _note_attempt(ctx: TaskContext, now: float) -> None:
         arm_timer(ctx, next_at)
 
 
-def next_run(meta: dict[str, str]) -> float | None:
-    try:
-        return float(meta[IMPORT_DUE_KEY]) if meta.get(IMPORT_DUE_KEY) else None
-    except ValueError:
-        return None
-
-
 def _at(epoch: Any) -> str:
     if epoch is None:
         return "?"
