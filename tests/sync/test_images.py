@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import pytest
 
 from plexsync.errors import PlexBadRequest, PlexServerDown, StashError
 from plexsync.sync.fields import Wanted
-from plexsync.sync.images import NOT_AN_IMAGE, Previous, image_type, sync_images
+from plexsync.sync.images import (
+    NOT_AN_IMAGE,
+    Previous,
+    image_type,
+    poster_is_users,
+    sync_images,
+)
 
 URL1 = "http://stash/scene/1/screenshot?t=1"
 URL2 = "http://stash/scene/1/screenshot?t=2"
@@ -118,3 +125,63 @@ def test_image_types_are_recognised_by_magic_bytes() -> None:
     assert image_type(b"\x89PNG\r\n\x1a\nrest") == "png"
     assert image_type(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "webp"
     assert image_type(b"<svg/>") == ""
+
+
+PRESERVE = Wanted(poster_url=URL2, poster=True, preserve=True)
+
+
+def asked(answer: str) -> tuple[list[str], Callable[[], str]]:
+    calls: list[str] = []
+
+    def selected() -> str:
+        calls.append("GET posters")
+        return answer
+    return calls, selected
+
+
+def test_plex_s_generated_thumbnail_is_nobody_s_poster() -> None:
+    calls, selected = asked("")
+    assert not poster_is_users(PRESERVE, Previous(URL1), True, selected)
+    assert calls == ["GET posters"]
+
+
+def test_the_poster_plexsync_uploaded_is_its_own_and_any_other_is_the_user_s() -> None:
+    prev = Previous(URL1, JPEG_SHA, poster_id="upload://posters/ours")
+    _, ours = asked("upload://posters/ours")
+    _, theirs = asked("upload://posters/theirs")
+    assert not poster_is_users(PRESERVE, prev, True, ours)
+    assert poster_is_users(PRESERVE, prev, True, theirs)
+
+
+def test_poster_ownership_is_asked_only_when_a_poster_would_be_replaced_under_preserve() -> None:
+    calls, selected = asked("upload://posters/theirs")
+    prev = Previous(URL1, JPEG_SHA, poster_id="upload://posters/ours")
+    assert not poster_is_users(Wanted(poster_url=URL2, poster=True), prev, True,
+                               selected)
+    assert not poster_is_users(Wanted(poster_url=URL1, poster=True, preserve=True), prev, True,
+                               selected)
+    assert not poster_is_users(PRESERVE, prev, False, selected)
+    assert calls == []
+
+
+def test_a_record_from_before_v7_keeps_its_upload_as_plexsync_s_without_asking() -> None:
+    calls, selected = asked("upload://posters/theirs")
+    assert not poster_is_users(PRESERVE, Previous(URL1, JPEG_SHA), True,
+                               selected)
+    assert calls == []
+
+
+def test_a_poster_upload_records_the_identity_plex_gave_it() -> None:
+    rec = Recorder()
+    result = sync_images(Wanted(poster_url=URL1, poster=True), Previous(), 7, rec.download,
+                         rec.upload, read_back=lambda: "upload://posters/new")
+    assert result.poster_id == "upload://posters/new"
+
+
+def test_an_unreadable_identity_leaves_the_upload_standing_and_plexsync_s() -> None:
+    def fails() -> str:
+        raise PlexBadRequest("no listing")
+    rec = Recorder()
+    result = sync_images(Wanted(poster_url=URL1, poster=True), Previous(), 7, rec.download,
+                         rec.upload, read_back=fails)
+    assert (result.uploaded, result.poster_hash, result.poster_id) == (("poster",), JPEG_SHA, "")
