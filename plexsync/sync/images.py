@@ -14,8 +14,11 @@ Invariants:
   gives that upload in the item's posters listing, read back once after each upload). Plex's
   generated thumbnail (no poster selected) is nobody's. Any other selected poster (chosen or
   uploaded in Plex, an agent's) is the user's: kept under `preserve_plex_edits`, replaced by a
-  changed Stash cover otherwise. A record from before migration V7 (an upload, no `poster_id`)
-  keeps the earlier rule, its upload is PlexSync's, until its next poster upload.
+  changed Stash cover otherwise. Whose it is is asked (one GET) only right before new cover
+  bytes would replace it under `preserve_plex_edits`; a cover declined for the user's poster is
+  remembered (`KEPT` + its hash) and not asked about again. A record from before migration V7
+  (an upload, no `poster_id`) keeps the earlier rule, its upload is PlexSync's, until its next
+  poster upload.
 - With `preserve_plex_edits`, background art Plex already has (its own or an earlier upload
   by another tool) is never replaced; PlexSync's own upload is.
 - The download (`StashClient.download`) sends Stash's API key and session cookie only to
@@ -38,6 +41,9 @@ from plexsync.errors import ConfigError, PlexAuth, PlexServerDown, PlexSyncError
 from plexsync.sync.fields import Wanted
 
 NOT_AN_IMAGE = "-"   # the hash recorded for a cover key whose answer was no image
+# Prefix of the hash recorded for a cover NOT uploaded because the user's poster was kept
+# (under "Preserve"): the same cover is not asked about again, wherever its key moves.
+KEPT = "kept:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,7 @@ class ImageResult:
     def managed(self) -> tuple[str, ...]:
         """Images that are PlexSync's on the item (to lock)."""
         return tuple(n for n, h in (("poster", self.poster_hash), ("art", self.art_hash))
-                     if h and h != NOT_AN_IMAGE)
+                     if uploaded(h))
 
 
 def image_type(data: bytes) -> str:
@@ -78,23 +84,21 @@ def image_type(data: bytes) -> str:
 
 
 def uploaded(image_hash: str) -> bool:
-    """Whether PlexSync uploaded an image to the item (not: found no image at the key)."""
-    return bool(image_hash) and image_hash != NOT_AN_IMAGE
+    """Whether PlexSync uploaded an image to the item (not: found no image at the key, nor
+    kept the user's poster instead)."""
+    return bool(image_hash) and image_hash != NOT_AN_IMAGE and not image_hash.startswith(KEPT)
 
 
-def poster_is_users(wanted: Wanted, prev: Previous, has_poster: bool,
-                    selected: Callable[[], str]) -> bool:
-    """Whether the poster Plex shows is someone else's, to be kept: asked only when it matters
-    ("Preserve" on, a poster wanted and about to be downloaded, Plex showing one). `selected`
-    reads the item's selected poster (one GET; '' when Plex shows its generated thumbnail)."""
-    if not (wanted.preserve and wanted.poster and has_poster and wanted.poster_url):
-        return False
-    if wanted.poster_url == prev.key and prev.poster_hash:
-        return False   # nothing to upload: the poster is not touched
-    if not prev.poster_id and uploaded(prev.poster_hash):
-        return False   # a record from before V7: PlexSync's by upload
+def users_poster(prev: Previous, has_poster: bool, selected: Callable[[], str]) -> str:
+    """The identity of the poster Plex shows when it is someone else's; '' when it is
+    PlexSync's own or nobody's (Plex's generated thumbnail, or no poster at all). `selected`
+    reads the item's selected poster (one GET; '' while the generated thumbnail shows); it is
+    not called for no poster or for a record from before V7 (its upload is PlexSync's)."""
+    if not has_poster or (not prev.poster_id and uploaded(prev.poster_hash)):
+        return ""
     chosen = selected()
-    return bool(chosen) and chosen != prev.poster_id
+    mine = prev.poster_id if uploaded(prev.poster_hash) else ""
+    return chosen if chosen and chosen != mine else ""
 
 
 def needs_download(wanted: Wanted, prev: Previous) -> bool:
@@ -113,18 +117,27 @@ def sync_images(
     upload: Callable[[int, str, bytes], None],
     plex_has: Collection[str] = (),
     read_back: Callable[[], str] = lambda: "",
+    whose: Callable[[], str] = lambda: "",
 ) -> ImageResult:
     """Download once if needed, upload what changed; see the module invariants.
 
-    `plex_has`: the images ("poster", "art") on the Plex item that are someone else's; with
-    `preserve_plex_edits` those are left alone (neither uploaded nor locked). `read_back`: the
-    item's selected poster after a poster upload (one GET); a failure leaves it unknown."""
-    if wanted.preserve and plex_has:
-        wanted = replace(wanted, poster=wanted.poster and "poster" not in plex_has,
+    `plex_has`: background "art" on the Plex item that is someone else's; with
+    `preserve_plex_edits` it is left alone (neither uploaded nor locked). `whose`: under
+    `preserve_plex_edits`, asked only right before a poster upload would replace what Plex
+    shows (`users_poster`): a user's poster is kept, not locked, and remembered (`poster_id`,
+    and `KEPT` + the cover's hash), so that cover is not asked about again.
+    `read_back`: the item's selected poster after a poster upload (one GET); a failure leaves
+    it unknown."""
+    users = ""
+    if (wanted.preserve and wanted.poster and prev.poster_hash.startswith(KEPT)
+            and wanted.poster_url == prev.key):
+        users = prev.poster_id   # the user's poster, kept before; the cover is the same
+    if wanted.preserve and (plex_has or users):
+        wanted = replace(wanted, poster=wanted.poster and not users,
                          art=wanted.art and "art" not in plex_has)
-    keep = ImageResult(prev.key, prev.poster_hash if wanted.poster else "",
-                       prev.art_hash if wanted.art else "",
-                       poster_id=prev.poster_id if wanted.poster and prev.poster_hash else "")
+    mine = prev.poster_id if wanted.poster and prev.poster_hash else ""
+    keep = ImageResult(prev.key, prev.poster_hash if wanted.poster or users else "",
+                       prev.art_hash if wanted.art else "", poster_id=users or mine)
     if not needs_download(wanted, prev):
         return ImageResult(wanted.poster_url, keep.poster_hash, keep.art_hash,
                            poster_id=keep.poster_id)
@@ -143,7 +156,8 @@ def sync_images(
         return ImageResult(url, marks[0] if wanted.poster else "",
                            marks[1] if wanted.art else "",
                            note="the scene has no cover image in Stash; poster left as it is",
-                           poster_id=keep.poster_id if marks[0] == keep.poster_hash else "")
+                           poster_id=keep.poster_id
+                           if not wanted.poster or marks[0] == keep.poster_hash else "")
     digest = hashlib.sha256(data).hexdigest()
     hashes = {"poster": keep.poster_hash, "art": keep.art_hash}
     done: list[str] = []
@@ -152,6 +166,13 @@ def sync_images(
     for target, on in (("poster", wanted.poster), ("art", wanted.art)):
         if not on or hashes[target] == digest:
             continue
+        if target == "poster" and wanted.preserve:
+            if hashes["poster"] == KEPT + digest:   # this cover was declined for theirs
+                continue
+            users = whose()
+            if users:   # someone else's poster: kept, no longer PlexSync's
+                hashes["poster"], poster_id = KEPT + digest, users
+                continue
         try:
             upload(rating_key, target, data)
         except (PlexServerDown, PlexAuth, ConfigError):   # not this image's fault

@@ -248,12 +248,12 @@ class SyncProcessor:
         plex = self.plex()
         rk = item.rating_key
         # whose poster and art Plex shows (docs/design.md#ownership): only someone else's stay
-        present = [n for n, users in (
-            ("poster", images.poster_is_users(want, prev, item.has_poster,
-                                              lambda: plex.selected_poster(rk))),
-            ("art", item.has_art and not images.uploaded(prev.art_hash))) if users]
-        return images.sync_images(want, prev, rk, self._ctx.stash.download, plex.upload_image,
-                                  plex_has=present, read_back=lambda: plex.selected_poster(rk))
+        present = ["art"] if item.has_art and not images.uploaded(prev.art_hash) else []
+        return images.sync_images(
+            want, prev, rk, self._ctx.stash.download, plex.upload_image, plex_has=present,
+            read_back=lambda: plex.selected_poster(rk),
+            whose=lambda: images.users_poster(prev, item.has_poster,
+                                              lambda: plex.selected_poster(rk)))
 
     def _record(self, job: Job, item: PlexItem, confidence: str, want: fields.Wanted,
                 read: _Read, pictures: images.ImageResult, edit: Edit) -> SyncRecord:

@@ -79,11 +79,17 @@ def test_with_preserve_a_poster_the_user_picked_in_plex_stays_when_the_cover_cha
     assert chosen != second
 
     new_cover(stash, sid, 3)
-    save(stash, data_dir, sid, done, details="Edited in Stash")
+    done = save(stash, data_dir, sid, done, details="Edited in Stash")
 
     item = plex.item(rk)
     assert item.summary == "Edited in Stash"                 # the scene did sync
     assert item.poster == chosen
+
+    plex.clear_requests()   # a later field edit does not ask about the poster again
+    save(stash, data_dir, sid, done, details="Edited once more")
+    assert plex.item(rk).summary == "Edited once more"
+    assert (plex.item(rk).poster, plex.count("GET", f"/library/metadata/{rk}/posters")) == (
+        chosen, 0)
 
 
 def test_without_preserve_a_new_cover_replaces_the_poster_the_user_picked(
