@@ -100,6 +100,13 @@ def _mode(tmp: str, host: FakeHost, mode: str, runs: int) -> dict[str, list[floa
     def stdin(scene_id: int, command: str = "hook_input") -> bytes:
         return json.dumps(host.call(command, scene_id)).encode()
 
+    # The steady state: the first task writes breaker.json (a closed breaker, the start of the
+    # availability window), and from then on every hook reads it (hook/handler.py).
+    from plexsync.resilience import state as breaker_state
+
+    os.makedirs(env["PLEXSYNC_DATA_DIR"], mode=0o700, exist_ok=True)
+    breaker_state.write(env["PLEXSYNC_DATA_DIR"], breaker_state.fresh(time.time()))
+
     def forget_drain() -> None:
         with sqlite3.connect(db) as conn:
             conn.execute("DELETE FROM meta")

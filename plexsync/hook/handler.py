@@ -138,10 +138,18 @@ BREAKER_FILE = "breaker.json"   # resilience.state.FILE (tests/hook/test_handler
 
 
 def _probe_pending(data_dir: str, now: float) -> bool:
-    """`resilience.state.probe_pending`, imported only when the breaker has a file (the first
-    task writes it): before that there is nothing to read, and no module to load."""
-    if not os.path.exists(os.path.join(data_dir, BREAKER_FILE)):
+    """`resilience.state.probe_pending`, imported only when the breaker is not plainly closed:
+    the first task writes the file and it stays closed almost always, so the hook reads it
+    itself then (the module's import is ~1 ms of every save). Anything else, damage included,
+    goes through the module's own reader."""
+    raw = datadir.read_bytes(os.path.join(data_dir, BREAKER_FILE))
+    if raw is None:
         return False
+    try:
+        if json.loads(raw.decode("utf-8")).get("state") == "closed":
+            return False
+    except (ValueError, AttributeError):
+        pass
     from plexsync.resilience import state as breaker_state
 
     return breaker_state.probe_pending(data_dir, now)

@@ -7,6 +7,10 @@ deliberate change to this file, never an accident of a refactor.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+from plexsync.resilience import state
 from tests.helpers import modules_loaded_by
 
 # Every PlexSync module the hook path may load, and nothing more.
@@ -19,7 +23,7 @@ PLEXSYNC_ALLOWED = {
     "plexsync.queue.sqlite_db", "plexsync.queue.job_queue", "plexsync.queue.transitions",
     "plexsync.queue.dead_letters", "plexsync.queue.object_jobs",
 }
-# Loaded only when the outage breaker has a file (Plex failed here once): the hook reads it.
+# Loaded only when the outage breaker's file says anything but a plain closed breaker.
 PLEXSYNC_BREAKER_ONLY = {"plexsync.resilience", "plexsync.resilience.state"}
 # Loaded only when the hook asks Stash for a drain (no drain running or requested yet).
 PLEXSYNC_REQUEST_ONLY = {"plexsync.stash.post", "plexsync.stash", "plexsync.stash.documents"}
@@ -59,3 +63,15 @@ def test_reading_the_breaker_adds_only_its_own_modules() -> None:
     extra = sorted({m for m in loaded if not m.startswith("plexsync")} - OTHERS_ALLOWED)
     assert not extra, f"new modules on the hook's breaker path: {extra}"
 
+
+
+def test_a_closed_breaker_file_is_read_without_loading_the_breaker_modules(
+        tmp_path: Path) -> None:
+    # The first task writes a closed breaker.json, so this is every save's path from then on.
+    state.write(str(tmp_path), state.fresh(time.time()))
+    probe = ("import time, plexsync.__main__, plexsync.hook.handler as h; "
+             f"assert h._probe_pending({str(tmp_path)!r}, time.time()) is False")
+    assert not PLEXSYNC_BREAKER_ONLY & modules_loaded_by(probe)
+    opened = {**state.fresh(time.time()), "state": "open", "next_probe_at": time.time() + 60}
+    state.write(str(tmp_path), opened)
+    assert modules_loaded_by(probe.replace("is False", "is True")) >= PLEXSYNC_BREAKER_ONLY
