@@ -2,54 +2,40 @@
 `model.Processor`.
 
 Invariants and failure behaviour:
-- One drain at a time: a non-blocking file lock on `<data_dir>/drain.lock`. A second drain
-  returns at once ("another drain is running", exit 0) when the holder's heartbeat is fresh;
-  when it is not, the holder is in its last milliseconds (it found the queue empty), so the
-  newcomer waits a moment for the lock instead of leaving a just-queued job stranded.
-- Holding the lock, the drain releases jobs still leased by anyone else: their drain was killed
-  (Stash stops tasks with SIGKILL), so they are processed now, not when their lease expires.
-- Jobs are claimed in batches under a lease and acked one by one as outcomes arrive, so a kill
-  loses at most the in-flight work, which the next drain redoes (delivery is at least once).
-- The drain clears its heartbeat only in the transaction that finds no due job
+- One drain at a time: a non-blocking lock on `<data_dir>/drain.lock`. A second drain returns
+  at once ("another drain is running") while the holder's heartbeat is fresh; when it is not,
+  the holder is finishing, so the newcomer waits a moment rather than strand a new job.
+- Holding the lock, the drain releases jobs leased by anyone else (their drain was killed:
+  Stash stops tasks with SIGKILL). Jobs are claimed in leased batches and acked one by one, so
+  a kill loses at most the in-flight work, which the next drain redoes (at least once).
+- The heartbeat is cleared only in the transaction that finds no due job
   (`DrainMarkers.finish`), so a job queued meanwhile is never left without a drain.
-- The drain ends when no job is due now: it never sleeps for a retry due later, because Stash
-  runs one job at a time and the user's scans would wait behind it (docs/design.md, "Stash's
-  job queue"). The task that ran it then arms the wake-up timer (plexsync/timer/) for the
-  earliest due time (`JobQueue.next_due_at`).
-- Late events (older than the data the last sync read) are skipped without a Stash or Plex
-  request, unless they carry explicit clears.
-- Released jobs (uncounted) keep their place in line: being released is never their fault.
-- PlexAuth (raised or yielded) or ConfigError raised for a batch (or by the processor factory):
-  the unprocessed jobs are released and the error is raised, so the task fails with one clear
-  sentence. PlexServerDown raised for a batch means Plex itself is down (the processor raises
-  it only after its health probe failed; one item's failing request comes as that job's
-  FAILED outcome instead, see sync/processor.py): the rest is released and the drain stops with one
-  warning, "Plex unreachable; N jobs wait for the next run". Any other error raised by the
-  processor fails each unprocessed job with it (retry or DLQ by backoff); a batch that yields
-  no outcome for a job fails that job as Internal.
-- Only the processor's errors fail jobs. An error of the queue itself (a StoreError applying an
-  outcome, renewing leases, ...) gives the claimed jobs back (best effort: if even that fails,
-  their leases expire and the next drain releases them at once as orphans) and is raised: the
-  task fails with that one error line, and no job is counted or dead-lettered for it.
-- Stash unreachable or refusing the credentials (`StashError.unreachable`, a FAILED outcome
-  or raised for the batch): the job and the rest are released uncounted and the drain stops
-  ("stash_down"); the task then arms the wake-up timer, which tries Stash on a backoff.
-- A run of `NO_ANSWER_RUN` (3) items in a row whose Plex requests got no answer at all (read
-  timeout, connection failure) while `/identity` answers is a hung Plex, not the items: their
-  outcomes are held unsettled while the run lasts, then all go back uncounted with the rest,
-  the breaker opens (`guard.trip`) and the drain stops ("plex_down"). Any other outcome ends
-  the run and the held failures are settled as the items' own.
-- `queue_timeout` is checked after every outcome: the rest of the batch is released uncounted.
-- An optional `OutageListener` (the breaker's guard, plexsync/resilience/gate.py) sees each
-  batch-level PlexServerDown and decides whether the drain goes on (the breaker is still
-  closed: the released jobs are claimed again, no attempt used) or stops ("plex_down"); it
-  sees every outcome, and paces the jobs after a Plex recovery (sub-second waits only).
-- Hook jobs are dropped (one info line per drain) when `enabled` is off.
-- Object jobs (a performer, tag, studio or group changed: docs/design.md#object-jobs) are
-  expanded into scene jobs by `expand` before every claim, under the drain lock; the drain
-  finishes only when neither kind of job is due.
-- Counters, per-outcome log lines, progress and the summary are drain_report.py's
-  (`DrainReport`), which never changes what the drain does.
+- The drain ends when no job is due now and never sleeps for later work (Stash runs one job at
+  a time); the task then arms the wake-up timer for `JobQueue.next_due_at`.
+- Late events (older than the data the last sync read) are skipped without a request unless
+  they carry explicit clears. Released jobs are never charged and keep their place in line.
+- Batch-level errors: PlexAuth or ConfigError release the rest and are raised (the task fails
+  with one sentence). PlexServerDown (raised only after the health probe failed; one item's
+  failure is that job's FAILED outcome) releases the rest and stops the drain with one warning.
+  Any other processor error fails each unprocessed job (retry or DLQ by backoff); a job the
+  batch yields no outcome for fails as Internal.
+- An error of the queue itself gives the claimed jobs back (best effort: else their leases
+  expire and the next drain releases them) and is raised; no job is charged for it.
+- Stash unreachable or refusing credentials (`StashError.unreachable`): the rest is released
+  uncharged and the drain stops ("stash_down"); the timer retries Stash on a backoff.
+- `NO_ANSWER_RUN` items in a row with no answer at all from Plex (read timeout, connection
+  failure) while `/identity` answers is a hung Plex, not the items: their outcomes are held,
+  then released uncharged with the rest, the breaker opens (`guard.trip`), the drain stops
+  ("plex_down"). Any other outcome ends the run and the held failures count as the items'.
+- `queue_timeout` is checked after every outcome; the rest of the batch is released uncharged.
+- The optional `OutageListener` is the breaker's guard (plexsync/resilience/gate.py, a layer
+  above this one, hence the protocol): it decides whether a batch-level PlexServerDown stops
+  the drain, sees every outcome, and paces jobs after a recovery (sub-second waits only).
+- Hook jobs are dropped (one info line) when `enabled` is off. Object jobs
+  (docs/design.md#object-jobs) are expanded into scene jobs by `expand` before every claim,
+  under the drain lock; the drain finishes only when neither kind is due.
+- Counters, log lines and the summary are `DrainReport`'s, which never changes what the drain
+  does.
 """
 
 from __future__ import annotations
