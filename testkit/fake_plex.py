@@ -88,8 +88,14 @@ from testkit.plex_state import (
     ItemState,
     PlexLibrary,
     SectionState,
+    select_poster,
+    shows_poster,
     touch,
+    upload_poster,
 )
+
+#: What ``GET .../thumb/<t>`` serves while Plex shows its generated thumbnail (a JPEG's head).
+GENERATED_THUMB = b"\xff\xd8\xff\xe0 a frame Plex extracted from the video \xff\xd9"
 
 __all__ = [
     "LOCKABLE", "OBSERVERS", "SECTION_TYPES", "TAG_KINDS", "FakePlex", "ItemState", "Observer",
@@ -153,6 +159,7 @@ class FakePlex(PlexLibrary):
             ("GET", re.compile(r"/library/metadata/(\d+(?:,\d+)*)"), self._metadata),
             ("GET", re.compile(r"/library/metadata/(\d+)/(posters|arts)"), self._image_list),
             ("POST", re.compile(r"/library/metadata/(\d+)/(posters|arts)"), self._upload),
+            ("PUT", re.compile(r"/library/metadata/(\d+)/poster"), self._select_poster),
             ("GET", re.compile(r"/library/metadata/(\d+)/(thumb|art)(?:/\d+)?"), self._image),
             ("PUT", re.compile(r"/:/rate"), self._rate),
             ("GET", re.compile(r"/status/sessions/history/all"), self._history_all),
@@ -405,6 +412,8 @@ class FakePlex(PlexLibrary):
     def _image(self, m: re.Match[str], req: Request) -> Response:
         item = self._item(int(m[1]))
         data = item.poster if m[2] == "thumb" else item.art
+        if data is None and m[2] == "thumb" and shows_poster(item):
+            data = GENERATED_THUMB
         if data is None:
             raise HTTPError(404, f"no uploaded {m[2]} for {item.rating_key}")
         return Response(200, data, "image/jpeg")
@@ -417,10 +426,16 @@ class FakePlex(PlexLibrary):
             raise HTTPError(400, "upload needs ?url= or a request body")
         data = None if url else req.body
         if m[2] == "posters":
-            item.poster, item.poster_url = data, url or None
+            upload_poster(item, data, url or None)
         else:
             item.art, item.art_url = data, url or None
-        touch(item)
+            touch(item)
+        return Response()
+
+    def _select_poster(self, m: re.Match[str], req: Request) -> Response:
+        item = self._item(int(m[1]))
+        if not select_poster(item, req.query.get("url", "")):
+            raise HTTPError(404, f"item {item.rating_key} has no poster {req.query.get('url')!r}")
         return Response()
 
     def _rate(self, m: re.Match[str], req: Request) -> Response:

@@ -22,7 +22,15 @@ from plexsync.errors import ConfigError, PlexBadRequest, PlexNotFound, PlexSyncE
 from plexsync.plex.model import IndexRow, Page, PlexItem, Section
 from testkit.plex_edit import apply_edit, parse_edit
 from testkit.plex_http import HTTPError
-from testkit.plex_state import SECTION_TYPES, ItemState, PlexLibrary, touch
+from testkit.plex_state import (
+    SECTION_TYPES,
+    ItemState,
+    PlexLibrary,
+    selected_poster,
+    shows_poster,
+    touch,
+    upload_poster,
+)
 
 Call = tuple[object, ...]
 
@@ -131,10 +139,19 @@ class MemoryPlex(PlexLibrary):
                 raise PlexNotFound(f"Plex answered 404 Not Found for POST "
                                    f"/library/metadata/{rating_key}.")
             if kind == "poster":
-                item.poster, item.poster_url = data, None
+                upload_poster(item, data, None)
             else:
                 item.art, item.art_url = data, None
-            touch(item)
+                touch(item)
+
+    def selected_poster(self, rating_key: int) -> str:
+        self._enter("selected_poster", rating_key)
+        with self._lock:
+            item = self._items.get(rating_key)
+            if item is None:
+                raise PlexNotFound(f"Plex answered 404 Not Found for GET "
+                                   f"/library/metadata/{rating_key}/posters.")
+            return selected_poster(item)
 
     def scan_folder(self, section_id: int, folder: str) -> None:
         self._enter("scan_folder", section_id, folder)
@@ -156,6 +173,6 @@ def _plain(item: ItemState) -> PlexItem:
         tags={k: tuple(t for t in item.tags.get(k, []) if t) for k in TAG_KINDS},
         locked=frozenset(LOCK_NAMES[w] for w in item.locked if w in LOCK_NAMES),
         files=tuple(path for path, _, _ in item.files),
-        has_poster=item.poster is not None or bool(item.poster_url),
+        has_poster=shows_poster(item),
         has_art=item.art is not None or bool(item.art_url),
     )

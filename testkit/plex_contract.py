@@ -61,6 +61,7 @@ ROUTE_ALIASES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", r"/library/sections/\d+/refresh"): ("POST", "/library/sections/{sectionId}/refresh"),
     ("POST", r"/library/metadata/\d+/(?:posters|arts)"):
         ("POST", "/library/metadata/{ids}/{element}"),
+    ("GET", r"/library/metadata/\d+/posters"): ("GET", "/library/metadata/{ids}"),
 }
 #: Trimming keys the spec names in prose only, on ``/status/sessions/history/all`` ("this
 #: endpoint supports includeFields, ..."); accepted on any GET (see DISAGREEMENTS).
@@ -81,11 +82,12 @@ RESPONSE_ALIASES: dict[tuple[str, str], str] = {("GET", "/"): "LibrarySections"}
 EXTRA_FIELDS: dict[str, frozenset[str]] = {
     "MediaContainer": frozenset({"librarySectionID", "librarySectionTitle", "librarySectionUUID"}),
     "Metadata": frozenset({"librarySectionID", "librarySectionTitle", "librarySectionKey",
-                           "Collection", "Label", "Producer", "Field", "lastRatedAt"}),
+                           "Collection", "Label", "Producer", "Field", "lastRatedAt",
+                           "selected", "provider"}),
     "Field": frozenset({"name", "locked"}),
 }
 #: Integer-valued extras (everything else in EXTRA_FIELDS is a string or element).
-_EXTRA_INTEGERS = frozenset({"librarySectionID", "locked", "lastRatedAt"})
+_EXTRA_INTEGERS = frozenset({"librarySectionID", "locked", "lastRatedAt", "selected"})
 #: Listing filter fields (the ``mediaQuery`` prose: fields with the operators =, !=, >>=, <<=)
 #: that PMS reports in a section's filter Meta but the spec's Metadata does not list.
 EXTRA_FILTER_FIELDS = frozenset({"inProgress", "lastRatedAt"})
@@ -101,6 +103,10 @@ DISAGREEMENTS: tuple[Disagreement, ...] = (
     Disagreement("upload a poster or background",
                  "POST /library/metadata/{ids}/{element}, element one of thumb, art, poster, ...",
                  "POST /library/metadata/{rk}/posters and /arts (uploadPoster, uploadArt)"),
+    Disagreement("list an item's posters",
+                 "no GET of /library/metadata/{ids}/posters (only POST/PUT of {element})",
+                 "GET /library/metadata/{rk}/posters (plexapi's posters()): a MediaContainer "
+                 "of Photo items with selected=0/1 and provider, ratingKey upload://posters/..."),
     Disagreement("page a listing", "X-Plex-Container-Start/-Size as query parameters",
                  "the same names as request headers, as plexapi sends them"),
     Disagreement("trim a listing", "includeFields/excludeFields/includeElements/excludeElements "

@@ -10,6 +10,7 @@ hold items; other section types are listed but stay empty.
 from __future__ import annotations
 
 import copy
+import hashlib
 import posixpath
 import threading
 import time
@@ -73,8 +74,14 @@ class ItemState:
     tags: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in TAG_KINDS})
     roles: dict[str, str] = field(default_factory=dict)  # actor name → character name
     locked: set[str] = field(default_factory=set)  # wire field names: "title", "genre", "thumb"
+    # The selected poster (bytes, or the URL it was uploaded from); None: none selected, and
+    # Plex shows the thumbnail it generated from the video (``generated_thumb``). A test that
+    # sets ``poster`` directly stands for an agent's poster (listed as ``metadata://``).
     poster: bytes | None = None
     poster_url: str | None = None
+    poster_id: str = ""         # the selected poster's ratingKey in the posters listing
+    posters: dict[str, tuple[bytes | None, str | None]] = field(default_factory=dict)
+    generated_thumb: bool = True   # Plex extracts a thumbnail from the video file
     art: bytes | None = None
     art_url: str | None = None
     added_at: int = 0
@@ -116,6 +123,37 @@ class SectionState:
     uuid: str
     created_at: int
     updated_at: int
+
+
+def upload_poster(item: ItemState, data: bytes | None, url: str | None) -> str:
+    """``POST .../posters``: the upload joins the item's posters and is selected. PMS names an
+    upload ``upload://posters/<sha1>``; the same bytes uploaded again are the same poster."""
+    ident = url or f"upload://posters/{hashlib.sha1(data or b'').hexdigest()}"
+    item.posters[ident] = (data, url)
+    select_poster(item, ident)
+    return ident
+
+
+def select_poster(item: ItemState, ident: str) -> bool:
+    """``PUT .../poster?url=<ratingKey>``: select one of the item's posters (False: unknown)."""
+    if ident not in item.posters:
+        return False
+    item.poster, item.poster_url = item.posters[ident]
+    item.poster_id = ident
+    touch(item)
+    return True
+
+
+def selected_poster(item: ItemState) -> str:
+    """The ratingKey of the selected poster ('' none: the generated thumbnail shows)."""
+    if item.poster is None and not item.poster_url:
+        return ""
+    return item.poster_id or f"metadata://posters/agent-{item.rating_key}"
+
+
+def shows_poster(item: ItemState) -> bool:
+    """Whether the item has a ``thumb``: a selected poster, or Plex's generated thumbnail."""
+    return bool(selected_poster(item)) or (item.generated_thumb and bool(item.files))
 
 
 def touch(item: ItemState) -> None:

@@ -13,6 +13,9 @@ import posixpath
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
+from urllib.parse import quote_plus
+
+from testkit.plex_state import selected_poster, shows_poster
 
 if TYPE_CHECKING:
     from testkit.plex_state import HistoryEntry, ItemState, SectionState
@@ -163,7 +166,7 @@ def video(item: ItemState, section: SectionState, *, tag_limit: int | None,
         "rating": item.critic_rating, "audienceRating": item.audience_rating,
         "userRating": item.user_rating, "year": item.year, "tagline": item.tagline,
         "thumb": f"/library/metadata/{rk}/thumb/{item.updated_at}"
-        if item.poster is not None or item.poster_url else None,
+        if shows_poster(item) else None,
         "art": f"/library/metadata/{rk}/art/{item.updated_at}"
         if item.art is not None or item.art_url else None,
         "duration": duration, "originallyAvailableAt": item.originally_available_at,
@@ -209,16 +212,28 @@ def history_entry(entry: HistoryEntry) -> ET.Element:
 
 
 def images(item: ItemState, kind: str) -> ET.Element:
-    """``GET /library/metadata/{rk}/posters|arts``: the uploaded image, if any, as selected."""
-    data, url = (item.poster, item.poster_url) if kind == "posters" else (item.art, item.art_url)
-    root = container(size=0, identifier=LIBRARY_IDENTIFIER,
-                     mediaTagPrefix="/system/bundle/media/flags/")
-    if data is None and not url:
+    """``GET /library/metadata/{rk}/posters|arts``: the item's posters (uploads, an agent's),
+    the selected one ``selected="1"``; its art, if any, as selected. Plex's generated thumbnail
+    is not listed: with none selected, the item's ``thumb`` shows it."""
+    root = container(size=0, identifier=LIBRARY_IDENTIFIER)
+    rk = item.rating_key
+    if kind == "posters":
+        chosen = selected_poster(item)
+        entries = {ident: url for ident, (_, url) in item.posters.items()}
+        if chosen and chosen not in entries:   # an agent's poster
+            entries[chosen] = None
+        for n, (ident, url) in enumerate(entries.items()):
+            key = f"/library/metadata/{rk}/file?url={quote_plus(ident)}&n={n}"
+            ET.SubElement(root, "Photo", key=key, ratingKey=ident,
+                          selected="1" if ident == chosen else "0", thumb=key,
+                          provider="url" if url else "local")
+        root.set("size", str(len(entries)))
+        return root
+    if item.art is None and not item.art_url:
         return root
     root.set("size", "1")
-    element = "thumb" if kind == "posters" else "art"
-    rating_key = url or f"upload://{kind}/{item.rating_key}-{item.updated_at}"
-    key = f"/library/metadata/{item.rating_key}/{element}/{item.updated_at}"
+    rating_key = item.art_url or f"upload://arts/{rk}-{item.updated_at}"
+    key = f"/library/metadata/{rk}/art/{item.updated_at}"
     ET.SubElement(root, "Photo", key=key, ratingKey=rating_key, selected="1", thumb=key,
-                  provider="local" if data is not None else "url")
+                  provider="local" if item.art is not None else "url")
     return root

@@ -367,6 +367,23 @@ class PlexClient:
                          for k in sorted(args, key=str.lower))
         self._call("PUT", f"/library/sections/{section_id}/all?{query}", not_found=PlexNotFound)
 
+    def selected_poster(self, rating_key: int) -> str:
+        """ONE `GET /library/metadata/{rk}/posters`: the ratingKey of the poster selected on
+        the item (`upload://posters/<sha1>` for an upload, an agent's or URL's otherwise), or
+        '' when none is selected (Plex shows its generated thumbnail). The item's `thumb` URL
+        cannot tell: it ends in `updatedAt`, which every edit changes. 404 → PlexNotFound."""
+        root = self._call("GET", f"/library/metadata/{rating_key}/posters",
+                          not_found=PlexNotFound)
+        if root is None or root.tag != "MediaContainer":
+            raise PlexSetupError(log.redact(
+                f"Plex at {self._base} answered GET /library/metadata/{rating_key}/posters "
+                "with something that is not Plex XML; no job was charged. Check that plex_url "
+                "reaches Plex directly (not a proxy's login or error page)."))
+        for photo in root:
+            if photo.get("selected") in ("1", "true"):
+                return photo.get("ratingKey", "")
+        return ""
+
     def upload_image(self, rating_key: int, kind: str, data: bytes) -> None:
         """`POST /library/metadata/{rk}/posters|arts` with the raw image bytes."""
         target = "posters" if kind == "poster" else "arts"

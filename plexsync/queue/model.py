@@ -60,6 +60,9 @@ class SyncRecord:
     synced_at: float
     poster_key: str = ""           # identity of the screenshot pushed (its URL incl. ?t=)
     poster_hash: str = ""          # sha256 of the poster bytes uploaded
+    # Plex's identity of the poster PlexSync uploaded (its ratingKey in the item's posters
+    # listing); '' when unknown (a record from before migration V7, or not read back).
+    poster_id: str = ""
     art_hash: str = ""
     collections_added: tuple[str, ...] = ()   # collections PlexSync created on the item
     confidence: str = "HIGH"

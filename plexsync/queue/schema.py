@@ -178,4 +178,13 @@ V6 = (
     "CREATE INDEX scene_objects_scene ON scene_objects (scene_id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4, V5, V6)
+V7 = (
+    # Posters owned by value (docs/design.md#ownership): the identity Plex gives the poster
+    # PlexSync uploaded (the selected entry's ratingKey in `GET /library/metadata/{rk}/posters`,
+    # e.g. `upload://posters/<sha1>`). A poster Plex shows under another identity was chosen
+    # by someone else. Records from before this step have none: a poster PlexSync uploaded
+    # stays PlexSync's by upload, the earlier rule, until its next poster write records it.
+    "ALTER TABLE sync_records ADD COLUMN poster_id TEXT NOT NULL DEFAULT ''",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4, V5, V6, V7)

@@ -40,7 +40,7 @@ JOB_COLS = (
 RECORD_COLS = (
     "scene_id, rating_key, section_id, stash_updated_at, fetched_at, values_hash, synced_at, "
     "poster_key, poster_hash, art_hash, collections_added, confidence, pushed_fields, "
-    "field_digests, pushed_values, stash_files"
+    "field_digests, pushed_values, stash_files, poster_id"
 )
 DISPLACED_COLS = (
     "scene_id, rating_key, collections_added, pushed_fields, field_digests, pushed_values"
@@ -78,7 +78,7 @@ def record(row: sqlite3.Row) -> SyncRecord:
         collections_added=tuple(json.loads(row["collections_added"])),
         confidence=row["confidence"], pushed_fields=tuple(json.loads(row["pushed_fields"])),
         field_digests=_pairs(row["field_digests"]), pushed_values=_pairs(row["pushed_values"]),
-        stash_files=tuple(json.loads(row["stash_files"])),
+        stash_files=tuple(json.loads(row["stash_files"])), poster_id=row["poster_id"],
     )
 
 
@@ -112,7 +112,7 @@ def record_values(record: SyncRecord) -> tuple[Any, ...]:
             record.confidence, json.dumps(list(record.pushed_fields)),
             json.dumps(dict(record.field_digests), sort_keys=True),
             json.dumps(dict(record.pushed_values), sort_keys=True),
-            json.dumps(list(record.stash_files)))
+            json.dumps(list(record.stash_files)), record.poster_id)
 
 
 def displaced_record(row: sqlite3.Row) -> SyncRecord:

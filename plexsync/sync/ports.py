@@ -37,5 +37,9 @@ class PlexPort(Protocol):
     def upload_image(self, rating_key: int, kind: str, data: bytes) -> None:
         """Upload `data` as the item's "poster" or its background "art"."""
 
+    def selected_poster(self, rating_key: int) -> str:
+        """The ratingKey of the poster selected on the item ('' none: Plex's generated
+        thumbnail); PlexNotFound when the item is gone."""
+
     def scan_folder(self, section_id: int, folder: str) -> None:
         """Ask Plex to scan one folder of a section for new files."""

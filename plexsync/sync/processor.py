@@ -242,15 +242,18 @@ class SyncProcessor:
     def _images(self, want: fields.Wanted, item: PlexItem,
                 previous: SyncRecord | None) -> images.ImageResult:
         """Poster and art; `previous` is the last sync of this same item, if any."""
-        prev = (images.Previous(previous.poster_key, previous.poster_hash, previous.art_hash)
+        prev = (images.Previous(previous.poster_key, previous.poster_hash, previous.art_hash,
+                                previous.poster_id)
                 if previous is not None else images.Previous())
-        # preserve_plex_edits keeps images Plex has, except those PlexSync itself uploaded to
-        # this item (a changed Stash cover must still replace PlexSync's own earlier poster).
-        present = [n for n, has, ours in (("poster", item.has_poster, _uploaded(prev.poster_hash)),
-                                          ("art", item.has_art, _uploaded(prev.art_hash)))
-                   if has and not ours]
-        return images.sync_images(want, prev, item.rating_key, self._ctx.stash.download,
-                                  self.plex().upload_image, plex_has=present)
+        plex = self.plex()
+        rk = item.rating_key
+        # whose poster and art Plex shows (docs/design.md#ownership): only someone else's stay
+        present = ["art"] if item.has_art and not images.uploaded(prev.art_hash) else []
+        return images.sync_images(
+            want, prev, rk, self._ctx.stash.download, plex.upload_image, plex_has=present,
+            read_back=lambda: plex.selected_poster(rk),
+            whose=lambda: images.users_poster(prev, item.has_poster,
+                                              lambda: plex.selected_poster(rk)))
 
     def _record(self, job: Job, item: PlexItem, confidence: str, want: fields.Wanted,
                 read: _Read, pictures: images.ImageResult, edit: Edit) -> SyncRecord:
@@ -259,6 +262,7 @@ class SyncProcessor:
             stash_updated_at=read.updated_at, fetched_at=read.fetched_at,
             values_hash=want.values_hash, synced_at=self._ctx.clock(), poster_key=pictures.key,
             poster_hash=pictures.poster_hash, art_hash=pictures.art_hash,
+            poster_id=pictures.poster_id,
             collections_added=edit.collections_added, confidence=confidence,
             stash_files=read.files,
             pushed_fields=edit.pushed, field_digests=edit.field_digests,
@@ -392,10 +396,6 @@ def _failed(job: Job, error: PlexSyncError) -> Outcome:
     candidates = error.candidates if isinstance(error, LowConfidence) else ()
     return Outcome(job, OutcomeKind.FAILED, error=error, detail=str(error), candidates=candidates)
 
-
-def _uploaded(image_hash: str) -> bool:
-    """Whether PlexSync uploaded an image to the item (not: found no image at the key)."""
-    return bool(image_hash) and image_hash != images.NOT_AN_IMAGE
 
 
 def _has_file(item: PlexItem, plex_path: str) -> bool:

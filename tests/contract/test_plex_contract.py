@@ -43,7 +43,8 @@ MOVIES = "/media/movies"
 
 #: Every PlexClient method that sends a request, each called once by the session below.
 REQUEST_METHODS = frozenset({"identity", "connect", "sections", "section_page", "listing_page",
-                             "fetch_item", "edit", "upload_image", "scan_folder",
+                             "fetch_item", "edit", "upload_image", "selected_poster",
+                             "scan_folder",
                              "history_page", "play_state_page"})
 #: PlexClient's other public members (no request of their own).
 NO_REQUEST = frozenset({"configured_sections", "connected"})
@@ -134,6 +135,7 @@ def test_plex_client_sends_only_documented_requests_and_the_fake_answers_on_spec
     plex.edit(1, rk, every_edit_key_form())
     plex.upload_image(rk, "poster", b"\xff\xd8poster")
     plex.upload_image(rk, "art", b"\xff\xd8art")
+    assert plex.selected_poster(rk).startswith("upload://posters/")
     plex.scan_folder(1, f"{MOVIES}/new")
     plex.fetch_item(rk)   # after the edit: locks, images, every tag kind
     fake.play(rk, at=1_700_000_000)
@@ -156,7 +158,8 @@ def test_plex_client_sends_only_documented_requests_and_the_fake_answers_on_spec
         ("GET", "/identity"), ("GET", "/"), ("GET", "/library/sections"),
         ("GET", "/library/sections/1/all"), ("GET", "/library/metadata/"),
         ("PUT", "/library/sections/1/all"), ("POST", "/library/metadata/1/posters"),
-        ("POST", "/library/metadata/1/arts"), ("GET", "/library/sections/1/refresh"),
+        ("POST", "/library/metadata/1/arts"), ("GET", "/library/metadata/1/posters"),
+        ("GET", "/library/sections/1/refresh"),
         ("GET", "/status/sessions/history/all")}
     assert [(p.rating_key, p.viewed_at) for p in history.plays] == [(rk, 1_700_000_000)]
     assert [(i.rating_key, i.view_offset_ms) for i in in_progress.items] == [(rk, 5_000)]

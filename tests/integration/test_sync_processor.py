@@ -109,16 +109,21 @@ def rich(env: Env, name: str, **over: Any) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------- request budget
-def test_each_synced_scene_costs_one_read_one_write_and_one_poster_upload(env: Env) -> None:
+def test_each_synced_scene_costs_one_read_one_write_and_one_poster_upload_read_back(
+        env: Env) -> None:
     scenes = [rich(env, f"s{i}") for i in range(5)]
     outcomes = env.run(*(sid for sid, _ in scenes))
 
     assert kinds(outcomes) == [OutcomeKind.SYNCED] * 5
-    assert env.plex.count("GET", "/library/metadata/") == 5
+    posters = [r for r in env.plex.requests if r.path.endswith("/posters")]
+    reads = [r for r in posters if r.method == "GET"]
+    assert env.plex.count("GET", "/library/metadata/") - len(reads) == 5
     assert env.plex.count("PUT", "/library/sections/1/all") == 5
     assert env.plex.count("POST", "/library/metadata/") == 5
+    # an upload's identity in Plex (whose poster it is later), read once after the upload
+    assert [r.method for r in posters] == ["POST", "GET"] * 5
     assert env.plex.count("GET", "/library/sections/1/all") == 1    # the index: one page
-    assert len(env.plex.requests) == 5 * 3 + 1 + 2                   # + GET / and /sections
+    assert len(env.plex.requests) == 5 * 4 + 1 + 2                   # + GET / and /sections
     assert env.stash.count("findScenes") == 1                        # one query per batch
 
 

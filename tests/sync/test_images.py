@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
 from plexsync.errors import PlexBadRequest, PlexServerDown, StashError
 from plexsync.sync.fields import Wanted
-from plexsync.sync.images import NOT_AN_IMAGE, Previous, image_type, sync_images
+from plexsync.sync.images import (
+    KEPT,
+    NOT_AN_IMAGE,
+    Previous,
+    image_type,
+    sync_images,
+    users_poster,
+)
 
 URL1 = "http://stash/scene/1/screenshot?t=1"
 URL2 = "http://stash/scene/1/screenshot?t=2"
@@ -118,3 +127,87 @@ def test_image_types_are_recognised_by_magic_bytes() -> None:
     assert image_type(b"\x89PNG\r\n\x1a\nrest") == "png"
     assert image_type(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "webp"
     assert image_type(b"<svg/>") == ""
+
+
+PRESERVE = Wanted(poster_url=URL2, poster=True, preserve=True)
+OURS = "upload://posters/ours"
+THEIRS = "upload://posters/theirs"
+
+
+def asked(answer: str) -> tuple[list[str], Callable[[], str]]:
+    calls: list[str] = []
+
+    def selected() -> str:
+        calls.append("GET posters")
+        return answer
+    return calls, selected
+
+
+def test_plex_s_generated_thumbnail_is_nobody_s_poster() -> None:
+    calls, selected = asked("")
+    assert users_poster(Previous(URL1), True, selected) == ""
+    assert calls == ["GET posters"]
+
+
+def test_the_poster_plexsync_uploaded_is_its_own_and_any_other_is_the_user_s() -> None:
+    prev = Previous(URL1, JPEG_SHA, poster_id=OURS)
+    assert users_poster(prev, True, asked(OURS)[1]) == ""
+    assert users_poster(prev, True, asked(THEIRS)[1]) == THEIRS
+    assert users_poster(Previous(URL1), True, asked(THEIRS)[1]) == THEIRS
+
+
+def test_a_record_from_before_v7_keeps_its_upload_as_plexsync_s_without_asking() -> None:
+    calls, selected = asked(THEIRS)
+    assert users_poster(Previous(URL1, JPEG_SHA), True, selected) == ""
+    assert users_poster(Previous(URL1), False, selected) == ""
+    assert calls == []
+
+
+def test_under_preserve_a_user_s_poster_is_kept_and_remembered() -> None:
+    calls, selected = asked(THEIRS)
+    rec = Recorder()
+    prev = Previous(URL1, "other-sha", poster_id=OURS)
+    result = sync_images(PRESERVE, prev, 7, rec.download, rec.upload, whose=selected)
+    assert (rec.uploads, calls) == ([], ["GET posters"])
+    assert (result.key, result.poster_hash, result.poster_id) == (URL2, KEPT + JPEG_SHA, THEIRS)
+    assert result.managed() == ()                         # not locked either
+
+    again = sync_images(replace(PRESERVE, poster_url="http://stash/s?t=3"),
+                        Previous(URL2, result.poster_hash, poster_id=THEIRS), 7, rec.download,
+                        rec.upload, whose=selected)       # a new key, the same cover
+    assert (rec.uploads, calls, again.poster_id) == ([], ["GET posters"], THEIRS)
+
+
+def test_whose_poster_is_asked_only_when_an_upload_would_replace_it() -> None:
+    calls, selected = asked(THEIRS)
+    rec = Recorder()
+    same_bytes = Previous(URL1, JPEG_SHA, poster_id=OURS)      # a new key, the same cover
+    sync_images(PRESERVE, same_bytes, 7, rec.download, rec.upload, whose=selected)
+    sync_images(Wanted(poster_url=URL2, poster=True), Previous(URL1, "x", poster_id=OURS), 7,
+                rec.download, rec.upload, whose=selected)   # Preserve off: replaced
+    assert calls == [] and rec.uploads == [(7, "poster")]
+
+
+def test_a_user_s_poster_kept_before_is_not_asked_about_while_the_cover_key_stays() -> None:
+    calls, selected = asked(THEIRS)
+    rec = Recorder()
+    kept = Previous(URL2, KEPT + JPEG_SHA, poster_id=THEIRS)
+    result = sync_images(PRESERVE, kept, 7, rec.download, rec.upload, whose=selected)
+    assert (rec.downloads, calls) == ([], [])
+    assert (result.poster_hash, result.poster_id) == (KEPT + JPEG_SHA, THEIRS)
+
+
+def test_a_poster_upload_records_the_identity_plex_gave_it() -> None:
+    rec = Recorder()
+    result = sync_images(Wanted(poster_url=URL1, poster=True), Previous(), 7, rec.download,
+                         rec.upload, read_back=lambda: "upload://posters/new")
+    assert result.poster_id == "upload://posters/new"
+
+
+def test_an_unreadable_identity_leaves_the_upload_standing_and_plexsync_s() -> None:
+    def fails() -> str:
+        raise PlexBadRequest("no listing")
+    rec = Recorder()
+    result = sync_images(Wanted(poster_url=URL1, poster=True), Previous(), 7, rec.download,
+                         rec.upload, read_back=fails)
+    assert (result.uploaded, result.poster_hash, result.poster_id) == (("poster",), JPEG_SHA, "")

@@ -378,6 +378,38 @@ def test_upload_poster_from_a_file_stores_the_raw_bytes(
     assert [p.selected for p in item.posters()] == [True]
 
 
+def test_an_item_shows_its_generated_thumbnail_until_a_poster_is_selected(
+    fake: FakePlex, plex: PlexClient, tmp_path: Path,
+) -> None:
+    rk = _movie(fake)
+    item = plex.fetchItem(rk)
+    assert item.thumb.startswith(f"/library/metadata/{rk}/thumb/")   # the extracted frame
+    assert item.posters() == []                                      # no poster selected
+
+    for name in ("a", "b"):
+        image = tmp_path / f"{name}.jpg"
+        image.write_bytes(b"\xff\xd8\xff\xe0 poster " + name.encode())
+        item.uploadPoster(filepath=str(image))
+    posters = item.posters()
+    assert [p.ratingKey.startswith("upload://posters/") for p in posters] == [True, True]
+    assert [p.selected for p in posters] == [False, True]            # the last upload
+
+    item.setPoster(posters[0])                                       # PUT .../poster?url=
+
+    assert [p.selected for p in item.posters()] == [True, False]
+    assert fake.item(rk).poster == b"\xff\xd8\xff\xe0 poster a"
+    assert plex.fetchItem(rk).thumb != item.thumb                    # updatedAt moved
+
+
+def test_selecting_a_poster_the_item_does_not_have_is_not_found(
+    fake: FakePlex, plex: PlexClient,
+) -> None:
+    rk = _movie(fake)
+    with pytest.raises(NotFound):
+        plex.query(f"/library/metadata/{rk}/poster?url=upload%3A%2F%2Fposters%2Fnone",
+                   method=plex._session.put)
+
+
 def test_upload_art_by_url_stores_the_url(fake: FakePlex, plex: PlexClient) -> None:
     rk = _movie(fake)
 
