@@ -26,12 +26,6 @@ _.sync_date
 _.sync_studio
 _.sync_rating
 
-# Attributes plexapi reads from its module when it builds its request headers.
-_.X_PLEX_IDENTIFIER
-_.X_PLEX_PRODUCT
-_.X_PLEX_VERSION
-_.X_PLEX_DEVICE_NAME
-
 # A record carries every column of its table (queue/sqlite_rows.py maps rows by name); these
 # are shown by tests and kept so a row reads back whole.
 _.enqueued_at

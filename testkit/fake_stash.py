@@ -51,6 +51,11 @@ Simplified:
 - ``redirect(status, to, path_prefix=)`` answers every matching request with a redirect to
   the same path on ``to``, before auth: a (misconfigured or hostile) proxy in front of Stash,
   which Stash itself never is.
+- ``refuse_credentials = True``: Stash refuses every session cookie and API key it is sent
+  (a password or API key changed, sessions reset), answering as it answers any refused
+  credential (``pkg/session``'s ErrUnauthorized): 401, ``WWW-Authenticate: FormBased``, an
+  empty body. ``proxy_status = 502`` (or 503): a reverse proxy in front of a Stash that is
+  away answers every request with that status and its HTML error page. Both hold until reset.
 """
 
 from __future__ import annotations
@@ -199,6 +204,8 @@ class FakeStash(StashGraphQL):
         # start with it instead of the request's own Host.
         self.external_host = ""
         self.latency = 0.0  # seconds of delay before every response
+        self.refuse_credentials = False  # every cookie and API key refused (401)
+        self.proxy_status = 0  # a proxy's error status for every request (502, 503); 0: none
         self._log_lock = threading.Lock()
         self._requests: list[GqlRecord] = []
         self._http: list[HttpRecord] = []
@@ -377,9 +384,11 @@ class FakeStash(StashGraphQL):
         is_gql = path == "/graphql" and handler.command == "POST"
         failure = self._take_failure(path)
         redirect = self._redirect_for(handler.path, path)
-        authed = self._authenticated(handler, query)
+        authed = self._authenticated(handler, query) and not self.refuse_credentials
         reply: Reply
-        if redirect is not None:
+        if self.proxy_status:
+            reply = self.proxy_status, _proxy_page(self.proxy_status), "text/html", {}
+        elif redirect is not None:
             reply = redirect
         elif failure is not None:
             reply = failure, _status_text(failure).encode(), "text/plain; charset=utf-8", {}
@@ -473,3 +482,10 @@ def _status_text(status: int) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return str(status)
+
+
+def _proxy_page(status: int) -> bytes:
+    """The error page nginx serves for `status` (502 when Stash behind it refuses, 503...)."""
+    title = _status_text(status)
+    return (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}"
+            "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n").encode()

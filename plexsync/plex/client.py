@@ -1,9 +1,11 @@
 """The Plex client layer: connection, identity headers and the few requests PlexSync sends.
 
 Invariants:
-- Plex sees ONE device: plexapi's identity headers are set once per process before any
-  request (X-Plex-Client-Identifier = the persistent `datadir.device_id`, product "PlexSync",
-  version `plexsync.__version__`).
+- Plex sees ONE device: every request carries PlexSync's identity headers
+  (X-Plex-Client-Identifier = the persistent `datadir.device_id`, product "PlexSync", version
+  `plexsync.__version__`), set per session (`identity_headers`); plexapi's module globals
+  (`BASE_HEADERS`, `X_PLEX_*`) are never changed, so a user's own plexapi code in the same
+  process keeps its own identity.
 - Nothing connects at construction. `identity()` is a single `GET /identity` with a short
   timeout; everything else connects first (`PlexServer(...)` sends exactly one `GET /`).
 - Every request goes through `_guard`, which turns every failure into a `plexsync.errors`
@@ -64,7 +66,7 @@ from plexsync.plex.model import (
 )
 
 __all__ = ["IndexRow", "ListedItem", "ListingPage", "Page", "PlexClient", "PlexItem", "Section",
-           "configure_identity"]
+           "identity_headers"]
 
 if TYPE_CHECKING:
     from plexsync.plex.session import PlexSession
@@ -74,18 +76,17 @@ PRODUCT = "PlexSync"
 IDENTITY_TIMEOUT = (3.0, 5.0)
 
 
-def configure_identity(device_id: str) -> None:
-    """Make plexapi announce one stable device (mutates plexapi's shared header dict)."""
-    import plexapi
+def identity_headers(device_id: str) -> dict[str, str]:
+    """plexapi's X-Plex-* header set with PlexSync's product, version, device name and
+    persistent device id: what every request to Plex announces (reads plexapi's globals,
+    never writes them)."""
     from plexapi.config import reset_base_headers
 
-    plexapi.X_PLEX_IDENTIFIER = device_id
-    plexapi.X_PLEX_PRODUCT = PRODUCT
-    plexapi.X_PLEX_VERSION = __version__
-    plexapi.X_PLEX_DEVICE_NAME = f"{PRODUCT} ({socket.gethostname()})"
-    # plexapi.server imported BASE_HEADERS by name: update the same dict object in place.
-    plexapi.BASE_HEADERS.clear()
-    plexapi.BASE_HEADERS.update(reset_base_headers())  # type: ignore[no-untyped-call]
+    headers: dict[str, str] = reset_base_headers()  # type: ignore[no-untyped-call]
+    headers.update({"X-Plex-Client-Identifier": device_id, "X-Plex-Product": PRODUCT,
+                    "X-Plex-Version": __version__,
+                    "X-Plex-Device-Name": f"{PRODUCT} ({socket.gethostname()})"})
+    return headers
 
 
 class PlexClient:
@@ -100,18 +101,14 @@ class PlexClient:
         self._session: PlexSession | None = None
         self._server: Any = None
         self._sections: list[Section] | None = None
-        self._identity_set = False
         log.add_secret(settings.plex_token)
 
     # ------------------------------------------------------------------ plumbing
     def _http(self) -> PlexSession:
-        if not self._identity_set:
-            configure_identity(datadir.device_id(self._data_dir))
-            self._identity_set = True
         if self._session is None:
             from plexsync.plex.session import PlexSession
 
-            session = PlexSession(self._base)
+            session = PlexSession(self._base, identity_headers(datadir.device_id(self._data_dir)))
             session.verify = self._settings.verify_tls
             pin_environment(session, self._base)
             if not self._settings.verify_tls:
@@ -197,9 +194,7 @@ class PlexClient:
         session = self._http()
         timeout = timeout or (min(IDENTITY_TIMEOUT[0], self._timeout[0]),
                               min(IDENTITY_TIMEOUT[1], self._timeout[1]))
-        import plexapi
-
-        headers = {**plexapi.BASE_HEADERS, "X-Plex-Token": self._settings.plex_token}
+        headers = {"X-Plex-Token": self._settings.plex_token}
         what = "GET /identity"
 
         def probe() -> dict[str, str]:

@@ -25,6 +25,7 @@ with Stash's session; this module adds the Plex message. It imports `requests`;
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -51,10 +52,20 @@ SENT = [0]
 
 class PlexSession(SameOriginRedirects, requests.Session):
     """A `requests.Session` that follows redirects only within plex_url's origin, counting
-    the requests it sends (`SENT`)."""
+    the requests it sends (`SENT`), and that sends `identity` (PlexSync's X-Plex-* headers)
+    with every request."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, identity: Mapping[str, str]) -> None:
         super().__init__(base_url, redirect_refused, follow_none=WRITES)
+        self._identity = dict(identity)
+
+    def prepare_request(self, request: Any) -> Any:
+        """The request with `identity` over the headers it was given: plexapi copies its own
+        module-wide identity into every request, which would win over session headers, and
+        PlexSync must not change plexapi's globals (a user's plexapi code shares them)."""
+        prepared = super().prepare_request(request)
+        prepared.headers.update(self._identity)
+        return prepared
 
     last_status = 0   # the HTTP status of the last answer (0: none yet, or no answer)
 

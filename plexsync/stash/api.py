@@ -48,16 +48,19 @@ class StashClient:
     def _interface(self) -> Any:
         if self._iface is None:
             conn = dict(self._conn, Logger=log)
+            self._status = 0
             try:
-                iface = stash_interface(conn, self.base_url, verify_tls=self._verify)
+                iface = stash_interface(conn, self.base_url, verify_tls=self._verify,
+                                        on_response=self._note_status)
             except ConfigError:
                 raise
             except Exception as exc:  # stashapi raises bare Exception / requests errors
+                if self._status in (401, 403):   # Stash is there; it refused the credentials
+                    raise self._failure(exc) from None
                 raise StashError(
                     f"could not reach Stash at {self.base_url} ({_short(exc)}); is Stash running?",
                     unreachable=True) from None
             pin_environment(iface.s, self.base_url)
-            iface.s.hooks["response"].append(self._note_status)
             self._iface = iface
         return self._iface
 

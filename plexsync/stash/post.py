@@ -41,6 +41,10 @@ _MAX_REPLY = 1 << 20
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%")
 
 
+class CredentialsRefused(ValueError):
+    """Stash answered 401/403: it refused the session cookie or API key it was sent."""
+
+
 def request_drain(server_connection: Mapping[str, Any], timeout: float = POST_TIMEOUT) -> None:
     """Ask Stash to queue Process Queue. Raises OSError/ValueError with a short reason."""
     reply = post_graphql(
@@ -188,6 +192,8 @@ def _parse_reply(raw: bytes) -> dict[str, Any]:
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
     status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+    if status in (401, 403):
+        raise CredentialsRefused(f"HTTP {status}")
     if status != 200:
         raise ValueError(f"Stash answered HTTP {status or lines[0][:40]!r}")
     if any(line.lower().replace(" ", "") == "transfer-encoding:chunked" for line in lines[1:]):

@@ -23,6 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -60,12 +61,16 @@ class StashSession(SameOriginRedirects, requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def stash_interface(conn: dict[str, Any], base_url: str, *, verify_tls: bool) -> Any:
+def stash_interface(conn: dict[str, Any], base_url: str, *, verify_tls: bool,
+                    on_response: Callable[..., Any] | None = None) -> Any:
     """stashapi's `StashInterface` for `conn`, talking only through a `StashSession` for
-    `base_url` (the origin redirects may stay within). Raises what its constructor raises
-    (`StashSetupError` for a refused redirect), or `StashSetupError` if this stashapi does
-    not use the session it was given."""
+    `base_url` (the origin redirects may stay within), with `on_response` as a response hook
+    from its first request on (the constructor's version query: a refusal there is told by
+    its status). Raises what its constructor raises (`StashSetupError` for a refused
+    redirect), or `StashSetupError` if this stashapi does not use the session it was given."""
     session = StashSession(base_url)
+    if on_response is not None:
+        session.hooks["response"].append(on_response)
     iface = _guarded_class()(conn, session, verify_ssl=verify_tls)
     if not getattr(iface, _ADOPTED, False) or iface.s is not session:
         raise StashSetupError(

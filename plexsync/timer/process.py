@@ -193,8 +193,14 @@ class WakeTimer:
                 store.update_meta(markers.withdraw(token))
                 self._stash_delay = stash_retry_delay(self._stash_delay)
                 self._rearm(now + self._stash_delay, now)
-                _say(f"Stash did not answer ({type(exc).__name__}: {str(exc)[:120]}); "
-                     f"trying again in {self._stash_delay:g} s")
+                if isinstance(exc, stash_post.CredentialsRefused):
+                    _say(f"Stash refused the stored credentials ({exc}); trying again in "
+                         f"{self._stash_delay:g} s. Any PlexSync task run from Stash hands the "
+                         "timer a fresh session; if Stash has a login, generate an API key in "
+                         "Settings → Security so the timer's credential does not expire.")
+                else:
+                    _say(f"Stash did not answer ({type(exc).__name__}: {str(exc)[:120]}); "
+                         f"trying again in {self._stash_delay:g} s")
                 return None
             return "asked Stash to run Process Queue"
         finally:

@@ -26,7 +26,7 @@ from plexsync.timer import state as timer_state
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
 from testkit.stash_jobs import PluginJobs
-from tests.e2e.conftest import library, run_plugin
+from tests.e2e.conftest import Run, library, run_plugin
 from tests.e2e.test_outage_breaker import EDIT, breaker, enqueue, status
 from tests.e2e.test_wake_timer import alive, arm_in_subprocess, armed, timer_pids, wait_for
 
@@ -34,6 +34,10 @@ from tests.e2e.test_wake_timer import alive, arm_in_subprocess, armed, timer_pid
 def synced(plex: FakePlex, n: int) -> bool:
     return all(plex.find_by_file(f"/media/s{i}.mp4").title == f"Scene {i}"  # type: ignore[union-attr]
                for i in range(n))
+
+
+def timer_log(data_dir: Path) -> str:
+    return (data_dir / timer_state.LOG_FILE).read_text()
 
 
 def dead_pid() -> int:
@@ -92,6 +96,78 @@ def test_stash_restarting_mid_drain_charges_no_job_and_the_timer_drains_once_it_
         assert "Stash did not answer" in log and "exits: Stash did not answer" not in log
         final = status(stash, data_dir)
         assert (final["synced"], final["retrying"], final["dlq"]) == (60, 0, 0)
+
+
+@pytest.mark.parametrize("fault", ["credentials_refused", "proxy_503", "proxy_502"])
+def test_stash_refusing_credentials_or_answering_5xx_mid_drain_charges_no_job_and_the_timer_drains_once_it_answers(  # noqa: E501
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    schedule = {"PLEXSYNC_STASH_RETRY_BASE": "0.5", "PLEXSYNC_STASH_RETRY_CAP": "2"}
+    for name, value in schedule.items():
+        monkeypatch.setenv(name, value)
+    data_dir = tmp_path / "data"
+    with FakeStash(plugin_dir=str(tmp_path / "plugin")) as stash, FakePlex() as plex, \
+            PluginJobs(stash, data_dir, env=schedule) as jobs:
+        ids = library(stash, plex, 40, sync_poster=False)
+        enqueue(data_dir, ids)
+        plex.set_delay(0.05)   # the rest of the first batch outlasts the fault's start
+
+        def set_fault(on: bool) -> None:
+            if fault == "credentials_refused":
+                stash.refuse_credentials = on   # 401, as Stash refuses a credential
+            else:
+                stash.proxy_status = (503 if fault == "proxy_503" else 502) if on else 0
+
+        def timer_tries() -> int:
+            path = data_dir / timer_state.LOG_FILE
+            return path.read_text().count("trying again in") if path.exists() else 0
+
+        faulted = threading.Event()
+        health: list[Run] = []
+
+        def fault_for_a_while() -> None:   # after 10 edits, until the timer has tried 3 times
+            wait_for(lambda: plex.count("PUT", EDIT) >= 10, 60, poll=0.01)
+            set_fault(True)
+            faulted.set()
+            wait_for(lambda: timer_tries() >= 3, 60, poll=0.05)
+            # what Health Check says meanwhile (the queue drains only after the fault ends)
+            health.append(run_plugin(stash.task_input({"mode": "health_check"}), data_dir))
+            set_fault(False)
+        thread = threading.Thread(target=fault_for_a_while, daemon=True)
+        thread.start()
+        first = run_plugin(stash.task_input({"mode": "process_queue"}), data_dir)
+        assert faulted.is_set()
+        assert first.returncode == 0, first.stderr
+        out = first.answer["output"]
+        assert out["stopped"] == "stash_down", out
+        assert out["retried"] == 0 and out["dead_lettered"] == 0, out
+        assert 10 <= out["synced"] < 40, out
+        assert attempts(data_dir) == 0
+        warning = "\n".join(first.log_lines)
+        assert "wake-up timer asks Stash again" in warning, first.log_lines
+        if fault == "credentials_refused":   # the fix is in Stash's log
+            assert "refused PlexSync's credentials (HTTP 401)" in warning, first.log_lines
+            assert "API key in Settings → Security" in warning, first.log_lines
+        thread.join(90)
+        assert not thread.is_alive(), (data_dir / timer_state.LOG_FILE).read_text()
+        [during] = health
+        problem = str(during.answer["error"])
+        if fault == "credentials_refused":   # Health Check names the refusal and its fix
+            assert "refused PlexSync's credentials (HTTP 401)" in problem, during.answer
+            assert "API key in Settings → Security" in problem, during.answer
+            assert "refused the stored credentials (HTTP 401)" in timer_log(data_dir)
+        else:
+            assert "could not reach Stash" in problem and "is Stash running?" in problem, \
+                during.answer
+        plex.set_delay(0)
+        assert wait_for(lambda: synced(plex, 40), 60, poll=0.2), \
+            (data_dir / timer_state.LOG_FILE).read_text()
+        assert jobs.wait_idle(30)
+        log = timer_log(data_dir)
+        assert timer_tries() >= 3 and "exits: Stash" not in log, log
+        assert [r.mode for r in jobs.runs] == ["process_queue"], [r.answer for r in jobs.runs]
+        final = status(stash, data_dir)
+        assert (final["synced"], final["retrying"], final["dlq"]) == (40, 0, 0)
+        assert attempts(data_dir) == 0
 
 
 # 2 ---------------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from plexsync.errors import ErrorClass
 from plexsync.queue import markers
+from plexsync.queue.backoff import POLICIES
 from plexsync.queue.enums import JobSource
 from plexsync.queue.job_queue import JobQueue
 from plexsync.timer import state
@@ -133,6 +135,13 @@ def test_a_file_plex_indexes_5_s_after_the_scan_request_reaches_plex_with_no_fur
         plex.scan_delay = 5.0                       # Plex indexes the folder 5 s after asked
         scene = world.of_kind("absent")[0]
         plex_path = world.plex_root + scene.files[0].stash_path[len(world.stash_root):]
+        sent_by_run: list[int] = []                  # Plex requests seen when each run ended
+
+        def ended(kind: str, run: object) -> None:
+            if kind == "REMOVE":
+                sent_by_run.append(len(plex.requests))
+
+        jobs.on_change = ended
         started = time.monotonic()
         hook(stash, data_dir, ids[scene.key])       # the test's only invocation
         secrets_seen: list[bytes] = []
@@ -152,7 +161,16 @@ def test_a_file_plex_indexes_5_s_after_the_scan_request_reaches_plex_with_no_fur
         assert took < 75, f"took {took:.0f} s"
         runs = [(r.mode, round(r.seconds, 2)) for r in jobs.runs]
         assert [mode for mode, _ in runs] == ["process_queue", "process_queue"], runs
-        assert all(seconds < 5 for _, seconds in runs), runs   # no task waits for the retry
+        # The first run did not wait for Plex to index the file: waiting means looking again,
+        # and the scan request was the last thing it sent Plex; it ended with the job retrying.
+        first_run = plex.requests[:sent_by_run[0]]
+        assert first_run[-1].path.endswith("/refresh"), [r.path for r in first_run]
+        first = jobs.runs[0].answer["output"]
+        assert (first["synced"], first["retrying"]) == (0, 1), first
+        # No task waits for the retry: one that did would last at least the retry's floor
+        # (measured with wall clocks under load, a run without a wait takes ~1-6 s).
+        floor = POLICIES[ErrorClass.PLEX_NOT_FOUND].floor
+        assert all(seconds < floor for _, seconds in runs), runs
         assert secrets_seen == []
         creds = data_dir / state.CREDENTIALS_FILE
         assert stat.S_IMODE(creds.stat().st_mode) == 0o600

@@ -188,3 +188,73 @@ def test_image_upload_and_folder_scan_are_single_requests(fake: FakePlex, tmp_pa
         ("POST", f"/library/metadata/{rk}/posters"), ("GET", "/library/sections/1/refresh")]
     assert fake.item(rk).poster == b"\xff\xd8\xffdata"
     assert fake.refreshes == [(1, "/media/videos/new folder")]
+
+
+@pytest.fixture
+def plexapi_globals(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """plexapi's module-level identity set to marker values (restored afterwards), and a
+    snapshot of them: what a user's own plexapi script in the same process would see."""
+    import plexapi
+    import plexapi.server
+
+    for name in [n for n in vars(plexapi) if n.startswith("X_PLEX_")]:
+        monkeypatch.setattr(plexapi, name, f"users-{name}")
+    for key in list(plexapi.BASE_HEADERS):
+        monkeypatch.setitem(plexapi.BASE_HEADERS, key, f"users-{key}")
+    yield _plexapi_globals()
+
+
+def _plexapi_globals() -> dict[str, Any]:
+    import plexapi
+    import plexapi.server
+
+    found: dict[str, Any] = {n: v for n, v in vars(plexapi).items() if n.startswith("X_PLEX_")}
+    found["BASE_HEADERS"] = dict(plexapi.BASE_HEADERS)
+    # plexapi.server imported the dict by name: it must stay the very same object
+    found["server.BASE_HEADERS is plexapi.BASE_HEADERS"] = \
+        vars(plexapi.server)["BASE_HEADERS"] is plexapi.BASE_HEADERS
+    return found
+
+
+def _every_request(fake: FakePlex, plex: PlexClient) -> None:
+    rk = fake.add_item(1, "/media/videos/a.mp4")
+    plex.identity()
+    plex.connect()
+    plex.sections()
+    plex.section_page(1, 0, 10)
+    plex.fetch_item(rk)
+    plex.edit(1, rk, {"title.value": "T", "title.locked": "1"})
+
+
+def test_using_the_plex_client_leaves_plexapis_module_globals_as_they_were(
+    fake: FakePlex, tmp_path: Path, plexapi_globals: dict[str, Any],
+) -> None:
+    import plexapi.config
+
+    _every_request(fake, client(fake, tmp_path))
+
+    assert _plexapi_globals() == plexapi_globals
+    # a user's own plexapi call afterwards still announces the user's values, not PlexSync's
+    users = plexapi.config.reset_base_headers()  # type: ignore[no-untyped-call]
+    assert users["X-Plex-Product"] == "users-X_PLEX_PRODUCT"
+
+
+def test_every_request_carries_plexsyncs_identity_whatever_plexapis_globals_say(
+    fake: FakePlex, tmp_path: Path, plexapi_globals: dict[str, Any],
+) -> None:
+    import socket
+
+    _every_request(fake, client(fake, tmp_path))
+
+    device = datadir.device_id(str(tmp_path))
+    assert [r.path for r in fake.requests] == [
+        "/identity", "/", "/library/sections", "/library/sections/1/all",
+        "/library/metadata/1", "/library/sections/1/all"]
+    for request in fake.requests:
+        assert request.headers["X-Plex-Client-Identifier"] == device
+        assert request.headers["X-Plex-Product"] == "PlexSync"
+        assert request.headers["X-Plex-Version"] == __version__
+        assert request.headers["X-Plex-Device-Name"] == f"PlexSync ({socket.gethostname()})"
+        assert request.headers["X-Plex-Token"] == TOKEN
+        # the rest of plexapi's header set is sent too, as plexapi sends it
+        assert {k for k in plexapi_globals["BASE_HEADERS"]} <= set(request.headers)

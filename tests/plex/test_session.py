@@ -28,7 +28,7 @@ class Script(ScriptedTransport):
 def session(answers: Mapping[str, tuple[int, str]], base: str = BASE) -> tuple[PlexSession,
                                                                               Script]:
     script = Script(answers)
-    plex = PlexSession(base)
+    plex = PlexSession(base, {"X-Plex-Client-Identifier": "test-device"})
     plex.mount("http://", script)
     plex.mount("https://", script)
     return plex, script

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from plexsync.stash.post import request_drain
+from plexsync.stash.post import CredentialsRefused, request_drain
 from testkit.fake_stash import FakeStash
 
 
@@ -29,3 +29,16 @@ def test_the_same_post_without_a_redirect_queues_the_task() -> None:
     with FakeStash(api_key="APIKEY-1", session_cookie="COOKIE-1") as stash:
         request_drain(dict(stash.server_connection(), ApiKey="APIKEY-1"))
         assert len(stash.task_runs) == 1
+
+
+def test_a_refused_credential_is_told_apart_from_a_stash_that_does_not_answer() -> None:
+    with FakeStash(session_cookie="COOKIE-1") as stash:
+        stash.refuse_credentials = True          # 401, as Stash refuses a cookie or key
+        with pytest.raises(CredentialsRefused, match=r"^HTTP 401$"):
+            request_drain(stash.server_connection())
+        stash.refuse_credentials = False
+        stash.proxy_status = 503                 # a proxy in front of a Stash that is away
+        with pytest.raises(ValueError, match=r"^Stash answered HTTP 503$") as info:
+            request_drain(stash.server_connection())
+        assert not isinstance(info.value, CredentialsRefused)
+        assert stash.task_runs == []
