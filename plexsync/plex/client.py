@@ -16,9 +16,9 @@ Invariants:
   the fix (plex_url is not a Plex server at all), which stops the drain instead of failing
   every job. So is a Plex with no movie library. Messages name the request (method and path,
   never the query).
-- Responses are parsed here into the plain values of `plex.model` (`Section`, `PlexItem`, `Page`);
-  no plexapi object or Plex camelCase name leaves this module. plexapi's lazy-reloading Video
-  objects are never built, so no hidden GET can happen.
+- Responses are parsed by `plex.parse` into the plain values of `plex.model` (`Section`,
+  `PlexItem`, `Page`); no plexapi object or Plex camelCase name leaves the two modules.
+  plexapi's lazy-reloading Video objects are never built, so no hidden GET can happen.
 - Every request goes through `plex.session.PlexSession`: a redirect is followed only within
   plex_url's own origin, and a write follows none, so the token never reaches another host
   and a redirected edit is never replayed as a GET (both: `PlexSetupError` naming the target).
@@ -41,7 +41,6 @@ from plexsync.core import datadir
 from plexsync.core.http_env import pin_environment
 from plexsync.core.log import log
 from plexsync.core.settings import Settings
-from plexsync.core.vocab import LOCK_NAMES, TAG_ELEMENTS, TAG_KINDS
 from plexsync.errors import (
     ConfigError,
     PlexAuth,
@@ -51,14 +50,13 @@ from plexsync.errors import (
     PlexSetupError,
     PlexSyncError,
 )
+from plexsync.plex import parse
 from plexsync.plex.errors import StatusError, not_plex_message, translate
 from plexsync.plex.model import (
     IndexRow,
-    ItemPlayState,
     ListedItem,
     ListingPage,
     Page,
-    Play,
     PlayPage,
     PlayStatePage,
     PlexItem,
@@ -213,12 +211,7 @@ class PlexClient:
             if root is None or root.tag != "MediaContainer":
                 raise ConfigError(not_plex_message(self._base, "GET /library/sections",
                                                    "an answer that is not a Plex library list"))
-            found = []
-            for d in _children(root, "Directory"):
-                locations = tuple(loc.get("path", "") for loc in d.iter("Location")
-                                  if loc.get("path"))
-                found.append(Section(int(d.get("key", "0")), d.get("title", ""),
-                                     d.get("type", ""), locations))
+            found = parse.sections(root)
             self._sections = found
         return self._sections
 
@@ -262,15 +255,7 @@ class PlexClient:
             raise
         except PlexSyncError as exc:
             raise PlexSetupError(f"listing library section {section_id} failed: {exc}") from None
-        rows: list[IndexRow] = []
-        root = self._require_listing(root, section_id)
-        # Children by tag, not findall/iterfind: ElementPath cost ~5 ms per 1,000-item page,
-        # more than the parsing (benchmarks/index_build.py, docs/performance.md).
-        videos = [video for video in root if video.tag == "Video"]
-        for video in videos:
-            _rows(video, rows)
-        total = _int(root.get("totalSize")) or _int(root.get("size"))
-        return Page(total, len(videos), rows)
+        return parse.index_page(self._require_listing(root, section_id))
 
     def _require_listing(self, root: ET.Element | None, section_id: int) -> ET.Element:
         """`root` if it is a listing. An empty or HTML 200 (a proxy's page) is no listing,
@@ -290,11 +275,7 @@ class PlexClient:
         root = self._read_listing(
             f"/status/sessions/history/all?accountID={int(account_id)}"
             f"&viewedAt>={int(since)}&sort=viewedAt:asc", start, size, "the playback history")
-        rows = [video for video in root if video.tag == "Video"]
-        plays = [Play(_int(v.get("ratingKey")), _int(v.get("viewedAt")),
-                      _int(v.get("accountID"))) for v in rows]
-        total = _int(root.get("totalSize")) or _int(root.get("size"))
-        return PlayPage(total, len(rows), [p for p in plays if p.rating_key and p.viewed_at])
+        return parse.play_page(root)
 
     def play_state_page(self, section_id: int, criterion: str, start: int,
                         size: int) -> PlayStatePage:
@@ -305,15 +286,7 @@ class PlexClient:
             "&excludeFields=summary,tagline&excludeElements=Media,Genre,Role,Director,Writer,"
             "Country,Collection,Label,Guid,Producer", start, size,
             f"library section {section_id}")
-        rows = [video for video in root if video.tag == "Video"]
-        items = []
-        for v in rows:
-            rating = v.get("userRating")
-            items.append(ItemPlayState(_int(v.get("ratingKey")), _int(v.get("viewOffset")),
-                                       float(rating) if rating not in (None, "") else None,
-                                       _int(v.get("lastRatedAt"))))
-        total = _int(root.get("totalSize")) or _int(root.get("size"))
-        return PlayStatePage(total, len(rows), [i for i in items if i.rating_key])
+        return parse.play_state_page(root)
 
     def _read_listing(self, key: str, start: int, size: int, what: str) -> ET.Element:
         try:
@@ -341,7 +314,7 @@ class PlexClient:
         video = root.find("Video")
         if video is None:
             raise PlexNotFound(f"Plex has no item {rating_key} any more.")
-        return _parse_video(video, _int(root.get("librarySectionID")), rating_key)
+        return parse.video(video, parse.as_int(root.get("librarySectionID")), rating_key)
 
     def listing_page(self, section_id: int, start: int, size: int) -> ListingPage:
         """One page of a section listing WITH its values (one GET): the index rows plus each
@@ -350,15 +323,7 @@ class PlexClient:
         root = self._call(
             "GET", f"/library/sections/{section_id}/all?type={MOVIE_TYPE}",
             headers={"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)})
-        root = self._require_listing(root, section_id)
-        videos = root.findall("Video")
-        items = [ListedItem(_parse_video(v, section_id, 0), _int(v.get("updatedAt")))
-                 for v in videos]
-        rows: list[IndexRow] = []
-        for video in videos:
-            _rows(video, rows)
-        total = _int(root.get("totalSize")) or _int(root.get("size"))
-        return ListingPage(Page(total, len(videos), rows), items)
+        return parse.listing_page(self._require_listing(root, section_id), section_id)
 
     def edit(self, section_id: int, rating_key: int, params: Mapping[str, str]) -> None:
         """ONE `PUT /library/sections/{sid}/all?type=1&id={rk}&<params>`. 404 → PlexNotFound."""
@@ -379,10 +344,7 @@ class PlexClient:
                 f"Plex at {self._base} answered GET /library/metadata/{rating_key}/posters "
                 "with something that is not Plex XML; no job was charged. Check that plex_url "
                 "reaches Plex directly (not a proxy's login or error page)."))
-        for photo in root:
-            if photo.get("selected") in ("1", "true"):
-                return photo.get("ratingKey", "")
-        return ""
+        return parse.selected_poster(root)
 
     def upload_image(self, rating_key: int, kind: str, data: bytes) -> None:
         """`POST /library/metadata/{rk}/posters|arts` with the raw image bytes."""
@@ -395,61 +357,5 @@ class PlexClient:
         self._call("GET", f"/library/sections/{section_id}/refresh?path={quote_plus(folder)}")
 
 
-def _rows(video: ET.Element, rows: list[IndexRow]) -> None:
-    rk = _int(video.get("ratingKey"))
-    item_ms = _int(video.get("duration"))
-    for media in video:
-        if media.tag != "Media":
-            continue
-        media_ms = _int(media.get("duration")) or item_ms
-        for part in media:
-            if part.tag != "Part":
-                continue
-            path = part.get("file")
-            if path and rk:
-                rows.append((path, rk, _int(part.get("size")),
-                             _int(part.get("duration")) or media_ms))
-
-
-def _parse_video(video: ET.Element, section_id: int, rating_key: int) -> PlexItem:
-    """A `<Video>` (detail or list view) as a PlexItem; `section_id` when the element has none."""
-    tags: dict[str, list[str]] = {k: [] for k in TAG_KINDS}
-    locked: set[str] = set()
-    files: list[str] = []
-    for child in video:
-        kind = TAG_ELEMENTS.get(child.tag)
-        if kind and child.get("tag"):
-            tags[kind].append(child.get("tag", ""))
-        elif child.tag == "Field" and child.get("locked") == "1":
-            name = LOCK_NAMES.get(child.get("name", ""))
-            if name:
-                locked.add(name)
-        elif child.tag == "Media":
-            files.extend(p.get("file", "") for p in child.iterfind("Part") if p.get("file"))
-    rating = video.get("userRating")
-    return PlexItem(
-        rating_key=_int(video.get("ratingKey")) or rating_key,
-        section_id=_int(video.get("librarySectionID")) or section_id,
-        title=video.get("title", ""), summary=video.get("summary", ""),
-        studio=video.get("studio", ""), date=(video.get("originallyAvailableAt") or "")[:10],
-        year=_int(video.get("year")),
-        rating=float(rating) if rating not in (None, "") else None,
-        tags={k: tuple(v) for k, v in tags.items()}, locked=frozenset(locked),
-        files=tuple(files), has_poster=bool(video.get("thumb")),
-        has_art=bool(video.get("art")),
-    )
-
-
 def _library_names(sections: Sequence[Section]) -> str:
     return ", ".join(f"'{s.title}' ({s.type})" for s in sections) or "none"
-
-
-def _children(root: ET.Element | None, tag: str) -> Sequence[ET.Element]:
-    return [] if root is None else root.findall(tag)
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(float(value)) if value else 0
-    except ValueError:
-        return 0

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from plexsync.core import datadir
@@ -65,6 +65,8 @@ from plexsync.queue.model import (
     Outcome,
     OutcomeKind,
     Processor,
+    ProcessorFailed,
+    guarded,
     superseded,
 )
 
@@ -255,7 +257,7 @@ class Drain:
         Only what the processor raises is the batch's failure: an error of the queue itself
         (applying an outcome, renewing leases) propagates to `_loop`, which gives jobs back."""
         pending = {job.id: job for job in batch.jobs}
-        outcomes = _guarded(processor, batch)
+        outcomes = guarded(processor, batch)
         failure: Exception | None = None
         try:
             for outcome in outcomes:
@@ -285,7 +287,7 @@ class Drain:
                     self._settle_held()
                     self._release(pending.values())
                     return StopReason.TIMEOUT
-        except _ProcessorFailed as failed:
+        except ProcessorFailed as failed:
             failure = failed.error
         except BaseException:
             self._held.clear()   # still leased to us: `_loop` gives the whole batch back
@@ -378,32 +380,3 @@ def _no_answer(outcome: Outcome) -> bool:
 def _stash_away(error: BaseException | None) -> bool:
     """Stash unreachable or refusing the credentials (errors.StashError.unreachable)."""
     return isinstance(error, StashError) and error.unreachable
-
-
-class _ProcessorFailed(Exception):
-    """Carries an exception the processor raised, to tell it from the queue's own errors."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def _guarded(processor: Processor, batch: Batch) -> Generator[Outcome, None, None]:
-    """The processor's outcomes; whatever the processor raises comes out as _ProcessorFailed."""
-    try:
-        outcomes = processor.process(batch)
-    except Exception as exc:
-        raise _ProcessorFailed(exc) from exc
-    try:
-        while True:
-            try:
-                outcome = next(outcomes)
-            except StopIteration:
-                return
-            except Exception as exc:
-                raise _ProcessorFailed(exc) from exc
-            yield outcome
-    finally:
-        close = getattr(outcomes, "close", None)
-        if close is not None:  # a generator left mid-batch: let it clean up now
-            close()

@@ -5,7 +5,7 @@ back). Nothing here touches SQLite, Stash or Plex.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol, TypedDict
@@ -219,3 +219,32 @@ class Processor(Protocol):
     """
 
     def process(self, batch: Batch) -> Iterator[Outcome]: ...
+
+
+class ProcessorFailed(Exception):
+    """Carries an exception the processor raised, to tell it from the queue's own errors."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def guarded(processor: Processor, batch: Batch) -> Generator[Outcome, None, None]:
+    """The processor's outcomes; whatever the processor raises comes out as ProcessorFailed."""
+    try:
+        outcomes = processor.process(batch)
+    except Exception as exc:
+        raise ProcessorFailed(exc) from exc
+    try:
+        while True:
+            try:
+                outcome = next(outcomes)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise ProcessorFailed(exc) from exc
+            yield outcome
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:  # a generator left mid-batch: let it clean up now
+            close()

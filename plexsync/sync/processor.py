@@ -19,9 +19,8 @@ before the batch reaches a processor). Per job, in order:
 
 Plex is connected lazily: a batch that needs no Plex request makes none. A single job's
 failure is yielded as FAILED (non-PlexSync exceptions become `Internal`); `PlexAuth` and
-`PlexServerDown` abort the batch, and so does `ConfigError` (an unknown `plex_library`, a Plex
-with no movie library, a plex_url that is not a Plex server, a redirect refused on the way to
-Plex or Stash), since no job of it could succeed.
+`PlexServerDown` abort the batch, and so does `ConfigError` (no job of it could succeed: an
+unknown `plex_library`, no movie library, not a Plex server, a refused redirect).
 
 A `PlexServerDown` is an outage only if Plex itself is down: the processor then asks the cheap
 health probe (`PlexClient.identity()`, one `GET /identity`, short timeout). Probe fails → raise
@@ -30,10 +29,7 @@ proxy 504, a stuck item): that job is yielded FAILED with `PlexServerDown(outage
 retries, then the DLQ) and the batch goes on. If what failed was the batch's Plex set-up
 (connect, sections, library index), the later jobs of the batch that need Plex fail with that
 same error at once, without another request or probe; the next batch tries again.
-
-Explicit clears empty a Plex field only where Plex still holds exactly the value PlexSync wrote
-there (ownership by value, sync/owned.py: `SyncRecord.field_digests`, on that same item); a
-scene never synced clears nothing.
+Clears follow ownership by value (docs/design.md#field-ownership, sync/owned.py).
 """
 
 from __future__ import annotations
