@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ import pytest
 from plexsync.core.context import TaskContext
 from plexsync.core.settings import Settings
 from plexsync.errors import PlexAuth, PlexNotFound, PlexServerDown
-from plexsync.queue.backoff import Backoff
 from plexsync.queue.drain import Drain
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Job, Outcome
@@ -20,19 +18,6 @@ from plexsync.resilience import gate
 from plexsync.resilience.breaker import Breaker
 from plexsync.resilience.probe import ProbeResult
 from tests.helpers import FakeClock, ScriptedProcessor, captured_log, failed, lines, synced
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def queue(tmp_path: Path, clock: FakeClock) -> Iterator[JobQueue]:
-    q = JobQueue(str(tmp_path / "q.db"), clock=clock,
-                 backoff=Backoff(max_retries=3, rng=lambda: 0.5))
-    yield q
-    q.close()
 
 
 def drain(tmp_path: Path, queue: JobQueue, clock: FakeClock, processor: ScriptedProcessor,
