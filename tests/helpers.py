@@ -170,3 +170,22 @@ class ScriptedTransport(BaseAdapter):
 
     def close(self) -> None:
         pass
+
+
+def database_at_version(path: str, version: int, *inserts: str) -> str:
+    """A queue database at schema `version` (the first `version` migrations), with `inserts`
+    run on it: how an older PlexSync left it, for the upgrade tests."""
+    import sqlite3
+
+    from plexsync.queue.schema import MIGRATIONS
+
+    conn = sqlite3.connect(path)
+    for step in MIGRATIONS[:version]:
+        for statement in step:
+            conn.execute(statement)
+    for statement in inserts:
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {int(version)}")
+    conn.commit()
+    conn.close()
+    return path

@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,18 +110,6 @@ def test_bulk_updates_are_gated_the_same_way() -> None:
 
 
 # ---------------------------------------------------------------------- run_hook
-
-
-@pytest.fixture
-def stash() -> Iterator[FakeStash]:
-    with FakeStash() as fake:
-        yield fake
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(datadir.ENV_VAR, str(tmp_path / "data"))
-    return Path(datadir.resolve())
 
 
 def hook(stash: FakeStash, scene_id: int = 1, **fields: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ merged or deleted becomes one coalesced object job and a drain request, as a sce
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +16,6 @@ from plexsync.queue.enums import ObjectAction, ObjectKind
 from plexsync.queue.job_queue import JobQueue
 from testkit.fake_stash import FakeStash
 from tests.helpers import captured_log
-
-
-@pytest.fixture
-def stash() -> Iterator[FakeStash]:
-    with FakeStash() as fake:
-        yield fake
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(datadir.ENV_VAR, str(tmp_path / "data"))
-    return Path(datadir.resolve())
 
 
 def fire(stash: FakeStash, object_id: int, hook_type: str, payload: Any = None,

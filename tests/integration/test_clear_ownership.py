@@ -7,7 +7,6 @@ genres a Plex agent (or the user, in Plex) filled in.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,9 @@ from plexsync.hook.handler import gate
 from plexsync.queue.enums import SettleAction
 from plexsync.queue.job_queue import JobQueue
 from plexsync.queue.model import Outcome, OutcomeKind, SyncRecord
-from plexsync.queue.schema import MIGRATIONS
 from testkit.fake_plex import FakePlex
 from testkit.fake_stash import FakeStash
-from tests.helpers import T0, record
+from tests.helpers import T0, database_at_version, record
 from tests.integration.test_sync_processor import PLEX_ROOT, Env, kinds, rich, user_edit
 
 # What Stash's scene edit form sends for a scene with only a title: every field, most empty.
@@ -158,15 +156,9 @@ def test_a_row_without_pushed_fields_reads_back_as_owning_nothing(queue: JobQueu
 def test_a_database_of_the_first_schema_is_migrated_and_its_records_own_nothing(
     tmp_path: Path,
 ) -> None:
-    db = str(tmp_path / "old.db")
-    conn = sqlite3.connect(db)
-    for statement in MIGRATIONS[0]:
-        conn.execute(statement)
-    conn.execute("INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at,"
-                 " fetched_at, values_hash, synced_at) VALUES (1, 9, 1, 'x', 0, 'h', 0)")
-    conn.execute("PRAGMA user_version = 1")
-    conn.commit()
-    conn.close()
+    db = database_at_version(str(tmp_path / "old.db"), 1,
+        "INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at,"
+        " fetched_at, values_hash, synced_at) VALUES (1, 9, 1, 'x', 0, 'h', 0)")
 
     store = JobQueue(db)
     try:

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from plexsync.queue.enums import SettleAction
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.schema import MIGRATIONS
-from tests.helpers import T0, record
+from tests.helpers import T0, database_at_version, record
 
 
 def test_a_v6_record_has_no_poster_identity_and_keeps_its_poster_hash(tmp_path: Path) -> None:
-    db = str(tmp_path / "v6.db")
-    conn = sqlite3.connect(db)
-    for step in MIGRATIONS[:6]:
-        for statement in step:
-            conn.execute(statement)
-    conn.execute("INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at,"
-                 " fetched_at, values_hash, synced_at, poster_key, poster_hash) VALUES "
-                 "(1, 9, 1, 'x', 0, 'h', 0, 'http://stash/s?t=1', 'abc')")
-    conn.execute("PRAGMA user_version = 6")
-    conn.commit()
-    conn.close()
+    db = database_at_version(str(tmp_path / "v6.db"), 6,
+        "INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at,"
+        " fetched_at, values_hash, synced_at, poster_key, poster_hash) VALUES "
+        "(1, 9, 1, 'x', 0, 'h', 0, 'http://stash/s?t=1', 'abc')")
 
     store = JobQueue(db)
     try:

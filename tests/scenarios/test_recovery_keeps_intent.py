@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from plexsync.errors import LowConfidence
 from plexsync.queue.enums import SettleAction
 from plexsync.queue.job_queue import JobQueue
-from plexsync.queue.schema import MIGRATIONS
-from tests.helpers import OWNER, claim_one, failed
+from tests.helpers import OWNER, claim_one, database_at_version, failed
 
 
 def test_recovering_a_dead_letter_brings_back_the_fields_its_user_cleared(
@@ -26,19 +24,13 @@ def test_recovering_a_dead_letter_brings_back_the_fields_its_user_cleared(
 
 
 def test_the_upgrade_keeps_ownership_of_collections_plexsync_added(tmp_path: Path) -> None:
-    db = str(tmp_path / "old.db")
-    conn = sqlite3.connect(db)
-    for statement in MIGRATIONS[0]:
-        conn.execute(statement)
-    conn.execute("INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at,"
-                 " fetched_at, values_hash, synced_at, collections_added) VALUES "
-                 "(1, 9, 1, 'x', 0, 'h', 0, '[\"Studio A\"]'), (2, 8, 1, 'x', 0, 'h', 0, '[]')")
-    conn.execute("INSERT INTO dead_letters (scene_id, error_class, message, attempts, "
-                 "last_failure_at, source, created_at) "
-                 "VALUES (3, 'Internal', 'm', 1, 0, 'hook', 0)")
-    conn.execute("PRAGMA user_version = 1")
-    conn.commit()
-    conn.close()
+    db = database_at_version(str(tmp_path / "old.db"), 1,
+        "INSERT INTO sync_records (scene_id, rating_key, section_id, stash_updated_at,"
+        " fetched_at, values_hash, synced_at, collections_added) VALUES "
+        "(1, 9, 1, 'x', 0, 'h', 0, '[\"Studio A\"]'), (2, 8, 1, 'x', 0, 'h', 0, '[]')",
+        "INSERT INTO dead_letters (scene_id, error_class, message, attempts, "
+        "last_failure_at, source, created_at) "
+        "VALUES (3, 'Internal', 'm', 1, 0, 'hook', 0)")
 
     store = JobQueue(db)
     try:
