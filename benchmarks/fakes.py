@@ -185,8 +185,6 @@ def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[]
     import json
     import subprocess
 
-    from plexsync.queue.enums import JobSource
-    from plexsync.queue.job_queue import JobQueue
     from testkit import stash_exec
     from testkit.fake_plex import FakePlex
     from testkit.fake_stash import FakeStash
@@ -206,13 +204,7 @@ def outage_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Callable[[]
     jobs = PluginJobs(stash, data_dir, env=env, timeout=1800).start()
 
     def enqueue_all() -> None:
-        now = time.time()
-        store = JobQueue.open(data_dir, clock=lambda: now)
-        try:
-            for sid in ids:
-                store.enqueue(sid, now, JobSource.HOOK)
-        finally:
-            store.close()
+        _enqueue(data_dir, ids)
 
     def run_plugin(document: dict[str, Any]) -> dict[str, Any]:
         proc = subprocess.run(stash_exec.command(ROOT), input=json.dumps(document),
@@ -288,8 +280,6 @@ def stash_restart_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Call
     import subprocess
     import threading
 
-    from plexsync.queue.enums import JobSource
-    from plexsync.queue.job_queue import JobQueue
     from testkit import stash_exec
     from testkit.fake_plex import FakePlex
     from testkit.fake_stash import FakeStash
@@ -310,13 +300,7 @@ def stash_restart_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Call
     def restart_mid_drain(after_edits: int) -> dict[str, Any]:
         """Queue every scene and run Process Queue; Stash goes away once `after_edits` edits
         reached Plex (Plex answers a little slowly, so the drain is mid-way then)."""
-        now = time.time()
-        store = JobQueue.open(data_dir, clock=lambda: now)
-        try:
-            for sid in ids:
-                store.enqueue(sid, now, JobSource.HOOK)
-        finally:
-            store.close()
+        _enqueue(data_dir, ids)
         plex.set_delay(0.02)
 
         def watch() -> None:
@@ -349,3 +333,17 @@ def stash_restart_world(scenes: int, data_dir: str) -> tuple[Any, Commands, Call
     commands: Commands = {"restart_mid_drain": restart_mid_drain, "stash_up": stash_up,
                           "runs": runs, "pending_runs": jobs.pending}
     return {"scene_ids": ids}, commands, stop
+
+
+def _enqueue(data_dir: str, ids: list[int]) -> None:
+    """Queue every scene as one save each would (a hook job, due now)."""
+    from plexsync.queue.enums import JobSource
+    from plexsync.queue.job_queue import JobQueue
+
+    now = time.time()
+    store = JobQueue.open(data_dir, clock=lambda: now)
+    try:
+        for sid in ids:
+            store.enqueue(sid, now, JobSource.HOOK)
+    finally:
+        store.close()
